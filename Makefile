@@ -1,0 +1,42 @@
+# chaosdrill: see README.md. `make demo` runs the east-region-outage scenario on
+# the embedded simulator and writes its report; `make test` runs every test.
+GO        ?= go
+BIN       := bin/chaosdrill
+SCENARIO  ?= scenarios/east-region-outage.yaml
+SEED      ?= 1
+PKGS      := ./...
+
+.PHONY: all build demo test vet bench live cleanup clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/chaosdrill
+
+# The main job: one scenario on the simulator, with its report in out/.
+# Exit code 1 would mean an expectation failed; the demo's expectations hold.
+demo: build
+	./$(BIN) run $(SCENARIO) --seed $(SEED)
+
+vet:
+	$(GO) vet $(PKGS)
+
+# Every test; the `live` suite (real MongoDB/Elasticsearch/LocalStack images)
+# skips itself where the images cannot be had, saying why.
+test: vet
+	TESTCONTAINERS_RYUK_DISABLED=true $(GO) test -count=1 -timeout 20m $(PKGS)
+
+# Throughput of the simulator and the report builder; compare runs with
+# benchstat (go run golang.org/x/perf/cmd/benchstat old.txt new.txt).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./simulator/ ./reports/ | tee bench.txt
+
+# The live suite on machines that can pull the real images.
+live:
+	TESTCONTAINERS_RYUK_DISABLED=true $(GO) test -count=1 -timeout 90m ./platform/containers/ -args -ginkgo.label-filter=live -ginkgo.v
+
+cleanup: build
+	./$(BIN) cleanup
+
+clean:
+	rm -rf bin out bench.txt

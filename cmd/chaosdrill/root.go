@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chaosdrill/chaosdrill/platform"
+	"github.com/chaosdrill/chaosdrill/scenarios"
+)
+
+// Exit codes (DESIGN.md "Contracts").
+const (
+	exitPass        = 0 // every expectation met
+	exitFail        = 1 // an expectation failed
+	exitBadInput    = 2 // bad scenario, flags or arguments
+	exitEnvironment = 3 // the environment failed: Docker down, image missing, timeout
+)
+
+// exitError carries the exit code a command wants.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func badInput(err error) error    { return &exitError{code: exitBadInput, err: err} }
+func environment(err error) error { return &exitError{code: exitEnvironment, err: err} }
+
+// classify picks the exit code for an error that reached the top.
+func classify(err error) int {
+	var ee *exitError
+	var se *scenarios.Error
+	switch {
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, &se):
+		return exitBadInput
+	case errors.Is(err, platform.ErrEnvironment):
+		return exitEnvironment
+	default:
+		return exitEnvironment
+	}
+}
+
+func execute(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return exitPass
+	}
+	var ee *exitError
+	if errors.As(err, &ee) && ee.code == exitFail {
+		return exitFail
+	}
+	fmt.Fprintf(stderr, "chaosdrill: %v\n", err)
+	code := classify(err)
+	if code == exitEnvironment && cmd != nil && isFlagError(err) {
+		code = exitBadInput
+	}
+	return code
+}
+
+// isFlagError recognises cobra's argument and flag errors, which it returns
+// as plain errors.
+func isFlagError(err error) bool {
+	var fe *flagError
+	return errors.As(err, &fe)
+}
+
+type flagError struct{ err error }
+
+func (e *flagError) Error() string { return e.err.Error() }
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "chaosdrill",
+		Short: "Rehearse failures of an HA platform and report RTO/RPO",
+		Long: `chaosdrill brings up a highly available platform (a MongoDB replica set across
+two regions, an Elasticsearch cluster across four zones with snapshots to S3,
+S3 buckets synced across regions), drives acknowledged writes through it, kills
+nodes, zones or a region mid-scenario, runs the recovery runbook, and proves how
+much acknowledged data was lost (RPO) and how long each service was down (RTO).
+
+Exit codes: 0 every expectation met, 1 an expectation failed, 2 bad input,
+3 the environment failed.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
+	root.AddCommand(newRunCommand(), newValidateCommand(), newListCommand(), newSweepCommand(), newCleanupCommand())
+	return root
+}
+
+// argsError wraps cobra's positional-argument validators so that their
+// errors exit 2.
+func argsError(validate cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := validate(cmd, args); err != nil {
+			return badInput(err)
+		}
+		return nil
+	}
+}

@@ -1,0 +1,111 @@
+package containers
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	. "github.com/onsi/gomega"
+
+	"github.com/chaosdrill/chaosdrill/platform"
+)
+
+// The loop runs on wall-clock time, so its tests run in a synctest bubble
+// (fake clock, no real sleeping). synctest.Test needs a *testing.T, which a
+// Ginkgo spec does not have; these are plain tests asserting with Gomega.
+
+type firing struct {
+	name string
+	at   time.Duration
+}
+
+func record(log *[]firing, name string) platform.Handler {
+	return platform.HandlerFunc(func(now time.Duration) { *log = append(*log, firing{name, now}) })
+}
+
+func TestLoopFiresHandlersInTimeOrderAtTheirTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := NewWithT(t)
+		l := newWallLoop()
+		l.begin()
+		var log []firing
+		l.At(3*time.Second, record(&log, "c"))
+		l.At(1*time.Second, record(&log, "a"))
+		l.At(2*time.Second, record(&log, "b1"))
+		l.At(2*time.Second, record(&log, "b2"))
+
+		g.Expect(l.Run(t.Context(), 10*time.Second)).To(Succeed())
+
+		g.Expect(log).To(Equal([]firing{{"a", time.Second}, {"b1", 2 * time.Second}, {"b2", 2 * time.Second}, {"c", 3 * time.Second}}))
+	})
+}
+
+func TestLoopFiresAHandlerScheduledInThePastAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := NewWithT(t)
+		l := newWallLoop()
+		l.begin()
+		var log []firing
+		l.At(5*time.Second, platform.HandlerFunc(func(now time.Duration) {
+			l.At(time.Second, record(&log, "late"))
+		}))
+
+		g.Expect(l.Run(t.Context(), 6*time.Second)).To(Succeed())
+
+		g.Expect(log).To(Equal([]firing{{"late", 5 * time.Second}}))
+	})
+}
+
+func TestLoopRunReturnsWhenScenarioTimeReachesUntil(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := NewWithT(t)
+		l := newWallLoop()
+		l.begin()
+		var log []firing
+		l.At(4*time.Second, record(&log, "at-until"))
+		l.At(5*time.Second, record(&log, "after-until"))
+
+		g.Expect(l.Run(t.Context(), 4*time.Second)).To(Succeed())
+
+		g.Expect(l.Now()).To(Equal(4 * time.Second))
+		g.Expect(log).To(Equal([]firing{{"at-until", 4 * time.Second}}))
+
+		g.Expect(l.Run(t.Context(), 6*time.Second)).To(Succeed())
+		g.Expect(log).To(HaveLen(2))
+	})
+}
+
+func TestLoopDeliversWorkPostedFromOtherGoroutinesOnTheLoop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := NewWithT(t)
+		l := newWallLoop()
+		l.begin()
+		var delivered []time.Duration // touched only on the loop: the race detector checks that
+		for _, d := range []time.Duration{1500 * time.Millisecond, 700 * time.Millisecond} {
+			go func() {
+				time.Sleep(d)
+				l.post(func(now time.Duration) { delivered = append(delivered, now) })
+			}()
+		}
+
+		g.Expect(l.Run(t.Context(), 2*time.Second)).To(Succeed())
+
+		g.Expect(delivered).To(Equal([]time.Duration{700 * time.Millisecond, 1500 * time.Millisecond}))
+	})
+}
+
+func TestLoopRunEndsWithTheContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := NewWithT(t)
+		l := newWallLoop()
+		l.begin()
+		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+		defer cancel()
+
+		err := l.Run(ctx, time.Hour)
+
+		g.Expect(err).To(MatchError(context.DeadlineExceeded))
+		g.Expect(l.Now()).To(Equal(3 * time.Second))
+	})
+}

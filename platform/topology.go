@@ -1,0 +1,394 @@
+package platform
+
+import (
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Service kinds a topology can place. Each kind maps to one model in the
+// simulator and one set of containers in the live platform.
+const (
+	KindMongo   = "mongo"         // a MongoDB replica set
+	KindElastic = "elasticsearch" // an Elasticsearch cluster fed by the log tier
+	KindS3      = "s3"            // S3 endpoints, one per region, with a periodic cross-region sync
+)
+
+// Topology is where everything runs: regions with their availability zones,
+// the latency of the links between them, and the services placed on them.
+// It is written inline in a scenario file or named (built-in "ion").
+type Topology struct {
+	Name     string        `yaml:"name" json:"name"`
+	Regions  []Region      `yaml:"regions" json:"regions"`
+	Latency  LinkLatency   `yaml:"latency" json:"latency"`
+	Services []ServiceSpec `yaml:"services" json:"services"`
+}
+
+// Region is a cloud region and its availability zones.
+type Region struct {
+	Name  string   `yaml:"name" json:"name"`
+	Zones []string `yaml:"zones" json:"zones"`
+}
+
+// LinkLatency is the one-way latency of a network link by how far apart its
+// ends are. Defaults are in DefaultLinkLatency.
+type LinkLatency struct {
+	IntraZone   Duration `yaml:"intra_zone" json:"intra_zone"`
+	InterZone   Duration `yaml:"inter_zone" json:"inter_zone"`
+	InterRegion Duration `yaml:"inter_region" json:"inter_region"`
+}
+
+// DefaultLinkLatency is used for every zero field of a topology's LinkLatency.
+//
+// Inter-AZ round trips inside an AWS region are single-digit milliseconds
+// ("typically under 2 ms", https://docs.aws.amazon.com/whitepapers/latest/aws-fault-isolation-boundaries/availability-zones.html);
+// us-east-1 to us-west-1 round trips are about 60-70 ms
+// (https://www.cloudping.co/grid), so about 32 ms one way.
+var DefaultLinkLatency = LinkLatency{
+	IntraZone:   Duration(100 * time.Microsecond),
+	InterZone:   Duration(time.Millisecond),
+	InterRegion: Duration(32 * time.Millisecond),
+}
+
+// ServiceSpec places one service. Kind selects which of the kind-specific
+// fields apply: Members (mongo), Nodes/Shards/Replicas/Snapshot (elasticsearch),
+// Endpoints/PrimaryRegion/SyncInterval (s3).
+type ServiceSpec struct {
+	Name string `yaml:"name" json:"name"`
+	Kind string `yaml:"kind" json:"kind"`
+
+	// mongo
+	ReplicaSet string                    `yaml:"replica_set,omitempty" json:"replica_set,omitempty"`
+	Members    []MongoMember             `yaml:"members,omitempty" json:"members,omitempty"`
+	WriteModes map[string]map[string]int `yaml:"write_modes,omitempty" json:"write_modes,omitempty"` // settings.getLastErrorModes
+
+	// elasticsearch
+	Nodes    []NodePlacement `yaml:"nodes,omitempty" json:"nodes,omitempty"`
+	Shards   int             `yaml:"shards,omitempty" json:"shards,omitempty"`
+	Replicas int             `yaml:"replicas,omitempty" json:"replicas,omitempty"`
+	// SnapshotTo names the s3 service holding the snapshot repository; the
+	// snapshot bucket lives on its primary region's endpoint and is synced
+	// with that service's sync job.
+	SnapshotTo       string   `yaml:"snapshot_to,omitempty" json:"snapshot_to,omitempty"`
+	SnapshotInterval Duration `yaml:"snapshot_interval,omitempty" json:"snapshot_interval,omitempty"`
+
+	// s3
+	Endpoints     []S3Endpoint `yaml:"endpoints,omitempty" json:"endpoints,omitempty"`
+	PrimaryRegion string       `yaml:"primary_region,omitempty" json:"primary_region,omitempty"`
+	SyncInterval  Duration     `yaml:"sync_interval,omitempty" json:"sync_interval,omitempty"`
+}
+
+// MongoMember is one replica-set member and its replica-set configuration.
+// Votes is a pointer so that an omitted field means the MongoDB default (1).
+type MongoMember struct {
+	Name     string            `yaml:"name" json:"name"`
+	Zone     string            `yaml:"zone" json:"zone"`
+	Priority float64           `yaml:"priority" json:"priority"`
+	Votes    *int              `yaml:"votes,omitempty" json:"votes,omitempty"`
+	Hidden   bool              `yaml:"hidden,omitempty" json:"hidden,omitempty"`
+	Tags     map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
+}
+
+// VoteCount is the member's votes, defaulting to 1 as MongoDB does
+// (https://www.mongodb.com/docs/manual/reference/replica-configuration/#mongodb-rsconf-rsconf.members-n-.votes).
+func (m MongoMember) VoteCount() int {
+	if m.Votes == nil {
+		return 1
+	}
+	return *m.Votes
+}
+
+// NodePlacement puts a named node in a zone.
+type NodePlacement struct {
+	Name string `yaml:"name" json:"name"`
+	Zone string `yaml:"zone" json:"zone"`
+}
+
+// S3Endpoint is one region's S3 (one LocalStack container live). It is
+// regional: losing a zone does not take it, losing its region does.
+type S3Endpoint struct {
+	Name   string `yaml:"name" json:"name"`
+	Region string `yaml:"region" json:"region"`
+}
+
+// Node is anything a fault can hit: a Mongo member, an ES node, a regional S3
+// endpoint. Zone is empty for regional nodes.
+type Node struct {
+	Name    string
+	Service string
+	Kind    string
+	Region  string
+	Zone    string
+}
+
+// Service returns the named service spec.
+func (t *Topology) Service(name string) (*ServiceSpec, bool) {
+	for i := range t.Services {
+		if t.Services[i].Name == name {
+			return &t.Services[i], true
+		}
+	}
+	return nil, false
+}
+
+// ServiceOfKind returns the first service of the kind.
+func (t *Topology) ServiceOfKind(kind string) (*ServiceSpec, bool) {
+	for i := range t.Services {
+		if t.Services[i].Kind == kind {
+			return &t.Services[i], true
+		}
+	}
+	return nil, false
+}
+
+// RegionOfZone returns the region that holds the zone.
+func (t *Topology) RegionOfZone(zone string) (string, bool) {
+	for _, r := range t.Regions {
+		for _, z := range r.Zones {
+			if z == zone {
+				return r.Name, true
+			}
+		}
+	}
+	return "", false
+}
+
+// HasRegion reports whether the region exists.
+func (t *Topology) HasRegion(name string) bool {
+	for _, r := range t.Regions {
+		if r.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Nodes lists every node of every service, in topology order. Zones that are
+// not in any region leave Region empty; Validate reports them.
+func (t *Topology) Nodes() []Node {
+	var nodes []Node
+	for _, s := range t.Services {
+		switch s.Kind {
+		case KindMongo:
+			for _, m := range s.Members {
+				r, _ := t.RegionOfZone(m.Zone)
+				nodes = append(nodes, Node{Name: m.Name, Service: s.Name, Kind: s.Kind, Region: r, Zone: m.Zone})
+			}
+		case KindElastic:
+			for _, n := range s.Nodes {
+				r, _ := t.RegionOfZone(n.Zone)
+				nodes = append(nodes, Node{Name: n.Name, Service: s.Name, Kind: s.Kind, Region: r, Zone: n.Zone})
+			}
+		case KindS3:
+			for _, e := range s.Endpoints {
+				nodes = append(nodes, Node{Name: e.Name, Service: s.Name, Kind: s.Kind, Region: e.Region})
+			}
+		}
+	}
+	return nodes
+}
+
+// Node returns the named node.
+func (t *Topology) Node(name string) (Node, bool) {
+	for _, n := range t.Nodes() {
+		if n.Name == name {
+			return n, true
+		}
+	}
+	return Node{}, false
+}
+
+// EffectiveLatency is the topology's latency with defaults filled in.
+func (t *Topology) EffectiveLatency() LinkLatency {
+	l := t.Latency
+	if l.IntraZone == 0 {
+		l.IntraZone = DefaultLinkLatency.IntraZone
+	}
+	if l.InterZone == 0 {
+		l.InterZone = DefaultLinkLatency.InterZone
+	}
+	if l.InterRegion == 0 {
+		l.InterRegion = DefaultLinkLatency.InterRegion
+	}
+	return l
+}
+
+// LinkLatency is the one-way latency between two nodes by placement.
+func (t *Topology) LinkLatency(a, b Node) time.Duration {
+	l := t.EffectiveLatency()
+	switch {
+	case a.Region != b.Region:
+		return l.InterRegion.D()
+	case a.Zone != b.Zone || a.Zone == "":
+		return l.InterZone.D()
+	default:
+		return l.IntraZone.D()
+	}
+}
+
+// Validate checks the topology's internal consistency: unique names, zones
+// that exist, services with what their kind needs. Errors name the field
+// path (services[1].members[0].zone). The scenario loader turns the path
+// into a file:line.
+func (t *Topology) Validate() []FieldError {
+	var errs []FieldError
+	add := func(path, format string, args ...any) {
+		errs = append(errs, FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+	if len(t.Regions) == 0 {
+		add("regions", "a topology needs at least one region")
+	}
+	zones := map[string]bool{}
+	regions := map[string]bool{}
+	for i, r := range t.Regions {
+		if r.Name == "" {
+			add(fmt.Sprintf("regions[%d].name", i), "region needs a name")
+		}
+		if regions[r.Name] {
+			add(fmt.Sprintf("regions[%d].name", i), "region %q is listed twice", r.Name)
+		}
+		regions[r.Name] = true
+		if len(r.Zones) == 0 {
+			add(fmt.Sprintf("regions[%d].zones", i), "region %q needs at least one zone", r.Name)
+		}
+		for j, z := range r.Zones {
+			if zones[z] {
+				add(fmt.Sprintf("regions[%d].zones[%d]", i, j), "zone %q is listed twice", z)
+			}
+			zones[z] = true
+		}
+	}
+	names := map[string]bool{}
+	nodeName := func(path, name string) {
+		if name == "" {
+			add(path, "node needs a name")
+			return
+		}
+		if names[name] {
+			add(path, "node name %q is used twice", name)
+		}
+		names[name] = true
+	}
+	services := map[string]bool{}
+	for i, s := range t.Services {
+		p := fmt.Sprintf("services[%d]", i)
+		if s.Name == "" {
+			add(p+".name", "service needs a name")
+		}
+		if services[s.Name] {
+			add(p+".name", "service %q is listed twice", s.Name)
+		}
+		services[s.Name] = true
+		switch s.Kind {
+		case KindMongo:
+			if len(s.Members) == 0 {
+				add(p+".members", "a mongo replica set needs at least one member")
+			}
+			voters := 0
+			for j, m := range s.Members {
+				mp := fmt.Sprintf("%s.members[%d]", p, j)
+				nodeName(mp+".name", m.Name)
+				if !zones[m.Zone] {
+					add(mp+".zone", "zone %q is not in any region", m.Zone)
+				}
+				if m.Priority < 0 || m.Priority > 1000 {
+					add(mp+".priority", "priority must be 0..1000, got %v", m.Priority)
+				}
+				v := m.VoteCount()
+				if v != 0 && v != 1 {
+					add(mp+".votes", "votes must be 0 or 1, got %d", v)
+				}
+				if v == 0 && m.Priority != 0 {
+					add(mp+".priority", "a non-voting member must have priority 0")
+				}
+				if m.Hidden && m.Priority != 0 {
+					add(mp+".hidden", "a hidden member must have priority 0")
+				}
+				voters += v
+			}
+			if voters > 7 {
+				add(p+".members", "a replica set has at most 7 voting members, got %d", voters)
+			}
+		case KindElastic:
+			if len(s.Nodes) == 0 {
+				add(p+".nodes", "an elasticsearch cluster needs at least one node")
+			}
+			for j, n := range s.Nodes {
+				np := fmt.Sprintf("%s.nodes[%d]", p, j)
+				nodeName(np+".name", n.Name)
+				if !zones[n.Zone] {
+					add(np+".zone", "zone %q is not in any region", n.Zone)
+				}
+			}
+			if s.Shards < 1 {
+				add(p+".shards", "shards must be at least 1, got %d", s.Shards)
+			}
+			if s.Replicas < 0 {
+				add(p+".replicas", "replicas must not be negative, got %d", s.Replicas)
+			}
+			if s.SnapshotTo != "" {
+				other, ok := t.Service(s.SnapshotTo)
+				if !ok || other.Kind != KindS3 {
+					add(p+".snapshot_to", "snapshot_to %q is not an s3 service of this topology", s.SnapshotTo)
+				}
+				if s.SnapshotInterval <= 0 {
+					add(p+".snapshot_interval", "snapshot_interval must be positive when snapshot_to is set")
+				}
+			}
+		case KindS3:
+			if len(s.Endpoints) == 0 {
+				add(p+".endpoints", "an s3 service needs at least one endpoint")
+			}
+			seen := map[string]bool{}
+			for j, e := range s.Endpoints {
+				ep := fmt.Sprintf("%s.endpoints[%d]", p, j)
+				nodeName(ep+".name", e.Name)
+				if !regions[e.Region] {
+					add(ep+".region", "region %q is not in the topology", e.Region)
+				}
+				if seen[e.Region] {
+					add(ep+".region", "region %q has two endpoints", e.Region)
+				}
+				seen[e.Region] = true
+			}
+			if !seen[s.PrimaryRegion] {
+				add(p+".primary_region", "primary_region %q has no endpoint", s.PrimaryRegion)
+			}
+			if len(s.Endpoints) > 1 && s.SyncInterval <= 0 {
+				add(p+".sync_interval", "sync_interval must be positive when there is more than one endpoint")
+			}
+		default:
+			add(p+".kind", "unknown service kind %q (want %s, %s or %s)", s.Kind, KindMongo, KindElastic, KindS3)
+		}
+	}
+	return errs
+}
+
+// FieldError is a problem with one field, addressed by its path in the
+// scenario document (e.g. "faults[2].target").
+type FieldError struct {
+	Path    string
+	Message string
+}
+
+func (e FieldError) Error() string { return e.Path + ": " + e.Message }
+
+// Zones lists every zone of the topology in order.
+func (t *Topology) Zones() []string {
+	var zs []string
+	for _, r := range t.Regions {
+		zs = append(zs, r.Zones...)
+	}
+	return zs
+}
+
+// SortedKeys returns a map's keys in order; used wherever map iteration would
+// otherwise make output nondeterministic.
+func SortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,358 @@
+package reports
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/chaosdrill/chaosdrill/platform"
+)
+
+// Latency histogram bounds, in microseconds: one microsecond is below any
+// write here, an hour above any write timeout; 3 significant digits keep
+// percentiles within 0.1%.
+const (
+	latencyLowestMicros  = 1
+	latencyHighestMicros = int64(time.Hour / time.Microsecond)
+	latencySignificant   = 3
+)
+
+// timelineBuckets is the most buckets a service timeline is cut into; the
+// width is the smallest of timelineWidths that keeps within it.
+const timelineBuckets = 120
+
+var timelineWidths = []time.Duration{
+	100 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond,
+	time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second,
+	time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute,
+	time.Hour, 2 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour,
+}
+
+// serviceTally gathers one service's numbers in the passes over the ledger.
+type serviceTally struct {
+	name   string
+	report *ServiceReport
+
+	hasFault bool
+	faultAt  time.Duration
+
+	hasOutage   bool
+	outageStart time.Duration
+	hasRecovery bool
+	recoveredAt time.Duration
+
+	hasLost     bool
+	oldestLost  time.Duration
+	latency     *hdrhistogram.Histogram
+	latencyMax  time.Duration
+	timelineLen int
+}
+
+// Build measures a run: outcome counts, RTO, RPO and redundancy per
+// service, and the verdict of each expectation. It reads run and does not
+// change it; the same run gives the same report.
+func Build(run *Run) *Report {
+	ledger := run.Ledger
+	if ledger == nil {
+		ledger = &Ledger{}
+	}
+	report := &Report{
+		Schema:          Schema,
+		Scenario:        run.Scenario,
+		Description:     run.Description,
+		Platform:        run.Platform,
+		Seed:            run.Seed,
+		DurationSeconds: seconds(run.Duration),
+		Topology:        topologyReport(run.Topology),
+		Services:        make(map[string]*ServiceReport, len(ledger.Services)),
+		Faults:          faultReports(run.Faults),
+		Runbook:         stepReports(run.Steps),
+		Events:          eventReports(run.Events),
+	}
+
+	span := run.Duration
+	if n := len(ledger.Ops); n > 0 && ledger.Ops[n-1].Invoked >= span {
+		span = ledger.Ops[n-1].Invoked + 1
+	}
+	width := timelineWidth(span)
+
+	tallies := make([]*serviceTally, len(ledger.Services))
+	for i, name := range ledger.Services {
+		t := &serviceTally{
+			name: name,
+			report: &ServiceReport{
+				LostWrites:     []LostWrite{},
+				ReplicationLag: map[string]float64{},
+			},
+			latency:     hdrhistogram.New(latencyLowestMicros, latencyHighestMicros, latencySignificant),
+			timelineLen: int((span + width - 1) / width),
+		}
+		t.report.Timeline = Timeline{
+			BucketSeconds: seconds(width),
+			Acked:         make([]int64, t.timelineLen),
+			Lost:          make([]int64, t.timelineLen),
+			Failed:        make([]int64, t.timelineLen),
+			Unknown:       make([]int64, t.timelineLen),
+		}
+		if fault, ok := referenceFault(run.Faults, run.Topology, name); ok {
+			t.hasFault = true
+			t.faultAt = fault.At
+			t.report.Fault = fault.Name
+			t.report.FaultAt = secondsPointer(fault.At)
+		}
+		tallies[i] = t
+		report.Services[name] = t.report
+	}
+
+	countOutcomes(ledger, tallies, width)
+	findRecoveries(ledger, tallies)
+	for _, t := range tallies {
+		t.finish(run.Events)
+	}
+
+	report.Expectations = checkExpectations(run.Expect, report.Services)
+	report.Verdict = VerdictPass
+	for _, e := range report.Expectations {
+		if !e.Pass {
+			report.Verdict = VerdictFail
+		}
+	}
+	return report
+}
+
+// countOutcomes is the first pass over the ledger: counts, latency, lost
+// writes, the timeline and where each outage starts.
+func countOutcomes(ledger *Ledger, tallies []*serviceTally, width time.Duration) {
+	for id := range ledger.Ops {
+		op := &ledger.Ops[id]
+		t := tallies[op.Service]
+		s := t.report
+		bucket := min(int(op.Invoked/width), t.timelineLen-1)
+		bucket = max(bucket, 0)
+		if op.Outcome == platform.Acked {
+			s.Acked++
+			latency := op.Completed - op.Invoked
+			t.latencyMax = max(t.latencyMax, latency)
+			_ = t.latency.RecordValue(min(max(int64(latency/time.Microsecond), 0), latencyHighestMicros))
+			if op.Present {
+				s.Timeline.Acked[bucket]++
+				continue
+			}
+			s.Lost++
+			s.Timeline.Lost[bucket]++
+			if !t.hasLost || op.Completed < t.oldestLost {
+				t.hasLost = true
+				t.oldestLost = op.Completed
+			}
+			if t.hasFault && op.Completed > t.faultAt {
+				s.LostAfterFault++
+			}
+			if len(s.LostWrites) < lostWritesListed {
+				s.LostWrites = append(s.LostWrites, LostWrite{Op: uint64(id), AckedAt: seconds(op.Completed)})
+			}
+			continue
+		}
+		if op.Outcome == platform.Failed {
+			s.Failed++
+			s.Timeline.Failed[bucket]++
+		} else {
+			s.Unknown++
+			s.Timeline.Unknown[bucket]++
+			if op.Present {
+				s.UnknownPresent++
+			}
+		}
+		if t.hasFault && op.Invoked >= t.faultAt && (!t.hasOutage || op.Invoked < t.outageStart) {
+			t.hasOutage = true
+			t.outageStart = op.Invoked
+		}
+	}
+}
+
+// findRecoveries is the second pass: the first acknowledgement of a write
+// issued at or after the start of each outage.
+func findRecoveries(ledger *Ledger, tallies []*serviceTally) {
+	anyOutage := false
+	for _, t := range tallies {
+		anyOutage = anyOutage || t.hasOutage
+	}
+	if !anyOutage {
+		return
+	}
+	for id := range ledger.Ops {
+		op := &ledger.Ops[id]
+		t := tallies[op.Service]
+		if !t.hasOutage || op.Outcome != platform.Acked || op.Invoked < t.outageStart {
+			continue
+		}
+		if !t.hasRecovery || op.Completed < t.recoveredAt {
+			t.hasRecovery = true
+			t.recoveredAt = op.Completed
+		}
+	}
+}
+
+// finish derives the measures that need the whole ledger or the events.
+func (t *serviceTally) finish(events []platform.Event) {
+	s := t.report
+	if s.Acked > 0 {
+		s.WriteLatency = Latency{
+			P50: microsToMilliseconds(t.latency.ValueAtQuantile(50)),
+			P90: microsToMilliseconds(t.latency.ValueAtQuantile(90)),
+			P99: microsToMilliseconds(t.latency.ValueAtQuantile(99)),
+			Max: milliseconds(t.latencyMax),
+		}
+	}
+	t.latency = nil
+	if !t.hasFault {
+		// Without a fault there is nothing to recover from or to lose data
+		// to; lost writes still count against the expectations.
+		zero := 0.0
+		s.RTO = &zero
+		return
+	}
+	switch {
+	case !t.hasOutage:
+		zero := 0.0
+		s.RTO = &zero
+	case t.hasRecovery:
+		s.OutageStart = secondsPointer(t.outageStart)
+		s.RTO = secondsPointer(t.recoveredAt - t.faultAt)
+	default:
+		s.OutageStart = secondsPointer(t.outageStart)
+	}
+	if t.hasLost && t.oldestLost < t.faultAt {
+		s.RPO = seconds(t.faultAt - t.oldestLost)
+	}
+
+	lastSync := -1
+	lagBefore := map[string]platform.Event{}
+	lagAfter := map[string]platform.Event{}
+	for i, e := range events {
+		if e.Service != t.name {
+			continue
+		}
+		switch e.What {
+		case platform.EventRedundancyRestored:
+			if e.At >= t.faultAt && s.Redundancy == nil {
+				s.Redundancy = secondsPointer(e.At - t.faultAt)
+			}
+		case platform.EventSyncCompleted, platform.EventSnapshotCompleted:
+			if e.At <= t.faultAt && (lastSync < 0 || e.At >= events[lastSync].At) {
+				lastSync = i
+			}
+		case platform.EventReplicationLag:
+			if e.At <= t.faultAt {
+				if prior, ok := lagBefore[e.Node]; !ok || e.At >= prior.At {
+					lagBefore[e.Node] = e
+				}
+			} else if prior, ok := lagAfter[e.Node]; !ok || e.At < prior.At {
+				lagAfter[e.Node] = e
+			}
+		}
+	}
+	if lastSync >= 0 {
+		s.LastSyncAge = secondsPointer(t.faultAt - events[lastSync].At)
+	}
+	// The lag at the fault is the last one measured before it; a platform
+	// that measures only once the fault is in gives the first one after.
+	for node, e := range lagAfter {
+		if _, ok := lagBefore[node]; !ok {
+			lagBefore[node] = e
+		}
+	}
+	for node, e := range lagBefore {
+		if lag, err := time.ParseDuration(e.Detail); err == nil {
+			s.ReplicationLag[node] = seconds(lag)
+		}
+	}
+}
+
+// referenceFault is the fault a service is measured from: the first to hit
+// one of its nodes, else the first fault of the run.
+func referenceFault(faults []FaultRecord, topology *platform.Topology, service string) (FaultRecord, bool) {
+	if len(faults) == 0 {
+		return FaultRecord{}, false
+	}
+	ordered := slices.Clone(faults)
+	slices.SortStableFunc(ordered, func(a, b FaultRecord) int { return cmp.Compare(a.At, b.At) })
+	if topology != nil {
+		own := map[string]bool{}
+		for _, n := range topology.Nodes() {
+			if n.Service == service {
+				own[n.Name] = true
+			}
+		}
+		for _, f := range ordered {
+			for _, n := range f.Nodes {
+				if own[n] {
+					return f, true
+				}
+			}
+		}
+	}
+	return ordered[0], true
+}
+
+func timelineWidth(span time.Duration) time.Duration {
+	for _, w := range timelineWidths {
+		if span <= w*timelineBuckets {
+			return w
+		}
+	}
+	last := timelineWidths[len(timelineWidths)-1]
+	return (span/timelineBuckets + last - 1) / last * last
+}
+
+func microsToMilliseconds(us int64) float64 { return float64(us) / 1e3 }
+
+func topologyReport(t *platform.Topology) *TopologyReport {
+	if t == nil {
+		return nil
+	}
+	r := &TopologyReport{Name: t.Name, Nodes: []NodeReport{}}
+	for _, n := range t.Nodes() {
+		r.Nodes = append(r.Nodes, NodeReport{Name: n.Name, Service: n.Service, Region: n.Region, Zone: n.Zone})
+	}
+	return r
+}
+
+func faultReports(faults []FaultRecord) []FaultReport {
+	out := make([]FaultReport, 0, len(faults))
+	for _, f := range faults {
+		nodes := append([]string{}, f.Nodes...)
+		fr := FaultReport{Name: f.Name, Kind: f.Kind, Target: f.Target, Nodes: nodes, At: seconds(f.At), Error: f.Error}
+		if f.HealedAt != nil {
+			fr.HealedAt = secondsPointer(*f.HealedAt)
+		}
+		out = append(out, fr)
+	}
+	return out
+}
+
+func stepReports(steps []StepRecord) []StepReport {
+	out := make([]StepReport, 0, len(steps))
+	for _, s := range steps {
+		sr := StepReport{Name: s.Name, Action: s.Action, StartedAt: seconds(s.StartedAt), Error: s.Error}
+		if s.DoneAt != nil {
+			sr.DoneAt = secondsPointer(*s.DoneAt)
+		}
+		out = append(out, sr)
+	}
+	return out
+}
+
+// eventReports keeps the events in time order; events at the same time keep
+// the order the loop delivered them in.
+func eventReports(events []platform.Event) []EventReport {
+	out := make([]EventReport, 0, len(events))
+	for _, e := range events {
+		out = append(out, EventReport{At: seconds(e.At), Service: e.Service, What: e.What, Node: e.Node, Detail: e.Detail})
+	}
+	slices.SortStableFunc(out, func(a, b EventReport) int { return cmp.Compare(a.At, b.At) })
+	return out
+}
+
+func sortStrings(s []string) { slices.Sort(s) }

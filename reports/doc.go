@@ -1,0 +1,37 @@
+// Package reports turns the history of a run into its verdict and its
+// reports (report.json, junit.xml, report.md, report.html), so that a
+// nightly CI job can gate on a failover rehearsal and an engineer can read
+// what was lost and how long the outage lasted.
+//
+// The runner fills a [Run]: the [Ledger] of every write (invoked; acked,
+// failed or unknown; found or not on read-back) plus the faults, runbook
+// steps and platform events. [Build] measures it per service and checks the
+// scenario's expectations; [WriteAll] writes the four files; [Summary]
+// prints the few lines a terminal needs.
+//
+// # Measures
+//
+// Each service is measured from its reference fault F: the first fault that
+// hit one of its nodes, else the first fault of the run. The outage starts
+// at the invocation of the first write at or after F that was not
+// acknowledged; RTO is the first acknowledgement of a write invoked at or
+// after that, minus F. A service with no such write was not interrupted
+// (RTO 0); one whose writes never came back has a null RTO. RPO is F minus
+// the ack time of the oldest lost write (acknowledged, then absent on
+// read-back), clamped at 0; lost writes acknowledged after F are counted as
+// lost_after_fault. Writes still pending at the end count as unknown;
+// unknown writes are never lost, and those found on read-back are counted as
+// unknown_present. Redundancy is F to the service's first
+// redundancy-restored event after it.
+//
+// # Formats
+//
+// report.json (schema [Schema]) is byte-identical for identical input:
+// times are seconds of scenario time rounded to the microsecond, maps are
+// written with sorted keys, nothing reads the wall clock. junit.xml uses the
+// types of github.com/jstemmer/go-junit-report/v2/junit. Latency
+// percentiles come from github.com/HdrHistogram/hdrhistogram-go at 3
+// significant digits, deterministic and linear in the number of writes.
+// report.html is one file with inline CSS and SVG, rendered by html/template
+// so that text from scenario files is escaped.
+package reports

@@ -1,0 +1,45 @@
+package reports_test
+
+import (
+	"time"
+
+	"github.com/chaosdrill/chaosdrill/platform"
+	"github.com/chaosdrill/chaosdrill/reports"
+)
+
+// outcome decides what happened to a write invoked at a time.
+type outcome struct {
+	result  platform.Outcome
+	present bool
+	latency time.Duration
+}
+
+// writeSteadily issues one write of service every spacing in [from, to),
+// completing each as decide says. Pending writes are left open.
+func writeSteadily(l *reports.Ledger, service string, from, to, spacing time.Duration, decide func(at time.Duration) outcome) {
+	s := l.ServiceIndex(service)
+	for at := from; at < to; at += spacing {
+		id := l.Invoke(s, at)
+		o := decide(at)
+		if o.result != platform.Pending {
+			l.Complete(id, o.result, at+o.latency)
+		}
+		l.Ops[id].Present = o.present
+	}
+}
+
+// ackedFor acknowledges every write (found on read-back) with a latency.
+func ackedFor(latency time.Duration) func(time.Duration) outcome {
+	return func(time.Duration) outcome { return outcome{platform.Acked, true, latency} }
+}
+
+func durationPointer(d time.Duration) *time.Duration { return &d }
+
+func pd(d time.Duration) *platform.Duration {
+	v := platform.Duration(d)
+	return &v
+}
+
+func intPointer(n int) *int { return &n }
+
+func boolPointer(b bool) *bool { return &b }

@@ -1,0 +1,202 @@
+package reports
+
+import (
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"strings"
+)
+
+//go:embed report.html.tmpl
+var htmlSource string
+
+var htmlTemplate = template.Must(template.New("report").Parse(htmlSource))
+
+// Chart geometry, in SVG user units.
+const (
+	chartWidth      = 960.0
+	chartPlotHeight = 140.0
+	chartLeft       = 48.0 // room for the count axis
+	chartTop        = 18.0 // room for fault labels
+	chartBottom     = 22.0 // room for the time axis
+	chartTicks      = 6    // time-axis labels
+	chartMinBarGap  = 0.15 // fraction of a bucket left blank between bars
+	chartRight      = 12.0
+)
+
+// outcomeSeries are the stacked series of a chart, bottom to top.
+var outcomeSeries = []struct {
+	class, label string
+	counts       func(Timeline) []int64
+}{
+	{"acked", "acked", func(t Timeline) []int64 { return t.Acked }},
+	{"lost", "lost (acked, then missing)", func(t Timeline) []int64 { return t.Lost }},
+	{"unknown", "unknown", func(t Timeline) []int64 { return t.Unknown }},
+	{"failed", "failed", func(t Timeline) []int64 { return t.Failed }},
+}
+
+type svgRect struct {
+	X, Y, W, H float64
+	Class      string
+	Title      string
+}
+
+type svgMarker struct {
+	X     float64
+	Label string
+	Title string
+}
+
+type svgTick struct {
+	X, Y  float64
+	Label string
+}
+
+type chartView struct {
+	Service        string
+	Width, Height  float64
+	PlotLeft       float64
+	PlotRight      float64
+	PlotTop        float64
+	PlotBottom     float64
+	Bars           []svgRect
+	Bands          []svgRect
+	Markers        []svgMarker
+	TimeTicks      []svgTick
+	CountTicks     []svgTick
+	BucketDuration string
+}
+
+type htmlView struct {
+	Report       *Report
+	Verdict      string
+	Topology     string
+	Duration     string
+	Answers      []answer
+	Charts       []chartView
+	Legend       []svgRect
+	Services     table
+	Expectations table
+	Faults       table
+	Runbook      table
+	Timeline     table
+}
+
+// WriteHTML writes report.html: one self-contained page (no external
+// assets) with a chart of write outcomes over time per service, fault spans
+// shaded and runbook steps marked, and the tables of report.md. All text is
+// escaped by html/template.
+func WriteHTML(w io.Writer, r *Report) error {
+	topology := "-"
+	if r.Topology != nil {
+		topology = r.Topology.Name
+	}
+	timeline, _ := timelineTable(r, 0)
+	view := htmlView{
+		Report:       r,
+		Verdict:      strings.ToUpper(r.Verdict),
+		Topology:     topology,
+		Duration:     formatSeconds(r.DurationSeconds),
+		Answers:      answers(r),
+		Services:     servicesTable(r),
+		Expectations: expectationsTable(r),
+		Faults:       faultsTable(r),
+		Runbook:      runbookTable(r),
+		Timeline:     timeline,
+	}
+	for i, s := range outcomeSeries {
+		view.Legend = append(view.Legend, svgRect{X: float64(i) * 210, Class: s.class, Title: s.label})
+	}
+	for _, name := range r.ServiceNames() {
+		view.Charts = append(view.Charts, buildChart(r, name))
+	}
+	if err := htmlTemplate.Execute(w, view); err != nil {
+		return fmt.Errorf("render html: %w", err)
+	}
+	return nil
+}
+
+func buildChart(r *Report, service string) chartView {
+	t := r.Services[service].Timeline
+	c := chartView{
+		Service:        service,
+		Width:          chartWidth,
+		Height:         chartTop + chartPlotHeight + chartBottom,
+		PlotLeft:       chartLeft,
+		PlotRight:      chartWidth - chartRight,
+		PlotTop:        chartTop,
+		PlotBottom:     chartTop + chartPlotHeight,
+		BucketDuration: formatSeconds(t.BucketSeconds),
+	}
+	buckets := len(t.Acked)
+	spanSeconds := max(float64(buckets)*t.BucketSeconds, r.DurationSeconds)
+	if spanSeconds <= 0 {
+		spanSeconds = 1
+	}
+	plotWidth := c.PlotRight - c.PlotLeft
+	x := func(s float64) float64 { return c.PlotLeft + min(max(s, 0), spanSeconds)/spanSeconds*plotWidth }
+
+	var peak int64
+	for i := 0; i < buckets; i++ {
+		var total int64
+		for _, s := range outcomeSeries {
+			total += s.counts(t)[i]
+		}
+		peak = max(peak, total)
+	}
+	if peak == 0 {
+		peak = 1
+	}
+	barWidth := t.BucketSeconds / spanSeconds * plotWidth
+	for i := 0; i < buckets; i++ {
+		from := float64(i) * t.BucketSeconds
+		y := c.PlotBottom
+		for _, s := range outcomeSeries {
+			n := s.counts(t)[i]
+			if n == 0 {
+				continue
+			}
+			h := float64(n) / float64(peak) * chartPlotHeight
+			y -= h
+			c.Bars = append(c.Bars, svgRect{
+				X: x(from), Y: y, W: barWidth * (1 - chartMinBarGap), H: h, Class: s.class,
+				Title: fmt.Sprintf("%s–%s: %d %s", formatSeconds(from), formatSeconds(from+t.BucketSeconds), n, s.label),
+			})
+		}
+	}
+
+	for _, f := range r.Faults {
+		end := spanSeconds
+		healed := "never healed"
+		if f.HealedAt != nil {
+			end = *f.HealedAt
+			healed = "healed at " + formatSeconds(end)
+		}
+		// An instant fault (a restart) still gets a visible sliver.
+		width := max(x(end)-x(f.At), 2)
+		c.Bands = append(c.Bands, svgRect{
+			X: x(f.At), Y: c.PlotTop, W: width, H: chartPlotHeight, Class: "fault",
+			Title: fmt.Sprintf("fault %s: %s %s at %s, %s", f.Name, f.Kind, f.Target, formatSeconds(f.At), healed),
+		})
+	}
+	for _, s := range r.Runbook {
+		done := "never done"
+		if s.DoneAt != nil {
+			done = "done at " + formatSeconds(*s.DoneAt)
+		}
+		c.Markers = append(c.Markers, svgMarker{
+			X: x(s.StartedAt), Label: s.Name,
+			Title: fmt.Sprintf("runbook %s (%s): started at %s, %s", s.Name, s.Action, formatSeconds(s.StartedAt), done),
+		})
+	}
+	for i := 0; i <= chartTicks; i++ {
+		at := spanSeconds * float64(i) / chartTicks
+		c.TimeTicks = append(c.TimeTicks, svgTick{X: x(at), Y: c.PlotBottom + 15, Label: formatSeconds(at)})
+	}
+	c.CountTicks = []svgTick{
+		{X: c.PlotLeft - 6, Y: c.PlotBottom, Label: "0"},
+		{X: c.PlotLeft - 6, Y: c.PlotTop + 4, Label: fmt.Sprint(peak)},
+	}
+	return c
+}

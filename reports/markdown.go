@@ -1,0 +1,93 @@
+package reports
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// WriteMarkdown writes report.md: the verdict, the operator's three
+// questions answered in words, and tables of services, faults, runbook,
+// expectations and a compact timeline.
+func WriteMarkdown(w io.Writer, r *Report) error {
+	b := bufio.NewWriter(w)
+	fmt.Fprintf(b, "# chaosdrill report: %s\n\n", markdownText(r.Scenario))
+	if r.Description != "" {
+		fmt.Fprintf(b, "%s\n\n", markdownText(r.Description))
+	}
+	topology := "-"
+	if r.Topology != nil {
+		topology = r.Topology.Name
+	}
+	writeMarkdownTable(b, table{
+		Headers: []string{"verdict", "platform", "seed", "topology", "duration"},
+		Rows:    [][]string{{strings.ToUpper(r.Verdict), r.Platform, strconv.FormatUint(r.Seed, 10), topology, formatSeconds(r.DurationSeconds)}},
+	})
+
+	fmt.Fprintf(b, "## Answers\n\n")
+	for _, a := range answers(r) {
+		fmt.Fprintf(b, "**%s**\n\n", markdownText(a.Question))
+		for _, line := range a.Lines {
+			fmt.Fprintf(b, "- %s\n", markdownText(line))
+		}
+		fmt.Fprintln(b)
+	}
+
+	sections := []struct {
+		title string
+		table table
+		empty string
+	}{
+		{"Services", servicesTable(r), "No writes were issued."},
+		{"Expectations", expectationsTable(r), "The scenario sets no expectations."},
+		{"Faults", faultsTable(r), "No fault was injected."},
+		{"Runbook", runbookTable(r), "No runbook step ran."},
+	}
+	for _, s := range sections {
+		fmt.Fprintf(b, "## %s\n\n", s.title)
+		if len(s.table.Rows) == 0 {
+			fmt.Fprintf(b, "%s\n\n", s.empty)
+			continue
+		}
+		writeMarkdownTable(b, s.table)
+	}
+
+	fmt.Fprintf(b, "## Timeline\n\n")
+	timeline, omitted := timelineTable(r, timelineEntriesListed)
+	if len(timeline.Rows) == 0 {
+		fmt.Fprintf(b, "Nothing happened.\n")
+	} else {
+		writeMarkdownTable(b, timeline)
+		if omitted > 0 {
+			fmt.Fprintf(b, "%d more entries are in report.json.\n", omitted)
+		}
+	}
+	return b.Flush()
+}
+
+func writeMarkdownTable(w io.Writer, t table) {
+	cells := make([]string, len(t.Headers))
+	for i, h := range t.Headers {
+		cells[i] = markdownText(h)
+	}
+	fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
+	fmt.Fprintf(w, "|%s\n", strings.Repeat("---|", len(t.Headers)))
+	for _, row := range t.Rows {
+		for i, c := range row {
+			cells[i] = markdownText(c)
+		}
+		fmt.Fprintf(w, "| %s |\n", strings.Join(cells[:len(row)], " | "))
+	}
+	fmt.Fprintln(w)
+}
+
+// markdownText keeps text from scenario files from becoming markup: most
+// Markdown renderers pass raw HTML through, and a pipe would split a cell.
+var markdownReplacer = strings.NewReplacer(
+	"&", "&amp;", "<", "&lt;", ">", "&gt;", "|", "\\|", "\n", " ", "\r", " ",
+	"*", "\\*", "_", "\\_", "`", "\\`", "[", "\\[", "]", "\\]",
+)
+
+func markdownText(s string) string { return markdownReplacer.Replace(s) }

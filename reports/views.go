@@ -1,0 +1,212 @@
+package reports
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// table is a rendering-neutral table shared by the Markdown and HTML
+// writers, so that both show the same numbers.
+type table struct {
+	Headers []string
+	Rows    [][]string
+}
+
+// answer is one of the questions an operator rehearsing a failover asks,
+// answered from the measurements.
+type answer struct {
+	Question string
+	Lines    []string
+}
+
+// timelineEntriesListed bounds the merged timeline in report.md; report.json
+// has every event.
+const timelineEntriesListed = 60
+
+func servicesTable(r *Report) table {
+	t := table{Headers: []string{"service", "acked", "failed", "unknown (present)", "lost", "lost after fault", "RTO", "RPO", "full redundancy", "last sync age", "latency p50 / p99 / max"}}
+	for _, name := range r.ServiceNames() {
+		s := r.Services[name]
+		t.Rows = append(t.Rows, []string{
+			name,
+			strconv.FormatInt(s.Acked, 10),
+			strconv.FormatInt(s.Failed, 10),
+			fmt.Sprintf("%d (%d)", s.Unknown, s.UnknownPresent),
+			strconv.FormatInt(s.Lost, 10),
+			strconv.FormatInt(s.LostAfterFault, 10),
+			formatOptionalSeconds(s.RTO, "never"),
+			formatSeconds(s.RPO),
+			formatOptionalSeconds(s.Redundancy, "-"),
+			formatOptionalSeconds(s.LastSyncAge, "-"),
+			fmt.Sprintf("%s / %s / %s ms", formatMilliseconds(s.WriteLatency.P50), formatMilliseconds(s.WriteLatency.P99), formatMilliseconds(s.WriteLatency.Max)),
+		})
+	}
+	return t
+}
+
+func faultsTable(r *Report) table {
+	t := table{Headers: []string{"fault", "kind", "target", "nodes", "at", "healed", "error"}}
+	for _, f := range r.Faults {
+		t.Rows = append(t.Rows, []string{f.Name, f.Kind, f.Target, strings.Join(f.Nodes, ", "), formatSeconds(f.At), formatOptionalSeconds(f.HealedAt, "never"), f.Error})
+	}
+	return t
+}
+
+func runbookTable(r *Report) table {
+	t := table{Headers: []string{"step", "action", "started", "done", "error"}}
+	for _, s := range r.Runbook {
+		t.Rows = append(t.Rows, []string{s.Name, s.Action, formatSeconds(s.StartedAt), formatOptionalSeconds(s.DoneAt, "never"), s.Error})
+	}
+	return t
+}
+
+func expectationsTable(r *Report) table {
+	t := table{Headers: []string{"result", "expectation", "observed"}}
+	for _, e := range r.Expectations {
+		result := "pass"
+		if !e.Pass {
+			result = "FAIL"
+		}
+		t.Rows = append(t.Rows, []string{result, e.Name, e.Observed})
+	}
+	return t
+}
+
+type timelineEntry struct {
+	at   float64
+	what string
+}
+
+// timelineTable merges faults, runbook steps and platform events into one
+// list in time order. With limit > 0 it keeps the first limit entries and
+// says how many it left out.
+func timelineTable(r *Report, limit int) (table, int) {
+	var entries []timelineEntry
+	for _, f := range r.Faults {
+		entries = append(entries, timelineEntry{f.At, fmt.Sprintf("fault %s: %s %s (%s)", f.Name, f.Kind, f.Target, strings.Join(f.Nodes, ", "))})
+		if f.HealedAt != nil {
+			entries = append(entries, timelineEntry{*f.HealedAt, "fault " + f.Name + " healed"})
+		}
+	}
+	for _, s := range r.Runbook {
+		entries = append(entries, timelineEntry{s.StartedAt, fmt.Sprintf("runbook %s: %s started", s.Name, s.Action)})
+		if s.DoneAt != nil {
+			done := "runbook " + s.Name + " done"
+			if s.Error != "" {
+				done = "runbook " + s.Name + " gave up: " + s.Error
+			}
+			entries = append(entries, timelineEntry{*s.DoneAt, done})
+		}
+	}
+	for _, e := range r.Events {
+		what := e.Service + " " + e.What
+		if e.Node != "" {
+			what += " " + e.Node
+		}
+		if e.Detail != "" {
+			what += " (" + e.Detail + ")"
+		}
+		entries = append(entries, timelineEntry{e.At, what})
+	}
+	slices.SortStableFunc(entries, func(a, b timelineEntry) int {
+		switch {
+		case a.at < b.at:
+			return -1
+		case a.at > b.at:
+			return 1
+		}
+		return 0
+	})
+	omitted := 0
+	if limit > 0 && len(entries) > limit {
+		omitted = len(entries) - limit
+		entries = entries[:limit]
+	}
+	t := table{Headers: []string{"at", "what"}}
+	for _, e := range entries {
+		t.Rows = append(t.Rows, []string{formatSeconds(e.at), e.what})
+	}
+	return t, omitted
+}
+
+// answers answers, per service and in numbers, how far behind the standby
+// was, how long until writes came back and how long until full redundancy.
+func answers(r *Report) []answer {
+	names := r.ServiceNames()
+	behind := answer{Question: "How far behind was the standby?"}
+	back := answer{Question: "How long until writes came back?"}
+	redundant := answer{Question: "How long until full redundancy?"}
+	for _, name := range names {
+		s := r.Services[name]
+		if len(s.ReplicationLag) > 0 {
+			var parts []string
+			for _, node := range sortedKeys(s.ReplicationLag) {
+				parts = append(parts, fmt.Sprintf("%s%s %s", node, r.nodeRegion(node), formatSeconds(s.ReplicationLag[node])))
+			}
+			behind.Lines = append(behind.Lines, fmt.Sprintf("%s: at the fault (%s) its members were behind the primary by: %s.", name, formatOptionalSeconds(s.FaultAt, "-"), strings.Join(parts, ", ")))
+		}
+		if s.LastSyncAge != nil {
+			behind.Lines = append(behind.Lines, fmt.Sprintf("%s: the last completed sync or snapshot before the fault was %s old.", name, formatSeconds(*s.LastSyncAge)))
+		}
+		if s.Lost > 0 {
+			behind.Lines = append(behind.Lines, fmt.Sprintf("%s: %d acknowledged writes were lost (%d of them acknowledged after the fault); RPO %s.", name, s.Lost, s.LostAfterFault, formatSeconds(s.RPO)))
+		}
+
+		switch {
+		case s.FaultAt == nil:
+			back.Lines = append(back.Lines, name+": no fault in this run.")
+		case s.OutageStart == nil:
+			back.Lines = append(back.Lines, fmt.Sprintf("%s: never interrupted; every write after the fault (%s) was acknowledged.", name, formatSeconds(*s.FaultAt)))
+		case s.RTO == nil:
+			back.Lines = append(back.Lines, fmt.Sprintf("%s: not within the run; writes stopped being acknowledged at %s and never came back (fault at %s, run ended at %s).", name, formatSeconds(*s.OutageStart), formatSeconds(*s.FaultAt), formatSeconds(r.DurationSeconds)))
+		default:
+			back.Lines = append(back.Lines, fmt.Sprintf("%s: %s after the fault (fault at %s, first unacknowledged write at %s, writes acknowledged again at %s).", name, formatSeconds(*s.RTO), formatSeconds(*s.FaultAt), formatSeconds(*s.OutageStart), formatSeconds(*s.FaultAt+*s.RTO)))
+		}
+
+		switch {
+		case s.FaultAt == nil:
+		case s.Redundancy != nil:
+			redundant.Lines = append(redundant.Lines, fmt.Sprintf("%s: %s after the fault.", name, formatSeconds(*s.Redundancy)))
+		default:
+			redundant.Lines = append(redundant.Lines, name+": no redundancy-restored event after the fault within the run.")
+		}
+	}
+	if len(behind.Lines) == 0 {
+		behind.Lines = []string{"No replication lag, sync or lost write was measured in this run."}
+	}
+	if len(redundant.Lines) == 0 {
+		redundant.Lines = []string{"No fault in this run."}
+	}
+	if len(back.Lines) == 0 {
+		back.Lines = []string{"No writes in this run."}
+	}
+	return []answer{behind, back, redundant}
+}
+
+// nodeRegion is " (region)" for a node of the topology, else empty.
+func (r *Report) nodeRegion(node string) string {
+	if r.Topology == nil {
+		return ""
+	}
+	for _, n := range r.Topology.Nodes {
+		if n.Name == node && n.Region != "" {
+			return " (" + n.Region + ")"
+		}
+	}
+	return ""
+}
+
+func sortedKeys(m map[string]float64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func formatMilliseconds(ms float64) string {
+	return strconv.FormatFloat(ms, 'f', 3, 64)
+}

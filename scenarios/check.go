@@ -1,0 +1,599 @@
+package scenarios
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chaosdrill/chaosdrill/platform"
+)
+
+// checker runs the checks that need more than one field: names that must
+// exist in the topology, triggers that must point at something, bounds that
+// depend on the scenario's duration. Each problem is placed at the line of
+// the field it names.
+type checker struct {
+	doc      *document
+	scenario *Scenario
+	options  options
+	// topology is the resolved topology, nil when the file does not give a
+	// usable one; checks against it are then skipped.
+	topology *platform.Topology
+	// all holds the faults then the runbook steps, in file order; triggers
+	// indexes them by name.
+	all      []*trigger
+	triggers map[string]*trigger
+	problems []Problem
+}
+
+// trigger is what faults and runbook steps share: a name and what starts
+// them.
+type trigger struct {
+	path       string // "faults[2]", "runbook[0]"
+	what       string // "fault", "runbook step"
+	name       string
+	at         *platform.Duration
+	after      string
+	afterEvent string
+}
+
+func (c *checker) add(path, format string, args ...any) {
+	if c.doc.related(path) {
+		return
+	}
+	line, column := c.doc.position(path)
+	c.problems = append(c.problems, Problem{Line: line, Column: column, Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+func (c *checker) check() {
+	s := c.scenario
+	if s.Name == "" {
+		c.add("name", "a scenario needs a name")
+	}
+	switch {
+	case s.Duration > 0:
+	case c.doc.has("duration"):
+		c.add("duration", "duration must be positive, got %s", s.Duration)
+	default:
+		c.add("duration", "a scenario needs a duration, e.g. 15m")
+	}
+	c.checkTopology()
+	c.checkParameters()
+	c.checkWorkloads()
+	c.collectTriggers()
+	for i := range s.Faults {
+		c.checkFault(i)
+	}
+	for i := range s.Runbook {
+		c.checkStep(i)
+	}
+	c.checkTriggers()
+	for i := range s.Expect {
+		c.checkExpectation(i)
+	}
+}
+
+func (c *checker) checkTopology() {
+	ref := &c.scenario.Topology
+	switch {
+	case ref.Inline != nil:
+		c.topology = ref.Inline
+	case ref.Builtin != "":
+		builtins := platform.BuiltinTopologies()
+		build, ok := builtins[ref.Builtin]
+		if !ok {
+			c.add("topology", "no built-in topology %q%s", ref.Builtin, suggestion(ref.Builtin, platform.SortedKeys(builtins), "built-in topologies"))
+			return
+		}
+		c.topology = build()
+	default:
+		c.add("topology", "a scenario needs a topology: a built-in name (%s) or an inline topology",
+			strings.Join(platform.SortedKeys(platform.BuiltinTopologies()), ", "))
+		return
+	}
+	for _, e := range c.topology.Validate() {
+		c.add(fieldPath("topology", e.Path), "%s", e.Message)
+	}
+}
+
+func (c *checker) checkParameters() {
+	if !c.options.checkParameters {
+		return
+	}
+	known := map[string]platform.Parameter{}
+	var names []string
+	for _, p := range c.options.parameters {
+		known[p.Name] = p
+		names = append(names, p.Name)
+	}
+	for _, name := range platform.SortedKeys(c.scenario.Parameters) {
+		path := fieldPath("parameters", name)
+		value := c.scenario.Parameters[name]
+		p, ok := known[name]
+		if !ok {
+			hint := suggestion(name, names, "")
+			if !strings.HasPrefix(hint, ";") {
+				hint = " (see `chaosdrill list --parameters`)"
+			}
+			c.add(path, "unknown parameter %q%s", name, hint)
+			continue
+		}
+		// A parameter takes values of the same form as its default.
+		if _, err := time.ParseDuration(p.Default); err == nil && p.Default != "0" {
+			if d, err := time.ParseDuration(value); err != nil || d < 0 {
+				c.add(path, "want a duration such as %q, got %q", p.Default, value)
+			}
+		} else if _, err := strconv.ParseFloat(p.Default, 64); err == nil {
+			if _, err := strconv.ParseFloat(value, 64); err != nil {
+				c.add(path, "want a number such as %s, got %q", p.Default, value)
+			}
+		}
+	}
+}
+
+func (c *checker) service(path, name string) (*platform.ServiceSpec, bool) {
+	if c.topology == nil {
+		return nil, false
+	}
+	svc, ok := c.topology.Service(name)
+	if !ok {
+		c.add(path, "no service %q in topology %q%s", name, c.topology.Name, suggestion(name, c.serviceNames(), "services"))
+	}
+	return svc, ok
+}
+
+func (c *checker) serviceNames() []string {
+	var names []string
+	for _, s := range c.topology.Services {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
+func (c *checker) checkWorkloads() {
+	s := c.scenario
+	if len(s.Workloads) == 0 {
+		c.add("workloads", "a scenario needs at least one workload, e.g. {service: mongo, rate: 100}")
+	}
+	first := map[string]int{}
+	for i, w := range s.Workloads {
+		p := indexPath("workloads", i)
+		if w.Service == "" {
+			c.add(p+".service", "a workload needs a service")
+		} else if j, dup := first[w.Service]; dup {
+			c.add(p+".service", "service %q already has a workload (workloads[%d]); give it one with the total rate", w.Service, j)
+		} else {
+			first[w.Service] = i
+		}
+		switch {
+		case w.Rate > 0 && !math.IsInf(w.Rate, 0):
+		case !c.doc.has(p + ".rate"):
+			c.add(p+".rate", "a workload needs a rate (writes per second)")
+		default:
+			c.add(p+".rate", "rate must be a positive number of writes per second, got %v", w.Rate)
+		}
+		if w.Timeout < 0 {
+			c.add(p+".timeout", "timeout must not be negative, got %s", w.Timeout)
+		}
+		if w.Service == "" {
+			continue
+		}
+		svc, ok := c.service(p+".service", w.Service)
+		if !ok || w.WriteConcern == "" {
+			continue
+		}
+		if svc.Kind != platform.KindMongo {
+			c.add(p+".write_concern", "write_concern is for mongo services; %q is %s", svc.Name, svc.Kind)
+			continue
+		}
+		if msg := checkWriteConcern(svc, w.WriteConcern); msg != "" {
+			c.add(p+".write_concern", "%s", msg)
+		}
+	}
+}
+
+// checkWriteConcern accepts the w values MongoDB accepts for the replica
+// set: "majority", a member count from 1 to the number of members, or a
+// custom write mode (settings.getLastErrorModes)
+// (https://www.mongodb.com/docs/manual/reference/write-concern/#w-option).
+func checkWriteConcern(svc *platform.ServiceSpec, w string) string {
+	if w == "majority" {
+		return ""
+	}
+	if _, ok := svc.WriteModes[w]; ok {
+		return ""
+	}
+	if n, err := strconv.Atoi(w); err == nil {
+		if n >= 1 && n <= len(svc.Members) {
+			return ""
+		}
+		return fmt.Sprintf("write_concern %d: replica set %q has %d members, so want 1..%d", n, svc.Name, len(svc.Members), len(svc.Members))
+	}
+	valid := []string{"majority", "1.." + strconv.Itoa(len(svc.Members))}
+	valid = append(valid, platform.SortedKeys(svc.WriteModes)...)
+	return fmt.Sprintf("unknown write_concern %q (want one of %s)", w, strings.Join(valid, ", "))
+}
+
+// collectTriggers names every fault (defaulting to fault-N) and runbook step
+// and reports names used twice; `after:` refers to them.
+func (c *checker) collectTriggers() {
+	s := c.scenario
+	c.triggers = map[string]*trigger{}
+	var all []*trigger
+	for i := range s.Faults {
+		f := &s.Faults[i]
+		all = append(all, &trigger{path: indexPath("faults", i), what: "fault", name: f.Name, at: f.At, after: f.After, afterEvent: f.AfterEvent})
+	}
+	for i := range s.Runbook {
+		st := &s.Runbook[i]
+		all = append(all, &trigger{path: indexPath("runbook", i), what: "runbook step", name: st.Name, at: st.At, after: st.After, afterEvent: st.AfterEvent})
+	}
+	c.all = all
+	// Explicit names first, so that a default name never takes one a later
+	// entry gives explicitly.
+	for _, t := range all {
+		if t.name == "" {
+			continue
+		}
+		if other, dup := c.triggers[t.name]; dup {
+			c.add(t.path+".name", "name %q is already used by %s", t.name, other.path)
+			continue
+		}
+		c.triggers[t.name] = t
+	}
+	for i := range s.Faults {
+		f := &s.Faults[i]
+		if f.Name != "" {
+			continue
+		}
+		f.Name = fmt.Sprintf("fault-%d", i+1)
+		all[i].name = f.Name
+		if other, dup := c.triggers[f.Name]; dup {
+			c.add(all[i].path, "its default name %q is already used by %s; give this fault a name", f.Name, other.path)
+			continue
+		}
+		c.triggers[f.Name] = all[i]
+	}
+	for i := range s.Runbook {
+		if s.Runbook[i].Name == "" {
+			c.add(indexPath("runbook", i)+".name", "a runbook step needs a name")
+		}
+	}
+}
+
+func (c *checker) selector(path, text string) (platform.Selector, bool) {
+	if c.topology == nil {
+		return platform.Selector{}, false
+	}
+	sel, err := platform.ParseSelector(c.topology, text)
+	if err != nil {
+		c.add(path, "%v", err)
+		return sel, false
+	}
+	return sel, true
+}
+
+func (c *checker) checkFault(i int) {
+	f := &c.scenario.Faults[i]
+	p := indexPath("faults", i)
+	switch {
+	case f.Kind == "":
+		c.add(p+".kind", "a fault needs a kind (%s)", strings.Join(FaultKinds, ", "))
+	case !slices.Contains(FaultKinds, f.Kind):
+		c.add(p+".kind", "unknown fault kind %q%s", f.Kind, suggestion(f.Kind, FaultKinds, "kinds"))
+	case f.Kind == FaultPartition:
+		c.checkPartition(f, p)
+	default:
+		if len(f.Between) > 0 {
+			c.add(p+".between", "between is for partition faults; a %s fault takes a target", f.Kind)
+		}
+		if f.Target == "" {
+			c.add(p+".target", "a %s fault needs a target: node:NAME, az:ZONE, region:REGION, role:SERVICE:ROLE or service:NAME", f.Kind)
+		} else {
+			c.selector(p+".target", f.Target)
+		}
+	}
+	if f.Kind == FaultLatency && f.Latency <= 0 {
+		c.add(p+".latency", "a latency fault needs a positive latency, e.g. 200ms")
+	}
+	if f.Kind != FaultLatency && c.doc.has(p+".latency") {
+		c.add(p+".latency", "latency is for latency faults, not %s", f.Kind)
+	}
+	if f.Heal < 0 {
+		c.add(p+".heal", "heal must not be negative, got %s", f.Heal)
+	}
+	if f.Kind == FaultRestart && c.doc.has(p+".heal") {
+		c.add(p+".heal", "a restart starts the node again at once; it takes no heal")
+	}
+	if f.Delay < 0 {
+		c.add(p+".delay", "delay must not be negative, got %s", f.Delay)
+	}
+	if f.At != nil && c.doc.has(p+".delay") {
+		c.add(p+".delay", "delay is for after and after_event; with at, add it to at")
+	}
+}
+
+func (c *checker) checkPartition(f *Fault, p string) {
+	if f.Target != "" {
+		c.add(p+".target", "a partition takes between: [SIDE, SIDE], not target")
+	}
+	if len(f.Between) != 2 {
+		c.add(p+".between", "a partition needs between with exactly two sides, e.g. [region:us-east-1, region:us-west-1]; got %d", len(f.Between))
+		return
+	}
+	var sides [2]platform.Selector
+	for j, text := range f.Between {
+		sel, ok := c.selector(indexPath(p+".between", j), text)
+		if !ok {
+			return
+		}
+		sides[j] = sel
+	}
+	// Roles resolve when the fault fires; only static sides can be
+	// compared now.
+	left := sides[0].Static(c.topology)
+	var shared []string
+	for _, n := range sides[1].Static(c.topology) {
+		if slices.Contains(left, n) {
+			shared = append(shared, n)
+		}
+	}
+	if len(shared) > 0 {
+		c.add(p+".between", "the two sides share nodes %s; a node cannot be cut off from itself", strings.Join(shared, ", "))
+	}
+}
+
+// actionServiceKind is the kind of service each runbook action works on.
+var actionServiceKind = map[string]string{
+	platform.ActionMongoForceReconfigure: platform.KindMongo,
+	platform.ActionMongoAddMember:        platform.KindMongo,
+	platform.ActionMongoStepDown:         platform.KindMongo,
+	platform.ActionLogsRestoreSnapshot:   platform.KindElastic,
+	platform.ActionArtifactsFailover:     platform.KindS3,
+}
+
+func (c *checker) checkStep(i int) {
+	st := &c.scenario.Runbook[i]
+	p := indexPath("runbook", i)
+	if st.OperatorDelay < 0 {
+		c.add(p+".operator_delay", "operator_delay must not be negative, got %s", st.OperatorDelay)
+	}
+	catalog := platform.ActionCatalog()
+	var names []string
+	var info *platform.ActionInfo
+	for j := range catalog {
+		names = append(names, catalog[j].Name)
+		if catalog[j].Name == st.Action {
+			info = &catalog[j]
+		}
+	}
+	switch {
+	case st.Action == "":
+		c.add(p+".action", "a runbook step needs an action (%s)", strings.Join(names, ", "))
+		return
+	case info == nil:
+		c.add(p+".action", "unknown runbook action %q%s", st.Action, suggestion(st.Action, names, "actions"))
+		return
+	}
+	pp := p + ".params"
+	for _, name := range platform.SortedKeys(st.Params) {
+		if _, ok := info.Params[name]; !ok {
+			c.add(fieldPath(pp, name), "action %s takes no parameter %q%s", st.Action, name, suggestion(name, platform.SortedKeys(info.Params), "it takes"))
+		}
+	}
+	for _, name := range info.Required {
+		if st.Params[name] == "" {
+			c.add(fieldPath(pp, name), "action %s needs parameter %q (%s)", st.Action, name, info.Params[name])
+		}
+	}
+	if c.topology != nil {
+		c.checkStepParams(i, pp)
+	}
+}
+
+// checkStepParams checks the values of a step's parameters against the
+// topology and the members earlier steps add.
+func (c *checker) checkStepParams(i int, pp string) {
+	st := &c.scenario.Runbook[i]
+	t := c.topology
+	var svc *platform.ServiceSpec
+	kind := actionServiceKind[st.Action]
+	if name, given := st.Params["service"]; given {
+		if s, ok := c.service(fieldPath(pp, "service"), name); ok {
+			if kind != "" && s.Kind != kind {
+				c.add(fieldPath(pp, "service"), "action %s works on a %s service; %q is %s", st.Action, kind, name, s.Kind)
+			} else {
+				svc = s
+			}
+		}
+	} else if kind != "" {
+		var candidates []*platform.ServiceSpec
+		for j := range t.Services {
+			if t.Services[j].Kind == kind {
+				candidates = append(candidates, &t.Services[j])
+			}
+		}
+		switch len(candidates) {
+		case 0:
+			c.add(fieldPath(pp, "service"), "action %s needs a %s service; topology %q has none", st.Action, kind, t.Name)
+		case 1:
+			svc = candidates[0]
+		default:
+			c.add(fieldPath(pp, "service"), "topology %q has %d %s services; name one with params.service", t.Name, len(candidates), kind)
+		}
+	}
+	for _, name := range platform.SortedKeys(st.Params) {
+		value, path := st.Params[name], fieldPath(pp, name)
+		switch name {
+		case "promote":
+			if svc != nil && !c.isMember(svc, value, i) {
+				c.add(path, "%q is not a member of replica set %q%s", value, svc.Name, suggestion(value, c.members(svc, i), "members"))
+			}
+		case "zone":
+			if _, ok := t.RegionOfZone(value); !ok {
+				c.add(path, "no zone %q in topology %q%s", value, t.Name, suggestion(value, t.Zones(), "zones"))
+			}
+		case "region":
+			if !t.HasRegion(value) {
+				var regions []string
+				for _, r := range t.Regions {
+					regions = append(regions, r.Name)
+				}
+				c.add(path, "no region %q in topology %q%s", value, t.Name, suggestion(value, regions, "regions"))
+			}
+		case "nodes":
+			if n, err := strconv.Atoi(value); err != nil || n < 1 {
+				c.add(path, "nodes must be a positive whole number, got %q", value)
+			}
+		case "priority":
+			// https://www.mongodb.com/docs/manual/reference/replica-configuration/#mongodb-rsconf-rsconf.members-n-.priority
+			if v, err := strconv.ParseFloat(value, 64); err != nil || v < 0 || v > 1000 {
+				c.add(path, "priority must be a number from 0 to 1000, got %q", value)
+			}
+		case "name":
+			if st.Action != platform.ActionMongoAddMember {
+				continue
+			}
+			if _, taken := t.Node(value); taken || slices.Contains(c.addedMembers(i), value) {
+				c.add(path, "node %q already exists; a new member needs a new name", value)
+			}
+		}
+	}
+}
+
+// addedMembers lists the members that runbook steps before step i add.
+func (c *checker) addedMembers(i int) []string {
+	var names []string
+	for _, st := range c.scenario.Runbook[:i] {
+		if st.Action == platform.ActionMongoAddMember && st.Params["name"] != "" {
+			names = append(names, st.Params["name"])
+		}
+	}
+	return names
+}
+
+func (c *checker) members(svc *platform.ServiceSpec, step int) []string {
+	var names []string
+	for _, m := range svc.Members {
+		names = append(names, m.Name)
+	}
+	return append(names, c.addedMembers(step)...)
+}
+
+func (c *checker) isMember(svc *platform.ServiceSpec, name string, step int) bool {
+	return slices.Contains(c.members(svc, step), name)
+}
+
+// checkTriggers checks what starts each fault and step: exactly one of at,
+// after and after_event, pointing at something that exists, with no loop of
+// afters.
+func (c *checker) checkTriggers() {
+	for _, t := range c.all {
+		c.checkTrigger(t)
+	}
+	for i, t := range c.all {
+		if cycle := c.afterCycle(i); cycle != "" {
+			c.add(t.path+".after", "after forms a loop: %s", cycle)
+		}
+	}
+}
+
+func (c *checker) checkTrigger(t *trigger) {
+	var given []string
+	if t.at != nil || c.doc.has(t.path+".at") {
+		given = append(given, "at")
+	}
+	if t.after != "" {
+		given = append(given, "after")
+	}
+	if t.afterEvent != "" {
+		given = append(given, "after_event")
+	}
+	switch len(given) {
+	case 0:
+		c.add(t.path, "a %s needs one of at, after or after_event", t.what)
+		return
+	case 1:
+	default:
+		c.add(t.path+"."+given[1], "a %s takes only one of at, after and after_event; got %s", t.what, strings.Join(given, " and "))
+		return
+	}
+	duration := c.scenario.Duration
+	switch {
+	case t.at != nil && *t.at < 0:
+		c.add(t.path+".at", "at must not be negative, got %s", *t.at)
+	case t.at != nil && duration > 0 && *t.at >= duration:
+		c.add(t.path+".at", "%s at %s is after the scenario's end (duration %s)", t.what, *t.at, duration)
+	case t.after == t.name && t.after != "":
+		c.add(t.path+".after", "a %s cannot run after itself", t.what)
+	case t.after != "":
+		if _, ok := c.triggers[t.after]; !ok {
+			c.add(t.path+".after", "no fault or runbook step named %q%s", t.after, suggestion(t.after, platform.SortedKeys(c.triggers), "names"))
+		}
+	case t.afterEvent != "":
+		service, what, ok := strings.Cut(t.afterEvent, ":")
+		if !ok || service == "" || what == "" {
+			c.add(t.path+".after_event", "want SERVICE:EVENT, e.g. mongo:%s; got %q", platform.EventPrimaryElected, t.afterEvent)
+			return
+		}
+		c.service(t.path+".after_event", service)
+	}
+}
+
+// afterCycle returns the loop of afters through c.all[i] ("a -> b -> a")
+// if it is the loop's first member in the file, so that each loop is
+// reported once.
+func (c *checker) afterCycle(i int) string {
+	t := c.all[i]
+	if t.after == t.name {
+		return "" // checkTrigger reports it
+	}
+	chain := []string{t.name}
+	for next := c.triggers[t.after]; next != nil; next = c.triggers[next.after] {
+		if next == t {
+			return strings.Join(append(chain, t.name), " -> ")
+		}
+		if slices.Contains(chain, next.name) || slices.Index(c.all, next) < i {
+			return ""
+		}
+		chain = append(chain, next.name)
+	}
+	return ""
+}
+
+func (c *checker) checkExpectation(i int) {
+	e := c.scenario.Expect[i]
+	p := indexPath("expect", i)
+	if e.Service == "" {
+		c.add(p+".service", "an expectation needs a service")
+	} else {
+		c.service(p+".service", e.Service)
+	}
+	counts := []struct {
+		field string
+		value *int
+	}{{"lost_writes_max", e.LostWrites}, {"lost_writes_min", e.MinLost}}
+	for _, b := range counts {
+		if b.value != nil && *b.value < 0 {
+			c.add(p+"."+b.field, "%s must not be negative, got %d", b.field, *b.value)
+		}
+	}
+	durations := []struct {
+		field string
+		value *platform.Duration
+	}{{"rto_max", e.RTOMax}, {"rto_min", e.RTOMin}, {"rpo_max", e.RPOMax}}
+	for _, b := range durations {
+		if b.value != nil && *b.value < 0 {
+			c.add(p+"."+b.field, "%s must not be negative, got %s", b.field, *b.value)
+		}
+	}
+	if e.LostWrites != nil && e.MinLost != nil && *e.MinLost > *e.LostWrites {
+		c.add(p+".lost_writes_min", "lost_writes_min %d is more than lost_writes_max %d", *e.MinLost, *e.LostWrites)
+	}
+	if e.RTOMin != nil && e.RTOMax != nil && *e.RTOMin > *e.RTOMax {
+		c.add(p+".rto_min", "rto_min %s is more than rto_max %s", *e.RTOMin, *e.RTOMax)
+	}
+}

@@ -1,0 +1,352 @@
+package scenarios
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/chaosdrill/chaosdrill/platform"
+	"go.yaml.in/yaml/v3"
+)
+
+// document decodes a YAML node tree into the scenario types by walking both
+// together, guided by the types' yaml tags. Doing the walk here rather than
+// in yaml.Node.Decode gives every problem (unknown field, wrong type, bad
+// duration) its field path and position, lets decoding go on past a bad
+// field, and leaves an index from field path to node for the checks that
+// follow.
+type document struct {
+	nodes    map[string]*yaml.Node // field path -> the node of its value
+	problems []Problem
+	bad      []string // paths whose value could not be decoded
+
+	// expanding holds the aliases being decoded, so that an anchor that
+	// contains itself is reported instead of recursing forever; expansions
+	// caps the work a file of nested aliases can cause.
+	expanding  map[*yaml.Node]bool
+	expansions int
+}
+
+// maxAliasExpansions bounds alias expansion ("billion laughs"); a scenario
+// file has a handful of aliases at most.
+const maxAliasExpansions = 10000
+
+func newDocument() *document {
+	return &document{nodes: map[string]*yaml.Node{}, expanding: map[*yaml.Node]bool{}}
+}
+
+var (
+	topologyRefType = reflect.TypeFor[TopologyRef]()
+	unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
+)
+
+// YAML short tags of the scalars the format uses.
+const (
+	tagNull  = "!!null"
+	tagStr   = "!!str"
+	tagInt   = "!!int"
+	tagFloat = "!!float"
+	tagBool  = "!!bool"
+	tagMerge = "!!merge"
+)
+
+func (d *document) problem(n *yaml.Node, path, format string, args ...any) {
+	d.problems = append(d.problems, Problem{Line: n.Line, Column: n.Column, Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// fail records a value that could not be decoded; checks on related paths
+// are then skipped, since the zero value left behind would only cause
+// follow-on complaints.
+func (d *document) fail(n *yaml.Node, path, format string, args ...any) {
+	d.problem(n, path, format, args...)
+	d.bad = append(d.bad, path)
+}
+
+// has reports whether the file gives the field a (non-null) value.
+func (d *document) has(path string) bool {
+	n, ok := d.nodes[path]
+	return ok && n.ShortTag() != tagNull
+}
+
+// position returns the line and column of the field, or of its nearest
+// ancestor the file has (a missing field is reported where its parent is).
+func (d *document) position(path string) (line, column int) {
+	for p := path; ; p = parentPath(p) {
+		if n, ok := d.nodes[p]; ok {
+			return n.Line, n.Column
+		}
+		if p == "" {
+			return 1, 1
+		}
+	}
+}
+
+// related reports whether path is, contains or lies inside a field that
+// could not be decoded.
+func (d *document) related(path string) bool {
+	for _, b := range d.bad {
+		if isWithin(path, b) || isWithin(b, path) {
+			return true
+		}
+	}
+	return false
+}
+
+// isWithin reports whether path is inner or a field below it.
+func isWithin(path, inner string) bool {
+	if !strings.HasPrefix(path, inner) {
+		return false
+	}
+	rest := path[len(inner):]
+	return inner == "" || rest == "" || rest[0] == '.' || rest[0] == '['
+}
+
+func parentPath(p string) string {
+	if strings.HasSuffix(p, "]") {
+		return p[:strings.LastIndexByte(p, '[')]
+	}
+	i := strings.LastIndexAny(p, ".[")
+	if i < 0 {
+		return ""
+	}
+	return p[:i]
+}
+
+func fieldPath(parent, name string) string {
+	if parent == "" {
+		return name
+	}
+	return parent + "." + name
+}
+
+func indexPath(parent string, i int) string { return fmt.Sprintf("%s[%d]", parent, i) }
+
+// decode stores node n into out, whose type is one the scenario format uses.
+func (d *document) decode(n *yaml.Node, out reflect.Value, path string) {
+	d.nodes[path] = n
+	if n.Kind == yaml.AliasNode {
+		target, ok := d.enterAlias(n, path)
+		if !ok {
+			return
+		}
+		defer delete(d.expanding, target)
+		n = target
+	}
+	if n.ShortTag() == tagNull {
+		return
+	}
+	t := out.Type()
+	switch {
+	case t == topologyRefType:
+		d.decodeTopologyRef(n, out.Addr().Interface().(*TopologyRef), path)
+	case t.Kind() == reflect.Pointer:
+		v := reflect.New(t.Elem())
+		before := len(d.bad)
+		d.decode(n, v.Elem(), path)
+		if len(d.bad) == before {
+			out.Set(v)
+		}
+	case reflect.PointerTo(t).Implements(unmarshalerType):
+		if err := n.Decode(out.Addr().Interface()); err != nil {
+			d.fail(n, path, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+	case t.Kind() == reflect.Struct:
+		d.decodeStruct(n, out, path)
+	case t.Kind() == reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			d.fail(n, path, "want a list, got %s", describe(n))
+			return
+		}
+		s := reflect.MakeSlice(t, len(n.Content), len(n.Content))
+		for i, item := range n.Content {
+			d.decode(item, s.Index(i), indexPath(path, i))
+		}
+		out.Set(s)
+	case t.Kind() == reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			d.fail(n, path, "want a mapping, got %s", describe(n))
+			return
+		}
+		m := reflect.MakeMap(t)
+		for _, p := range d.pairs(n, path) {
+			v := reflect.New(t.Elem()).Elem()
+			before := len(d.bad)
+			d.decode(p.value, v, fieldPath(path, p.key.Value))
+			if len(d.bad) == before {
+				m.SetMapIndex(reflect.ValueOf(p.key.Value).Convert(t.Key()), v)
+			}
+		}
+		out.Set(m)
+	case t.Kind() == reflect.String:
+		// Any scalar is text: `write_concern: 1` and `nodes: 3` mean "1"
+		// and "3".
+		if n.Kind != yaml.ScalarNode {
+			d.fail(n, path, "want a string, got %s", describe(n))
+			return
+		}
+		out.SetString(n.Value)
+	case t.Kind() == reflect.Bool:
+		d.decodeScalar(n, out, path, "true or false", tagBool)
+	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64:
+		d.decodeScalar(n, out, path, "a whole number", tagInt)
+	case t.Kind() == reflect.Float64 || t.Kind() == reflect.Float32:
+		d.decodeScalar(n, out, path, "a number", tagInt, tagFloat)
+	default:
+		panic(fmt.Sprintf("scenarios: no decoding for %v at %s", t, path))
+	}
+}
+
+func (d *document) decodeScalar(n *yaml.Node, out reflect.Value, path, want string, tags ...string) {
+	tag := n.ShortTag()
+	for _, ok := range tags {
+		if n.Kind == yaml.ScalarNode && tag == ok {
+			if err := n.Decode(out.Addr().Interface()); err != nil {
+				d.fail(n, path, "want %s, got %s", want, describe(n))
+			}
+			return
+		}
+	}
+	d.fail(n, path, "want %s, got %s", want, describe(n))
+}
+
+func (d *document) decodeTopologyRef(n *yaml.Node, ref *TopologyRef, path string) {
+	switch {
+	case n.Kind == yaml.ScalarNode && n.ShortTag() == tagStr:
+		ref.Builtin = n.Value
+	case n.Kind == yaml.MappingNode:
+		t := new(platform.Topology)
+		d.decode(n, reflect.ValueOf(t).Elem(), path)
+		ref.Inline = t
+	default:
+		d.fail(n, path, "want the name of a built-in topology (%s) or an inline topology, got %s",
+			strings.Join(platform.SortedKeys(platform.BuiltinTopologies()), ", "), describe(n))
+	}
+}
+
+func (d *document) decodeStruct(n *yaml.Node, out reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.fail(n, path, "want a mapping, got %s", describe(n))
+		return
+	}
+	fields := yamlFields(out.Type())
+	for _, p := range d.pairs(n, path) {
+		i, ok := fields[p.key.Value]
+		if !ok {
+			d.problem(p.key, fieldPath(path, p.key.Value), "unknown field %q%s",
+				p.key.Value, suggestion(p.key.Value, platform.SortedKeys(fields), "fields"))
+			continue
+		}
+		d.decode(p.value, out.Field(i), fieldPath(path, p.key.Value))
+	}
+}
+
+// yamlFields maps the field names a struct accepts in YAML to field indexes.
+func yamlFields(t reflect.Type) map[string]int {
+	fields := map[string]int{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		fields[name] = i
+	}
+	return fields
+}
+
+type pair struct{ key, value *yaml.Node }
+
+// pairs lists a mapping's entries, expanding merge keys (<<: *base) so that
+// explicit entries win, and reports keys given twice.
+func (d *document) pairs(n *yaml.Node, path string) []pair {
+	var explicit, merged []pair
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, value := n.Content[i], n.Content[i+1]
+		if key.Kind == yaml.ScalarNode && key.ShortTag() == tagMerge {
+			merged = append(merged, d.mergePairs(value, path)...)
+			continue
+		}
+		if key.Kind != yaml.ScalarNode {
+			d.fail(key, path, "want a plain key, got %s", describe(key))
+			continue
+		}
+		if first, ok := seen[key.Value]; ok {
+			d.problem(key, fieldPath(path, key.Value), "%q is given twice (first at line %d)", key.Value, first.Line)
+			continue
+		}
+		seen[key.Value] = key
+		explicit = append(explicit, pair{key, value})
+	}
+	for _, p := range merged {
+		if _, ok := seen[p.key.Value]; !ok {
+			seen[p.key.Value] = p.key
+			explicit = append(explicit, p)
+		}
+	}
+	return explicit
+}
+
+// enterAlias resolves an alias for decoding; the caller removes the target
+// from d.expanding when done.
+func (d *document) enterAlias(n *yaml.Node, path string) (*yaml.Node, bool) {
+	target := n.Alias
+	d.expansions++
+	switch {
+	case d.expanding[target]:
+		d.fail(n, path, "alias *%s refers to a value that contains it", n.Value)
+		return nil, false
+	case d.expansions > maxAliasExpansions:
+		d.fail(n, path, "more than %d alias expansions", maxAliasExpansions)
+		return nil, false
+	}
+	d.expanding[target] = true
+	return target, true
+}
+
+func (d *document) mergePairs(v *yaml.Node, path string) []pair {
+	if v.Kind == yaml.AliasNode {
+		target, ok := d.enterAlias(v, path)
+		if !ok {
+			return nil
+		}
+		defer delete(d.expanding, target)
+		v = target
+	}
+	switch v.Kind {
+	case yaml.MappingNode:
+		return d.pairs(v, path)
+	case yaml.SequenceNode:
+		var ps []pair
+		for _, item := range v.Content {
+			ps = append(ps, d.mergePairs(item, path)...)
+		}
+		return ps
+	default:
+		d.fail(v, path, "a merge (<<) wants a mapping or a list of mappings, got %s", describe(v))
+		return nil
+	}
+}
+
+// describe names what a node holds for "want X, got Y" messages.
+func describe(n *yaml.Node) string {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	}
+	switch n.ShortTag() {
+	case tagInt, tagFloat:
+		return "the number " + n.Value
+	case tagBool:
+		return n.Value
+	}
+	return fmt.Sprintf("%q", n.Value)
+}

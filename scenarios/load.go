@@ -1,0 +1,136 @@
+package scenarios
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/chaosdrill/chaosdrill/platform"
+	"go.yaml.in/yaml/v3"
+)
+
+// Defaults applied to fields a scenario leaves out.
+const (
+	// DefaultTimeout is how long a workload waits for a write's answer
+	// before counting it unknown. A harness choice, equal to MongoDB's
+	// default electionTimeoutMillis (10 s,
+	// https://www.mongodb.com/docs/manual/reference/replica-configuration/#mongodb-rsconf-rsconf.settings.electionTimeoutMillis):
+	// a write outlives the detection of a failure, not a whole outage.
+	DefaultTimeout = 10 * time.Second
+	// DefaultWriteConcern is MongoDB's own default write concern since 5.0
+	// (https://www.mongodb.com/docs/manual/reference/mongodb-defaults/#default-write-concern).
+	DefaultWriteConcern = "majority"
+)
+
+// Option changes how a scenario is loaded.
+type Option func(*options)
+
+type options struct {
+	parameters      []platform.Parameter
+	checkParameters bool
+}
+
+// WithParameters makes the loader check the names under `parameters:`
+// against the model parameters a platform knows, and their values against
+// the form of each default (a duration, a number).
+func WithParameters(known []platform.Parameter) Option {
+	return func(o *options) {
+		o.parameters = known
+		o.checkParameters = true
+	}
+}
+
+// Load reads and checks the scenario file at path. Bad input returns an
+// *Error listing every problem; the scenario is only returned when there are
+// none.
+func Load(path string, opts ...Option) (*Scenario, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read scenario: %w", err)
+	}
+	return Parse(path, data, opts...)
+}
+
+// Parse checks a scenario held in memory; path names it in problems and in
+// Scenario.Path.
+func Parse(path string, data []byte, opts ...Option) (*Scenario, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	root, problems := parseYAML(data)
+	if len(problems) > 0 {
+		return nil, &Error{File: path, Problems: problems}
+	}
+	var s Scenario
+	doc := newDocument()
+	doc.decode(root, reflect.ValueOf(&s).Elem(), "")
+	c := &checker{doc: doc, scenario: &s, options: o}
+	c.check()
+	problems = append(doc.problems, c.problems...)
+	if len(problems) > 0 {
+		sortProblems(problems)
+		return nil, &Error{File: path, Problems: problems}
+	}
+	s.Path = path
+	s.Topology.Resolved = c.topology
+	applyDefaults(&s)
+	return &s, nil
+}
+
+var yamlErrorLine = regexp.MustCompile(`^yaml: line (\d+): `)
+
+// parseYAML returns the document's root mapping, or the problems that stop
+// it being one.
+func parseYAML(data []byte) (*yaml.Node, []Problem) {
+	decoder := yaml.NewDecoder(bytes.NewReader(data))
+	var root yaml.Node
+	if err := decoder.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, []Problem{{Line: 1, Message: "the file is empty; a scenario needs at least name, topology, duration and workloads"}}
+		}
+		return nil, []Problem{syntaxProblem(err)}
+	}
+	var next yaml.Node
+	switch err := decoder.Decode(&next); {
+	case err == nil:
+		return nil, []Problem{{Line: next.Line, Column: next.Column, Message: "a scenario file holds one YAML document; another starts here"}}
+	case !errors.Is(err, io.EOF):
+		return nil, []Problem{syntaxProblem(err)}
+	}
+	body := root.Content[0]
+	if body.Kind != yaml.MappingNode {
+		return nil, []Problem{{Line: body.Line, Column: body.Column, Message: "a scenario is a mapping (name: ..., topology: ..., ...), got " + describe(body)}}
+	}
+	return body, nil
+}
+
+func syntaxProblem(err error) Problem {
+	message := err.Error()
+	line := 1
+	if m := yamlErrorLine.FindStringSubmatch(message); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		message = message[len(m[0]):]
+	}
+	return Problem{Line: line, Message: "YAML syntax: " + message}
+}
+
+func applyDefaults(s *Scenario) {
+	for i := range s.Workloads {
+		w := &s.Workloads[i]
+		if w.Timeout == 0 {
+			w.Timeout = platform.Duration(DefaultTimeout)
+		}
+		if w.WriteConcern == "" && s.Topology.Resolved != nil {
+			if svc, ok := s.Topology.Resolved.Service(w.Service); ok && svc.Kind == platform.KindMongo {
+				w.WriteConcern = DefaultWriteConcern
+			}
+		}
+	}
+}

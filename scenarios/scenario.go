@@ -1,0 +1,102 @@
+package scenarios
+
+import "github.com/chaosdrill/chaosdrill/platform"
+
+// Scenario is one scenario file: where it runs (Topology), what traffic goes
+// through it (Workloads), what breaks and when (Faults), how operators
+// recover (Runbook), and what must hold at the end (Expect).
+type Scenario struct {
+	Name        string            `yaml:"name" json:"name"`
+	Description string            `yaml:"description" json:"description"`
+	Topology    TopologyRef       `yaml:"topology" json:"topology"`
+	Duration    platform.Duration `yaml:"duration" json:"duration"`
+	// Parameters override model parameters by name (see `chaosdrill list
+	// --parameters`), e.g. mongo.election_timeout: 5s.
+	Parameters map[string]string `yaml:"parameters,omitempty" json:"parameters,omitempty"`
+	Workloads  []Workload        `yaml:"workloads" json:"workloads"`
+	Faults     []Fault           `yaml:"faults,omitempty" json:"faults,omitempty"`
+	Runbook    []Step            `yaml:"runbook,omitempty" json:"runbook,omitempty"`
+	Expect     []Expectation     `yaml:"expect,omitempty" json:"expect,omitempty"`
+
+	// Path is the file the scenario was loaded from (not part of the file).
+	Path string `yaml:"-" json:"-"`
+}
+
+// TopologyRef is either the name of a built-in topology (`topology: ion`) or
+// a topology written inline. Resolved holds the result after loading.
+type TopologyRef struct {
+	Builtin  string             `yaml:"-" json:"-"`
+	Inline   *platform.Topology `yaml:"-" json:"-"`
+	Resolved *platform.Topology `yaml:"-" json:"-"`
+}
+
+// Workload drives one service at a steady rate of writes.
+type Workload struct {
+	Service string  `yaml:"service" json:"service"`
+	Rate    float64 `yaml:"rate" json:"rate"` // writes per second, > 0
+	// WriteConcern (mongo only): "1", "majority", a member count, or a write
+	// mode of the topology. Default "majority".
+	WriteConcern string `yaml:"write_concern,omitempty" json:"write_concern,omitempty"`
+	// Timeout after which an unanswered write counts as unknown. Default 10s.
+	Timeout platform.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+}
+
+// Fault kinds.
+const (
+	FaultKill      = "kill"
+	FaultStop      = "stop"
+	FaultPause     = "pause"
+	FaultRestart   = "restart" // stop then start at once (a rolling-restart step)
+	FaultPartition = "partition"
+	FaultLatency   = "latency"
+)
+
+// FaultKinds lists the fault kinds in the order `chaosdrill list` shows them.
+var FaultKinds = []string{FaultKill, FaultStop, FaultPause, FaultRestart, FaultPartition, FaultLatency}
+
+// Fault is one scheduled fault. It fires at a time (At) or after another
+// fault or runbook step, or a platform event (After / AfterEvent, plus
+// Delay). It heals after Heal if set (not for restart).
+type Fault struct {
+	Name string `yaml:"name,omitempty" json:"name,omitempty"`
+	Kind string `yaml:"kind" json:"kind"`
+	// Target selects nodes: "node:NAME", "az:ZONE", "region:REGION",
+	// "role:SERVICE:ROLE" (e.g. role:mongo:primary), "service:NAME".
+	// Not used by partition.
+	Target string `yaml:"target,omitempty" json:"target,omitempty"`
+	// Between is the two sides of a partition, each a selector as above.
+	Between []string `yaml:"between,omitempty" json:"between,omitempty"`
+	// Latency is the extra one-way latency added by a latency fault.
+	Latency platform.Duration `yaml:"latency,omitempty" json:"latency,omitempty"`
+
+	At         *platform.Duration `yaml:"at,omitempty" json:"at,omitempty"`
+	After      string             `yaml:"after,omitempty" json:"after,omitempty"`             // name of a fault or runbook step
+	AfterEvent string             `yaml:"after_event,omitempty" json:"after_event,omitempty"` // "service:what", e.g. mongo:primary-elected
+	Delay      platform.Duration  `yaml:"delay,omitempty" json:"delay,omitempty"`
+	Heal       platform.Duration  `yaml:"heal,omitempty" json:"heal,omitempty"` // heal this long after injecting; 0 = never
+}
+
+// Step is one runbook step: a named recovery action an operator carries out
+// OperatorDelay after its trigger (a time, a fault or step, or an event).
+type Step struct {
+	Name          string             `yaml:"name" json:"name"`
+	Action        string             `yaml:"action" json:"action"`
+	Params        map[string]string  `yaml:"params,omitempty" json:"params,omitempty"`
+	At            *platform.Duration `yaml:"at,omitempty" json:"at,omitempty"`
+	After         string             `yaml:"after,omitempty" json:"after,omitempty"`
+	AfterEvent    string             `yaml:"after_event,omitempty" json:"after_event,omitempty"`
+	OperatorDelay platform.Duration  `yaml:"operator_delay,omitempty" json:"operator_delay,omitempty"`
+}
+
+// Expectation is a bound the run must meet for one service. Nil fields are
+// not checked.
+type Expectation struct {
+	Service    string             `yaml:"service" json:"service"`
+	LostWrites *int               `yaml:"lost_writes_max,omitempty" json:"lost_writes_max,omitempty"`
+	MinLost    *int               `yaml:"lost_writes_min,omitempty" json:"lost_writes_min,omitempty"` // for scenarios that demonstrate loss
+	RTOMax     *platform.Duration `yaml:"rto_max,omitempty" json:"rto_max,omitempty"`
+	RTOMin     *platform.Duration `yaml:"rto_min,omitempty" json:"rto_min,omitempty"`
+	RPOMax     *platform.Duration `yaml:"rpo_max,omitempty" json:"rpo_max,omitempty"`
+	// Recovers requires the service to take writes again before the end.
+	Recovers *bool `yaml:"recovers,omitempty" json:"recovers,omitempty"`
+}

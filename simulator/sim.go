@@ -1,0 +1,447 @@
+package simulator
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/chaosdrill/chaosdrill/platform"
+)
+
+// nodeState is what a fault has done to a node.
+type nodeState uint8
+
+const (
+	nodeRunning nodeState = iota
+	nodeDown              // killed or stopped: no process, connections reset
+	nodePaused            // frozen: connections open, nothing answers
+)
+
+// nodeChange tells a model what just happened to one of its nodes.
+type nodeChange uint8
+
+const (
+	changeKilled nodeChange = iota
+	changeStopped
+	changeStarted
+	changePaused
+	changeResumed
+)
+
+func (c nodeChange) String() string {
+	return [...]string{"killed", "stopped", "started", "paused", "resumed"}[c]
+}
+
+// simNode is a node's simulated state. index is its position in Sim.nodes,
+// stable for the run (nodes are only ever added).
+type simNode struct {
+	platform.Node
+	index        int
+	state        nodeState
+	extraLatency time.Duration
+}
+
+// model is one simulated service. Every method is called on the event loop
+// (there is no other thread); a model schedules its own timers with Sim.at.
+type model interface {
+	service() string
+	// start puts the service in its healthy steady state at time 0.
+	start()
+	// write is a client write issued at Sim.now.
+	write(op uint64)
+	// advance delivers, in time order, every completion due at or before t.
+	advance(t time.Duration)
+	// nodeChanged is called after a node of any service changed state
+	// (models ignore nodes that aren't theirs unless they depend on them).
+	nodeChanged(n *simNode, c nodeChange)
+	// networkChanged is called after a partition or a latency change.
+	networkChanged()
+	role(name string) ([]string, error)
+	action(a platform.Action, done platform.ActionDone) error
+	readBack(ids []uint64, present []bool)
+}
+
+// Sim is the embedded platform. Build it with New.
+type Sim struct {
+	cfg    platform.Config
+	topo   *platform.Topology
+	params *params
+
+	queue eventQueue
+	now   time.Duration
+
+	nodes     []*simNode
+	nodeIndex map[string]int
+	// cuts counts the partitions separating each ordered pair of nodes, so
+	// overlapping partitions heal independently.
+	cuts map[[2]int]int
+
+	models    []model
+	byService map[string]model
+	started   bool
+}
+
+var (
+	_ platform.Platform = (*Sim)(nil)
+	_ platform.Loop     = (*Sim)(nil)
+	_ platform.Faults   = simFaults{}
+)
+
+// New builds a simulator for cfg. Bad parameter overrides and topologies the
+// models can't run are errors.
+func New(cfg platform.Config) (*Sim, error) {
+	if cfg.Topology == nil {
+		return nil, fmt.Errorf("simulator: no topology")
+	}
+	if errs := cfg.Topology.Validate(); len(errs) > 0 {
+		return nil, fmt.Errorf("simulator: topology %q: %v", cfg.Topology.Name, errs[0])
+	}
+	p, err := newParams(cfg.Parameters)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Completions == nil || cfg.Events == nil {
+		return nil, fmt.Errorf("simulator: config needs Completions and Events")
+	}
+	s := &Sim{
+		cfg:       cfg,
+		topo:      cfg.Topology,
+		params:    p,
+		nodeIndex: map[string]int{},
+		cuts:      map[[2]int]int{},
+		byService: map[string]model{},
+	}
+	for _, n := range cfg.Topology.Nodes() {
+		s.addNode(n)
+	}
+	for i := range cfg.Topology.Services {
+		spec := &cfg.Topology.Services[i]
+		var m model
+		switch spec.Kind {
+		case platform.KindMongo:
+			m, err = newMongoModel(s, spec)
+		case platform.KindElastic:
+			m, err = newElasticModel(s, spec)
+		case platform.KindS3:
+			m, err = newS3Model(s, spec)
+		default:
+			err = fmt.Errorf("simulator: service %q: unknown kind %q", spec.Name, spec.Kind)
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.models = append(s.models, m)
+		s.byService[spec.Name] = m
+	}
+	return s, nil
+}
+
+// Name is "sim".
+func (s *Sim) Name() string { return "sim" }
+
+// Start puts every service in its steady state at scenario time 0.
+func (s *Sim) Start(ctx context.Context) error {
+	if s.started {
+		return nil
+	}
+	s.started = true
+	for _, m := range s.models {
+		m.start()
+	}
+	return ctx.Err()
+}
+
+// Loop returns the simulator itself: it is its own event loop.
+func (s *Sim) Loop() platform.Loop { return s }
+
+// Faults returns the simulator's fault primitives.
+func (s *Sim) Faults() platform.Faults { return simFaults{s} }
+
+// Close releases nothing: the simulator holds only memory.
+func (s *Sim) Close() error { return nil }
+
+// Now is the virtual scenario time.
+func (s *Sim) Now() time.Duration { return s.now }
+
+// At schedules h at virtual time t (now, if t is past).
+func (s *Sim) At(t time.Duration, h platform.Handler) {
+	if t < s.now {
+		t = s.now
+	}
+	s.queue.push(t, h)
+}
+
+// Run steps the event queue until virtual time reaches until. ctx is checked
+// every few thousand events so an interrupt stops a long run promptly.
+func (s *Sim) Run(ctx context.Context, until time.Duration) error {
+	for steps := 0; ; steps++ {
+		if steps&4095 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		t, ok := s.queue.peek()
+		if !ok || t > until {
+			s.advanceModels(until)
+			if until > s.now {
+				s.now = until
+			}
+			return nil
+		}
+		s.advanceModels(t)
+		ev := s.queue.pop()
+		s.now = ev.at
+		ev.h.Fire(s.now)
+	}
+}
+
+func (s *Sim) advanceModels(t time.Duration) {
+	for _, m := range s.models {
+		m.advance(t)
+	}
+}
+
+// Client returns the workload client of a service: the model itself.
+func (s *Sim) Client(service string) (platform.Client, error) {
+	m, ok := s.byService[service]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", platform.ErrUnknownService, service)
+	}
+	return simClient{m}, nil
+}
+
+type simClient struct{ m model }
+
+func (c simClient) Write(op uint64) { c.m.write(op) }
+
+func (c simClient) ReadBack(ctx context.Context, ids []uint64, present []bool) error {
+	c.m.readBack(ids, present)
+	return ctx.Err()
+}
+
+// Role resolves "SERVICE:ROLE".
+func (s *Sim) Role(role string) ([]string, error) {
+	service, name, _ := strings.Cut(role, ":")
+	m, ok := s.byService[service]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", platform.ErrUnknownRole, role)
+	}
+	return m.role(name)
+}
+
+// StartAction hands a runbook action to the model of its service: the
+// "service" param, else the topology's service of the action's kind.
+func (s *Sim) StartAction(ctx context.Context, a platform.Action, done platform.ActionDone) error {
+	service := a.Params["service"]
+	if service == "" {
+		kind := map[string]string{"mongo": platform.KindMongo, "logs": platform.KindElastic, "artifacts": platform.KindS3}[strings.Split(a.Action, ".")[0]]
+		spec, ok := s.topo.ServiceOfKind(kind)
+		if !ok {
+			return fmt.Errorf("%w: %q has no %s service to act on", platform.ErrUnknownAction, a.Action, kind)
+		}
+		service = spec.Name
+	}
+	m, ok := s.byService[service]
+	if !ok {
+		return fmt.Errorf("%w: %q", platform.ErrUnknownService, service)
+	}
+	return m.action(a, done)
+}
+
+// --- helpers for models ---
+
+// at schedules h at now+d.
+func (s *Sim) after(d time.Duration, h platform.Handler) { s.At(s.now+d, h) }
+
+// emit reports a platform event at the current time.
+func (s *Sim) emit(service, what, node, detail string) {
+	s.cfg.Events.Observed(platform.Event{At: s.now, Service: service, What: what, Node: node, Detail: detail})
+}
+
+// complete reports a write's outcome.
+func (s *Sim) complete(op uint64, o platform.Outcome, at time.Duration) {
+	s.cfg.Completions.Completed(op, o, at)
+}
+
+// rand returns a random stream for one subsystem, derived from the run's
+// seed and the stream's name, so adding a stream never shifts another's
+// numbers.
+func (s *Sim) rand(stream string) *rand.Rand {
+	h := fnv.New64a()
+	h.Write([]byte(stream))
+	return rand.New(rand.NewPCG(s.cfg.Seed, h.Sum64()))
+}
+
+// workload returns the workload config of a service (zero if none).
+func (s *Sim) workload(service string) platform.WorkloadConfig {
+	for _, w := range s.cfg.Workloads {
+		if w.Service == service {
+			if w.Timeout == 0 {
+				w.Timeout = 10 * time.Second
+			}
+			return w
+		}
+	}
+	return platform.WorkloadConfig{Service: service, Timeout: 10 * time.Second}
+}
+
+// addNode registers a node (at construction, or a runbook adding one).
+func (s *Sim) addNode(n platform.Node) *simNode {
+	sn := &simNode{Node: n, index: len(s.nodes)}
+	s.nodes = append(s.nodes, sn)
+	s.nodeIndex[n.Name] = sn.index
+	return sn
+}
+
+func (s *Sim) node(name string) (*simNode, error) {
+	i, ok := s.nodeIndex[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", platform.ErrUnknownNode, name)
+	}
+	return s.nodes[i], nil
+}
+
+// up reports whether a node is running and not paused.
+func (s *Sim) up(n *simNode) bool { return n.state == nodeRunning }
+
+// reachable reports whether a message from a reaches b now: both up and no
+// partition between them.
+func (s *Sim) reachable(a, b *simNode) bool {
+	if a.state != nodeRunning || b.state != nodeRunning {
+		return false
+	}
+	if a.index == b.index {
+		return true
+	}
+	return s.cuts[[2]int{a.index, b.index}] == 0
+}
+
+// latency is the one-way latency from a to b now, without jitter.
+func (s *Sim) latency(a, b *simNode) time.Duration {
+	if a.index == b.index {
+		return 0
+	}
+	return s.topo.LinkLatency(a.Node, b.Node) + a.extraLatency + b.extraLatency
+}
+
+// clientLatency is the one-way latency from a client in region to node n.
+// Clients sit in a zone of their own, so a same-region node is one inter-zone
+// hop away.
+func (s *Sim) clientLatency(region string, n *simNode) time.Duration {
+	l := s.topo.EffectiveLatency()
+	if region != n.Region {
+		return l.InterRegion.D() + n.extraLatency
+	}
+	return l.InterZone.D() + n.extraLatency
+}
+
+// --- fault primitives ---
+
+// simFaults is the simulator's fault primitives (a separate type because
+// Faults.Start(node) and Platform.Start(ctx) would collide on Sim).
+type simFaults struct{ s *Sim }
+
+func (s *Sim) setState(ctx context.Context, name string, want nodeState, c nodeChange) error {
+	n, err := s.node(name)
+	if err != nil {
+		return err
+	}
+	wasUp := s.up(n)
+	n.state = want
+	switch {
+	case wasUp && !s.up(n):
+		s.emit(n.Service, platform.EventNodeDown, n.Name, c.String())
+	case !wasUp && s.up(n):
+		s.emit(n.Service, platform.EventNodeUp, n.Name, c.String())
+	}
+	for _, m := range s.models {
+		m.nodeChanged(n, c)
+	}
+	return ctx.Err()
+}
+
+// Kill takes a node down at once.
+func (f simFaults) Kill(ctx context.Context, node string) error {
+	return f.s.setState(ctx, node, nodeDown, changeKilled)
+}
+
+// Stop shuts a node down gracefully (models may hand over first).
+func (f simFaults) Stop(ctx context.Context, node string) error {
+	return f.s.setState(ctx, node, nodeDown, changeStopped)
+}
+
+// Start brings a stopped or killed node back with its data.
+func (f simFaults) Start(ctx context.Context, node string) error {
+	return f.s.setState(ctx, node, nodeRunning, changeStarted)
+}
+
+// Pause freezes a node.
+func (f simFaults) Pause(ctx context.Context, node string) error {
+	return f.s.setState(ctx, node, nodePaused, changePaused)
+}
+
+// Resume unfreezes a paused node.
+func (f simFaults) Resume(ctx context.Context, node string) error {
+	return f.s.setState(ctx, node, nodeRunning, changeResumed)
+}
+
+// Partition cuts every link between a and b, both ways.
+func (f simFaults) Partition(ctx context.Context, a, b []string) error {
+	return f.s.cut(ctx, a, b, 1)
+}
+
+// Heal undoes one Partition(a, b).
+func (f simFaults) Heal(ctx context.Context, a, b []string) error {
+	return f.s.cut(ctx, a, b, -1)
+}
+
+func (s *Sim) cut(ctx context.Context, a, b []string, delta int) error {
+	var as, bs []*simNode
+	for _, name := range a {
+		n, err := s.node(name)
+		if err != nil {
+			return err
+		}
+		as = append(as, n)
+	}
+	for _, name := range b {
+		n, err := s.node(name)
+		if err != nil {
+			return err
+		}
+		bs = append(bs, n)
+	}
+	for _, x := range as {
+		for _, y := range bs {
+			for _, k := range [][2]int{{x.index, y.index}, {y.index, x.index}} {
+				s.cuts[k] += delta
+				if s.cuts[k] <= 0 {
+					delete(s.cuts, k)
+				}
+			}
+		}
+	}
+	for _, m := range s.models {
+		m.networkChanged()
+	}
+	return ctx.Err()
+}
+
+// AddLatency adds extra one-way latency to every link of a node.
+func (f simFaults) AddLatency(ctx context.Context, node string, extra time.Duration) error {
+	n, err := f.s.node(node)
+	if err != nil {
+		return err
+	}
+	n.extraLatency = extra
+	for _, m := range f.s.models {
+		m.networkChanged()
+	}
+	return ctx.Err()
+}
+
+// RemoveLatency removes a node's added latency.
+func (f simFaults) RemoveLatency(ctx context.Context, node string) error {
+	return f.AddLatency(ctx, node, 0)
+}
