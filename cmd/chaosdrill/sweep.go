@@ -1,7 +1,204 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"text/tabwriter"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/chaosdrill/chaosdrill/platform"
+	"github.com/chaosdrill/chaosdrill/reports"
+	"github.com/chaosdrill/chaosdrill/runner"
+	"github.com/chaosdrill/chaosdrill/scenarios"
+	"github.com/chaosdrill/chaosdrill/simulator"
+)
+
+// seedResult is one seed of a sweep, as sweep.json records it.
+type seedResult struct {
+	Seed     uint64                    `json:"seed"`
+	Verdict  string                    `json:"verdict"`
+	Services map[string]seedServiceRow `json:"services"`
+}
+
+type seedServiceRow struct {
+	Lost int64    `json:"lost"`
+	RTO  *float64 `json:"rto_seconds"`
+	RPO  float64  `json:"rpo_seconds"`
+}
 
 func newSweepCommand() *cobra.Command {
-	return &cobra.Command{Use: "sweep", Hidden: true, RunE: func(*cobra.Command, []string) error { return nil }}
+	var (
+		seeds, from uint64
+		workers     int
+		out         string
+	)
+	cmd := &cobra.Command{
+		Use:   "sweep SCENARIO",
+		Short: "Run a scenario over many seeds on the simulator",
+		Long: `Run one scenario on the simulator for --seeds consecutive seeds starting at
+--from, and print, per service, the distribution of lost writes, RTO and RPO
+across seeds, plus every seed whose expectations failed (each reproducible
+with chaosdrill run --seed=N). Writes sweep.json into --out when given.
+Exit code 1 if any seed failed.`,
+		Args: argsError(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if seeds == 0 {
+				return badInput(fmt.Errorf("--seeds must be at least 1"))
+			}
+			if workers < 1 {
+				return badInput(fmt.Errorf("--workers must be at least 1"))
+			}
+			sc, err := scenarios.Load(args[0], scenarios.WithParameters(simulator.Parameters()))
+			if err != nil {
+				return err
+			}
+			results := make([]seedResult, seeds)
+			bar := progressbar.NewOptions64(int64(seeds),
+				progressbar.OptionSetWriter(cmd.ErrOrStderr()),
+				progressbar.OptionSetDescription(sc.Name),
+				progressbar.OptionSetVisibility(isTerminal(cmd.ErrOrStderr())),
+				progressbar.OptionShowCount(),
+				progressbar.OptionClearOnFinish())
+			var barMu sync.Mutex
+			g, ctx := errgroup.WithContext(cmd.Context())
+			g.SetLimit(workers)
+			for i := range seeds {
+				g.Go(func() error {
+					seed := from + i
+					// Each seed gets its own simulator: runs share nothing, so
+					// running them side by side keeps each one deterministic.
+					rep, err := runner.Run(ctx, sc, func(cfg platform.Config) (platform.Platform, error) { return simulator.New(cfg) }, runner.Options{Seed: seed})
+					if err != nil {
+						return fmt.Errorf("seed %d: %w", seed, err)
+					}
+					results[i] = summarise(seed, rep)
+					barMu.Lock()
+					_ = bar.Add(1)
+					barMu.Unlock()
+					return nil
+				})
+			}
+			if err := g.Wait(); err != nil {
+				return err
+			}
+			_ = bar.Finish()
+			failed := printSweep(cmd.OutOrStdout(), sc.Name, results)
+			if out != "" {
+				if err := writeSweep(out, sc.Name, results); err != nil {
+					return environment(err)
+				}
+			}
+			if failed > 0 {
+				return &exitError{code: exitFail, err: fmt.Errorf("%d seeds failed", failed)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().Uint64Var(&seeds, "seeds", 100, "how many seeds to run")
+	cmd.Flags().Uint64Var(&from, "from", 1, "first seed")
+	cmd.Flags().IntVar(&workers, "workers", runtime.GOMAXPROCS(0), "seeds run side by side")
+	cmd.Flags().StringVar(&out, "out", "", "folder for sweep.json (default: none)")
+	return cmd
 }
+
+func summarise(seed uint64, rep *reports.Report) seedResult {
+	r := seedResult{Seed: seed, Verdict: rep.Verdict, Services: map[string]seedServiceRow{}}
+	for name, s := range rep.Services {
+		r.Services[name] = seedServiceRow{Lost: s.Lost, RTO: s.RTO, RPO: s.RPO}
+	}
+	return r
+}
+
+// printSweep prints the distribution table and the failing seeds; it
+// returns how many seeds failed.
+func printSweep(w io.Writer, scenario string, results []seedResult) int {
+	var failedSeeds []uint64
+	services := map[string]bool{}
+	for _, r := range results {
+		if r.Verdict != "pass" {
+			failedSeeds = append(failedSeeds, r.Seed)
+		}
+		for s := range r.Services {
+			services[s] = true
+		}
+	}
+	fmt.Fprintf(w, "sweep of %s over %d seeds: %d passed, %d failed\n", scenario, len(results), len(results)-len(failedSeeds), len(failedSeeds))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "service\tmetric\tmin\tp50\tp90\tmax\tseeds with loss\tnever recovered\t")
+	for _, name := range platform.SortedKeys(services) {
+		var lost, rto, rpo []float64
+		withLoss, never := 0, 0
+		for _, r := range results {
+			row := r.Services[name]
+			lost = append(lost, float64(row.Lost))
+			rpo = append(rpo, row.RPO)
+			if row.Lost > 0 {
+				withLoss++
+			}
+			if row.RTO == nil {
+				never++
+			} else {
+				rto = append(rto, *row.RTO)
+			}
+		}
+		fmt.Fprintf(tw, "%s\tlost writes\t%s\t%d\t%d\t\n", name, quantiles(lost, "%.0f"), withLoss, never)
+		fmt.Fprintf(tw, "\tRTO (s)\t%s\t\t\t\n", quantiles(rto, "%.3f"))
+		fmt.Fprintf(tw, "\tRPO (s)\t%s\t\t\t\n", quantiles(rpo, "%.3f"))
+	}
+	tw.Flush()
+	for i, seed := range failedSeeds {
+		if i == 20 {
+			fmt.Fprintf(w, "... and %d more failing seeds (see sweep.json)\n", len(failedSeeds)-20)
+			break
+		}
+		fmt.Fprintf(w, "failed: seed %d (reproduce with --seed=%d)\n", seed, seed)
+	}
+	return len(failedSeeds)
+}
+
+// quantiles formats min, p50, p90 and max as tab-separated cells.
+func quantiles(xs []float64, format string) string {
+	if len(xs) == 0 {
+		return "-\t-\t-\t-"
+	}
+	sort.Float64s(xs)
+	at := func(q float64) float64 { return xs[int(q*float64(len(xs)-1))] }
+	f := func(x float64) string { return fmt.Sprintf(format, x) }
+	return f(xs[0]) + "\t" + f(at(0.5)) + "\t" + f(at(0.9)) + "\t" + f(xs[len(xs)-1])
+}
+
+func writeSweep(dir, scenario string, results []seedResult) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	b, err := json.MarshalIndent(map[string]any{"schema": "chaosdrill.sweep/v1", "scenario": scenario, "seeds": results}, "", "  ")
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, "sweep.json")
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// isTerminal reports whether w is a character device (a progress bar on a
+// pipe or a CI log is noise).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
