@@ -19,9 +19,14 @@ const (
 	latencySignificant   = 3
 )
 
-// timelineBuckets is the most buckets a service timeline is cut into; the
-// width is the smallest of timelineWidths that keeps within it.
-const timelineBuckets = 120
+// A service timeline is cut into at most timelineBuckets buckets, of the
+// smallest of timelineWidths that keeps within that and holds on average at
+// least timelineWritesPerBucket writes: narrower buckets than the spacing of
+// writes would draw a comb of empty bars.
+const (
+	timelineBuckets         = 120
+	timelineWritesPerBucket = 2
+)
 
 var timelineWidths = []time.Duration{
 	100 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond,
@@ -43,11 +48,13 @@ type serviceTally struct {
 	hasRecovery bool
 	recoveredAt time.Duration
 
-	hasLost     bool
-	oldestLost  time.Duration
-	latency     *hdrhistogram.Histogram
-	latencyMax  time.Duration
-	timelineLen int
+	hasLost    bool
+	oldestLost time.Duration
+	latency    *hdrhistogram.Histogram
+	latencyMax time.Duration
+
+	timelineWidth time.Duration
+	timelineLen   int
 }
 
 // Build measures a run: outcome counts, RTO, RPO and redundancy per
@@ -76,7 +83,10 @@ func Build(run *Run) *Report {
 	if n := len(ledger.Ops); n > 0 && ledger.Ops[n-1].Invoked >= span {
 		span = ledger.Ops[n-1].Invoked + 1
 	}
-	width := timelineWidth(span)
+	opsPerService := make([]int64, len(ledger.Services))
+	for i := range ledger.Ops {
+		opsPerService[ledger.Ops[i].Service]++
+	}
 
 	tallies := make([]*serviceTally, len(ledger.Services))
 	for i, name := range ledger.Services {
@@ -86,9 +96,11 @@ func Build(run *Run) *Report {
 				LostWrites:     []LostWrite{},
 				ReplicationLag: map[string]float64{},
 			},
-			latency:     hdrhistogram.New(latencyLowestMicros, latencyHighestMicros, latencySignificant),
-			timelineLen: int((span + width - 1) / width),
+			latency: hdrhistogram.New(latencyLowestMicros, latencyHighestMicros, latencySignificant),
 		}
+		width := timelineWidth(span, opsPerService[i])
+		t.timelineWidth = width
+		t.timelineLen = int((span + width - 1) / width)
 		t.report.Timeline = Timeline{
 			BucketSeconds: seconds(width),
 			Acked:         make([]int64, t.timelineLen),
@@ -106,7 +118,7 @@ func Build(run *Run) *Report {
 		report.Services[name] = t.report
 	}
 
-	countOutcomes(ledger, tallies, width)
+	countOutcomes(ledger, tallies)
 	findRecoveries(ledger, tallies)
 	for _, t := range tallies {
 		t.finish(run.Events)
@@ -124,17 +136,18 @@ func Build(run *Run) *Report {
 
 // countOutcomes is the first pass over the ledger: counts, latency, lost
 // writes, the timeline and where each outage starts.
-func countOutcomes(ledger *Ledger, tallies []*serviceTally, width time.Duration) {
+func countOutcomes(ledger *Ledger, tallies []*serviceTally) {
 	for id := range ledger.Ops {
 		op := &ledger.Ops[id]
 		t := tallies[op.Service]
 		s := t.report
-		bucket := min(int(op.Invoked/width), t.timelineLen-1)
+		bucket := min(int(op.Invoked/t.timelineWidth), t.timelineLen-1)
 		bucket = max(bucket, 0)
 		if op.Outcome == platform.Acked {
 			s.Acked++
 			latency := op.Completed - op.Invoked
 			t.latencyMax = max(t.latencyMax, latency)
+			// Clamped into the histogram's range, so recording cannot fail.
 			_ = t.latency.RecordValue(min(max(int64(latency/time.Microsecond), 0), latencyHighestMicros))
 			if op.Present {
 				s.Timeline.Acked[bucket]++
@@ -149,6 +162,9 @@ func countOutcomes(ledger *Ledger, tallies []*serviceTally, width time.Duration)
 			if t.hasFault && op.Completed > t.faultAt {
 				s.LostAfterFault++
 			}
+			// An acknowledgement that did not survive is no service: a
+			// cut-off w:1 primary acking into the void is part of the outage.
+			t.noteOutage(op.Invoked)
 			if len(s.LostWrites) < lostWritesListed {
 				s.LostWrites = append(s.LostWrites, LostWrite{Op: uint64(id), AckedAt: seconds(op.Completed)})
 			}
@@ -164,15 +180,22 @@ func countOutcomes(ledger *Ledger, tallies []*serviceTally, width time.Duration)
 				s.UnknownPresent++
 			}
 		}
-		if t.hasFault && op.Invoked >= t.faultAt && (!t.hasOutage || op.Invoked < t.outageStart) {
-			t.hasOutage = true
-			t.outageStart = op.Invoked
-		}
+		t.noteOutage(op.Invoked)
+	}
+}
+
+// noteOutage records a write invoked at invoked that the client could not
+// count on; the earliest one at or after the fault starts the outage.
+func (t *serviceTally) noteOutage(invoked time.Duration) {
+	if t.hasFault && invoked >= t.faultAt && (!t.hasOutage || invoked < t.outageStart) {
+		t.hasOutage = true
+		t.outageStart = invoked
 	}
 }
 
 // findRecoveries is the second pass: the first acknowledgement of a write
-// issued at or after the start of each outage.
+// issued at or after the start of each outage that was still there on
+// read-back (a lost acknowledgement does not end an outage).
 func findRecoveries(ledger *Ledger, tallies []*serviceTally) {
 	anyOutage := false
 	for _, t := range tallies {
@@ -184,7 +207,7 @@ func findRecoveries(ledger *Ledger, tallies []*serviceTally) {
 	for id := range ledger.Ops {
 		op := &ledger.Ops[id]
 		t := tallies[op.Service]
-		if !t.hasOutage || op.Outcome != platform.Acked || op.Invoked < t.outageStart {
+		if !t.hasOutage || op.Outcome != platform.Acked || !op.Present || op.Invoked < t.outageStart {
 			continue
 		}
 		if !t.hasRecovery || op.Completed < t.recoveredAt {
@@ -198,12 +221,13 @@ func findRecoveries(ledger *Ledger, tallies []*serviceTally) {
 func (t *serviceTally) finish(events []platform.Event) {
 	s := t.report
 	if s.Acked > 0 {
-		s.WriteLatency = Latency{
-			P50: microsToMilliseconds(t.latency.ValueAtQuantile(50)),
-			P90: microsToMilliseconds(t.latency.ValueAtQuantile(90)),
-			P99: microsToMilliseconds(t.latency.ValueAtQuantile(99)),
-			Max: milliseconds(t.latencyMax),
+		// The histogram answers with the top of a value's bucket; no
+		// percentile can exceed the exact maximum.
+		maxMicros := int64(t.latencyMax.Round(time.Microsecond) / time.Microsecond)
+		percentile := func(q float64) float64 {
+			return microsToMilliseconds(min(t.latency.ValueAtQuantile(q), maxMicros))
 		}
+		s.WriteLatency = Latency{P50: percentile(50), P90: percentile(90), P99: percentile(99), Max: milliseconds(t.latencyMax)}
 	}
 	t.latency = nil
 	if !t.hasFault {
@@ -296,9 +320,9 @@ func referenceFault(faults []FaultRecord, topology *platform.Topology, service s
 	return ordered[0], true
 }
 
-func timelineWidth(span time.Duration) time.Duration {
+func timelineWidth(span time.Duration, writes int64) time.Duration {
 	for _, w := range timelineWidths {
-		if span <= w*timelineBuckets {
+		if span <= w*timelineBuckets && (writes == 0 || float64(writes)*w.Seconds() >= timelineWritesPerBucket*span.Seconds()) {
 			return w
 		}
 	}

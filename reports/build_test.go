@@ -47,6 +47,30 @@ var _ = Describe("Build", func() {
 		})
 	})
 
+	Context("when a cut-off primary acknowledges writes that are later rolled back", func() {
+		BeforeEach(func() {
+			run.Faults = []reports.FaultRecord{faultAt(10 * time.Second)}
+			writeSteadily(ledger, "mongo", 0, 30*time.Second, spacing, func(at time.Duration) outcome {
+				switch {
+				case at >= 10*time.Second && at < 12*time.Second:
+					return outcome{platform.Acked, false, latency} // acked, rolled back
+				case at >= 12*time.Second && at < 20*time.Second:
+					return outcome{platform.Failed, false, latency}
+				}
+				return outcome{platform.Acked, true, latency}
+			})
+		})
+
+		It("starts the outage at the first lost acknowledgement and ends it at the first write that survived", func() {
+			s := reports.Build(run).Services["mongo"]
+
+			Expect(s.OutageStart).To(HaveValue(BeNumerically("==", 10)))
+			Expect(s.RTO).To(HaveValue(BeNumerically(">=", 10)))
+			Expect(s.RTO).To(HaveValue(BeNumerically("<=", (10*time.Second + spacing + latency).Seconds())))
+			Expect(s.LostAfterFault).To(Equal(s.Lost))
+		})
+	})
+
 	Context("with an outage from 10s to 20s after a fault at 10s", func() {
 		BeforeEach(func() {
 			run.Faults = []reports.FaultRecord{faultAt(10 * time.Second)}

@@ -13,9 +13,10 @@
 //
 // Each service is measured from its reference fault F: the first fault that
 // hit one of its nodes, else the first fault of the run. The outage starts
-// at the invocation of the first write at or after F that was not
-// acknowledged; RTO is the first acknowledgement of a write invoked at or
-// after that, minus F. A service with no such write was not interrupted
+// at the invocation of the first write at or after F that the client could
+// not count on (not acknowledged, or acknowledged and then lost); RTO is the
+// first acknowledgement of a write invoked at or after that which survived
+// to the read-back, minus F. A service with no such write was not interrupted
 // (RTO 0); one whose writes never came back has a null RTO. RPO is F minus
 // the ack time of the oldest lost write (acknowledged, then absent on
 // read-back), clamped at 0; lost writes acknowledged after F are counted as

@@ -18,11 +18,12 @@ const (
 	chartWidth      = 960.0
 	chartPlotHeight = 140.0
 	chartLeft       = 48.0 // room for the count axis
-	chartTop        = 18.0 // room for fault labels
+	chartTop        = 32.0 // room for fault and step labels
 	chartBottom     = 22.0 // room for the time axis
 	chartTicks      = 6    // time-axis labels
 	chartMinBarGap  = 0.15 // fraction of a bucket left blank between bars
-	chartRight      = 12.0
+	chartRight      = 28.0 // room for the last time label
+	legendSpacing   = 190.0
 )
 
 // outcomeSeries are the stacked series of a chart, bottom to top.
@@ -39,13 +40,15 @@ var outcomeSeries = []struct {
 type svgRect struct {
 	X, Y, W, H float64
 	Class      string
+	Label      string
 	Title      string
 }
 
 type svgMarker struct {
-	X     float64
-	Label string
-	Title string
+	X, DoneX float64
+	Done     bool
+	Label    string
+	Title    string
 }
 
 type svgTick struct {
@@ -106,8 +109,10 @@ func WriteHTML(w io.Writer, r *Report) error {
 		Timeline:     timeline,
 	}
 	for i, s := range outcomeSeries {
-		view.Legend = append(view.Legend, svgRect{X: float64(i) * 210, Class: s.class, Title: s.label})
+		view.Legend = append(view.Legend, svgRect{X: float64(i) * legendSpacing, Class: s.class, Title: s.label})
 	}
+	view.Legend = append(view.Legend,
+		svgRect{X: float64(len(outcomeSeries)) * legendSpacing, Class: "fault", Title: "fault"})
 	for _, name := range r.ServiceNames() {
 		view.Charts = append(view.Charts, buildChart(r, name))
 	}
@@ -176,19 +181,22 @@ func buildChart(r *Report, service string) chartView {
 		// An instant fault (a restart) still gets a visible sliver.
 		width := max(x(end)-x(f.At), 2)
 		c.Bands = append(c.Bands, svgRect{
-			X: x(f.At), Y: c.PlotTop, W: width, H: chartPlotHeight, Class: "fault",
+			X: x(f.At), Y: c.PlotTop, W: width, H: chartPlotHeight, Class: "fault", Label: f.Name,
 			Title: fmt.Sprintf("fault %s: %s %s at %s, %s", f.Name, f.Kind, f.Target, formatSeconds(f.At), healed),
 		})
 	}
 	for _, s := range r.Runbook {
+		m := svgMarker{X: x(s.StartedAt), Label: s.Name}
 		done := "never done"
 		if s.DoneAt != nil {
 			done = "done at " + formatSeconds(*s.DoneAt)
+			m.Done, m.DoneX = true, x(*s.DoneAt)
 		}
-		c.Markers = append(c.Markers, svgMarker{
-			X: x(s.StartedAt), Label: s.Name,
-			Title: fmt.Sprintf("runbook %s (%s): started at %s, %s", s.Name, s.Action, formatSeconds(s.StartedAt), done),
-		})
+		if s.Error != "" {
+			done += ": " + s.Error
+		}
+		m.Title = fmt.Sprintf("runbook %s (%s): started at %s, %s", s.Name, s.Action, formatSeconds(s.StartedAt), done)
+		c.Markers = append(c.Markers, m)
 	}
 	for i := 0; i <= chartTicks; i++ {
 		at := spanSeconds * float64(i) / chartTicks

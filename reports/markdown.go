@@ -84,10 +84,29 @@ func writeMarkdownTable(w io.Writer, t table) {
 }
 
 // markdownText keeps text from scenario files from becoming markup: most
-// Markdown renderers pass raw HTML through, and a pipe would split a cell.
-var markdownReplacer = strings.NewReplacer(
-	"&", "&amp;", "<", "&lt;", ">", "&gt;", "|", "\\|", "\n", " ", "\r", " ",
-	"*", "\\*", "_", "\\_", "`", "\\`", "[", "\\[", "]", "\\]",
-)
+// Markdown renderers pass raw HTML through, so a "<" that could open a tag
+// is escaped; a pipe would split a table cell; "*" and "`" would start
+// emphasis or code. Other text stays as written, so that the raw file reads
+// well ("rto <= 20s").
+func markdownText(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '<' && i+1 < len(s) && opensTag(s[i+1]):
+			b.WriteString("&lt;")
+		case c == '|' || c == '*' || c == '`':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '\n' || c == '\r':
+			b.WriteByte(' ')
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
 
-func markdownText(s string) string { return markdownReplacer.Replace(s) }
+func opensTag(c byte) bool {
+	return c == '/' || c == '!' || c == '?' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+}

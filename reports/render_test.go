@@ -42,7 +42,7 @@ func regionLoss() *reports.Run {
 	done := 39 * time.Second
 	return &reports.Run{
 		Scenario:    "region-loss",
-		Description: "lose us-east <script>alert(1)</script> & rebuild | west",
+		Description: `lose us-east <script>alert(1)</script> & rebuild | west, "quoted" \ [a] {b}`,
 		Platform:    "sim",
 		Seed:        42,
 		Duration:    60 * time.Second,

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -60,12 +61,15 @@ func writeFile(path string, r *Report, write func(io.Writer, *Report) error) err
 // WriteJSON writes report.json: indented, map keys sorted, no wall-clock
 // time, so that the same run gives the same bytes.
 func WriteJSON(w io.Writer, r *Report) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
+	var compact bytes.Buffer
+	enc := json.NewEncoder(&compact)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r); err != nil {
 		return fmt.Errorf("encode report: %w", err)
 	}
+	b := indentJSON(bytes.TrimSpace(compact.Bytes()))
 	b = append(b, '\n')
-	_, err = w.Write(b)
+	_, err := w.Write(b)
 	return err
 }
 
