@@ -564,13 +564,17 @@ func (c *checker) afterCycle(i int) string {
 	return ""
 }
 
+func (c *checker) hasWorkload(service string) bool {
+	return slices.ContainsFunc(c.scenario.Workloads, func(w Workload) bool { return w.Service == service })
+}
+
 func (c *checker) checkExpectation(i int) {
 	e := c.scenario.Expect[i]
 	p := indexPath("expect", i)
 	if e.Service == "" {
 		c.add(p+".service", "an expectation needs a service")
-	} else {
-		c.service(p+".service", e.Service)
+	} else if _, ok := c.service(p+".service", e.Service); ok && !c.hasWorkload(e.Service) {
+		c.add(p+".service", "service %q has no workload, so a run has nothing to measure; add one under workloads", e.Service)
 	}
 	counts := []struct {
 		field string

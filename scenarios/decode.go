@@ -16,7 +16,10 @@ import (
 // field, and leaves an index from field path to node for the checks that
 // follow.
 type document struct {
-	nodes    map[string]*yaml.Node // field path -> the node of its value
+	nodes map[string]*yaml.Node // field path -> the node of its value
+	// keys holds the key nodes of map entries (parameters, params): a
+	// problem with an entry points at its name.
+	keys     map[string]*yaml.Node
 	problems []Problem
 	bad      []string // paths whose value could not be decoded
 
@@ -32,7 +35,7 @@ type document struct {
 const maxAliasExpansions = 10000
 
 func newDocument() *document {
-	return &document{nodes: map[string]*yaml.Node{}, expanding: map[*yaml.Node]bool{}}
+	return &document{nodes: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}, expanding: map[*yaml.Node]bool{}}
 }
 
 var (
@@ -71,6 +74,9 @@ func (d *document) has(path string) bool {
 // position returns the line and column of the field, or of its nearest
 // ancestor the file has (a missing field is reported where its parent is).
 func (d *document) position(path string) (line, column int) {
+	if k, ok := d.keys[path]; ok {
+		return k.Line, k.Column
+	}
 	for p := path; ; p = parentPath(p) {
 		if n, ok := d.nodes[p]; ok {
 			return n.Line, n.Column
@@ -171,6 +177,7 @@ func (d *document) decode(n *yaml.Node, out reflect.Value, path string) {
 		for _, p := range d.pairs(n, path) {
 			v := reflect.New(t.Elem()).Elem()
 			before := len(d.bad)
+			d.keys[fieldPath(path, p.key.Value)] = p.key
 			d.decode(p.value, v, fieldPath(path, p.key.Value))
 			if len(d.bad) == before {
 				m.SetMapIndex(reflect.ValueOf(p.key.Value).Convert(t.Key()), v)

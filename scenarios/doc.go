@@ -5,4 +5,27 @@
 // same file runs on the simulator and on containers. Loading reports every
 // problem with file:line and the field's path, and never half-accepts a file.
 // The scenario library lives beside this package as *.yaml.
+//
+// # Loading
+//
+// [Load] reads a file and [Parse] checks bytes already read. Both walk the
+// YAML node tree against the Go types, so that an unknown field, a value of
+// the wrong type or a bare number where a duration belongs is reported at
+// its own line, and then check what spans fields: services and nodes that
+// must exist in the topology, faults and runbook steps that must start
+// before the end and after something that exists, runbook parameters the
+// action catalogue allows. Defaults are filled in only for a file with no
+// problems: a workload timeout of [DefaultTimeout], the [DefaultWriteConcern]
+// for mongo workloads, and fault names "fault-N".
+//
+// # Errors
+//
+// Bad input is one [*Error] holding every [Problem], printed one per line
+// as FILE:LINE:COL: PATH: MESSAGE, e.g.
+//
+//	drill.yaml:8:26: faults[0].target: selector "az:us-east-1e": no zone "us-east-1e" in topology "ion"
+//
+// The CLI finds it with errors.As and exits with code 2. A problem whose
+// field would only repeat an earlier one (a field that could not be decoded
+// and the checks on it) is left out.
 package scenarios

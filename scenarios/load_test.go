@@ -194,7 +194,7 @@ faults:
 runbook:
   - {name: r, action: logs.restore-snapshot, params: {region: mars}, at: 1m}
 expect:
-  - {service: mongo, rto_max: -1s}
+  - {service: logs, rto_max: -1s}
 `))
 		problems := problemsOf(err)
 		var paths []string
@@ -302,6 +302,7 @@ var _ = DescribeTable("problems found in a scenario",
 
 	// expectations
 	Entry("an expectation without a service", base+"expect:\n  - {rto_max: 1m}\n", "expect[0].service", "needs a service"),
+	Entry("an expectation on a service without a workload", base+"expect:\n  - {service: logs, recovers: true}\n", "expect[0].service", `"logs" has no workload`),
 	Entry("an expectation on an unknown service", base+"expect:\n  - {service: cache}\n", "expect[0].service", `no service "cache"`),
 	Entry("a negative bound", base+"expect:\n  - {service: mongo, lost_writes_max: -1}\n", "expect[0].lost_writes_max", "must not be negative"),
 	Entry("rto_min above rto_max", base+"expect:\n  - {service: mongo, rto_min: 2m, rto_max: 1m}\n", "expect[0].rto_min", "more than rto_max"),

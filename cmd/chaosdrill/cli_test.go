@@ -137,6 +137,12 @@ var _ = Describe("chaosdrill run", func() {
 		Expect(entries(dir)).To(Equal(before))
 	})
 
+	It("exits 2 for a scenario file that does not exist", func() {
+		code, _, stderr := chaosdrill(GinkgoT().TempDir(), "run", "no-such-scenario.yaml")
+		Expect(code).To(Equal(exitBadInput))
+		Expect(stderr).To(ContainSubstring("no-such-scenario.yaml"))
+	})
+
 	It("exits 2 for an unknown platform or a bad flag", func() {
 		code, _, stderr := chaosdrill(GinkgoT().TempDir(), "run", library("es-node-kill"), "--platform", "vmware")
 		Expect(code).To(Equal(exitBadInput))

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chaosdrill/chaosdrill/platform"
+	"github.com/chaosdrill/chaosdrill/platform/containers/docker"
 	"github.com/chaosdrill/chaosdrill/runner"
 )
 
@@ -17,8 +18,26 @@ func containersPlatform() (runner.Builder, []platform.Parameter, error) {
 }
 
 func newCleanupCommand() *cobra.Command {
-	return &cobra.Command{Use: "cleanup", Short: "Remove what earlier live runs left behind", Hidden: true,
-		RunE: func(*cobra.Command, []string) error { return nil }}
+	var run string
+	cmd := &cobra.Command{
+		Use:   "cleanup",
+		Short: "Remove what earlier live runs left behind",
+		Long: `Remove every container, network and volume labelled chaosdrill.run (or only
+those of --run ID): what a live run that was killed before it could clean up
+left behind. A run that ends, fails or is interrupted cleans up by itself.
+Exit code 3 if Docker is not reachable.`,
+		Args: argsError(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			removed, err := docker.Cleanup(cmd.Context(), run)
+			if err != nil {
+				return environment(err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "removed %d containers, %d networks, %d volumes\n", removed.Containers, removed.Networks, removed.Volumes)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&run, "run", "", "only this run id (default: every chaosdrill run)")
+	return cmd
 }
 
 // randomSuffix makes live run ids unique; it is not part of any simulated

@@ -37,7 +37,7 @@ The same scenario and seed on the simulator give a byte-identical report.json.`,
 			if err != nil {
 				return err
 			}
-			sc, err := scenarios.Load(args[0], scenarios.WithParameters(known))
+			sc, err := loadScenario(args[0], known)
 			if err != nil {
 				return err
 			}
@@ -91,4 +91,14 @@ func runID(platformName, scenario string, seed uint64) string {
 		return "sim"
 	}
 	return fmt.Sprintf("%s-%d-%s", scenario, seed, randomSuffix())
+}
+
+// loadScenario loads a scenario file; every way it can fail (unreadable,
+// malformed, inconsistent) is bad input.
+func loadScenario(path string, known []platform.Parameter) (*scenarios.Scenario, error) {
+	sc, err := scenarios.Load(path, scenarios.WithParameters(known))
+	if err != nil {
+		return nil, badInput(err)
+	}
+	return sc, nil
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/chaosdrill/chaosdrill/platform"
 	"github.com/chaosdrill/chaosdrill/reports"
 	"github.com/chaosdrill/chaosdrill/runner"
-	"github.com/chaosdrill/chaosdrill/scenarios"
 	"github.com/chaosdrill/chaosdrill/simulator"
 )
 
@@ -57,7 +56,7 @@ Exit code 1 if any seed failed.`,
 			if workers < 1 {
 				return badInput(fmt.Errorf("--workers must be at least 1"))
 			}
-			sc, err := scenarios.Load(args[0], scenarios.WithParameters(simulator.Parameters()))
+			sc, err := loadScenario(args[0], simulator.Parameters())
 			if err != nil {
 				return err
 			}
