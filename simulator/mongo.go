@@ -1,0 +1,792 @@
+package simulator
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/chaosdrill/chaosdrill/platform"
+)
+
+// mongoNever is the time of something that will not happen under the
+// current network and node states.
+const mongoNever = time.Duration(math.MaxInt64)
+
+// mongoMember is one replica-set member: its configuration, what data it
+// holds (a prefix of an oplog branch) and, while it replicates from a
+// primary, the parameters that say when it applies each new entry.
+type mongoMember struct {
+	node     *simNode
+	priority float64
+	votes    int
+	hidden   bool
+	tags     map[string]string
+	tagValue []int // per write-mode constraint: index of this member's tag value, -1 if untagged
+
+	inConfig    bool // false once a forced reconfig removed it
+	syncing     bool // initial sync in progress: neither votes nor acknowledges
+	isPrimary   bool
+	frozenUntil time.Duration // not electable before (after replSetStepDown)
+
+	log     *oplog
+	applied int // entries of log applied, as of the last materialize
+
+	// Replication from the primary owning log, valid while live: entry i
+	// (i >= epochIdx) is applied at max(applied_i + lat, epochAt + lat +
+	// overhead + (i-epochIdx+1)*perOp), the second term being the catch-up
+	// of a backlog that arrived at once when the stream (re)started.
+	live      bool
+	lat       time.Duration
+	epochAt   time.Duration
+	epochIdx  int
+	lastHeard time.Duration // last news from a primary (heartbeat or oplog batch)
+
+	// What the primary owning ackLog knows this member has applied.
+	ackLog *oplog
+	ackIdx int
+
+	hbPhase       time.Duration
+	timerSeq      int
+	timerArmed    bool
+	takeoverArmed bool
+	electSeq      int
+	stepDownSeq   int
+	majorityLost  bool
+}
+
+func (x *mongoMember) name() string { return x.node.Name }
+
+// mongoWrite is a write a primary took (or that vanished into a frozen one)
+// whose outcome has not been delivered.
+type mongoWrite struct {
+	op      uint64
+	invoke  time.Duration
+	done    time.Duration // when the client learns outcome
+	ackAt   time.Duration // when the primary sent the acknowledgement
+	log     *oplog        // nil: never reached a primary
+	idx     int
+	outcome platform.Outcome
+}
+
+// mongoSelecting is a write waiting for server selection to find a primary.
+type mongoSelecting struct {
+	op     uint64
+	invoke time.Duration
+}
+
+// mongoQueue is a growable ring buffer, so a steady stream of pending
+// writes reuses its memory instead of sliding along an ever-growing slice.
+type mongoQueue[T any] struct {
+	buf     []T
+	head, n int
+}
+
+func (q *mongoQueue[T]) push(v T) {
+	if q.n == len(q.buf) {
+		nb := make([]T, max(16, 2*len(q.buf)))
+		for i := 0; i < q.n; i++ {
+			nb[i] = q.buf[(q.head+i)&(len(q.buf)-1)]
+		}
+		q.buf, q.head = nb, 0
+	}
+	q.buf[(q.head+q.n)&(len(q.buf)-1)] = v
+	q.n++
+}
+
+func (q *mongoQueue[T]) front() *T { return &q.buf[q.head] }
+func (q *mongoQueue[T]) back() *T  { return &q.buf[(q.head+q.n-1)&(len(q.buf)-1)] }
+
+func (q *mongoQueue[T]) pop() T {
+	v := q.buf[q.head]
+	var zero T
+	q.buf[q.head] = zero
+	q.head = (q.head + 1) & (len(q.buf) - 1)
+	q.n--
+	return v
+}
+
+// drain empties the queue into a new slice, oldest first.
+func (q *mongoQueue[T]) drain() []T {
+	out := make([]T, 0, q.n)
+	for q.n > 0 {
+		out = append(out, q.pop())
+	}
+	return out
+}
+
+type concernKind uint8
+
+const (
+	concernCount concernKind = iota // w: <n>
+	concernMajority
+	concernMode // a settings.getLastErrorModes entry
+)
+
+// mongoConcern is the workload's write concern.
+type mongoConcern struct {
+	kind        concernKind
+	n           int
+	constraints []tagConstraint
+}
+
+// tagConstraint asks for members covering count distinct values of tag.
+type tagConstraint struct {
+	tag    string
+	count  int
+	values int // distinct values among the members
+}
+
+// mongoModel is a simulated MongoDB replica set and the driver its workload
+// writes through.
+type mongoModel struct {
+	s    *Sim
+	spec *platform.ServiceSpec
+	set  mongoSettings
+
+	members []*mongoMember
+	byNode  map[int]*mongoMember
+	// primary is the newest-term primary that is running; nil while the set
+	// has none that can take writes.
+	primary       *mongoMember
+	term          int
+	configVersion int
+	voters        int
+	fullCount     int
+	degraded      bool
+	electionRand  *rand.Rand
+	electedHooks  []func(*mongoMember)
+	netSig        []time.Duration
+
+	concern    mongoConcern
+	timeout    time.Duration
+	selectWait time.Duration
+
+	// The driver: the primary it writes to (nil while selecting a server),
+	// and the monitor's schedule.
+	clientRegion   string
+	clientPrimary  *mongoMember
+	clientLat      time.Duration
+	selectingSince time.Duration
+	clientPhase    time.Duration
+	discoverSeq    int
+
+	// Outcomes not yet delivered. sent is in completion order as long as
+	// nothing changes; a fault re-plans everything into replanned (sorted).
+	sent          mongoQueue[mongoWrite]
+	replanned     []mongoWrite
+	replannedHead int
+	selecting     mongoQueue[mongoSelecting]
+
+	times, values []time.Duration // scratch for commit-point computation
+}
+
+func newMongoModel(s *Sim, spec *platform.ServiceSpec) (model, error) {
+	m := &mongoModel{
+		s:            s,
+		spec:         spec,
+		set:          readMongoSettings(s.params),
+		byNode:       map[int]*mongoMember{},
+		electionRand: s.rand("mongo/election/" + spec.Name),
+		fullCount:    len(spec.Members),
+	}
+	heartbeats := s.rand("mongo/heartbeat/" + spec.Name)
+	for _, mm := range spec.Members {
+		n, err := s.node(mm.Name)
+		if err != nil {
+			return nil, fmt.Errorf("build mongo service %q: %w", spec.Name, err)
+		}
+		x := &mongoMember{node: n, priority: mm.Priority, votes: mm.VoteCount(), hidden: mm.Hidden, tags: mm.Tags, inConfig: true,
+			hbPhase: time.Duration(heartbeats.Int64N(int64(m.set.heartbeatInterval) + 1))}
+		m.members = append(m.members, x)
+		m.byNode[n.index] = x
+	}
+	w := s.workload(spec.Name)
+	m.timeout = w.Timeout
+	m.selectWait = min(m.set.serverSelection, w.Timeout)
+	concern, err := parseConcern(spec, w.WriteConcern)
+	if err != nil {
+		return nil, err
+	}
+	m.concern = concern
+	m.clientPhase = time.Duration(s.rand("mongo/client/" + spec.Name).Int64N(int64(m.set.clientHeartbeat) + 1))
+	m.configVersion = 1
+	m.recount()
+	return m, nil
+}
+
+// parseConcern reads a workload's w: "1", a member count, "majority" (the
+// default since MongoDB 5.0) or a write mode of the replica set
+// (https://www.mongodb.com/docs/manual/reference/write-concern/#w-option).
+func parseConcern(spec *platform.ServiceSpec, w string) (mongoConcern, error) {
+	switch {
+	case w == "" || w == "majority":
+		return mongoConcern{kind: concernMajority}, nil
+	case spec.WriteModes[w] != nil:
+		c := mongoConcern{kind: concernMode}
+		for _, tag := range platform.SortedKeys(spec.WriteModes[w]) {
+			c.constraints = append(c.constraints, tagConstraint{tag: tag, count: spec.WriteModes[w][tag]})
+		}
+		return c, nil
+	}
+	n, err := strconv.Atoi(w)
+	if err != nil || n < 1 {
+		return mongoConcern{}, fmt.Errorf("mongo service %q: unknown write concern %q", spec.Name, w)
+	}
+	return mongoConcern{kind: concernCount, n: n}, nil
+}
+
+// recount recomputes what depends on the configuration: the number of
+// voters and each member's tag-value index for the write mode.
+func (m *mongoModel) recount() {
+	m.voters = 0
+	for _, x := range m.members {
+		if x.inConfig && !x.syncing && x.votes > 0 {
+			m.voters++
+		}
+	}
+	for ci := range m.concern.constraints {
+		c := &m.concern.constraints[ci]
+		var seen []string
+		for _, x := range m.members {
+			for len(x.tagValue) < len(m.concern.constraints) {
+				x.tagValue = append(x.tagValue, -1)
+			}
+			v, ok := x.tags[c.tag]
+			if !ok || !x.inConfig {
+				x.tagValue[ci] = -1
+				continue
+			}
+			i := slices.Index(seen, v)
+			if i < 0 {
+				i = len(seen)
+				seen = append(seen, v)
+			}
+			x.tagValue[ci] = i
+		}
+		c.values = len(seen)
+	}
+}
+
+// majority is the vote count that elects a primary and, with no arbiters,
+// the writeMajorityCount a w:"majority" write waits for
+// (https://www.mongodb.com/docs/manual/reference/write-concern/#calculating-majority-for-write-concern).
+func (m *mongoModel) majority() int { return m.voters/2 + 1 }
+
+func (m *mongoModel) service() string { return m.spec.Name }
+
+// start makes the highest-priority electable member primary, everyone
+// caught up, and points the client at it from its region.
+func (m *mongoModel) start() {
+	var first *mongoMember
+	for _, x := range m.members {
+		if x.priority > 0 && x.votes > 0 && (first == nil || x.priority > first.priority) {
+			first = x
+		}
+	}
+	if first == nil {
+		m.clientRegion = m.members[0].node.Region
+		m.settle()
+		return
+	}
+	m.term = 1
+	l := newBranch(nil, 0, m.term, first)
+	for _, x := range m.members {
+		x.log = l
+	}
+	first.isPrimary = true
+	m.primary = first
+	m.clientRegion = first.node.Region
+	m.clientPrimary = first
+	m.clientLat = m.s.clientLatency(m.clientRegion, first.node)
+	m.netSig = m.networkSignature()
+	m.settle()
+}
+
+// --- the write path (one call per client write; no allocation) ---
+
+func (m *mongoModel) write(op uint64) {
+	now := m.s.now
+	if m.clientPrimary == nil {
+		m.selecting.push(mongoSelecting{op: op, invoke: now})
+		return
+	}
+	m.send(op, now, now)
+}
+
+// send hands a write to the primary the driver believes in.
+func (m *mongoModel) send(op uint64, invoke, now time.Duration) {
+	x := m.clientPrimary
+	w := mongoWrite{op: op, invoke: invoke, ackAt: mongoNever, idx: -1}
+	switch {
+	case x.node.state == nodePaused:
+		// Nothing answers; the driver times out.
+		w.outcome, w.done = platform.Unknown, invoke+m.timeout
+	case !x.isPrimary || x.node.state != nodeRunning:
+		// NotWritablePrimary: a retryable error, so the driver selects a
+		// server again and retries.
+		m.startSelecting(now)
+		m.selecting.push(mongoSelecting{op: op, invoke: invoke})
+		return
+	default:
+		w.log = x.log
+		w.idx = x.log.appendEntry(op, now+m.clientLat, m.set.applyOverhead, m.set.applyPerOp)
+		m.plan(&w)
+	}
+	m.enqueue(w)
+}
+
+// plan works out a write's outcome from the write concern under the
+// current states: acknowledged when the concern is met and the answer has
+// travelled back, unknown at the timeout otherwise.
+func (m *mongoModel) plan(w *mongoWrite) {
+	deadline := w.invoke + m.timeout
+	ack := m.concernTime(w.log, w.idx)
+	w.ackAt = ack
+	if ack == mongoNever {
+		w.outcome, w.done = platform.Unknown, deadline
+		return
+	}
+	back := ack + m.s.clientLatency(m.clientRegion, w.log.owner.node)
+	if back > deadline {
+		w.outcome, w.done = platform.Unknown, deadline
+		return
+	}
+	w.outcome, w.done = platform.Acked, back
+}
+
+func (m *mongoModel) enqueue(w mongoWrite) {
+	if m.sent.n > 0 && w.done < m.sent.back().done {
+		m.spill()
+	}
+	m.sent.push(w)
+}
+
+// spill merges sent into replanned so that sent can start a new monotone
+// run (a client that switched primaries gets fast answers while writes to
+// the old one still wait for their timeouts).
+func (m *mongoModel) spill() {
+	a := m.replanned[m.replannedHead:]
+	b := m.sent.drain()
+	merged := make([]mongoWrite, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		if j == len(b) || (i < len(a) && a[i].done <= b[j].done) {
+			merged = append(merged, a[i])
+			i++
+		} else {
+			merged = append(merged, b[j])
+			j++
+		}
+	}
+	m.replanned, m.replannedHead = merged, 0
+}
+
+// advance delivers every outcome due by t, in time order, from the three
+// queues: sent writes, re-planned writes, and writes that waited for
+// server selection in vain.
+func (m *mongoModel) advance(t time.Duration) {
+	for {
+		best, src := mongoNever, 0
+		if m.sent.n > 0 {
+			if d := m.sent.front().done; d <= t {
+				best, src = d, 1
+			}
+		}
+		if m.replannedHead < len(m.replanned) {
+			if d := m.replanned[m.replannedHead].done; d <= t && d < best {
+				best, src = d, 2
+			}
+		}
+		if m.selecting.n > 0 {
+			if d := m.selecting.front().invoke + m.selectWait; d <= t && d < best {
+				src = 3
+			}
+		}
+		switch src {
+		case 0:
+			return
+		case 1:
+			w := m.sent.pop()
+			m.s.complete(w.op, w.outcome, w.done)
+		case 2:
+			w := m.replanned[m.replannedHead]
+			m.replannedHead++
+			if m.replannedHead == len(m.replanned) {
+				m.replanned, m.replannedHead = m.replanned[:0], 0
+			}
+			m.s.complete(w.op, w.outcome, w.done)
+		case 3:
+			w := m.selecting.pop()
+			m.s.complete(w.op, platform.Failed, w.invoke+m.selectWait)
+		}
+	}
+}
+
+// concernTime is when the primary owning l knows entry i satisfies the
+// write concern (mongoNever if it cannot now).
+func (m *mongoModel) concernTime(l *oplog, i int) time.Duration {
+	c := &m.concern
+	if c.kind == concernCount && c.n == 1 {
+		return l.entry(i).at
+	}
+	if c.kind == concernMode {
+		var worst time.Duration
+		for ci := range c.constraints {
+			con := &c.constraints[ci]
+			vals := m.values[:0]
+			for v := 0; v < con.values; v++ {
+				vals = append(vals, mongoNever)
+			}
+			for _, x := range m.members {
+				if !x.inConfig || x.syncing || x.tagValue[ci] < 0 {
+					continue
+				}
+				if t := m.knownAt(x, l, i); t < vals[x.tagValue[ci]] {
+					vals[x.tagValue[ci]] = t
+				}
+			}
+			m.values = vals
+			worst = max(worst, kth(vals, con.count))
+		}
+		return worst
+	}
+	need := c.n
+	ts := m.times[:0]
+	for _, x := range m.members {
+		if !x.inConfig || x.syncing || (c.kind == concernMajority && x.votes == 0) {
+			continue
+		}
+		ts = append(ts, m.knownAt(x, l, i))
+	}
+	m.times = ts
+	if c.kind == concernMajority {
+		need = m.majority()
+	}
+	return kth(ts, need)
+}
+
+// kth is the k-th smallest of ts (mongoNever if there are fewer); it sorts
+// ts in place (a handful of members: insertion sort).
+func kth(ts []time.Duration, k int) time.Duration {
+	if k > len(ts) || k < 1 {
+		return mongoNever
+	}
+	for i := 1; i < len(ts); i++ {
+		for j := i; j > 0 && ts[j] < ts[j-1]; j-- {
+			ts[j], ts[j-1] = ts[j-1], ts[j]
+		}
+	}
+	return ts[k-1]
+}
+
+// knownAt is when the primary owning l learns that member x applied entry
+// i: at once for itself, after the member's apply time plus the way back
+// for a replicating secondary, never for a member cut off from it.
+func (m *mongoModel) knownAt(x *mongoMember, l *oplog, i int) time.Duration {
+	if x == l.owner {
+		return l.entry(i).at
+	}
+	if x.ackLog == l && i < x.ackIdx {
+		return 0
+	}
+	if !x.live || x.log != l {
+		return mongoNever
+	}
+	return m.appliedAt(x, i) + x.lat
+}
+
+// appliedAt is when live member x applies entry i of its branch.
+func (m *mongoModel) appliedAt(x *mongoMember, i int) time.Duration {
+	if i < x.epochIdx {
+		return x.epochAt
+	}
+	stream := x.log.entry(i).applied + x.lat
+	backlog := x.epochAt + x.lat + m.set.applyOverhead + time.Duration(i-x.epochIdx+1)*m.set.applyPerOp
+	return max(stream, backlog)
+}
+
+// materialize brings x.applied and x.ackIdx up to time t under the
+// parameters in force until now; call it before changing them.
+func (m *mongoModel) materialize(x *mongoMember, t time.Duration) {
+	l := x.log
+	if l == nil {
+		return
+	}
+	if x.isPrimary && l.owner == x {
+		// A frozen or dead primary's log was cut at the fault, so this
+		// also holds for it.
+		x.applied = l.countAtOrBefore(t)
+		return
+	}
+	if !x.live {
+		return
+	}
+	n := l.len()
+	lo, hi := x.applied, n
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if m.appliedAt(x, mid) <= t {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	x.applied = lo
+	lo, hi = 0, x.applied
+	if x.ackLog == l {
+		lo = min(x.ackIdx, hi)
+	}
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if m.appliedAt(x, mid)+x.lat <= t {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	x.ackLog, x.ackIdx = l, lo
+}
+
+func (m *mongoModel) materializeAll() {
+	for _, x := range m.members {
+		m.materialize(x, m.s.now)
+	}
+}
+
+// --- the driver's view of the set ---
+
+// startSelecting is the driver losing its primary (connection reset,
+// NotWritablePrimary): from now on it checks the servers every
+// client.min_heartbeat_interval until one is primary.
+func (m *mongoModel) startSelecting(now time.Duration) {
+	if m.clientPrimary == nil {
+		return
+	}
+	m.clientPrimary = nil
+	m.selectingSince = now
+	if m.primary != nil {
+		m.scheduleDiscovery(m.primary)
+	}
+}
+
+// scheduleDiscovery makes the driver find primary p at its next server
+// check: the fast re-check while it is selecting, else the regular
+// monitoring round (client.heartbeat_interval), which sees p's newer term
+// (https://github.com/mongodb/specifications/blob/master/source/server-discovery-and-monitoring/server-monitoring.md).
+func (m *mongoModel) scheduleDiscovery(p *mongoMember) {
+	now := m.s.now
+	var tick time.Duration
+	if m.clientPrimary == nil {
+		step := m.set.clientMinHeartbeat
+		tick = m.selectingSince + ceilDiv(now-m.selectingSince, step)*step
+	} else {
+		step := m.set.clientHeartbeat
+		tick = m.clientPhase
+		if now > tick {
+			tick += ceilDiv(now-tick, step) * step
+		}
+	}
+	at := tick + 2*m.s.clientLatency(m.clientRegion, p.node)
+	m.discoverSeq++
+	seq := m.discoverSeq
+	m.s.At(at, platform.HandlerFunc(func(now time.Duration) {
+		if seq == m.discoverSeq && p == m.primary && p.isPrimary && m.s.up(p.node) {
+			m.discovered(p)
+		}
+	}))
+}
+
+func ceilDiv(a, b time.Duration) time.Duration {
+	if b <= 0 || a <= 0 {
+		return 0
+	}
+	return (a + b - 1) / b
+}
+
+// discovered points the driver at p and sends the writes that waited.
+func (m *mongoModel) discovered(p *mongoMember) {
+	m.clientPrimary = p
+	m.clientLat = m.s.clientLatency(m.clientRegion, p.node)
+	for _, w := range m.selecting.drain() {
+		m.send(w.op, w.invoke, m.s.now)
+	}
+}
+
+// --- faults ---
+
+func (m *mongoModel) nodeChanged(n *simNode, c nodeChange) {
+	x := m.byNode[n.index]
+	if x == nil {
+		return
+	}
+	m.emitLag()
+	m.materializeAll()
+	now := m.s.now
+	switch c {
+	case changeKilled:
+		m.crash(x)
+	case changeStopped:
+		// A clean shutdown of a primary steps down and hands the election
+		// to a caught-up secondary first.
+		if !(x.isPrimary && m.handOff(x, nil)) {
+			m.crash(x)
+		}
+	case changePaused:
+		if x.isPrimary {
+			x.log.truncateAfter(now)
+		}
+		x.live = false
+	case changeStarted, changeResumed:
+		x.lastHeard = now
+	}
+	m.netSig = m.networkSignature()
+	m.settle()
+}
+
+// crash is a member going away at once: connections reset, in-flight
+// writes to it lost.
+func (m *mongoModel) crash(x *mongoMember) {
+	x.live = false
+	if x.isPrimary {
+		x.isPrimary = false
+		x.log.truncateAfter(m.s.now)
+	}
+	if m.clientPrimary == x {
+		m.startSelecting(m.s.now)
+	}
+}
+
+func (m *mongoModel) networkChanged() {
+	sig := m.networkSignature()
+	if slices.Equal(sig, m.netSig) {
+		return
+	}
+	m.emitLag()
+	m.materializeAll()
+	m.netSig = sig
+	m.settle()
+}
+
+// networkSignature is the latency (-1: cut) between every pair of members.
+func (m *mongoModel) networkSignature() []time.Duration {
+	var sig []time.Duration
+	for i, a := range m.members {
+		for _, b := range m.members[i+1:] {
+			if m.s.reachable(a.node, b.node) {
+				sig = append(sig, m.s.latency(a.node, b.node))
+			} else {
+				sig = append(sig, -1)
+			}
+		}
+	}
+	return sig
+}
+
+// emitLag reports, at a fault, how far each member is behind the primary:
+// the primary's newest write time minus the newest one the member applied
+// (what rs.printSecondaryReplicationInfo() shows).
+func (m *mongoModel) emitLag() {
+	p := m.primary
+	if p == nil {
+		return
+	}
+	m.materializeAll()
+	last := p.applied
+	if last == 0 {
+		return
+	}
+	lastAt := p.log.entry(last - 1).at
+	for _, x := range m.members {
+		if x == p || !x.inConfig || x.syncing || x.log == nil {
+			continue
+		}
+		pos := x.applied
+		if x.log != p.log {
+			pos = commonPrefix(x.log, x.applied, p.log, last)
+		}
+		pos = min(pos, last)
+		var lag time.Duration
+		switch {
+		case pos == 0:
+			lag = lastAt
+		case pos < last:
+			lag = lastAt - p.log.entry(pos-1).at
+		}
+		m.s.emit(m.spec.Name, platform.EventReplicationLag, x.name(), lag.String())
+	}
+}
+
+// --- reading back ---
+
+// readBack answers from the primary, or with none from the most
+// up-to-date running member: the data a client reading after recovery sees.
+func (m *mongoModel) readBack(ids []uint64, present []bool) {
+	m.materializeAll()
+	src := m.primary
+	if src == nil {
+		// Members of the current config first, then the freshest.
+		for _, x := range m.members {
+			if x.log == nil || !m.s.up(x.node) {
+				continue
+			}
+			switch {
+			case src == nil, x.inConfig && !src.inConfig:
+				src = x
+			case x.inConfig == src.inConfig && m.fresher(x, src) > 0:
+				src = x
+			}
+		}
+	}
+	if src == nil {
+		for i := range present {
+			present[i] = false
+		}
+		return
+	}
+	ops := src.log.ops(src.applied)
+	slices.Sort(ops)
+	for i, id := range ids {
+		_, present[i] = slices.BinarySearch(ops, id)
+	}
+}
+
+// fresher compares the newest applied entries of x and y by (term, index),
+// as a voter compares a candidate's lastWritten optime with its own.
+func (m *mongoModel) fresher(x, y *mongoMember) int {
+	tx, ty := x.log.termOf(x.applied-1), y.log.termOf(y.applied-1)
+	if tx != ty {
+		if tx > ty {
+			return 1
+		}
+		return -1
+	}
+	switch {
+	case x.applied > y.applied:
+		return 1
+	case x.applied < y.applied:
+		return -1
+	}
+	return 0
+}
+
+func (m *mongoModel) role(name string) ([]string, error) {
+	switch name {
+	case "primary":
+		if m.primary == nil {
+			return []string{}, nil
+		}
+		return []string{m.primary.name()}, nil
+	case "secondary", "secondaries":
+		out := []string{}
+		for _, x := range m.members {
+			if x.inConfig && !x.syncing && !x.isPrimary && m.s.up(x.node) {
+				out = append(out, x.name())
+			}
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("%w: %s:%s (mongo has primary, secondary)", platform.ErrUnknownRole, m.spec.Name, name)
+}

@@ -1,0 +1,57 @@
+package simulator
+
+import (
+	"testing"
+	"time"
+
+	"github.com/chaosdrill/chaosdrill/platform"
+)
+
+// mongoBenchSink counts completions without storing them, so the benchmark
+// measures the simulator rather than a test recorder.
+type mongoBenchSink struct{ completed int }
+
+func (c *mongoBenchSink) Completed(uint64, platform.Outcome, time.Duration) { c.completed++ }
+func (c *mongoBenchSink) Observed(platform.Event)                           {}
+
+// benchmarkMongoWrites drives b.N majority writes, one per virtual
+// millisecond, through the replica set of topo and reports wall-clock
+// writes per second.
+func benchmarkMongoWrites(b *testing.B, topo *platform.Topology) {
+	sink := &mongoBenchSink{}
+	s, err := New(platform.Config{RunID: "bench", Topology: topo, Seed: 1,
+		Workloads:   []platform.WorkloadConfig{{Service: "mongo", WriteConcern: "majority"}},
+		Completions: sink, Events: sink})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Start(mongoCtx); err != nil {
+		b.Fatal(err)
+	}
+	const interval = time.Millisecond
+	end := time.Duration(b.N) * interval
+	drive(s, "mongo", 0, interval, end)
+	b.ReportAllocs()
+	b.ResetTimer()
+	if err := s.Run(mongoCtx, end+time.Second); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	if sink.completed != b.N {
+		b.Fatalf("%d of %d writes completed", sink.completed, b.N)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
+}
+
+// BenchmarkMongoWrites measures the replica-set model alone.
+func BenchmarkMongoWrites(b *testing.B) {
+	topo := platform.Ion()
+	topo.Services = topo.Services[:1]
+	benchmarkMongoWrites(b, topo)
+}
+
+// BenchmarkIonMongoWrites measures Mongo writes through the whole ion
+// simulation (every model is advanced on every event).
+func BenchmarkIonMongoWrites(b *testing.B) {
+	benchmarkMongoWrites(b, platform.Ion())
+}

@@ -1,0 +1,449 @@
+package simulator
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/chaosdrill/chaosdrill/platform"
+)
+
+var s3Parameters = []paramDef{
+	duration("s3.put_latency", 100*time.Millisecond,
+		"time an endpoint takes to store a small object once the request has arrived (first-byte latency of small S3 requests)",
+		"https://docs.aws.amazon.com/AmazonS3/latest/userguide/optimizing-performance-guidelines.html"),
+	duration("s3.sync_base", time.Second,
+		"fixed cost of one cross-region sync pass: listing the source and destination buckets before copying (ListObjectsV2 pages of 1000 keys)",
+		"https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html"),
+	duration("s3.copy_per_object", 150*time.Millisecond,
+		"time the sync job spends on one object: a GET from the source endpoint plus a PUT across regions (two put latencies and a cross-region round trip, rounded up)",
+		"https://docs.aws.amazon.com/AmazonS3/latest/userguide/optimizing-performance-guidelines.html"),
+	integer("s3.copy_concurrency", 10,
+		"objects the sync job copies at once, like `aws s3 sync` (max_concurrent_requests)",
+		"https://docs.aws.amazon.com/cli/latest/topic/s3-config.html"),
+	float("s3.copy_bandwidth_mb", 100,
+		"MB/s the sync job moves across regions for snapshot data (a conservative share of an instance's inter-region bandwidth)",
+		"https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-instance-network-bandwidth.html"),
+}
+
+// never is the time of something that will not happen unless the state
+// changes.
+const never = time.Duration(math.MaxInt64)
+
+// s3Put is one artifact PUT in flight on an endpoint. It commits (the object
+// exists) at commitAt and the client hears at replyAt; both are never while
+// the endpoint is paused. committed means the commit step is settled: the
+// object was stored, or it never will be (refused, or the endpoint died).
+type s3Put struct {
+	op        uint64
+	issued    time.Duration
+	arrival   time.Duration
+	commitAt  time.Duration
+	replyAt   time.Duration
+	outcome   platform.Outcome
+	committed bool
+	replied   bool
+}
+
+// s3Endpoint is one region's S3. objects holds the ids of the artifacts
+// stored on it directly, in commit order; the copies the sync job made from
+// the primary region are the prefix synced of the primary's objects.
+type s3Endpoint struct {
+	node     *simNode
+	region   string
+	objects  []uint64
+	snaps    []*esSnapshot
+	puts     []s3Put // ring of PUTs not yet both committed and replied
+	putsHead int
+	commitAt int // index into puts of the next PUT to commit
+	// lastCommit keeps commits in arrival order when jitter would reorder
+	// them.
+	lastCommit time.Duration
+
+	// As a sync destination: how much of the primary it holds.
+	synced      int
+	syncedSnaps int
+	pass        *syncPass
+}
+
+// syncPass is one copy from the primary to a destination endpoint.
+type syncPass struct {
+	dst        *s3Endpoint
+	start      time.Duration
+	objectsTo  int
+	snapsTo    int
+	perBatch   time.Duration
+	concurrent int
+	base       time.Duration
+}
+
+type s3Model struct {
+	s       *Sim
+	spec    *platform.ServiceSpec
+	timeout time.Duration
+
+	endpoints []*s3Endpoint
+	primary   *s3Endpoint
+	active    *s3Endpoint
+
+	putLatency    time.Duration
+	syncBase      time.Duration
+	copyPerObject time.Duration
+	concurrency   int
+	bandwidth     float64 // bytes per second
+	eventBytes    float64
+	jitterMax     time.Duration
+	jitter        *rand.Rand
+	lastReply     time.Duration
+	syncTick      platform.HandlerFunc
+}
+
+func newS3Model(s *Sim, spec *platform.ServiceSpec) (model, error) {
+	m := &s3Model{
+		s:             s,
+		spec:          spec,
+		timeout:       s.workload(spec.Name).Timeout,
+		putLatency:    s.params.duration("s3.put_latency"),
+		syncBase:      s.params.duration("s3.sync_base"),
+		copyPerObject: s.params.duration("s3.copy_per_object"),
+		concurrency:   max(1, s.params.integer("s3.copy_concurrency")),
+		bandwidth:     s.params.float("s3.copy_bandwidth_mb") * 1e6,
+		eventBytes:    float64(s.params.integer("es.event_bytes")),
+		jitterMax:     s.params.duration("net.jitter_max"),
+		jitter:        s.rand("s3/jitter"),
+	}
+	for _, e := range spec.Endpoints {
+		n, err := s.node(e.Name)
+		if err != nil {
+			return nil, fmt.Errorf("build s3 service %q: %w", spec.Name, err)
+		}
+		ep := &s3Endpoint{node: n, region: e.Region}
+		m.endpoints = append(m.endpoints, ep)
+		if e.Region == spec.PrimaryRegion {
+			m.primary = ep
+		}
+	}
+	if m.primary == nil {
+		return nil, fmt.Errorf("build s3 service %q: primary region %q has no endpoint", spec.Name, spec.PrimaryRegion)
+	}
+	m.active = m.primary
+	m.syncTick = m.syncAll
+	return m, nil
+}
+
+func (m *s3Model) service() string { return m.spec.Name }
+
+func (m *s3Model) start() {
+	if len(m.endpoints) > 1 && m.spec.SyncInterval > 0 {
+		m.s.after(m.spec.SyncInterval.D(), m.syncTick)
+	}
+}
+
+// endpoint returns the region's endpoint, or nil.
+func (m *s3Model) endpoint(region string) *s3Endpoint {
+	for _, e := range m.endpoints {
+		if e.region == region {
+			return e
+		}
+	}
+	return nil
+}
+
+// write is an artifact PUT to the active endpoint, from a client in its
+// region.
+func (m *s3Model) write(op uint64) {
+	e := m.active
+	now := m.s.now
+	one := m.s.clientLatency(e.region, e.node)
+	if m.jitterMax > 0 {
+		one += time.Duration(m.jitter.Int64N(int64(m.jitterMax)))
+	}
+	p := s3Put{op: op, issued: now, arrival: now + one}
+	switch e.node.state {
+	case nodeDown:
+		// Connection refused: the client knows it did not happen.
+		p.outcome, p.committed = platform.Failed, true
+		p.replyAt = m.monotone(now + 2*one)
+	case nodePaused:
+		p.outcome, p.commitAt, p.replyAt = platform.Acked, never, never
+	default:
+		p.outcome = platform.Acked
+		p.commitAt = max(p.arrival+m.putLatency, e.lastCommit)
+		e.lastCommit = p.commitAt
+		p.replyAt = m.monotone(p.commitAt + one)
+	}
+	e.puts = append(e.puts, p)
+}
+
+func (m *s3Model) monotone(t time.Duration) time.Duration {
+	if t < m.lastReply {
+		t = m.lastReply
+	}
+	m.lastReply = t
+	return t
+}
+
+// deadline is when a PUT with no answer times out on the client.
+func (m *s3Model) deadline(p *s3Put) time.Duration { return p.issued + m.timeout }
+
+func (m *s3Model) advance(t time.Duration) {
+	for _, e := range m.endpoints {
+		m.commit(e, t)
+	}
+	for {
+		var best *s3Endpoint
+		bestAt, bestIndex := never, 0
+		for _, e := range m.endpoints {
+			if i, at, ok := m.nextReply(e); ok && at < bestAt {
+				best, bestAt, bestIndex = e, at, i
+			}
+		}
+		if best == nil || bestAt > t {
+			return
+		}
+		p := &best.puts[bestIndex]
+		if p.replyAt <= m.deadline(p) {
+			m.s.complete(p.op, p.outcome, p.replyAt)
+		} else {
+			m.s.complete(p.op, platform.Unknown, m.deadline(p))
+		}
+		p.replied = true
+		m.trim(best)
+	}
+}
+
+// commit stores every PUT of e whose commit time has come.
+func (m *s3Model) commit(e *s3Endpoint, t time.Duration) {
+	for e.commitAt < len(e.puts) {
+		p := &e.puts[e.commitAt]
+		if !p.committed {
+			if p.commitAt > t {
+				return
+			}
+			e.objects = append(e.objects, p.op)
+			p.committed = true
+		}
+		e.commitAt++
+	}
+}
+
+// nextReply finds the oldest PUT of e still owed an answer.
+func (m *s3Model) nextReply(e *s3Endpoint) (int, time.Duration, bool) {
+	for i := e.putsHead; i < len(e.puts); i++ {
+		p := &e.puts[i]
+		if p.replied {
+			continue
+		}
+		return i, min(p.replyAt, m.deadline(p)), true
+	}
+	return 0, 0, false
+}
+
+// trim drops PUTs that are both committed and answered from the ring's head,
+// compacting the ring once most of it is dead.
+func (m *s3Model) trim(e *s3Endpoint) {
+	for e.putsHead < len(e.puts) && e.putsHead < e.commitAt && e.puts[e.putsHead].replied {
+		e.putsHead++
+	}
+	if e.putsHead > 1024 && e.putsHead*2 > len(e.puts) {
+		n := copy(e.puts, e.puts[e.putsHead:])
+		e.puts = e.puts[:n]
+		e.commitAt -= e.putsHead
+		e.putsHead = 0
+	}
+}
+
+func (m *s3Model) nodeChanged(n *simNode, c nodeChange) {
+	e := m.byNode(n)
+	if e == nil {
+		return
+	}
+	now := m.s.now
+	switch c {
+	case changeKilled, changeStopped:
+		// PUTs not yet stored never happen; every open request breaks.
+		for i := e.commitAt; i < len(e.puts); i++ {
+			e.puts[i].committed = true
+			e.puts[i].outcome = platform.Failed // never stored
+		}
+		e.commitAt = len(e.puts)
+		for i := e.putsHead; i < len(e.puts); i++ {
+			p := &e.puts[i]
+			if !p.replied {
+				m.s.complete(p.op, platform.Unknown, now)
+				p.replied = true
+			}
+		}
+		m.trim(e)
+	case changePaused:
+		for i := e.putsHead; i < len(e.puts); i++ {
+			p := &e.puts[i]
+			if !p.committed {
+				p.commitAt = never
+			}
+			if !p.replied && p.outcome == platform.Acked {
+				p.replyAt = never
+			}
+		}
+	case changeResumed:
+		last := time.Duration(0)
+		for i := e.putsHead; i < len(e.puts); i++ {
+			p := &e.puts[i]
+			if !p.committed {
+				p.commitAt = max(max(p.arrival, now)+m.putLatency, last)
+				last = p.commitAt
+				e.lastCommit = last
+			}
+			if !p.replied && p.replyAt == never {
+				one := p.arrival - p.issued
+				if p.committed {
+					p.replyAt = now + one
+				} else {
+					p.replyAt = p.commitAt + one
+				}
+			}
+		}
+	}
+	m.checkPasses()
+}
+
+func (m *s3Model) byNode(n *simNode) *s3Endpoint {
+	for _, e := range m.endpoints {
+		if e.node == n {
+			return e
+		}
+	}
+	return nil
+}
+
+func (m *s3Model) networkChanged() { m.checkPasses() }
+
+// --- the cross-region sync job ---
+
+// syncAll starts a pass to every destination that has none running. It runs
+// every SyncInterval, like a cron job.
+func (m *s3Model) syncAll(now time.Duration) {
+	for _, dst := range m.endpoints {
+		if dst == m.primary || dst.pass != nil || !m.s.reachable(m.primary.node, dst.node) {
+			continue
+		}
+		objects := len(m.primary.objects) - dst.synced
+		snaps := len(m.primary.snaps) - dst.syncedSnaps
+		var snapBytes float64
+		for _, sn := range m.primary.snaps[dst.syncedSnaps:] {
+			snapBytes += float64(sn.newEvents) * m.eventBytes
+		}
+		batches := (objects + snaps + m.concurrency - 1) / m.concurrency
+		took := m.syncBase + time.Duration(batches)*m.copyPerObject + time.Duration(snapBytes/m.bandwidth*float64(time.Second))
+		pass := &syncPass{dst: dst, start: now, objectsTo: len(m.primary.objects), snapsTo: len(m.primary.snaps),
+			perBatch: m.copyPerObject, concurrent: m.concurrency, base: m.syncBase}
+		dst.pass = pass
+		m.s.after(took, platform.HandlerFunc(func(time.Duration) { m.finishPass(pass) }))
+	}
+	m.s.after(m.spec.SyncInterval.D(), m.syncTick)
+}
+
+func (m *s3Model) finishPass(p *syncPass) {
+	if p.dst.pass != p {
+		return // aborted
+	}
+	p.dst.pass = nil
+	p.dst.synced = max(p.dst.synced, p.objectsTo)
+	p.dst.syncedSnaps = max(p.dst.syncedSnaps, p.snapsTo)
+	m.s.emit(m.spec.Name, platform.EventSyncCompleted, p.dst.node.Name, p.dst.region)
+}
+
+// checkPasses aborts the passes whose source or destination is gone. The
+// artifacts copied before that stay copied (the job copies object by object,
+// artifacts first); the snapshot objects, copied last, do not.
+func (m *s3Model) checkPasses() {
+	for _, dst := range m.endpoints {
+		p := dst.pass
+		if p == nil || m.s.reachable(m.primary.node, dst.node) {
+			continue
+		}
+		dst.pass = nil
+		if elapsed := m.s.now - p.start - p.base; elapsed > 0 {
+			copied := int(elapsed/p.perBatch) * p.concurrent
+			dst.synced = max(dst.synced, min(p.objectsTo, dst.synced+copied))
+		}
+	}
+}
+
+// --- runbook and read-back ---
+
+func (m *s3Model) role(name string) ([]string, error) {
+	return nil, fmt.Errorf("%w: s3 service %q has no role %q", platform.ErrUnknownRole, m.spec.Name, name)
+}
+
+func (m *s3Model) action(a platform.Action, done platform.ActionDone) error {
+	if a.Action != platform.ActionArtifactsFailover {
+		return fmt.Errorf("%w: %q on s3 service %q", platform.ErrUnknownAction, a.Action, m.spec.Name)
+	}
+	e := m.endpoint(a.Params["region"])
+	if e == nil {
+		return fmt.Errorf("fail over artifacts: s3 service %q has no endpoint in region %q", m.spec.Name, a.Params["region"])
+	}
+	m.active = e
+	m.s.emit(m.spec.Name, platform.EventEndpointFailedOver, e.node.Name, e.region)
+	done.ActionDone(a.Name, nil, m.s.now)
+	return nil
+}
+
+// readBack answers from the active endpoint: what was written to it and, if
+// it is not the primary, what the sync job copied to it.
+func (m *s3Model) readBack(ids []uint64, present []bool) {
+	have := make(map[uint64]struct{}, len(m.active.objects)+m.active.synced)
+	for _, id := range m.active.objects {
+		have[id] = struct{}{}
+	}
+	if m.active != m.primary {
+		for _, id := range m.primary.objects[:m.active.synced] {
+			have[id] = struct{}{}
+		}
+	}
+	for i, id := range ids {
+		_, present[i] = have[id]
+	}
+}
+
+// --- the snapshot repository, for the elasticsearch model ---
+
+// putSnapshot stores a finished snapshot in the bucket of region's endpoint.
+// It reports false when that endpoint does not answer from node.
+func (m *s3Model) putSnapshot(region string, from *simNode, snap *esSnapshot) bool {
+	e := m.endpoint(region)
+	if e == nil || !m.s.reachable(from, e.node) {
+		return false
+	}
+	e.snaps = append(e.snaps, snap)
+	return true
+}
+
+// latestSnapshot is the newest snapshot in region's bucket (written there or
+// copied by the sync job), or nil; ok is false when the endpoint is gone.
+func (m *s3Model) latestSnapshot(region string) (snap *esSnapshot, ok bool) {
+	e := m.endpoint(region)
+	if e == nil || !m.s.up(e.node) {
+		return nil, false
+	}
+	candidates := e.snaps
+	if e != m.primary {
+		candidates = append(append([]*esSnapshot(nil), m.primary.snaps[:e.syncedSnaps]...), e.snaps...)
+	}
+	for _, sn := range candidates {
+		if snap == nil || sn.takenAt > snap.takenAt {
+			snap = sn
+		}
+	}
+	return snap, true
+}
+
+// snapshotEndpoint is the node of region's endpoint, or nil.
+func (m *s3Model) snapshotEndpoint(region string) *simNode {
+	if e := m.endpoint(region); e != nil {
+		return e.node
+	}
+	return nil
+}
