@@ -168,6 +168,7 @@ const (
 	ActionMongoForceReconfigure = "mongo.force-reconfigure"
 	ActionMongoAddMember        = "mongo.add-member"
 	ActionMongoStepDown         = "mongo.step-down"
+	ActionMongoSetWriteConcern  = "mongo.set-write-concern"
 	ActionLogsRestoreSnapshot   = "logs.restore-snapshot"
 	ActionArtifactsFailover     = "artifacts.failover"
 )
@@ -207,6 +208,15 @@ func ActionCatalog() []ActionInfo {
 			Name:        ActionMongoStepDown,
 			Description: "ask the current primary to step down",
 			Params:      map[string]string{"service": "the mongo service"},
+		},
+		{
+			Name:        ActionMongoSetWriteConcern,
+			Description: "redeploy the clients with another write concern (e.g. majority once a multi-region mode can no longer be met)",
+			Params: map[string]string{
+				"service":       "the mongo service",
+				"write_concern": "\"1\", \"majority\", a member count, or a write mode of the topology",
+			},
+			Required: []string{"write_concern"},
 		},
 		{
 			Name:        ActionLogsRestoreSnapshot,

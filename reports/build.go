@@ -50,6 +50,7 @@ type serviceTally struct {
 
 	hasLost    bool
 	oldestLost time.Duration
+	newestLost time.Duration
 	latency    *hdrhistogram.Histogram
 	latencyMax time.Duration
 
@@ -156,9 +157,12 @@ func countOutcomes(ledger *Ledger, tallies []*serviceTally) {
 			s.Lost++
 			s.Timeline.Lost[bucket]++
 			if !t.hasLost || op.Completed < t.oldestLost {
-				t.hasLost = true
 				t.oldestLost = op.Completed
 			}
+			if !t.hasLost || op.Completed > t.newestLost {
+				t.newestLost = op.Completed
+			}
+			t.hasLost = true
 			if t.hasFault && op.Completed > t.faultAt {
 				s.LostAfterFault++
 			}
@@ -247,8 +251,15 @@ func (t *serviceTally) finish(events []platform.Event) {
 	default:
 		s.OutageStart = secondsPointer(t.outageStart)
 	}
-	if t.hasLost && t.oldestLost < t.faultAt {
-		s.RPO = seconds(t.faultAt - t.oldestLost)
+	if t.hasLost {
+		// The span of acknowledged data lost: up to the fault for data the
+		// fault cut off, and on past it for acknowledgements given after it
+		// (a cut-off w:1 primary's).
+		end := t.newestLost
+		if t.hasFault {
+			end = max(end, t.faultAt)
+		}
+		s.RPO = seconds(end - t.oldestLost)
 	}
 
 	lastSync := -1

@@ -17,9 +17,11 @@
 // not count on (not acknowledged, or acknowledged and then lost); RTO is the
 // first acknowledgement of a write invoked at or after that which survived
 // to the read-back, minus F. A service with no such write was not interrupted
-// (RTO 0); one whose writes never came back has a null RTO. RPO is F minus
-// the ack time of the oldest lost write (acknowledged, then absent on
-// read-back), clamped at 0; lost writes acknowledged after F are counted as
+// (RTO 0); one whose writes never came back has a null RTO. RPO is the span
+// of acknowledged data lost: from the ack time of the oldest lost write
+// (acknowledged, then absent on read-back) to F, or to the newest lost ack
+// when that is later (a cut-off w:1 primary acknowledging after F); 0 when
+// nothing is lost. Lost writes acknowledged after F are also counted as
 // lost_after_fault. Writes still pending at the end count as unknown;
 // unknown writes are never lost, and those found on read-back are counted as
 // unknown_present. Redundancy is F to the service's first

@@ -351,6 +351,7 @@ var actionServiceKind = map[string]string{
 	platform.ActionMongoForceReconfigure: platform.KindMongo,
 	platform.ActionMongoAddMember:        platform.KindMongo,
 	platform.ActionMongoStepDown:         platform.KindMongo,
+	platform.ActionMongoSetWriteConcern:  platform.KindMongo,
 	platform.ActionLogsRestoreSnapshot:   platform.KindElastic,
 	platform.ActionArtifactsFailover:     platform.KindS3,
 }
@@ -443,6 +444,12 @@ func (c *checker) checkStepParams(i int, pp string) {
 					regions = append(regions, r.Name)
 				}
 				c.add(path, "no region %q in topology %q%s", value, t.Name, suggestion(value, regions, "regions"))
+			}
+		case "write_concern":
+			if svc != nil {
+				if msg := checkWriteConcern(svc, value); msg != "" {
+					c.add(path, "%s", msg)
+				}
 			}
 		case "nodes":
 			if n, err := strconv.Atoi(value); err != nil || n < 1 {

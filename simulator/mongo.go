@@ -160,8 +160,12 @@ type mongoModel struct {
 	electedHooks  []func(*mongoMember)
 	netSig        []time.Duration
 
-	concern    mongoConcern
-	timeout    time.Duration
+	concern mongoConcern
+	// unsatisfiable is set while the configuration cannot meet the
+	// concern at all (a multi-region mode after the set shrank to one
+	// region, or w: n above the member count).
+	unsatisfiable bool
+	timeout       time.Duration
 	selectWait time.Duration
 
 	// The driver: the primary it writes to (nil while selecting a server),
@@ -169,6 +173,10 @@ type mongoModel struct {
 	clientRegion   string
 	clientPrimary  *mongoMember
 	clientLat      time.Duration
+	// jitterMax and jitter vary each write's trip to the primary
+	// (net.jitter_max), so latencies have a spread and seeds differ.
+	jitterMax time.Duration
+	jitter    *rand.Rand
 	selectingSince time.Duration
 	clientPhase    time.Duration
 	discoverSeq    int
@@ -212,6 +220,8 @@ func newMongoModel(s *Sim, spec *platform.ServiceSpec) (model, error) {
 	}
 	m.concern = concern
 	m.clientPhase = time.Duration(s.rand("mongo/client/" + spec.Name).Int64N(int64(m.set.clientHeartbeat) + 1))
+	m.jitterMax = s.params.duration("net.jitter_max")
+	m.jitter = s.rand("mongo/jitter/" + spec.Name)
 	m.configVersion = 1
 	m.recount()
 	return m, nil
@@ -267,6 +277,21 @@ func (m *mongoModel) recount() {
 			x.tagValue[ci] = i
 		}
 		c.values = len(seen)
+	}
+	m.unsatisfiable = false
+	switch m.concern.kind {
+	case concernMode:
+		for _, c := range m.concern.constraints {
+			m.unsatisfiable = m.unsatisfiable || c.values < c.count
+		}
+	case concernCount:
+		inConfig := 0
+		for _, x := range m.members {
+			if x.inConfig {
+				inConfig++
+			}
+		}
+		m.unsatisfiable = inConfig < m.concern.n
 	}
 }
 
@@ -332,7 +357,11 @@ func (m *mongoModel) send(op uint64, invoke, now time.Duration) {
 		return
 	default:
 		w.log = x.log
-		w.idx = x.log.appendEntry(op, now+m.clientLat, m.set.applyOverhead, m.set.applyPerOp)
+		arrive := now + m.clientLat
+		if m.jitterMax > 0 {
+			arrive += time.Duration(m.jitter.Int64N(int64(m.jitterMax)))
+		}
+		w.idx = x.log.appendEntry(op, arrive, m.set.applyOverhead, m.set.applyPerOp)
 		m.plan(&w)
 	}
 	m.enqueue(w)
@@ -343,6 +372,15 @@ func (m *mongoModel) send(op uint64, invoke, now time.Duration) {
 // travelled back, unknown at the timeout otherwise.
 func (m *mongoModel) plan(w *mongoWrite) {
 	deadline := w.invoke + m.timeout
+	if m.unsatisfiable {
+		// The primary applies the write and answers at once with a
+		// writeConcernError UnsatisfiableWriteConcern (code 100): the client
+		// cannot tell whether the write will survive
+		// (https://github.com/mongodb/specifications/blob/master/source/read-write-concern/read-write-concern.md#writeconcernerror-examples).
+		w.ackAt = mongoNever
+		w.outcome, w.done = platform.Unknown, max(w.invoke, m.s.now)+2*m.s.clientLatency(m.clientRegion, w.log.owner.node)
+		return
+	}
 	ack := m.concernTime(w.log, w.idx)
 	w.ackAt = ack
 	if ack == mongoNever {

@@ -23,6 +23,19 @@ func (m *mongoModel) action(a platform.Action, done platform.ActionDone) error {
 		return nil
 	case platform.ActionMongoAddMember:
 		return m.addMember(a.Params, finish)
+	case platform.ActionMongoSetWriteConcern:
+		concern, err := parseConcern(m.spec, a.Params["write_concern"])
+		if err != nil {
+			return fmt.Errorf("set write concern: %w", err)
+		}
+		// The clients are redeployed with the new concern; writes already
+		// in flight keep the one they were sent with.
+		m.s.after(0, platform.HandlerFunc(func(time.Duration) {
+			m.concern = concern
+			m.recount()
+			finish(nil)
+		}))
+		return nil
 	case platform.ActionMongoStepDown:
 		m.s.after(0, platform.HandlerFunc(func(time.Duration) {
 			p := m.primary

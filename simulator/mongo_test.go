@@ -290,6 +290,50 @@ var _ = Describe("mongo replica set", func() {
 		})
 	})
 
+	Describe("a write mode the configuration can no longer meet", func() {
+		It("answers every write at once as unknown (UnsatisfiableWriteConcern) until the clients switch to majority", func() {
+			const fault, promoteAt, relaxAt, end = 30 * time.Second, 60 * time.Second, 90 * time.Second, 120 * time.Second
+			s, rec := mongoSim(5, "multiRegion", nil)
+			drive(s, "mongo", 0, interval, end)
+			mongoRunTo(s, fault)
+			mongoMust(s.Faults().Kill(mongoCtx, east1a))
+			mongoMust(s.Faults().Kill(mongoCtx, east1b))
+			mongoRunTo(s, promoteAt)
+			actions := newMongoActions()
+			mongoMust(s.StartAction(mongoCtx, platform.Action{Name: "promote", Action: platform.ActionMongoForceReconfigure, Params: map[string]string{"promote": west1a}}, actions))
+			mongoRunTo(s, relaxAt)
+			Expect(actions.errs).To(HaveKeyWithValue("promote", BeNil()))
+			mongoMust(s.StartAction(mongoCtx, platform.Action{Name: "relax", Action: platform.ActionMongoSetWriteConcern, Params: map[string]string{"write_concern": "majority"}}, actions))
+			mongoRunTo(s, end+20*time.Second)
+			Expect(actions.errs).To(HaveKeyWithValue("relax", BeNil()))
+
+			roundTrip := 2 * (platform.DefaultLinkLatency.InterZone.D() + time.Millisecond)
+			var unsatisfied, ackedAfter int
+			for id := uint64(0); id < uint64(end/interval); id++ {
+				invoke := time.Duration(id) * interval
+				switch {
+				case invoke > promoteAt+set.forceReconfig+time.Second && invoke < relaxAt:
+					// West alone cannot cover two regions: an immediate error.
+					Expect(rec.outcomes[id]).To(Equal(platform.Unknown), "write %d at %v", id, invoke)
+					Expect(rec.completed[id] - invoke).To(BeNumerically("<=", roundTrip))
+					unsatisfied++
+				case invoke > relaxAt+time.Second:
+					Expect(rec.outcomes[id]).To(Equal(platform.Acked), "write %d at %v", id, invoke)
+					ackedAfter++
+				}
+			}
+			Expect(unsatisfied).To(BeNumerically(">", 0))
+			Expect(ackedAfter).To(BeNumerically(">", 0))
+			Expect(mongoLost(s, rec)).To(BeEmpty())
+		})
+
+		It("refuses a write concern the replica set does not know", func() {
+			s, _ := mongoSim(5, "majority", nil)
+			err := s.StartAction(mongoCtx, platform.Action{Name: "x", Action: platform.ActionMongoSetWriteConcern, Params: map[string]string{"write_concern": "everywhere"}}, newMongoActions())
+			Expect(err).To(MatchError(ContainSubstring("everywhere")))
+		})
+	})
+
 	Describe("hidden and priority-0 members", func() {
 		It("never become primary on their own, whatever the faults", func() {
 			for seed := uint64(1); seed <= 200; seed++ {
