@@ -166,17 +166,17 @@ type mongoModel struct {
 	// region, or w: n above the member count).
 	unsatisfiable bool
 	timeout       time.Duration
-	selectWait time.Duration
+	selectWait    time.Duration
 
 	// The driver: the primary it writes to (nil while selecting a server),
 	// and the monitor's schedule.
-	clientRegion   string
-	clientPrimary  *mongoMember
-	clientLat      time.Duration
+	clientRegion  string
+	clientPrimary *mongoMember
+	clientLat     time.Duration
 	// jitterMax and jitter vary each write's trip to the primary
 	// (net.jitter_max), so latencies have a spread and seeds differ.
-	jitterMax time.Duration
-	jitter    *rand.Rand
+	jitterMax      time.Duration
+	jitter         *rand.Rand
 	selectingSince time.Duration
 	clientPhase    time.Duration
 	discoverSeq    int
