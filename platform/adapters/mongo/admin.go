@@ -121,6 +121,19 @@ func (c *Client) Status(ctx context.Context) (ReplicaSetStatus, error) {
 	return raw.status(), nil
 }
 
+// StatusAt runs replSetGetStatus on the member reachable at directAddr (a
+// dialable address), without discovery. The runbook needs it where the
+// workload client cannot help: a hidden member is never selected by the
+// driver, so after losing every visible member only a direct connection
+// reaches the survivor.
+func StatusAt(ctx context.Context, directAddr string) (ReplicaSetStatus, error) {
+	var raw rawStatus
+	if err := runAdmin(ctx, directAddr, bson.D{{Key: "replSetGetStatus", Value: 1}}, &raw); err != nil {
+		return ReplicaSetStatus{}, fmt.Errorf("get mongo replica set status from %s: %w", directAddr, err)
+	}
+	return raw.status(), nil
+}
+
 func (raw rawStatus) status() ReplicaSetStatus {
 	s := ReplicaSetStatus{Set: raw.Set}
 	var primaryOptime time.Time

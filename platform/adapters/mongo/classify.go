@@ -9,9 +9,9 @@ import (
 )
 
 // Server error codes after which a write may or may not have been applied:
-// it was interrupted, or timed out, while running. Same source (the
-// Interruption, ShutdownError, ExceededTimeLimitError and NetworkError
-// categories).
+// it was interrupted, or timed out, while running. From the Interruption,
+// ShutdownError, ExceededTimeLimitError and NetworkError categories of
+// https://github.com/mongodb/mongo/blob/master/src/mongo/base/error_codes.yml.
 var interruptedMidWrite = map[int32]bool{
 	6:     true, // HostUnreachable
 	7:     true, // HostNotFound

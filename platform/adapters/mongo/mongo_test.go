@@ -214,6 +214,8 @@ var _ = Describe("Client against FerretDB", func() {
 			c := connect(ctx, m, nil)
 			_, err := c.Status(ctx)
 			Expect(err).To(MatchError(ContainSubstring("get mongo replica set status")))
+			_, err = mongo.StatusAt(ctx, server.addr)
+			Expect(err).To(MatchError(ContainSubstring("get mongo replica set status from " + server.addr)))
 		})
 
 		It("reports the server's refusal of replSetInitiate", func(ctx SpecContext) {
