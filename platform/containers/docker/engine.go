@@ -42,6 +42,13 @@ const (
 // label instead (https://golang.testcontainers.org/features/configuration/).
 const ryukDisabledVariable = "TESTCONTAINERS_RYUK_DISABLED"
 
+// hostOverrideVariable tells testcontainers where published ports are
+// reached (its wait strategies dial there). The engine publishes on
+// 127.0.0.1 only, so that is the address; left alone, testcontainers guesses
+// the default gateway when it finds /.dockerenv
+// (https://golang.testcontainers.org/features/configuration/).
+const hostOverrideVariable = "TESTCONTAINERS_HOST_OVERRIDE"
+
 // stopGracePeriodSeconds is how long Stop lets a node shut down before the
 // engine's SIGKILL; Docker's own default is 10 s
 // (https://docs.docker.com/reference/cli/docker/container/stop/).
@@ -84,17 +91,20 @@ type node struct {
 	container testcontainers.Container
 }
 
-// NewEngine connects to Docker for run runID. It disables testcontainers'
-// reaper (TESTCONTAINERS_RYUK_DISABLED=true unless the variable is already
-// set) because its image cannot be assumed pullable; Close and Cleanup
-// remove everything by label instead.
+// NewEngine connects to Docker for run runID. Unless they are set already,
+// it sets TESTCONTAINERS_RYUK_DISABLED=true, because the reaper's image
+// cannot be assumed pullable (Close and Cleanup remove everything by label
+// instead), and TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1, because ports are
+// published on loopback only.
 func NewEngine(ctx context.Context, runID string) (*Engine, error) {
 	if !validRunID.MatchString(runID) {
 		return nil, fmt.Errorf("new engine: run id %q must match %s", runID, validRunID)
 	}
-	if _, set := os.LookupEnv(ryukDisabledVariable); !set {
-		if err := os.Setenv(ryukDisabledVariable, "true"); err != nil {
-			return nil, fmt.Errorf("disable testcontainers reaper: %w", err)
+	for variable, value := range map[string]string{ryukDisabledVariable: "true", hostOverrideVariable: "127.0.0.1"} {
+		if _, set := os.LookupEnv(variable); !set {
+			if err := os.Setenv(variable, value); err != nil {
+				return nil, fmt.Errorf("configure testcontainers: %w", err)
+			}
 		}
 	}
 	docker, err := connect(ctx)
@@ -280,12 +290,19 @@ func (e *Engine) ensureNetwork(ctx context.Context) error {
 }
 
 func (e *Engine) startNode(ctx context.Context, spec NodeSpec) error {
+	// testcontainers computes the bindings after this modifier runs and
+	// keeps the ones it finds for exposed ports; a binding left to it would
+	// listen on every interface.
 	loopbackOnly := func(hostConfig *container.HostConfig) {
-		for port, bindings := range hostConfig.PortBindings {
-			for i := range bindings {
-				bindings[i].HostIP = netip.MustParseAddr("127.0.0.1")
+		if hostConfig.PortBindings == nil {
+			hostConfig.PortBindings = dockernetwork.PortMap{}
+		}
+		for _, exposed := range spec.ExposedPorts {
+			port, err := dockernetwork.ParsePort(exposed)
+			if err != nil {
+				continue // testcontainers reports it
 			}
-			hostConfig.PortBindings[port] = bindings
+			hostConfig.PortBindings[port] = []dockernetwork.PortBinding{{HostIP: netip.MustParseAddr("127.0.0.1")}}
 		}
 		hostConfig.CapAdd = append(hostConfig.CapAdd, spec.CapAdd...)
 		hostConfig.Memory = spec.Memory
