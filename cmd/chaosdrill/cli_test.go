@@ -167,6 +167,29 @@ var _ = Describe("chaosdrill run", func() {
 	})
 })
 
+var _ = Describe("without Docker", func() {
+	BeforeEach(func() {
+		// Loopback port 1: nothing listens there, so Docker "is down".
+		GinkgoT().Setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
+	})
+
+	It("run --platform containers exits 3, says Docker is not reachable, and writes nothing", func() {
+		dir := GinkgoT().TempDir()
+		before := entries(dir)
+		code, _, stderr := chaosdrill(dir, "run", library("es-node-kill"), "--platform", "containers")
+		Expect(code).To(Equal(exitEnvironment))
+		Expect(stderr).To(ContainSubstring("Docker is not reachable"))
+		Expect(stderr).To(ContainSubstring("tcp://127.0.0.1:1"))
+		Expect(entries(dir)).To(Equal(before))
+	})
+
+	It("cleanup exits 3 and says so", func() {
+		code, _, stderr := chaosdrill(GinkgoT().TempDir(), "cleanup")
+		Expect(code).To(Equal(exitEnvironment))
+		Expect(stderr).To(ContainSubstring("Docker is not reachable"))
+	})
+})
+
 var _ = Describe("chaosdrill list", func() {
 	It("lists the library, the fault kinds, the topologies and the runbook actions", func() {
 		code, stdout, _ := chaosdrill(repo, "list")

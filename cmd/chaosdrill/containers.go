@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -8,13 +9,18 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chaosdrill/chaosdrill/platform"
+	"github.com/chaosdrill/chaosdrill/platform/containers"
 	"github.com/chaosdrill/chaosdrill/platform/containers/docker"
 	"github.com/chaosdrill/chaosdrill/runner"
 )
 
-// containersPlatform is wired in once the live platform lands.
-func containersPlatform() (runner.Builder, []platform.Parameter, error) {
-	return nil, nil, environment(fmt.Errorf("%w: the containers platform is not built into this binary yet", platform.ErrEnvironment))
+// containersPlatform builds the live platform. Docker is checked up front so
+// that a run without it exits 3 before anything else happens.
+func containersPlatform(ctx context.Context) (runner.Builder, []platform.Parameter, error) {
+	if err := docker.IsReachable(ctx); err != nil {
+		return nil, nil, environment(err)
+	}
+	return func(cfg platform.Config) (platform.Platform, error) { return containers.New(cfg) }, containers.Parameters(), nil
 }
 
 func newCleanupCommand() *cobra.Command {

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	tclog "github.com/testcontainers/testcontainers-go/log"
 
 	"github.com/chaosdrill/chaosdrill/platform"
 	"github.com/chaosdrill/chaosdrill/scenarios"
@@ -52,6 +53,9 @@ func classify(err error) int {
 }
 
 func execute(args []string, stdout, stderr io.Writer) int {
+	// testcontainers narrates every Docker connection on stderr; the CLI
+	// reports what matters itself.
+	tclog.SetDefault(tclog.NewNoopLogger())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := newRoot(stdout, stderr)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -33,7 +34,7 @@ junit.xml, report.md and report.html into --out (default out/<scenario>-<seed>).
 The same scenario and seed on the simulator give a byte-identical report.json.`,
 		Args: argsError(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			build, known, err := platformFor(f.platform)
+			build, known, err := platformFor(cmd.Context(), f.platform)
 			if err != nil {
 				return err
 			}
@@ -74,12 +75,12 @@ The same scenario and seed on the simulator give a byte-identical report.json.`,
 
 // platformFor returns how to build the named platform and the model
 // parameters its scenarios may override.
-func platformFor(name string) (runner.Builder, []platform.Parameter, error) {
+func platformFor(ctx context.Context, name string) (runner.Builder, []platform.Parameter, error) {
 	switch name {
 	case "sim":
 		return func(cfg platform.Config) (platform.Platform, error) { return simulator.New(cfg) }, simulator.Parameters(), nil
 	case "containers":
-		return containersPlatform()
+		return containersPlatform(ctx)
 	default:
 		return nil, nil, badInput(fmt.Errorf("--platform %q: want sim or containers", name))
 	}

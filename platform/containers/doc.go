@@ -23,15 +23,33 @@
 // for a primary; Elasticsearch keystore keys on every node, cluster health,
 // the index and the snapshot repository; the buckets on every LocalStack.
 // Every wait has a timeout, and the error names what never came up; every
-// environment failure wraps [platform.ErrEnvironment].
+// environment failure wraps [platform.ErrEnvironment]. Before scenario time 0
+// each cluster takes a baseline snapshot and every bucket is synced once, as
+// on a platform that has been running: a region lost before the first
+// periodic snapshot then still has something to restore.
+//
+// # Clients
+//
+// Each workload gets a bounded pool of workers (client.workers) calling its
+// adapter; a write's timeout counts from when the workload issued it, so a
+// write that waited in the queue past it is Failed without being sent. The
+// log tier batches events into bulk requests (logs.bulk_size,
+// logs.flush_interval) and acknowledges each one only once Elasticsearch
+// acknowledged its item, unless logs.ack_on_receipt. After a forced
+// reconfiguration the Mongo workload reconnects, as operators restart their
+// applications: the driver never re-learns a hidden member it dropped.
 //
 // # Events
 //
-// node-down and node-up come from the fault primitives themselves;
-// primary-elected and primary-lost from polling replSetGetStatus (every
-// mongo.status_poll_interval); health colours and the master from polling
-// _cluster/health; replication-lag, one per secondary, is measured from
-// replSetGetStatus optimes just before each fault; snapshot-completed and
+// node-down and node-up come from the fault primitives themselves (Stop,
+// which may take Docker's whole grace period, runs in the background and
+// reports node-down when the container has exited); primary-elected and
+// primary-lost from asking every member for replSetGetStatus every
+// mongo.status_poll_interval and believing the primary most members name;
+// health colours and the master from polling _cluster/health;
+// replication-lag, one per secondary, is measured from the primary's
+// replSetGetStatus optimes just before a fault (the primitives of one zone or
+// region outage share one measurement); snapshot-completed and
 // sync-completed from the harness's own periodic jobs.
 //
 // # What is only proved live

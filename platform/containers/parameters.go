@@ -21,7 +21,7 @@ const (
 	ParamServerSelectionTimeout = "client.server_selection_timeout"
 	ParamClientWorkers          = "client.workers"
 	ParamLogsAckOnReceipt       = "logs.ack_on_receipt"
-	ParamLogsBatchSize          = "logs.batch_size"
+	ParamLogsBatchSize          = "logs.bulk_size"
 	ParamLogsFlushInterval      = "logs.flush_interval"
 )
 
@@ -39,7 +39,7 @@ func Parameters() []platform.Parameter {
 		{
 			Name:        ParamHeartbeatInterval,
 			Default:     "2s",
-			Description: "replica set settings.heartbeatIntervalMillis; MongoDB documents it as internal use only, so the live platform sets it only when a scenario overrides it",
+			Description: "replica set settings.heartbeatIntervalMillis, documented by MongoDB as internal use only; the live platform keeps MongoDB's 2 s and refuses a scenario that overrides it",
 			Source:      "https://www.mongodb.com/docs/manual/core/replica-set-elections/#heartbeats",
 		},
 		{
@@ -108,7 +108,6 @@ func Parameters() []platform.Parameter {
 // settings are the parameters after overrides, parsed.
 type settings struct {
 	electionTimeout        time.Duration
-	heartbeatInterval      time.Duration // 0: leave MongoDB's default
 	mongoStatusPoll        time.Duration
 	delayedTimeout         time.Duration
 	snapshotInterval       time.Duration // 0: the topology's
@@ -139,9 +138,9 @@ func parseSettings(overrides map[string]string) (settings, error) {
 			return
 		}
 		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
+		if err != nil || d <= 0 {
 			if firstErr == nil {
-				firstErr = fmt.Errorf("parameter %s: want a duration such as \"10s\", got %q", name, v)
+				firstErr = fmt.Errorf("parameter %s: want a positive duration such as \"10s\", got %q", name, v)
 			}
 			return
 		}
@@ -158,8 +157,11 @@ func parseSettings(overrides map[string]string) (settings, error) {
 		*dst = n
 	}
 	duration(ParamElectionTimeout, &s.electionTimeout)
-	if _, set := overrides[ParamHeartbeatInterval]; set {
-		duration(ParamHeartbeatInterval, &s.heartbeatInterval)
+	if _, set := overrides[ParamHeartbeatInterval]; set && firstErr == nil {
+		// The replica-set adapter installs settings.electionTimeoutMillis
+		// only; running with MongoDB's heartbeat while the scenario asked
+		// for another would measure something else without saying so.
+		firstErr = fmt.Errorf("parameter %s: the containers platform cannot set it (it keeps MongoDB's 2s)", ParamHeartbeatInterval)
 	}
 	duration(ParamMongoStatusPoll, &s.mongoStatusPoll)
 	duration(ParamDelayedTimeout, &s.delayedTimeout)

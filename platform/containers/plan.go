@@ -2,11 +2,15 @@ package containers
 
 import (
 	"fmt"
+	"io"
 	"regexp"
 	"sort"
 	"strings"
 
+	"github.com/testcontainers/testcontainers-go/wait"
+
 	"github.com/chaosdrill/chaosdrill/platform"
+	"github.com/chaosdrill/chaosdrill/platform/containers/docker"
 )
 
 // Ports the real images listen on.
@@ -31,33 +35,30 @@ const (
 	elasticRepository = "chaosdrill"
 )
 
-// nodePlan is one container to start: which node of the topology it is and
-// how to run it. It is the input to the Docker engine's NodeSpec, kept apart
-// so that planning is tested without Docker.
-type nodePlan struct {
-	Node   platform.Node
-	Image  string
-	Env    map[string]string
-	Cmd    []string
-	Port   string // the port the harness talks to, exposed on the host
-	Memory int64
+// plannedNode is one container to start: which node of the topology it is
+// and how Docker runs it. Every node is reached on the run's network by its
+// alias (docker.Engine.Alias of its name).
+type plannedNode struct {
+	Node platform.Node
+	Spec docker.NodeSpec
+	Port string // the port the harness talks to
 }
 
-// plan lists the containers of a topology, in topology order. Every node is
-// reached on the run's networks by its node name.
-func plan(t *platform.Topology, images Images, standin *Standin) ([]nodePlan, error) {
-	var plans []nodePlan
+// plan lists the containers of a topology, in topology order. With a
+// stand-in image every node runs the stand-in instead.
+func plan(t *platform.Topology, o options) ([]plannedNode, error) {
+	var plans []plannedNode
 	for _, n := range t.Nodes() {
 		svc, _ := t.Service(n.Service)
-		p := nodePlan{Node: n}
-		switch {
-		case standin != nil:
-			p.Image, p.Cmd, p.Port = standin.Image, standin.Cmd, standin.Port
-		case n.Kind == platform.KindMongo:
-			p.Image, p.Port, p.Memory = images.Mongo, mongoPort, mongoMemory
-			p.Cmd = []string{"--replSet", replicaSetName(svc), "--bind_ip_all", "--wiredTigerCacheSizeGB", mongoCacheSizeGB}
-		case n.Kind == platform.KindElastic:
-			p.Image, p.Port, p.Memory = images.Elastic, elasticPort, elasticMemory
+		if o.standin != "" {
+			plans = append(plans, plannedNode{Node: n, Spec: docker.StandinSpec(o.standin, n.Name, n.Region, n.Zone), Port: docker.StandinEchoPort})
+			continue
+		}
+		var p plannedNode
+		switch n.Kind {
+		case platform.KindMongo:
+			p = mongoNode(n, replicaSetName(svc), o)
+		case platform.KindElastic:
 			names := make([]string, len(svc.Nodes))
 			for i, m := range svc.Nodes {
 				names[i] = m.Name
@@ -66,15 +67,9 @@ func plan(t *platform.Topology, images Images, standin *Standin) ([]nodePlan, er
 			if err != nil {
 				return nil, err
 			}
-			p.Env = elasticEnv(svc.Name, n, names, s3)
-		case n.Kind == platform.KindS3:
-			p.Image, p.Port, p.Memory = images.LocalStack, localStackPort, localStackMemory
-			p.Env = map[string]string{
-				"SERVICES": "s3",
-				// Keep S3 answering on the node's own alias so that
-				// Elasticsearch's path-style requests are accepted.
-				"LOCALSTACK_HOST": n.Name + ":4566",
-			}
+			p = elasticNode(n, svc.Name, names, s3, o)
+		case platform.KindS3:
+			p = localStackNode(n, o)
 		default:
 			return nil, fmt.Errorf("plan node %s: unknown service kind %q", n.Name, n.Kind)
 		}
@@ -83,16 +78,64 @@ func plan(t *platform.Topology, images Images, standin *Standin) ([]nodePlan, er
 	return plans, nil
 }
 
+func mongoNode(n platform.Node, replicaSet string, o options) plannedNode {
+	return plannedNode{Node: n, Port: mongoPort, Spec: docker.NodeSpec{
+		Name: n.Name, Region: n.Region, Zone: n.Zone,
+		Image:        o.images.Mongo,
+		Cmd:          []string{"--replSet", replicaSet, "--bind_ip_all", "--wiredTigerCacheSizeGB", mongoCacheSizeGB},
+		ExposedPorts: []string{mongoPort},
+		WaitingFor:   wait.ForListeningPort(mongoPort).WithStartupTimeout(o.containerTimeout),
+		Memory:       mongoMemory,
+	}}
+}
+
+func elasticNode(n platform.Node, cluster string, clusterNodes []string, s3Endpoint string, o options) plannedNode {
+	return plannedNode{Node: n, Port: elasticPort, Spec: docker.NodeSpec{
+		Name: n.Name, Region: n.Region, Zone: n.Zone,
+		Image:        o.images.Elastic,
+		Env:          elasticEnv(cluster, n, clusterNodes, s3Endpoint),
+		ExposedPorts: []string{elasticPort},
+		// GET / answers once the node's HTTP layer is up, before the
+		// cluster has formed; cluster health is awaited afterwards.
+		WaitingFor: wait.ForHTTP("/").WithPort(elasticPort).WithStartupTimeout(o.containerTimeout),
+		Memory:     elasticMemory,
+	}}
+}
+
+func localStackNode(n platform.Node, o options) plannedNode {
+	return plannedNode{Node: n, Port: localStackPort, Spec: docker.NodeSpec{
+		Name: n.Name, Region: n.Region, Zone: n.Zone,
+		Image: o.images.LocalStack,
+		Env: map[string]string{
+			"SERVICES": "s3",
+			// The hostname LocalStack puts in the URLs it returns: the alias
+			// Elasticsearch reaches it by.
+			"LOCALSTACK_HOST": dockerAlias(n.Name) + ":4566",
+		},
+		ExposedPorts: []string{localStackPort},
+		WaitingFor: wait.ForHTTP("/_localstack/health").WithPort(localStackPort).
+			WithResponseMatcher(func(body io.Reader) bool {
+				b, _ := io.ReadAll(body)
+				return strings.Contains(string(b), `"s3"`)
+			}).WithStartupTimeout(o.containerTimeout),
+		Memory: localStackMemory,
+	}}
+}
+
+// dockerAlias is the name other containers reach node by.
+func dockerAlias(node string) string { return (*docker.Engine)(nil).Alias(node) }
+
 // elasticEnv configures one Elasticsearch node through the image's
 // settings-as-environment support
 // (https://www.elastic.co/docs/deploy-manage/deploy/self-managed/install-elasticsearch-docker-configure).
 // s3Endpoint is the LocalStack alias the snapshot repository talks to; empty
 // when the cluster takes no snapshots.
 func elasticEnv(cluster string, n platform.Node, clusterNodes []string, s3Endpoint string) map[string]string {
-	var seeds []string
+	var seeds, masters []string
 	for _, name := range clusterNodes {
+		masters = append(masters, name)
 		if name != n.Name {
-			seeds = append(seeds, name)
+			seeds = append(seeds, dockerAlias(name))
 		}
 	}
 	env := map[string]string{
@@ -100,10 +143,10 @@ func elasticEnv(cluster string, n platform.Node, clusterNodes []string, s3Endpoi
 		"node.name":                    n.Name,
 		"node.attr.zone":               n.Zone,
 		"discovery.seed_hosts":         strings.Join(seeds, ","),
-		"cluster.initial_master_nodes": strings.Join(clusterNodes, ","),
-		"cluster.routing.allocation.awareness.attributes": "zone",
+		"cluster.initial_master_nodes": strings.Join(masters, ","),
+		"cluster.routing.allocation.awareness.attributes":   "zone",
 		"cluster.routing.allocation.disk.threshold_enabled": "false",
-		"xpack.security.enabled": "false",
+		"xpack.security.enabled":                            "false",
 		// Lifts the vm.max_map_count bootstrap check that CI hosts fail
 		// (https://www.elastic.co/guide/en/cloud-on-k8s/current/k8s-virtual-memory.html).
 		"node.store.allow_mmap": "false",
@@ -114,7 +157,7 @@ func elasticEnv(cluster string, n platform.Node, clusterNodes []string, s3Endpoi
 	}
 	if s3Endpoint != "" {
 		// https://www.elastic.co/docs/deploy-manage/tools/snapshot-and-restore/s3-repository#repository-s3-client
-		env["s3.client.default.endpoint"] = "http://" + s3Endpoint + ":4566"
+		env["s3.client.default.endpoint"] = "http://" + dockerAlias(s3Endpoint) + ":4566"
 		env["s3.client.default.path_style_access"] = "true"
 	}
 	return env

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
+	"path"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -259,7 +261,8 @@ func Sync(ctx context.Context, from, to *Client, prefix string) (copied int, err
 	if err != nil {
 		return 0, fmt.Errorf("sync s3: list %s: %w", to.opts.Bucket, err)
 	}
-	for key, src := range source {
+	for _, key := range copyOrder(source) {
+		src := source[key]
 		if dst, ok := target[key]; ok && sameObject(src, dst) {
 			continue
 		}
@@ -269,6 +272,29 @@ func Sync(ctx context.Context, from, to *Client, prefix string) (copied int, err
 		copied++
 	}
 	return copied, nil
+}
+
+// copyOrder lists keys sorted, with the root blobs of an Elasticsearch
+// snapshot repository (index-N, index.latest) last: they name the newest
+// generation, so copying them after everything it refers to means a pass
+// interrupted half-way leaves the destination at an older but whole
+// generation (https://www.elastic.co/docs/deploy-manage/tools/snapshot-and-restore/self-managed#snapshot-repository-contents).
+func copyOrder(objects map[string]objectInfo) []string {
+	keys := make([]string, 0, len(objects))
+	for key := range objects {
+		keys = append(keys, key)
+	}
+	isRoot := func(key string) bool {
+		base := path.Base(key)
+		return base == "index.latest" || strings.HasPrefix(base, "index-")
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if ri, rj := isRoot(keys[i]), isRoot(keys[j]); ri != rj {
+			return rj
+		}
+		return keys[i] < keys[j]
+	})
+	return keys
 }
 
 func sameObject(src, dst objectInfo) bool {

@@ -79,6 +79,7 @@ type NodeSpec struct {
 type Engine struct {
 	runID  string
 	docker *testcontainers.DockerClient
+	noPull bool // a missing image is an error, not a pull
 
 	mu          sync.Mutex
 	networkName string // empty until the first node starts
@@ -96,22 +97,15 @@ type node struct {
 // cannot be assumed pullable (Close and Cleanup remove everything by label
 // instead), and TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1, because ports are
 // published on loopback only.
-func NewEngine(ctx context.Context, runID string) (*Engine, error) {
+func NewEngine(ctx context.Context, runID string, opts ...EngineOption) (*Engine, error) {
 	if !validRunID.MatchString(runID) {
 		return nil, fmt.Errorf("new engine: run id %q must match %s", runID, validRunID)
-	}
-	for variable, value := range map[string]string{ryukDisabledVariable: "true", hostOverrideVariable: "127.0.0.1"} {
-		if _, set := os.LookupEnv(variable); !set {
-			if err := os.Setenv(variable, value); err != nil {
-				return nil, fmt.Errorf("configure testcontainers: %w", err)
-			}
-		}
 	}
 	docker, err := connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{
+	e := &Engine{
 		runID:  runID,
 		docker: docker,
 		nodes:  map[string]*node{},
@@ -120,8 +114,19 @@ func NewEngine(ctx context.Context, runID string) (*Engine, error) {
 			latency:  map[string]time.Duration{},
 			delayers: map[string]*delayer{},
 		},
-	}, nil
+	}
+	for _, opt := range opts {
+		opt(e)
+	}
+	return e, nil
 }
+
+// EngineOption tunes an Engine.
+type EngineOption func(*Engine)
+
+// WithoutPull makes a missing image an error at once instead of a pull:
+// for tests, and for machines that must not reach for a registry.
+func WithoutPull() EngineOption { return func(e *Engine) { e.noPull = true } }
 
 // validRunID keeps run ids usable inside container and network names.
 var validRunID = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$`)
@@ -137,9 +142,22 @@ func IsReachable(ctx context.Context) error {
 }
 
 func connect(ctx context.Context) (*testcontainers.DockerClient, error) {
+	// testcontainers reads its configuration once per process, so it must
+	// be set before the first client is made, whoever makes it.
+	for variable, value := range map[string]string{ryukDisabledVariable: "true", hostOverrideVariable: "127.0.0.1"} {
+		if _, set := os.LookupEnv(variable); !set {
+			if err := os.Setenv(variable, value); err != nil {
+				return nil, fmt.Errorf("configure testcontainers: %w", err)
+			}
+		}
+	}
 	where := os.Getenv("DOCKER_HOST")
 	if where == "" {
 		where = "the default socket (unix:///var/run/docker.sock, or the testcontainers/Docker context configuration)"
+	} else if err := pingHost(ctx, where); err != nil {
+		// testcontainers would quietly fall back to another engine; a user
+		// who named one means that one.
+		return nil, fmt.Errorf("%w: Docker is not reachable at DOCKER_HOST=%s: %v", platform.ErrEnvironment, where, err)
 	}
 	docker, err := testcontainers.NewDockerClientWithOpts(ctx)
 	if err != nil {
@@ -150,6 +168,19 @@ func connect(ctx context.Context) (*testcontainers.DockerClient, error) {
 		return nil, fmt.Errorf("%w: Docker is not reachable (ping via DOCKER_HOST=%s): %v", platform.ErrEnvironment, where, err)
 	}
 	return docker, nil
+}
+
+// pingHost asks the engine at host whether it answers.
+func pingHost(ctx context.Context, host string) error {
+	c, err := client.New(client.WithHost(host), client.WithAPIVersionNegotiation())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err = c.Ping(ctx, client.PingOptions{})
+	return err
 }
 
 // RunID is the run this engine owns.
@@ -258,6 +289,9 @@ func (e *Engine) checkImages(ctx context.Context, specs []NodeSpec) error {
 		_, err := e.docker.ImageInspect(ctx, spec.Image)
 		if err == nil {
 			continue
+		}
+		if e.noPull {
+			return fmt.Errorf("%w: image %s for node %s is not present (pulling is off)", platform.ErrEnvironment, spec.Image, spec.Name)
 		}
 		pull, pullErr := e.docker.ImagePull(ctx, spec.Image, client.ImagePullOptions{})
 		if pullErr == nil {

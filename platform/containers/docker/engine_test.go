@@ -102,7 +102,7 @@ var _ = Describe("a stand-in topology across 2 regions and 4 AZs", Ordered, func
 	BeforeAll(func(ctx SpecContext) {
 		runID = newRunID("topology")
 		var err error
-		engine, err = NewEngine(ctx, runID)
+		engine, err = NewEngine(ctx, runID, WithoutPull())
 		Expect(err).NotTo(HaveOccurred())
 		specs := make([]NodeSpec, 0, len(topology))
 		for _, n := range topology {
@@ -298,7 +298,7 @@ var _ = Describe("an engine", func() {
 	BeforeEach(func(ctx SpecContext) {
 		runID = newRunID("engine")
 		var err error
-		engine, err = NewEngine(ctx, runID)
+		engine, err = NewEngine(ctx, runID, WithoutPull())
 		Expect(err).NotTo(HaveOccurred())
 	})
 
@@ -383,7 +383,7 @@ var _ = Describe("an engine", func() {
 var _ = Describe("Cleanup", func() {
 	It("removes what a killed run left behind", func(ctx SpecContext) {
 		runID := newRunID("killed")
-		abandoned, err := NewEngine(ctx, runID)
+		abandoned, err := NewEngine(ctx, runID, WithoutPull())
 		Expect(err).NotTo(HaveOccurred())
 		Expect(abandoned.StartNodes(ctx, []NodeSpec{
 			StandinSpec(standinImage, "left-1", "us-east-1", "us-east-1a"),

@@ -1,0 +1,285 @@
+package containers
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chaosdrill/chaosdrill/platform"
+	"github.com/chaosdrill/chaosdrill/platform/adapters/elastic"
+)
+
+// Elasticsearch timings.
+const (
+	// elasticRequestTimeout bounds one admin request (health, settings,
+	// repository registration) of the harness.
+	elasticRequestTimeout = 10 * time.Second
+	// elasticRestoreTimeout bounds a whole runbook restore: new nodes up,
+	// cluster formed, snapshot restored.
+	elasticRestoreTimeout = 10 * time.Minute
+	// elasticHealthWait is how long one health request waits server-side
+	// for the cluster to be green with every node; well under
+	// elasticRequestTimeout.
+	elasticHealthWait = 5 * time.Second
+)
+
+// elasticService is one Elasticsearch cluster and the log tier's view of
+// it: bring-up, health and master polling, periodic snapshots, and the
+// runbook restore into a new cluster, after which the tier writes there.
+type elasticService struct {
+	p    *Platform
+	spec *platform.ServiceSpec
+
+	mu       sync.Mutex
+	client   *elastic.Client // the cluster the tier writes to now
+	nodes    []string        // its nodes
+	restored bool            // a restored cluster (its repository is read-only: no snapshots)
+	snapSeq  int
+
+	// Poll state, touched only by the poll goroutine.
+	health      string
+	lastMaster  string
+	wasDegraded bool
+}
+
+func newElasticService(p *Platform, spec *platform.ServiceSpec) *elasticService {
+	e := &elasticService{p: p, spec: spec}
+	for _, n := range spec.Nodes {
+		e.nodes = append(e.nodes, n.Name)
+	}
+	return e
+}
+
+func (e *elasticService) index() string { return bucketName("chaosdrill", e.spec.Name, "events") }
+
+// transport dials Elasticsearch nodes by alias through their host ports,
+// looked up on every dial (a restarted node has a new one).
+func (p *Platform) transport() *http.Transport {
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	return &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			mapped, err := p.resolve(ctx, addr)
+			if err != nil {
+				return nil, err
+			}
+			return dialer.DialContext(ctx, network, mapped)
+		},
+		MaxIdleConnsPerHost: 16,
+	}
+}
+
+func elasticURL(node string) string {
+	return "http://" + dockerAlias(node) + ":" + strings.TrimSuffix(elasticPort, "/tcp")
+}
+
+func (e *elasticService) connect(nodes []string) (*elastic.Client, error) {
+	addresses := make([]string, len(nodes))
+	for i, n := range nodes {
+		addresses[i] = elasticURL(n)
+	}
+	// The adapter's own per-request timeout (longer than a replica
+	// promotion) stays; every call here carries a deadline of its own: the
+	// workload's timeout for bulks, the poll interval or set-up bound for
+	// the rest.
+	return elastic.New(e.p.cfg.RunID, elastic.Options{
+		Addresses: addresses,
+		Index:     e.index(),
+		Transport: e.p.transport(),
+	})
+}
+
+// setUp readies the cluster: S3 keys in every node's keystore, a healthy
+// cluster, the index with the scenario's shards and replicas, and (once the
+// buckets exist) the snapshot repository.
+func (e *elasticService) setUp(ctx context.Context, s3Ready <-chan struct{}) error {
+	client, err := e.connect(e.nodes)
+	if err != nil {
+		return err
+	}
+	e.client = client
+	if err := e.formCluster(ctx, e.nodes, client); err != nil {
+		return err
+	}
+	if err := retry(ctx, func() error { return client.Setup(ctx, e.spec.Shards, e.spec.Replicas) }); err != nil {
+		return fmt.Errorf("create index %s: %w", e.index(), err)
+	}
+	if err := e.adminRequest(ctx, e.nodes, http.MethodPut, "/"+e.index()+"/_settings",
+		fmt.Sprintf(`{"index.unassigned.node_left.delayed_timeout":%q}`, e.p.set.delayedTimeout.String())); err != nil {
+		return fmt.Errorf("set delayed allocation timeout: %w", err)
+	}
+	if e.spec.SnapshotTo == "" {
+		return nil
+	}
+	select {
+	case <-s3Ready:
+	case <-ctx.Done():
+		return fmt.Errorf("wait for the snapshot buckets: %w", ctx.Err())
+	}
+	bucket := bucketName(purposeSnapshots, e.spec.SnapshotTo, e.snapshotRegion())
+	if err := retry(ctx, func() error { return client.RegisterS3Repository(ctx, elasticRepository, bucket, false) }); err != nil {
+		return fmt.Errorf("register snapshot repository on bucket %s: %w", bucket, err)
+	}
+	return nil
+}
+
+func (e *elasticService) snapshotRegion() string {
+	s3, _ := e.p.cfg.Topology.Service(e.spec.SnapshotTo)
+	return s3.PrimaryRegion
+}
+
+// formCluster puts the S3 keys into every node's keystore (they are secure
+// settings, reloadable, and must be on every node:
+// https://www.elastic.co/docs/deploy-manage/tools/snapshot-and-restore/s3-repository#repository-s3-client)
+// and waits until every node has joined a green cluster.
+func (e *elasticService) formCluster(ctx context.Context, nodes []string, client *elastic.Client) error {
+	engine, err := e.p.engineNow()
+	if err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		script := fmt.Sprintf("echo %s | bin/elasticsearch-keystore add --stdin --force s3.client.default.access_key && echo %s | bin/elasticsearch-keystore add --stdin --force s3.client.default.secret_key", localStackKey, localStackSecret)
+		code, out, err := engine.Exec(ctx, n, []string{"sh", "-c", script})
+		if err != nil {
+			return fmt.Errorf("add s3 keys to the keystore of %s: %w", n, err)
+		}
+		if code != 0 {
+			return fmt.Errorf("add s3 keys to the keystore of %s: exit %d: %s", n, code, strings.TrimSpace(out))
+		}
+	}
+	// Cluster health answers 408 while its wait conditions are unmet
+	// (https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-cluster-health).
+	healthy := fmt.Sprintf("/_cluster/health?wait_for_status=green&wait_for_nodes=%d&timeout=%ds", len(nodes), int(elasticHealthWait.Seconds()))
+	if err := retry(ctx, func() error {
+		return e.adminRequest(ctx, nodes, http.MethodGet, healthy, "")
+	}); err != nil {
+		return fmt.Errorf("wait for a green cluster of %d nodes: %w", len(nodes), err)
+	}
+	if err := retry(ctx, func() error {
+		return e.adminRequest(ctx, nodes, http.MethodPost, "/_nodes/reload_secure_settings", "")
+	}); err != nil {
+		return fmt.Errorf("reload secure settings: %w", err)
+	}
+	return nil
+}
+
+// adminRequest sends one request the adapter has no call for to the first
+// node that answers.
+func (e *elasticService) adminRequest(ctx context.Context, nodes []string, method, path, body string) error {
+	client := &http.Client{Transport: e.p.transport(), Timeout: elasticRequestTimeout}
+	defer client.CloseIdleConnections()
+	var errs []error
+	for _, n := range nodes {
+		req, err := http.NewRequestWithContext(ctx, method, elasticURL(n)+path, bytes.NewBufferString(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		text, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		if resp.StatusCode/100 == 2 {
+			return nil
+		}
+		errs = append(errs, fmt.Errorf("%s %s on %s: %s: %s", method, path, n, resp.Status, strings.TrimSpace(string(text))))
+	}
+	return errors.Join(errs...)
+}
+
+func (e *elasticService) current() (*elastic.Client, []string, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.client, e.nodes, e.restored
+}
+
+// bulk indexes a batch for the log tier into the current cluster.
+func (e *elasticService) bulk(ctx context.Context, ops []uint64, outcomes []platform.Outcome) {
+	client, _, _ := e.current()
+	client.Bulk(ctx, ops, outcomes)
+}
+
+func (e *elasticService) readBack(ctx context.Context, ids []uint64, present []bool) error {
+	client, _, _ := e.current()
+	return client.ReadBack(ctx, ids, present)
+}
+
+// master resolves the logs:master role.
+func (e *elasticService) master(ctx context.Context) ([]string, error) {
+	client, _, _ := e.current()
+	name, err := client.MasterNode(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("resolve role %s:master: %w", e.spec.Name, err)
+	}
+	if name == "" {
+		return nil, nil
+	}
+	return []string{name}, nil
+}
+
+// poll reports health colour changes, a new master, and redundancy-restored
+// when the cluster is green again after it was not.
+func (e *elasticService) poll(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, max(4*e.p.set.healthPoll, time.Second))
+	defer cancel()
+	client, _, _ := e.current()
+	status := "red" // a cluster that does not answer serves nothing
+	if health, err := client.Health(ctx); err == nil {
+		status = health
+	} else if e.p.background.Err() != nil {
+		return
+	}
+	if status != e.health {
+		what := map[string]string{"green": platform.EventHealthGreen, "yellow": platform.EventHealthYellow, "red": platform.EventHealthRed}[status]
+		if what != "" {
+			e.p.emit(platform.Event{Service: e.spec.Name, What: what})
+		}
+		if status == "green" && e.wasDegraded {
+			e.p.emit(platform.Event{Service: e.spec.Name, What: platform.EventRedundancyRestored})
+		}
+		e.wasDegraded = status != "green"
+		e.health = status
+	}
+	if master, err := client.MasterNode(ctx); err == nil && master != "" && master != e.lastMaster {
+		e.lastMaster = master
+		e.p.emit(platform.Event{Service: e.spec.Name, What: platform.EventMasterElected, Node: master})
+	}
+}
+
+func (e *elasticService) snapshotInterval() time.Duration {
+	if e.spec.SnapshotTo == "" {
+		return 0
+	}
+	if e.p.set.snapshotInterval > 0 {
+		return e.p.set.snapshotInterval
+	}
+	return e.spec.SnapshotInterval.D()
+}
+
+// snapshot takes one snapshot of the original cluster and reports it when
+// it reached the repository.
+func (e *elasticService) snapshot(ctx context.Context) {
+	client, _, restored := e.current()
+	if restored {
+		return
+	}
+	e.mu.Lock()
+	e.snapSeq++
+	name := fmt.Sprintf("snapshot-%06d", e.snapSeq)
+	e.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, e.snapshotInterval())
+	defer cancel()
+	if err := client.Snapshot(ctx, elasticRepository, name); err != nil {
+		return
+	}
+	e.p.emit(platform.Event{Service: e.spec.Name, What: platform.EventSnapshotCompleted, Detail: name})
+}

@@ -1,0 +1,210 @@
+package containers
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/chaosdrill/chaosdrill/platform"
+)
+
+// injector is the platform's Faults: the Docker engine's primitives, plus
+// the events the runner and reports rely on. Just before each fault it
+// measures every replica set's replication lag (the RPO a region loss would
+// cause), and it reports node-down / node-up itself, since it knows exactly
+// when a node stopped or came back.
+//
+// Every primitive but Stop returns once the fault is in force. Stop is
+// graceful and may take Docker's whole grace period, so it runs in the
+// background (node-down is reported when the container has exited) and a
+// later primitive on the same node waits for it.
+type injector struct {
+	p *Platform
+
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex // per node: a fault waits for a Stop still in progress
+
+	// Touched only on the loop.
+	lagMeasured time.Duration // scenario time of the last lag measurement
+	lagTaken    bool
+}
+
+// lagWindow: the runner injects a zone or region outage as one primitive
+// per node, back to back; they share the lag measured before the first, which
+// is the lag at the fault (later ones would measure a set already broken).
+const lagWindow = time.Second
+
+var _ platform.Faults = (*injector)(nil)
+
+func (f *injector) node(name string) *sync.Mutex {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.locks == nil {
+		f.locks = map[string]*sync.Mutex{}
+	}
+	if f.locks[name] == nil {
+		f.locks[name] = &sync.Mutex{}
+	}
+	return f.locks[name]
+}
+
+// beforeFault reports replication lag at the moment of the fault.
+func (f *injector) beforeFault(ctx context.Context) {
+	now := f.p.loop.Now()
+	if f.lagTaken && now-f.lagMeasured < lagWindow {
+		return
+	}
+	f.lagTaken, f.lagMeasured = true, now
+	for _, m := range f.p.mongos {
+		m.reportLag(ctx)
+	}
+}
+
+func (f *injector) event(what, node string) {
+	n, _ := f.p.cfg.Topology.Node(node)
+	service := n.Service
+	if service == "" {
+		service = f.p.serviceOfAddedNode(node)
+	}
+	f.p.emit(platform.Event{Service: service, What: what, Node: node})
+}
+
+// Kill sends SIGKILL to node.
+func (f *injector) Kill(ctx context.Context, node string) error {
+	lock := f.node(node)
+	lock.Lock()
+	defer lock.Unlock()
+	engine, err := f.p.engineNow()
+	if err != nil {
+		return err
+	}
+	f.beforeFault(ctx)
+	if err := engine.Kill(ctx, node); err != nil {
+		return err
+	}
+	f.event(platform.EventNodeDown, node)
+	return nil
+}
+
+// Stop shuts node down gracefully, in the background.
+func (f *injector) Stop(ctx context.Context, node string) error {
+	engine, err := f.p.engineNow()
+	if err != nil {
+		return err
+	}
+	if _, known := f.p.nodeOfAlias(dockerAlias(node)); !known {
+		return fmt.Errorf("stop %s: %w", node, platform.ErrUnknownNode)
+	}
+	f.beforeFault(ctx)
+	lock := f.node(node)
+	lock.Lock()
+	f.p.goBackground(func(background context.Context) {
+		defer lock.Unlock()
+		if err := engine.Stop(background, node); err != nil {
+			f.p.emit(platform.Event{Service: f.serviceOf(node), What: EventFaultFailed, Node: node, Detail: "stop: " + err.Error()})
+			return
+		}
+		f.event(platform.EventNodeDown, node)
+	})
+	return nil
+}
+
+// EventFaultFailed reports a fault primitive that failed after it had been
+// accepted (only Stop, which runs in the background, can).
+const EventFaultFailed = "fault-failed"
+
+func (f *injector) serviceOf(node string) string {
+	if n, ok := f.p.cfg.Topology.Node(node); ok {
+		return n.Service
+	}
+	return f.p.serviceOfAddedNode(node)
+}
+
+// Start starts a killed or stopped node again, with its data.
+func (f *injector) Start(ctx context.Context, node string) error {
+	lock := f.node(node)
+	lock.Lock()
+	defer lock.Unlock()
+	engine, err := f.p.engineNow()
+	if err != nil {
+		return err
+	}
+	if err := engine.Start(ctx, node); err != nil {
+		return err
+	}
+	f.p.restarted(node)
+	f.event(platform.EventNodeUp, node)
+	return nil
+}
+
+// Pause freezes node.
+func (f *injector) Pause(ctx context.Context, node string) error {
+	lock := f.node(node)
+	lock.Lock()
+	defer lock.Unlock()
+	engine, err := f.p.engineNow()
+	if err != nil {
+		return err
+	}
+	f.beforeFault(ctx)
+	if err := engine.Pause(ctx, node); err != nil {
+		return err
+	}
+	f.event(platform.EventNodeDown, node)
+	return nil
+}
+
+// Resume thaws node.
+func (f *injector) Resume(ctx context.Context, node string) error {
+	lock := f.node(node)
+	lock.Lock()
+	defer lock.Unlock()
+	engine, err := f.p.engineNow()
+	if err != nil {
+		return err
+	}
+	if err := engine.Resume(ctx, node); err != nil {
+		return err
+	}
+	f.event(platform.EventNodeUp, node)
+	return nil
+}
+
+// Partition cuts all traffic between the two groups.
+func (f *injector) Partition(ctx context.Context, a, b []string) error {
+	engine, err := f.p.engineNow()
+	if err != nil {
+		return err
+	}
+	f.beforeFault(ctx)
+	return engine.Partition(ctx, a, b)
+}
+
+// Heal restores the traffic between the two groups.
+func (f *injector) Heal(ctx context.Context, a, b []string) error {
+	engine, err := f.p.engineNow()
+	if err != nil {
+		return err
+	}
+	return engine.Heal(ctx, a, b)
+}
+
+// AddLatency delays every packet node sends by extra.
+func (f *injector) AddLatency(ctx context.Context, node string, extra time.Duration) error {
+	engine, err := f.p.engineNow()
+	if err != nil {
+		return err
+	}
+	f.beforeFault(ctx)
+	return engine.AddLatency(ctx, node, extra)
+}
+
+// RemoveLatency removes the added delay.
+func (f *injector) RemoveLatency(ctx context.Context, node string) error {
+	engine, err := f.p.engineNow()
+	if err != nil {
+		return err
+	}
+	return engine.RemoveLatency(ctx, node)
+}

@@ -1,0 +1,178 @@
+package containers
+
+import (
+	"net/url"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/chaosdrill/chaosdrill/platform"
+	"github.com/chaosdrill/chaosdrill/platform/adapters/mongo"
+)
+
+// twoRegionTopology is not ion: other names, one ES node, one member per
+// region, so that planning is seen not to assume the ion numbers.
+func twoRegionTopology() *platform.Topology {
+	return &platform.Topology{
+		Name: "pair",
+		Regions: []platform.Region{
+			{Name: "eu-central-1", Zones: []string{"eu-central-1a", "eu-central-1b"}},
+			{Name: "eu-west-1", Zones: []string{"eu-west-1a", "eu-west-1b"}},
+		},
+		Services: []platform.ServiceSpec{
+			{Name: "db", Kind: platform.KindMongo, Members: []platform.MongoMember{
+				{Name: "db-a", Zone: "eu-central-1a", Priority: 1},
+				{Name: "db-b", Zone: "eu-west-1b", Priority: 1},
+			}},
+			{Name: "search", Kind: platform.KindElastic, Shards: 2, Replicas: 0, SnapshotTo: "blobs", SnapshotInterval: platform.Duration(time.Minute),
+				Nodes: []platform.NodePlacement{{Name: "search-1", Zone: "eu-central-1b"}}},
+			{Name: "blobs", Kind: platform.KindS3, PrimaryRegion: "eu-west-1", SyncInterval: platform.Duration(time.Minute),
+				Endpoints: []platform.S3Endpoint{{Name: "blobs-central", Region: "eu-central-1"}, {Name: "blobs-west", Region: "eu-west-1"}}},
+		},
+	}
+}
+
+var _ = Describe("planning the containers of a topology", func() {
+	byName := func(plans []plannedNode) map[string]plannedNode {
+		m := map[string]plannedNode{}
+		for _, p := range plans {
+			m[p.Node.Name] = p
+		}
+		return m
+	}
+
+	It("plans one container per node, placed in the node's region and zone", func() {
+		topology := platform.Ion()
+		plans, err := plan(topology, defaultOptions())
+		Expect(err).NotTo(HaveOccurred())
+
+		Expect(plans).To(HaveLen(len(topology.Nodes())))
+		for i, n := range topology.Nodes() {
+			Expect(plans[i].Node).To(Equal(n))
+			Expect(plans[i].Spec.Name).To(Equal(n.Name))
+			Expect(plans[i].Spec.Region).To(Equal(n.Region))
+			Expect(plans[i].Spec.Zone).To(Equal(n.Zone))
+			Expect(plans[i].Spec.ExposedPorts).To(ContainElement(plans[i].Port))
+			Expect(plans[i].Spec.WaitingFor).NotTo(BeNil(), "node %s has no readiness check", n.Name)
+		}
+	})
+
+	It("runs Mongo members as one replica set listening on every interface", func() {
+		plans := byName(must(plan(platform.Ion(), defaultOptions())))
+
+		for _, name := range []string{"mongo-east-1a", "mongo-east-1b", "mongo-west-1a"} {
+			Expect(plans[name].Spec.Image).To(Equal(DefaultMongoImage))
+			Expect(strings.Join(plans[name].Spec.Cmd, " ")).To(ContainSubstring("--replSet ion-rs --bind_ip_all"))
+		}
+	})
+
+	It("forms each Elasticsearch cluster from its own nodes, zone-aware, snapshotting to its S3 primary region", func() {
+		plans := byName(must(plan(platform.Ion(), defaultOptions())))
+
+		env := plans["es-east-1c"].Spec.Env
+		Expect(env).To(HaveKeyWithValue("node.name", "es-east-1c"))
+		Expect(env).To(HaveKeyWithValue("node.attr.zone", "us-east-1c"))
+		Expect(env).To(HaveKeyWithValue("cluster.routing.allocation.awareness.attributes", "zone"))
+		Expect(strings.Split(env["discovery.seed_hosts"], ",")).To(ConsistOf("es-east-1a", "es-east-1b", "es-east-1d"))
+		Expect(strings.Split(env["cluster.initial_master_nodes"], ",")).To(ConsistOf("es-east-1a", "es-east-1b", "es-east-1c", "es-east-1d"))
+		Expect(env).To(HaveKeyWithValue("xpack.security.enabled", "false"))
+		Expect(env).To(HaveKeyWithValue("node.store.allow_mmap", "false"))
+		Expect(env).To(HaveKeyWithValue("s3.client.default.endpoint", "http://s3-us-east-1:4566"))
+		Expect(env).To(HaveKeyWithValue("s3.client.default.path_style_access", "true"))
+	})
+
+	It("follows a topology that is not ion", func() {
+		plans := byName(must(plan(twoRegionTopology(), defaultOptions())))
+
+		Expect(plans).To(HaveLen(5))
+		Expect(strings.Join(plans["db-b"].Spec.Cmd, " ")).To(ContainSubstring("--replSet db "))
+		Expect(plans["search-1"].Spec.Env).NotTo(HaveKey("discovery.seed_hosts"))
+		Expect(plans["search-1"].Spec.Env).To(HaveKeyWithValue("s3.client.default.endpoint", "http://blobs-west:4566"))
+		Expect(plans["blobs-central"].Spec.Image).To(Equal(DefaultLocalStackImage))
+		Expect(plans["blobs-central"].Spec.Env).To(HaveKeyWithValue("LOCALSTACK_HOST", "blobs-central:4566"))
+	})
+
+	It("gives every region its own, valid bucket names", func() {
+		all := buckets(platform.Ion())
+
+		Expect(all).To(HaveKey("s3-us-east-1"))
+		Expect(all["s3-us-east-1"]).To(ConsistOf("artifacts-artifacts-us-east-1", "snapshots-artifacts-us-east-1"))
+		Expect(all["s3-us-west-1"]).To(ConsistOf("artifacts-artifacts-us-west-1", "snapshots-artifacts-us-west-1"))
+		Expect(bucketName("snapshots", "Very_Long.Service Name", strings.Repeat("region", 20))).To(MatchRegexp(`^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$`))
+	})
+
+	It("runs every node on the stand-in image when one is given", func() {
+		o := defaultOptions()
+		WithStandinImage("chaosdrill-standin:test")(&o)
+		plans := must(plan(platform.Ion(), o))
+
+		for _, p := range plans {
+			Expect(p.Spec.Image).To(Equal("chaosdrill-standin:test"))
+		}
+	})
+
+	It("takes image overrides and keeps the defaults it is not given", func() {
+		o := defaultOptions()
+		WithImages(Images{Mongo: "mongo:7.0"})(&o)
+
+		Expect(o.images).To(Equal(Images{Mongo: "mongo:7.0", Elastic: DefaultElasticImage, LocalStack: DefaultLocalStackImage}))
+	})
+})
+
+var _ = Describe("the live parameters", func() {
+	It("document a default and a source for each", func() {
+		for _, p := range Parameters() {
+			Expect(p.Default).NotTo(BeEmpty(), p.Name)
+			Expect(p.Description).NotTo(BeEmpty(), p.Name)
+			source, err := url.Parse(p.Source)
+			Expect(err).NotTo(HaveOccurred(), p.Name)
+			Expect(source.Scheme).To(Equal("https"), p.Name)
+		}
+	})
+
+	It("apply scenario overrides", func() {
+		s, err := parseSettings(map[string]string{ParamElectionTimeout: "2s", ParamLogsAckOnReceipt: "true", ParamSyncInterval: "15s"})
+
+		Expect(err).NotTo(HaveOccurred())
+		Expect(s.electionTimeout).To(Equal(2 * time.Second))
+		Expect(s.logsAckOnReceipt).To(BeTrue())
+		Expect(s.syncInterval).To(Equal(15 * time.Second))
+	})
+
+	It("refuse a heartbeat interval they cannot apply rather than ignore it", func() {
+		_, err := parseSettings(map[string]string{ParamHeartbeatInterval: "1s"})
+
+		Expect(err).To(MatchError(ContainSubstring(ParamHeartbeatInterval)))
+	})
+
+	It("name the parameter whose value is wrong", func() {
+		_, err := parseSettings(map[string]string{ParamClientWorkers: "many"})
+
+		Expect(err).To(MatchError(ContainSubstring(ParamClientWorkers)))
+	})
+})
+
+func must[T any](v T, err error) T {
+	GinkgoHelper()
+	Expect(err).NotTo(HaveOccurred())
+	return v
+}
+
+var _ = Describe("reading the replica set's state from its members", func() {
+	view := func(primary string) *mongo.ReplicaSetStatus { return &mongo.ReplicaSetStatus{Primary: primary} }
+
+	It("believes the primary most members name, not a cut-off one that still calls itself primary", func() {
+		Expect(majorityView([]*mongo.ReplicaSetStatus{view("a:27017"), view("b:27017"), view("b:27017")}).Primary).To(Equal("b:27017"))
+	})
+
+	It("ignores members that did not answer", func() {
+		Expect(majorityView([]*mongo.ReplicaSetStatus{nil, view(""), nil}).Primary).To(BeEmpty())
+		Expect(majorityView([]*mongo.ReplicaSetStatus{nil, nil})).To(BeNil())
+	})
+
+	It("prefers a view with a primary when as many see none", func() {
+		Expect(majorityView([]*mongo.ReplicaSetStatus{view(""), view("c:27017")}).Primary).To(Equal("c:27017"))
+	})
+})

@@ -1,0 +1,193 @@
+package containers
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/moby/moby/client"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/chaosdrill/chaosdrill/platform"
+	"github.com/chaosdrill/chaosdrill/platform/containers/docker"
+)
+
+// recorder is the runner's side of the seam in these tests: it keeps what
+// the platform delivered on the loop.
+type recorder struct {
+	events      []platform.Event
+	completions []platform.Outcome
+}
+
+func (r *recorder) Completed(_ uint64, outcome platform.Outcome, _ time.Duration) {
+	r.completions = append(r.completions, outcome)
+}
+func (r *recorder) Observed(e platform.Event) { r.events = append(r.events, e) }
+
+func (r *recorder) saw(what, node string) bool {
+	for _, e := range r.events {
+		if e.What == what && e.Node == node {
+			return true
+		}
+	}
+	return false
+}
+
+func testRunID(name string) string { return fmt.Sprintf("test-%d-%s", os.Getpid(), name) }
+
+// dockerClient is closed by the caller.
+func dockerClient(ctx context.Context) *testcontainers.DockerClient {
+	GinkgoHelper()
+	c, err := dockerClientE(ctx)
+	Expect(err).NotTo(HaveOccurred())
+	return c
+}
+
+func dockerClientE(ctx context.Context) (*testcontainers.DockerClient, error) {
+	return testcontainers.NewDockerClientWithOpts(ctx)
+}
+
+func runFilter(runID string) client.Filters {
+	return make(client.Filters).Add("label", docker.LabelRun+"="+runID)
+}
+
+func expectNothingLeft(ctx context.Context, runID string) {
+	GinkgoHelper()
+	c := dockerClient(ctx)
+	defer c.Close()
+	containers, err := c.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: runFilter(runID)})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(containers.Items).To(BeEmpty(), "containers labelled %s=%s left behind", docker.LabelRun, runID)
+	networks, err := c.NetworkList(ctx, client.NetworkListOptions{Filters: runFilter(runID)})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(networks.Items).To(BeEmpty(), "networks labelled %s=%s left behind", docker.LabelRun, runID)
+	volumes, err := c.VolumeList(ctx, client.VolumeListOptions{Filters: runFilter(runID)})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(volumes.Items).To(BeEmpty(), "volumes labelled %s=%s left behind", docker.LabelRun, runID)
+}
+
+var _ = Describe("the platform on stand-in containers", Ordered, Label("docker"), func() {
+	var (
+		image    string
+		runID    string
+		topology *platform.Topology
+		sink     *recorder
+		p        *Platform
+	)
+
+	BeforeAll(func(ctx SpecContext) {
+		if err := docker.IsReachable(ctx); err != nil {
+			Skip(fmt.Sprintf("Docker is not reachable, so the bring-up cannot be tested here: %v", err))
+		}
+		var err error
+		image, err = docker.BuildStandinImage(ctx)
+		Expect(err).NotTo(HaveOccurred())
+
+		runID = testRunID("standin")
+		topology = platform.Ion()
+		sink = &recorder{}
+		p, err = New(platform.Config{RunID: runID, Topology: topology, Completions: sink, Events: sink}, WithStandinImage(image), WithoutPull())
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func(ctx SpecContext) {
+			Expect(p.Close()).To(Succeed())
+			expectNothingLeft(ctx, runID)
+		})
+		began := time.Now()
+		Expect(p.Start(ctx)).To(Succeed())
+		bringUp := time.Since(began)
+		AddReportEntry(fmt.Sprintf("bring-up of %d stand-in nodes through Start", len(topology.Nodes())), bringUp.String())
+		fmt.Fprintf(GinkgoWriter, "bring-up of %d stand-in nodes through Start: %v\n", len(topology.Nodes()), bringUp)
+	}, NodeTimeout(5*time.Minute))
+
+	It("starts one container per node, labelled with the run, its node, region and zone, reachable by its alias", func(ctx SpecContext) {
+		c := dockerClient(ctx)
+		DeferCleanup(c.Close)
+		listed, err := c.ContainerList(ctx, client.ContainerListOptions{Filters: runFilter(runID)})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(listed.Items).To(HaveLen(len(topology.Nodes())))
+
+		labels := map[string]map[string]string{}
+		for _, found := range listed.Items {
+			labels[found.Labels[docker.LabelNode]] = found.Labels
+			inspected, err := c.ContainerInspect(ctx, found.ID, client.ContainerInspectOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			var aliases []string
+			for _, endpoint := range inspected.Container.NetworkSettings.Networks {
+				aliases = append(aliases, endpoint.Aliases...)
+			}
+			Expect(aliases).To(ContainElement(dockerAlias(found.Labels[docker.LabelNode])))
+		}
+		for _, n := range topology.Nodes() {
+			Expect(labels).To(HaveKey(n.Name))
+			Expect(labels[n.Name]).To(HaveKeyWithValue(docker.LabelRun, runID))
+			Expect(labels[n.Name]).To(HaveKeyWithValue(docker.LabelRegion, n.Region))
+			Expect(labels[n.Name]).To(HaveKeyWithValue(docker.LabelZone, n.Zone))
+		}
+	})
+
+	It("reports node-down and node-up on the loop when a fault stops and restores a node", func(ctx SpecContext) {
+		faults := p.Faults()
+		Expect(faults.Kill(ctx, "es-east-1b")).To(Succeed())
+		Expect(faults.Pause(ctx, "mongo-west-1a")).To(Succeed())
+		Expect(faults.Resume(ctx, "mongo-west-1a")).To(Succeed())
+		Expect(faults.Start(ctx, "es-east-1b")).To(Succeed())
+
+		// Events are handed to the loop; running it delivers them.
+		Expect(p.Loop().Run(ctx, p.Loop().Now()+100*time.Millisecond)).To(Succeed())
+
+		Expect(sink.saw(platform.EventNodeDown, "es-east-1b")).To(BeTrue())
+		Expect(sink.saw(platform.EventNodeUp, "es-east-1b")).To(BeTrue())
+		Expect(sink.saw(platform.EventNodeDown, "mongo-west-1a")).To(BeTrue())
+		Expect(sink.saw(platform.EventNodeUp, "mongo-west-1a")).To(BeTrue())
+		for _, e := range sink.events {
+			Expect(e.Service).NotTo(BeEmpty(), "event %+v names no service", e)
+		}
+	})
+
+	It("refuses a node that is not in the run", func(ctx SpecContext) {
+		Expect(p.Faults().Kill(ctx, "not-a-node")).To(MatchError(platform.ErrUnknownNode))
+	})
+
+	It("serves no workload or runbook on stand-ins", func(ctx SpecContext) {
+		_, err := p.Client("mongo")
+		Expect(err).To(MatchError(platform.ErrUnknownService))
+		err = p.StartAction(ctx, platform.Action{Name: "x", Action: platform.ActionMongoStepDown}, nil)
+		Expect(err).To(MatchError(platform.ErrUnknownAction))
+	})
+})
+
+var _ = Describe("closing the platform", Label("docker"), func() {
+	BeforeEach(func(ctx SpecContext) {
+		if err := docker.IsReachable(ctx); err != nil {
+			Skip(fmt.Sprintf("Docker is not reachable: %v", err))
+		}
+	})
+
+	It("leaves nothing after a Start that failed, and may be called twice", func(ctx SpecContext) {
+		runID := testRunID("failed-start")
+		sink := &recorder{}
+		p, err := New(platform.Config{RunID: runID, Topology: twoRegionTopology(), Completions: sink, Events: sink},
+			WithStandinImage("chaosdrill-no-such-image:never"), WithoutPull())
+		Expect(err).NotTo(HaveOccurred())
+
+		err = p.Start(ctx)
+
+		Expect(err).To(MatchError(platform.ErrEnvironment))
+		Expect(err).To(MatchError(ContainSubstring("chaosdrill-no-such-image:never")))
+		Expect(p.Close()).To(Succeed())
+		Expect(p.Close()).To(Succeed())
+		expectNothingLeft(ctx, runID)
+	}, NodeTimeout(2*time.Minute))
+
+	It("is safe before Start", func() {
+		sink := &recorder{}
+		p, err := New(platform.Config{RunID: testRunID("never-started"), Topology: twoRegionTopology(), Completions: sink, Events: sink})
+		Expect(err).NotTo(HaveOccurred())
+
+		Expect(p.Close()).To(Succeed())
+		Expect(p.Start(context.Background())).NotTo(Succeed())
+	})
+})
