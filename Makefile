@@ -33,7 +33,7 @@ bench:
 
 # The live suite on machines that can pull the real images.
 live:
-	TESTCONTAINERS_RYUK_DISABLED=true $(GO) test -count=1 -timeout 90m ./platform/containers/ -args -ginkgo.label-filter=live -ginkgo.v
+	TESTCONTAINERS_RYUK_DISABLED=true $(GO) test -count=1 -timeout 90m ./platform/containers/ -args -ginkgo.label-filter=live -ginkgo.v -ginkgo.no-color
 
 cleanup: build
 	./$(BIN) cleanup

@@ -105,6 +105,11 @@ func imagesUsable(ctx context.Context) error {
 
 var _ = Describe("the scenario library on real containers", Label("live"), func() {
 	BeforeEach(func(ctx SpecContext) {
+		// A live scenario takes its full duration in wall time (up to 25
+		// minutes): it runs only when asked for, not in every `go test`.
+		if !Label("live").MatchesLabelFilter(GinkgoLabelFilter()) {
+			Skip("live suite skipped: it runs only when selected (make live, or -ginkgo.label-filter=live) on a machine with the real images; .github/workflows/live.yml runs it nightly")
+		}
 		if err := imagesUsable(ctx); err != nil {
 			Skip(fmt.Sprintf("live suite skipped: %v; it runs nightly in .github/workflows/live.yml", err))
 		}
@@ -124,7 +129,7 @@ var _ = Describe("the scenario library on real containers", Label("live"), func(
 
 			report, err := runner.Run(runCtx, sc, func(cfg platform.Config) (platform.Platform, error) {
 				return New(cfg)
-			}, runner.Options{RunID: runID, Log: func(format string, args ...any) {
+			}, runner.Options{RunID: runID, Seed: uint64(GinkgoRandomSeed()), Log: func(format string, args ...any) {
 				fmt.Fprintf(GinkgoWriter, format+"\n", args...)
 			}})
 			Expect(err).NotTo(HaveOccurred())
