@@ -22,7 +22,7 @@ vet:
 	$(GO) vet $(PKGS)
 
 # Every test; the `live` suite (real MongoDB/Elasticsearch/LocalStack images)
-# skips itself where the images cannot be had, saying why.
+# runs only with `make live`, and otherwise skips itself saying why.
 test: vet
 	TESTCONTAINERS_RYUK_DISABLED=true $(GO) test -count=1 -timeout 20m $(PKGS)
 
@@ -31,9 +31,10 @@ test: vet
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./simulator/ ./reports/ | tee bench.txt
 
-# The live suite on machines that can pull the real images.
+# The live suite, on a machine with the real images (docker pull them first;
+# see .github/workflows/live.yml). Each scenario takes its duration in wall time.
 live:
-	TESTCONTAINERS_RYUK_DISABLED=true $(GO) test -count=1 -timeout 90m ./platform/containers/ -args -ginkgo.label-filter=live -ginkgo.v -ginkgo.no-color
+	TESTCONTAINERS_RYUK_DISABLED=true $(GO) test -count=1 -timeout 6h ./platform/containers/ -args -ginkgo.label-filter=live -ginkgo.v -ginkgo.no-color
 
 cleanup: build
 	./$(BIN) cleanup

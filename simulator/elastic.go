@@ -271,7 +271,10 @@ func (m *elasticModel) start() {
 	}
 	c.reconcile()
 	if m.s3 != nil && m.spec.SnapshotInterval > 0 {
-		m.s.after(m.spec.SnapshotInterval.D(), platform.HandlerFunc(m.snapshotTick))
+		// A snapshot schedule has been running long before any drill: the
+		// first one is taken as the scenario starts, as the live platform
+		// takes a baseline before time 0.
+		m.s.after(0, platform.HandlerFunc(m.snapshotTick))
 	}
 }
 

@@ -136,7 +136,9 @@ func (m *s3Model) service() string { return m.spec.Name }
 
 func (m *s3Model) start() {
 	if len(m.endpoints) > 1 && m.spec.SyncInterval > 0 {
-		m.s.after(m.spec.SyncInterval.D(), m.syncTick)
+		// The first pass starts with the scenario, as the live platform
+		// syncs once before time 0.
+		m.s.after(0, m.syncTick)
 	}
 }
 
