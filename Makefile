@@ -34,7 +34,7 @@ bench:
 # The live suite, on a machine with the real images (docker pull them first;
 # see .github/workflows/live.yml). Each scenario takes its duration in wall time.
 live:
-	TESTCONTAINERS_RYUK_DISABLED=true $(GO) test -count=1 -timeout 6h ./platform/containers/ -args -ginkgo.label-filter=live -ginkgo.v -ginkgo.no-color
+	TESTCONTAINERS_RYUK_DISABLED=true $(GO) test -count=1 -timeout 6h -v ./platform/containers/ -args -ginkgo.label-filter=live -ginkgo.v -ginkgo.no-color
 
 cleanup: build
 	./$(BIN) cleanup
