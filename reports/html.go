@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"sort"
 	"strings"
 )
 
@@ -18,7 +19,9 @@ const (
 	chartWidth      = 960.0
 	chartPlotHeight = 140.0
 	chartLeft       = 48.0 // room for the count axis
-	chartTop        = 32.0 // room for fault and step labels
+	chartTopMargin  = 8.0  // above the highest label row
+	labelRowHeight  = 12.0 // one row of fault and step labels
+	labelCharWidth  = 6.2  // estimated width of a label character at the chart's font size
 	chartBottom     = 22.0 // room for the time axis
 	chartTicks      = 6    // time-axis labels
 	chartMinBarGap  = 0.15 // fraction of a bucket left blank between bars
@@ -41,6 +44,7 @@ type svgRect struct {
 	X, Y, W, H float64
 	Class      string
 	Label      string
+	LabelY     float64
 	Title      string
 }
 
@@ -48,6 +52,7 @@ type svgMarker struct {
 	X, DoneX float64
 	Done     bool
 	Label    string
+	LabelY   float64
 	Title    string
 }
 
@@ -122,16 +127,38 @@ func WriteHTML(w io.Writer, r *Report) error {
 	return nil
 }
 
+// labelRows puts each label (left edge x, text) on the lowest row where it
+// does not overlap the label before it on that row.
+func labelRows(x []float64, text []string) []int {
+	rows := make([]int, len(x))
+	var rowEnds []float64
+	order := make([]int, len(x))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return x[order[a]] < x[order[b]] })
+	for _, i := range order {
+		end := x[i] + 3 + float64(len(text[i]))*labelCharWidth
+		row := 0
+		for row < len(rowEnds) && rowEnds[row] > x[i] {
+			row++
+		}
+		if row == len(rowEnds) {
+			rowEnds = append(rowEnds, 0)
+		}
+		rowEnds[row] = end + 4
+		rows[i] = row
+	}
+	return rows
+}
+
 func buildChart(r *Report, service string) chartView {
 	t := r.Services[service].Timeline
 	c := chartView{
 		Service:        service,
 		Width:          chartWidth,
-		Height:         chartTop + chartPlotHeight + chartBottom,
 		PlotLeft:       chartLeft,
 		PlotRight:      chartWidth - chartRight,
-		PlotTop:        chartTop,
-		PlotBottom:     chartTop + chartPlotHeight,
 		BucketDuration: formatSeconds(t.BucketSeconds),
 	}
 	buckets := len(t.Acked)
@@ -141,6 +168,26 @@ func buildChart(r *Report, service string) chartView {
 	}
 	plotWidth := c.PlotRight - c.PlotLeft
 	x := func(s float64) float64 { return c.PlotLeft + min(max(s, 0), spanSeconds)/spanSeconds*plotWidth }
+
+	// Fault and step labels that would overlap go on separate rows above
+	// the plot; the plot starts below the last row used.
+	var labelX []float64
+	var labels []string
+	for _, f := range r.Faults {
+		labelX, labels = append(labelX, x(f.At)), append(labels, f.Name)
+	}
+	for _, s := range r.Runbook {
+		labelX, labels = append(labelX, x(s.StartedAt)), append(labels, s.Name)
+	}
+	rows := labelRows(labelX, labels)
+	rowCount := 1
+	for _, row := range rows {
+		rowCount = max(rowCount, row+1)
+	}
+	c.PlotTop = chartTopMargin + float64(rowCount)*labelRowHeight + 4
+	c.PlotBottom = c.PlotTop + chartPlotHeight
+	c.Height = c.PlotBottom + chartBottom
+	labelY := func(i int) float64 { return c.PlotTop - 5 - float64(rows[i])*labelRowHeight }
 
 	var peak int64
 	for i := 0; i < buckets; i++ {
@@ -181,12 +228,12 @@ func buildChart(r *Report, service string) chartView {
 		// An instant fault (a restart) still gets a visible sliver.
 		width := max(x(end)-x(f.At), 2)
 		c.Bands = append(c.Bands, svgRect{
-			X: x(f.At), Y: c.PlotTop, W: width, H: chartPlotHeight, Class: "fault", Label: f.Name,
+			X: x(f.At), Y: c.PlotTop, W: width, H: chartPlotHeight, Class: "fault", Label: f.Name, LabelY: labelY(len(c.Bands)),
 			Title: fmt.Sprintf("fault %s: %s %s at %s, %s", f.Name, f.Kind, f.Target, formatSeconds(f.At), healed),
 		})
 	}
 	for _, s := range r.Runbook {
-		m := svgMarker{X: x(s.StartedAt), Label: s.Name}
+		m := svgMarker{X: x(s.StartedAt), Label: s.Name, LabelY: labelY(len(r.Faults) + len(c.Markers))}
 		done := "never done"
 		if s.DoneAt != nil {
 			done = "done at " + formatSeconds(*s.DoneAt)
