@@ -610,24 +610,36 @@ func (m *mongoModel) startSelecting(now time.Duration) {
 	}
 }
 
-// scheduleDiscovery makes the driver find primary p at its next server
-// check: the fast re-check while it is selecting, else the regular
+// scheduleDiscovery makes the driver find primary p: at once with the
+// streaming protocol (client.streaming_discovery), otherwise at its next
+// server check: the fast re-check while it is selecting, else the regular
 // monitoring round (client.heartbeat_interval), which sees p's newer term
 // (https://github.com/mongodb/specifications/blob/master/source/server-discovery-and-monitoring/server-monitoring.md).
 func (m *mongoModel) scheduleDiscovery(p *mongoMember) {
 	now := m.s.now
 	var tick time.Duration
-	if m.clientPrimary == nil {
+	switch {
+	case m.set.clientStreaming:
+		// The monitor's awaitable hello on p answers as soon as p's
+		// topology version changes: one trip back to the client.
+		m.discoverAt(p, now+m.s.clientLatency(m.clientRegion, p.node))
+		return
+	case m.clientPrimary == nil:
 		step := m.set.clientMinHeartbeat
 		tick = m.selectingSince + ceilDiv(now-m.selectingSince, step)*step
-	} else {
+	default:
 		step := m.set.clientHeartbeat
 		tick = m.clientPhase
 		if now > tick {
 			tick += ceilDiv(now-tick, step) * step
 		}
 	}
-	at := tick + 2*m.s.clientLatency(m.clientRegion, p.node)
+	m.discoverAt(p, tick+2*m.s.clientLatency(m.clientRegion, p.node))
+}
+
+// discoverAt makes the driver find primary p at time at, unless something
+// newer was scheduled or p is no longer primary by then.
+func (m *mongoModel) discoverAt(p *mongoMember, at time.Duration) {
 	m.discoverSeq++
 	seq := m.discoverSeq
 	m.s.At(at, platform.HandlerFunc(func(now time.Duration) {

@@ -62,6 +62,7 @@ type mongoSettings struct {
 	serverSelection    time.Duration
 	clientHeartbeat    time.Duration
 	clientMinHeartbeat time.Duration
+	clientStreaming    bool
 }
 
 func readMongoSettings(p *params) mongoSettings {
@@ -81,5 +82,6 @@ func readMongoSettings(p *params) mongoSettings {
 		serverSelection:    p.duration("client.server_selection_timeout"),
 		clientHeartbeat:    p.duration("client.heartbeat_interval"),
 		clientMinHeartbeat: p.duration("client.min_heartbeat_interval"),
+		clientStreaming:    p.boolean("client.streaming_discovery"),
 	}
 }

@@ -290,6 +290,37 @@ var _ = Describe("mongo replica set", func() {
 		})
 	})
 
+	Describe("the driver's discovery of a new primary", func() {
+		// firstAckAfter is the completion of the first acknowledged write
+		// invoked after t.
+		firstAckAfter := func(rec *recorder, t time.Duration) time.Duration {
+			best := time.Duration(-1)
+			for id, o := range rec.outcomes {
+				if o == platform.Acked && time.Duration(id)*interval > t && (best < 0 || rec.completed[id] < best) {
+					best = rec.completed[id]
+				}
+			}
+			return best
+		}
+		pausePrimary := func(streaming string) time.Duration {
+			s, rec := mongoSim(3, "majority", map[string]string{"client.streaming_discovery": streaming})
+			drive(s, "mongo", 0, interval, 90*time.Second)
+			mongoRunTo(s, 20*time.Second)
+			mongoMust(s.Faults().Pause(mongoCtx, east1a))
+			mongoRunTo(s, 100*time.Second)
+			elected := mongoEventsAfter(rec, platform.EventPrimaryElected, 20*time.Second)
+			Expect(elected).NotTo(BeEmpty())
+			return firstAckAfter(rec, elected[0].At) - elected[0].At
+		}
+
+		It("takes a round trip with the streaming protocol, and up to a monitoring interval without it", func() {
+			streaming, polling := pausePrimary("true"), pausePrimary("false")
+			Expect(streaming).To(BeNumerically("<", 100*time.Millisecond))
+			Expect(polling).To(BeNumerically(">", streaming))
+			Expect(polling).To(BeNumerically("<=", set.clientHeartbeat+time.Second))
+		})
+	})
+
 	Describe("a write mode the configuration can no longer meet", func() {
 		It("answers every write at once as unknown (UnsatisfiableWriteConcern) until the clients switch to majority", func() {
 			const fault, promoteAt, relaxAt, end = 30 * time.Second, 60 * time.Second, 90 * time.Second, 120 * time.Second
