@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chaosdrill/chaosdrill/platform"
+	"github.com/chaosdrill/chaosdrill/platform/containers/docker"
 )
 
 // injector is the platform's Faults: the Docker engine's primitives, plus
@@ -62,16 +63,13 @@ func (f *injector) beforeFault(ctx context.Context) {
 }
 
 func (f *injector) event(what, node string) {
-	n, _ := f.p.cfg.Topology.Node(node)
-	service := n.Service
-	if service == "" {
-		service = f.p.serviceOfAddedNode(node)
-	}
-	f.p.emit(platform.Event{Service: service, What: what, Node: node})
+	f.p.emit(platform.Event{Service: f.serviceOf(node), What: what, Node: node})
 }
 
-// Kill sends SIGKILL to node.
-func (f *injector) Kill(ctx context.Context, node string) error {
+// onNode runs one engine primitive on node, after any Stop still running on
+// it, and reports the node's new state. A fault (as opposed to its undoing)
+// first measures the replication lag it is about to cause.
+func (f *injector) onNode(ctx context.Context, node string, fault bool, do func(*docker.Engine) error, what string) error {
 	lock := f.node(node)
 	lock.Lock()
 	defer lock.Unlock()
@@ -79,12 +77,19 @@ func (f *injector) Kill(ctx context.Context, node string) error {
 	if err != nil {
 		return err
 	}
-	f.beforeFault(ctx)
-	if err := engine.Kill(ctx, node); err != nil {
+	if fault {
+		f.beforeFault(ctx)
+	}
+	if err := do(engine); err != nil {
 		return err
 	}
-	f.event(platform.EventNodeDown, node)
+	f.event(what, node)
 	return nil
+}
+
+// Kill sends SIGKILL to node.
+func (f *injector) Kill(ctx context.Context, node string) error {
+	return f.onNode(ctx, node, true, func(e *docker.Engine) error { return e.Kill(ctx, node) }, platform.EventNodeDown)
 }
 
 // Stop shuts node down gracefully, in the background.
@@ -123,52 +128,23 @@ func (f *injector) serviceOf(node string) string {
 
 // Start starts a killed or stopped node again, with its data.
 func (f *injector) Start(ctx context.Context, node string) error {
-	lock := f.node(node)
-	lock.Lock()
-	defer lock.Unlock()
-	engine, err := f.p.engineNow()
-	if err != nil {
-		return err
-	}
-	if err := engine.Start(ctx, node); err != nil {
-		return err
-	}
-	f.p.restarted(node)
-	f.event(platform.EventNodeUp, node)
-	return nil
+	return f.onNode(ctx, node, false, func(e *docker.Engine) error {
+		if err := e.Start(ctx, node); err != nil {
+			return err
+		}
+		f.p.restarted(node)
+		return nil
+	}, platform.EventNodeUp)
 }
 
 // Pause freezes node.
 func (f *injector) Pause(ctx context.Context, node string) error {
-	lock := f.node(node)
-	lock.Lock()
-	defer lock.Unlock()
-	engine, err := f.p.engineNow()
-	if err != nil {
-		return err
-	}
-	f.beforeFault(ctx)
-	if err := engine.Pause(ctx, node); err != nil {
-		return err
-	}
-	f.event(platform.EventNodeDown, node)
-	return nil
+	return f.onNode(ctx, node, true, func(e *docker.Engine) error { return e.Pause(ctx, node) }, platform.EventNodeDown)
 }
 
 // Resume thaws node.
 func (f *injector) Resume(ctx context.Context, node string) error {
-	lock := f.node(node)
-	lock.Lock()
-	defer lock.Unlock()
-	engine, err := f.p.engineNow()
-	if err != nil {
-		return err
-	}
-	if err := engine.Resume(ctx, node); err != nil {
-		return err
-	}
-	f.event(platform.EventNodeUp, node)
-	return nil
+	return f.onNode(ctx, node, false, func(e *docker.Engine) error { return e.Resume(ctx, node) }, platform.EventNodeUp)
 }
 
 // Partition cuts all traffic between the two groups.
