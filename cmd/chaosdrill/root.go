@@ -68,6 +68,12 @@ func execute(args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, &ee) && ee.code == exitFail {
 		return exitFail
 	}
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		// Interrupted (SIGINT/SIGTERM): the platform was closed on the way
+		// out, so nothing the run started is left.
+		fmt.Fprintln(stderr, "chaosdrill: interrupted; everything the run started has been removed")
+		return exitEnvironment
+	}
 	fmt.Fprintf(stderr, "chaosdrill: %v\n", err)
 	code := classify(err)
 	if code == exitEnvironment && cmd != nil && isFlagError(err) {

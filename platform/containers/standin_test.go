@@ -182,6 +182,25 @@ var _ = Describe("closing the platform", Label("docker"), func() {
 		expectNothingLeft(ctx, runID)
 	}, NodeTimeout(2*time.Minute))
 
+	It("leaves nothing when interrupted in the middle of bring-up", func(ctx SpecContext) {
+		image, err := docker.BuildStandinImage(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		// Interrupt at several points of a bring-up of about 4 s: while the
+		// network is made, while containers are created, while they start.
+		for _, after := range []time.Duration{50 * time.Millisecond, 400 * time.Millisecond, 1500 * time.Millisecond, 3 * time.Second} {
+			runID := testRunID(fmt.Sprintf("interrupted-%d", after.Milliseconds()))
+			sink := &recorder{}
+			p, err := New(platform.Config{RunID: runID, Topology: platform.Ion(), Completions: sink, Events: sink}, WithStandinImage(image), WithoutPull())
+			Expect(err).NotTo(HaveOccurred())
+			interrupted, cancel := context.WithTimeout(ctx, after)
+			startErr := p.Start(interrupted)
+			cancel()
+			Expect(p.Close()).To(Succeed())
+			expectNothingLeft(ctx, runID)
+			fmt.Fprintf(GinkgoWriter, "interrupted after %v: start returned %v\n", after, startErr)
+		}
+	}, NodeTimeout(3*time.Minute))
+
 	It("is safe before Start", func() {
 		sink := &recorder{}
 		p, err := New(platform.Config{RunID: testRunID("never-started"), Topology: twoRegionTopology(), Completions: sink, Events: sink})
