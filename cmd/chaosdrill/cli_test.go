@@ -167,6 +167,32 @@ var _ = Describe("chaosdrill run", func() {
 	})
 })
 
+var _ = Describe("chaosdrill report", func() {
+	It("re-renders a stored report byte for byte and prints its summary", func() {
+		dir := GinkgoT().TempDir()
+		code, _, _ := chaosdrill(dir, "run", library("es-node-kill"), "--seed", "4", "--out", "first", "--quiet")
+		Expect(code).To(Equal(exitPass))
+		code, stdout, _ := chaosdrill(dir, "report", filepath.Join("first", "report.json"), "--out", "again")
+		Expect(code).To(Equal(exitPass))
+		Expect(stdout).To(ContainSubstring("es-node-kill"))
+		for _, f := range []string{"report.json", "junit.xml", "report.md", "report.html"} {
+			first, err := os.ReadFile(filepath.Join(dir, "first", f))
+			Expect(err).NotTo(HaveOccurred())
+			again, err := os.ReadFile(filepath.Join(dir, "again", f))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(again).To(Equal(first), f)
+		}
+	})
+
+	It("exits 2 for a file that is not a chaosdrill report", func() {
+		dir := GinkgoT().TempDir()
+		Expect(os.WriteFile(filepath.Join(dir, "x.json"), []byte(`{"schema":"other"}`), 0o644)).To(Succeed())
+		code, _, stderr := chaosdrill(dir, "report", "x.json")
+		Expect(code).To(Equal(exitBadInput))
+		Expect(stderr).To(ContainSubstring("x.json"))
+	})
+})
+
 var _ = Describe("without Docker", func() {
 	BeforeEach(func() {
 		// Loopback port 1: nothing listens there, so Docker "is down".
