@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -44,11 +43,11 @@ type Runner struct {
 	steps    []reports.StepRecord
 	resolver faults.Resolver
 
-	// waiting maps a trigger ("fault:NAME", "step:NAME", "event:SVC:WHAT") to
-	// what fires after it.
+	// waiting maps a trigger ("done:NAME" for a fault injected or a step
+	// finished, "event:SERVICE:WHAT") to what fires after it; fired records
+	// the triggers that have happened.
 	waiting map[string][]trigger
 	fired   map[string]bool
-	errs    []error
 }
 
 type trigger struct {
@@ -154,6 +153,11 @@ func (r *Runner) arm(at *platform.Duration, after, afterEvent string, delay time
 	switch {
 	case at != nil:
 		r.loop.At(at.D()+delay, platform.HandlerFunc(fire))
+	case after != "" && afterEvent != "":
+		// The first such event once the named fault or step has happened.
+		r.wait("done:"+after, trigger{fire: func(time.Duration) {
+			r.waiting["event:"+afterEvent] = append(r.waiting["event:"+afterEvent], trigger{delay: delay, fire: fire})
+		}})
 	case after != "":
 		r.wait("done:"+after, trigger{delay: delay, fire: fire})
 	case afterEvent != "":
@@ -169,11 +173,9 @@ func (r *Runner) wait(key string, t trigger) {
 	r.waiting[key] = append(r.waiting[key], t)
 }
 
-// happened fires everything waiting on key, once.
+// happened fires everything waiting on key. Each waiter fires once; an
+// event that happens again fires only the waiters armed since.
 func (r *Runner) happened(key string, now time.Duration) {
-	if r.fired[key] {
-		return
-	}
 	r.fired[key] = true
 	for _, t := range r.waiting[key] {
 		r.loop.At(now+t.delay, platform.HandlerFunc(t.fire))
@@ -283,7 +285,7 @@ func (r *Runner) readBack(ctx context.Context) error {
 			r.ledger.Ops[id].Present = present[j]
 		}
 	}
-	return errors.Join(r.errs...)
+	return nil
 }
 
 // workload issues one write per interval until stop. It is a long-lived

@@ -127,6 +127,21 @@ faults:
 		Expect(fake.callsMatching("stop")).To(Equal([]string{"3.5s stop es-east-1b"}))
 	})
 
+	It("with after and after_event, waits for the first such event after the named fault", func() {
+		sc := parse(header + `
+workloads: [{service: logs, rate: 1}]
+faults:
+  - {name: restart-a, kind: restart, target: node:es-east-1a, at: 3s}
+  - {name: restart-b, kind: restart, target: node:es-east-1b, after: restart-a, after_event: "logs:health-green", delay: 1s}
+`)
+		fake.emit(2*time.Second, "logs", platform.EventHealthGreen) // before restart-a: does not count
+		fake.emit(5*time.Second, "logs", platform.EventHealthGreen)
+		fake.emit(7*time.Second, "logs", platform.EventHealthGreen)
+		_, err := Run(context.Background(), sc, fake.build, Options{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(fake.callsMatching("stop")).To(Equal([]string{"3s stop es-east-1a", "6s stop es-east-1b"}))
+	})
+
 	It("counts an acknowledged write that the read-back cannot find as lost", func() {
 		sc := parse(header + `
 workloads: [{service: mongo, rate: 10}]

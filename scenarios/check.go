@@ -494,9 +494,9 @@ func (c *checker) isMember(svc *platform.ServiceSpec, name string, step int) boo
 	return slices.Contains(c.members(svc, step), name)
 }
 
-// checkTriggers checks what starts each fault and step: exactly one of at,
-// after and after_event, pointing at something that exists, with no loop of
-// afters.
+// checkTriggers checks what starts each fault and step: one of at, after
+// and after_event (or after with after_event), pointing at something that
+// exists, with no loop of afters.
 func (c *checker) checkTriggers() {
 	for _, t := range c.all {
 		c.checkTrigger(t)
@@ -519,13 +519,16 @@ func (c *checker) checkTrigger(t *trigger) {
 	if t.afterEvent != "" {
 		given = append(given, "after_event")
 	}
-	switch len(given) {
-	case 0:
+	// after and after_event together mean: the first such event once the
+	// named fault or step has happened (a rolling restart's "when the
+	// cluster is green again").
+	combined := len(given) == 2 && t.after != "" && t.afterEvent != ""
+	switch {
+	case len(given) == 0:
 		c.add(t.path, "a %s needs one of at, after or after_event", t.what)
 		return
-	case 1:
-	default:
-		c.add(t.path+"."+given[1], "a %s takes only one of at, after and after_event; got %s", t.what, strings.Join(given, " and "))
+	case len(given) > 1 && !combined:
+		c.add(t.path+"."+given[1], "a %s takes one of at, after and after_event (or after with after_event); got %s", t.what, strings.Join(given, " and "))
 		return
 	}
 	duration := c.scenario.Duration
@@ -540,7 +543,8 @@ func (c *checker) checkTrigger(t *trigger) {
 		if _, ok := c.triggers[t.after]; !ok {
 			c.add(t.path+".after", "no fault or runbook step named %q%s", t.after, suggestion(t.after, platform.SortedKeys(c.triggers), "names"))
 		}
-	case t.afterEvent != "":
+	}
+	if t.afterEvent != "" {
 		service, what, ok := strings.Cut(t.afterEvent, ":")
 		if !ok || service == "" || what == "" {
 			c.add(t.path+".after_event", "want SERVICE:EVENT, e.g. mongo:%s; got %q", platform.EventPrimaryElected, t.afterEvent)

@@ -56,7 +56,10 @@ var FaultKinds = []string{FaultKill, FaultStop, FaultPause, FaultRestart, FaultP
 
 // Fault is one scheduled fault. It fires at a time (At) or after another
 // fault or runbook step, or a platform event (After / AfterEvent, plus
-// Delay). It heals after Heal if set (not for restart).
+// Delay). With both After and AfterEvent it fires on the first such event
+// once the named fault or step has happened; AfterEvent alone counts the
+// first one since the scenario started. It heals after Heal if set (not for
+// restart).
 type Fault struct {
 	Name string `yaml:"name,omitempty" json:"name,omitempty"`
 	Kind string `yaml:"kind" json:"kind"`
