@@ -225,13 +225,16 @@ var _ = Describe("chaosdrill list", func() {
 		}
 	})
 
-	It("lists every model parameter with its default and a source URL", func() {
-		code, stdout, _ := chaosdrill(repo, "list", "--parameters")
-		Expect(code).To(Equal(exitPass))
-		lines := strings.Split(strings.TrimSpace(stdout), "\n")[1:]
-		Expect(len(lines)).To(BeNumerically(">", 10))
-		for _, l := range lines {
-			Expect(l).To(ContainSubstring("https://"), l)
-		}
-	})
+	for _, p := range []string{"sim", "containers"} {
+		It("lists every "+p+" parameter with its default and a source URL", func() {
+			code, stdout, _ := chaosdrill(repo, "list", "--parameters", "--platform", p)
+			Expect(code).To(Equal(exitPass))
+			lines := strings.Split(strings.TrimSpace(stdout), "\n")[1:]
+			Expect(len(lines)).To(BeNumerically(">", 10))
+			for _, l := range lines {
+				Expect(l).To(ContainSubstring("https://"), l)
+			}
+			Expect(stdout).To(ContainSubstring("mongo.election_timeout"))
+		})
+	}
 })

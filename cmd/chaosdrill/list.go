@@ -12,27 +12,38 @@ import (
 
 	"github.com/chaosdrill/chaosdrill/faults"
 	"github.com/chaosdrill/chaosdrill/platform"
+	"github.com/chaosdrill/chaosdrill/platform/containers"
 	"github.com/chaosdrill/chaosdrill/scenarios"
 	"github.com/chaosdrill/chaosdrill/simulator"
 )
 
 func newListCommand() *cobra.Command {
-	var dir string
+	var dir, platformName string
 	var parameters bool
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List scenarios, fault kinds, topologies, runbook actions",
 		Long: `List the scenario files in --dir (default "scenarios") with their
 descriptions, the fault kinds and selectors, the built-in topologies and the
-runbook actions. With --parameters, list every model parameter with its
-default and the documentation it comes from.`,
+runbook actions. With --parameters, list every model parameter of the
+platform (--platform sim, the default, or containers) with its default and
+the documentation it comes from.`,
 		Args: argsError(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			defer w.Flush()
 			if parameters {
+				var list []platform.Parameter
+				switch platformName {
+				case "sim":
+					list = simulator.Parameters()
+				case "containers":
+					list = containers.Parameters()
+				default:
+					return badInput(fmt.Errorf("--platform %q: want sim or containers", platformName))
+				}
 				fmt.Fprintln(w, "PARAMETER\tDEFAULT\tMEANING\tSOURCE")
-				for _, p := range simulator.Parameters() {
+				for _, p := range list {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.Name, p.Default, p.Description, p.Source)
 				}
 				return nil
@@ -83,6 +94,7 @@ default and the documentation it comes from.`,
 	}
 	cmd.Flags().StringVar(&dir, "dir", "scenarios", "folder of scenario files")
 	cmd.Flags().BoolVar(&parameters, "parameters", false, "list the model parameters instead")
+	cmd.Flags().StringVar(&platformName, "platform", "sim", "whose parameters --parameters lists: sim or containers")
 	return cmd
 }
 
