@@ -125,7 +125,7 @@ func Build(run *Run) *Report {
 		t.finish(run.Events)
 	}
 
-	report.Expectations = checkExpectations(run.Expect, report.Services)
+	report.Expectations = append(checkExpectations(run.Expect, report.Services), scheduleHeld(run)...)
 	report.Verdict = VerdictPass
 	for _, e := range report.Expectations {
 		if !e.Pass {
@@ -133,6 +133,24 @@ func Build(run *Run) *Report {
 		}
 	}
 	return report
+}
+
+// scheduleHeld fails the run where the scenario did not happen as written:
+// a fault that could not be injected (or healed), or a runbook step that
+// failed. A run that passes must have rehearsed what its file says.
+func scheduleHeld(run *Run) []ExpectationResult {
+	var rows []ExpectationResult
+	for _, f := range run.Faults {
+		if f.Error != "" {
+			rows = append(rows, ExpectationResult{Name: "fault " + f.Name + " carried out", Pass: false, Observed: f.Error})
+		}
+	}
+	for _, s := range run.Steps {
+		if s.Error != "" {
+			rows = append(rows, ExpectationResult{Name: "runbook " + s.Name + " done", Pass: false, Observed: s.Error})
+		}
+	}
+	return rows
 }
 
 // countOutcomes is the first pass over the ledger: counts, latency, lost

@@ -49,13 +49,18 @@ func (f *fakePlatform) build(cfg platform.Config) (platform.Platform, error) {
 	return f, nil
 }
 
-func (f *fakePlatform) Name() string                  { return "fake" }
-func (f *fakePlatform) Start(context.Context) error   { return f.startErr }
-func (f *fakePlatform) Loop() platform.Loop           { return f }
-func (f *fakePlatform) Faults() platform.Faults       { return fakeFaults{f} }
-func (f *fakePlatform) Close() error                  { f.closed++; return nil }
-func (f *fakePlatform) Now() time.Duration            { return f.now }
-func (f *fakePlatform) Role(string) ([]string, error) { return []string{f.primary}, nil }
+func (f *fakePlatform) Name() string                { return "fake" }
+func (f *fakePlatform) Start(context.Context) error { return f.startErr }
+func (f *fakePlatform) Loop() platform.Loop         { return f }
+func (f *fakePlatform) Faults() platform.Faults     { return fakeFaults{f} }
+func (f *fakePlatform) Close() error                { f.closed++; return nil }
+func (f *fakePlatform) Now() time.Duration          { return f.now }
+func (f *fakePlatform) Role(string) ([]string, error) {
+	if f.primary == "" {
+		return nil, nil
+	}
+	return []string{f.primary}, nil
+}
 func (f *fakePlatform) log(format string, args ...any) {
 	f.calls = append(f.calls, fmt.Sprintf(format, args...))
 }

@@ -203,7 +203,11 @@ func (r *Runner) inject(spec scenarios.Fault, now time.Duration) {
 	}
 	index := len(r.faults)
 	r.faults = append(r.faults, rec)
-	if err == nil && spec.Heal > 0 {
+	if err != nil {
+		// Nothing happened, so nothing that waits on this fault follows.
+		return
+	}
+	if spec.Heal > 0 {
 		r.loop.At(now+spec.Heal.D(), platform.HandlerFunc(func(at time.Duration) {
 			if err := f.Recover(ctx, r.p.Faults()); err != nil {
 				r.faults[index].Error = "heal: " + err.Error()

@@ -142,6 +142,22 @@ faults:
 		Expect(fake.callsMatching("stop")).To(Equal([]string{"3s stop es-east-1a", "6s stop es-east-1b"}))
 	})
 
+	It("fails the run when a fault cannot be carried out, and runs nothing that waits on it", func() {
+		sc := parse(header + `
+workloads: [{service: mongo, rate: 1}]
+faults:
+  - {name: kill-primary, kind: kill, target: role:mongo:primary, at: 2s}
+runbook:
+  - {name: step-down, action: mongo.step-down, after: kill-primary}
+`)
+		fake.primary = "" // mid-election: nobody holds the role
+		rep, err := Run(context.Background(), sc, fake.build, Options{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(rep.Faults[0].Error).To(ContainSubstring("matches no node"))
+		Expect(fake.callsMatching("action")).To(BeEmpty())
+		Expect(rep.Verdict).To(Equal("fail"))
+	})
+
 	It("counts an acknowledged write that the read-back cannot find as lost", func() {
 		sc := parse(header + `
 workloads: [{service: mongo, rate: 10}]
