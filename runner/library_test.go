@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -153,13 +152,5 @@ var _ = Describe("the scenario library on the simulator", func() {
 		rep := runLibrary("two-az-outage", 1)
 		Expect(eventsOf(rep, "logs", platform.EventHealthRed)).NotTo(BeEmpty())
 		Expect(rep.Services["mongo"].Lost).To(BeZero())
-	})
-
-	It("keeps its scenario files free of absolute paths", func() {
-		for _, file := range files {
-			b, err := os.ReadFile(file)
-			Expect(err).NotTo(HaveOccurred())
-			Expect(string(b)).NotTo(ContainSubstring("/work/"))
-		}
 	})
 })
