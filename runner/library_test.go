@@ -148,9 +148,17 @@ var _ = Describe("the scenario library on the simulator", func() {
 		Expect(majority.WriteLatency.P50).To(BeNumerically("<", roundTrip/4))
 	})
 
-	It("two-az-outage says whether the cluster kept a master and what was lost", func() {
+	It("two-az-outage: red, rebuilt from the last snapshot, and the events after it lost", func() {
 		rep := runLibrary("two-az-outage", 1)
 		Expect(eventsOf(rep, "logs", platform.EventHealthRed)).NotTo(BeEmpty())
+		restored := eventsOf(rep, "logs", platform.EventRestoreCompleted)
+		Expect(restored).To(HaveLen(1))
+		logs := rep.Services["logs"]
+		Expect(logs.RTO).NotTo(BeNil())
+		Expect(logs.Lost).To(BeNumerically(">", 0))
+		// What was lost is what came after the snapshot: at most the
+		// snapshot interval before the fault.
+		Expect(logs.RPO).To(BeNumerically("<=", (5 * time.Minute).Seconds()))
 		Expect(rep.Services["mongo"].Lost).To(BeZero())
 	})
 })
