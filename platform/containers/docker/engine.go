@@ -312,7 +312,9 @@ func (e *Engine) ensureNetwork(ctx context.Context) error {
 		return nil
 	}
 	name := "chaosdrill-" + e.runID
-	_, err := e.docker.NetworkCreate(ctx, name, client.NetworkCreateOptions{
+	create, cancel := uninterrupted(ctx)
+	defer cancel()
+	_, err := e.docker.NetworkCreate(create, name, client.NetworkCreateOptions{
 		Driver: "bridge",
 		Labels: map[string]string{LabelRun: e.runID},
 	})
@@ -320,7 +322,19 @@ func (e *Engine) ensureNetwork(ctx context.Context) error {
 		return fmt.Errorf("%w: create network %s: %v", platform.ErrEnvironment, name, err)
 	}
 	e.networkName = name
-	return nil
+	return ctx.Err()
+}
+
+// createTimeout bounds a Docker create call that an interrupt does not cut.
+const createTimeout = time.Minute
+
+// uninterrupted is a context for a call that creates something in Docker:
+// it is not cancelled with ctx, because the daemon finishes a create whose
+// client went away, and a network or container made after the run's cleanup
+// looked would be left behind (seen here: interrupting a bring-up 50 ms in
+// left its network). The caller checks ctx once the call returns.
+func uninterrupted(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
 }
 
 func (e *Engine) startNode(ctx context.Context, spec NodeSpec) error {
@@ -353,17 +367,27 @@ func (e *Engine) startNode(ctx context.Context, spec NodeSpec) error {
 			Labels:             e.labels(spec),
 			HostConfigModifier: loopbackOnly,
 		},
-		Started: true,
-		Logger:  discardLogger{},
+		Logger: discardLogger{},
 	}
 	if err := network.WithNetworkName([]string{e.Alias(spec.Name)}, e.networkName)(&request); err != nil {
 		return fmt.Errorf("%w: start node %s: attach network: %v", platform.ErrEnvironment, spec.Name, err)
 	}
-	started, err := testcontainers.GenericContainer(ctx, request)
-	if started != nil {
+	// Create without the interrupt (see uninterrupted), then start and
+	// wait with it: an interrupted bring-up leaves only containers that
+	// exist, which Close finds by label.
+	create, cancel := uninterrupted(ctx)
+	created, err := testcontainers.GenericContainer(create, request)
+	cancel()
+	if created != nil {
 		e.mu.Lock()
-		e.nodes[spec.Name].container = started
+		e.nodes[spec.Name].container = created
 		e.mu.Unlock()
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err == nil {
+		err = created.Start(ctx)
 	}
 	if err != nil {
 		return fmt.Errorf("%w: node %s (image %s) never came up: %v%s", platform.ErrEnvironment, spec.Name, spec.Image, err, e.logTail(ctx, spec.Name))
