@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -111,13 +112,7 @@ func timelineTable(r *Report, limit int) (table, int) {
 		entries = append(entries, timelineEntry{e.At, what})
 	}
 	slices.SortStableFunc(entries, func(a, b timelineEntry) int {
-		switch {
-		case a.at < b.at:
-			return -1
-		case a.at > b.at:
-			return 1
-		}
-		return 0
+		return cmp.Compare(a.at, b.at)
 	})
 	omitted := 0
 	if limit > 0 && len(entries) > limit {

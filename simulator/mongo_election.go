@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -441,25 +442,13 @@ func (m *mongoModel) replan() {
 		kept = append(kept, w)
 	}
 	slices.SortStableFunc(kept, func(a, b mongoWrite) int {
-		switch {
-		case a.done < b.done:
-			return -1
-		case a.done > b.done:
-			return 1
-		}
-		return 0
+		return cmp.Compare(a.done, b.done)
 	})
 	m.replanned, m.replannedHead = kept, 0
 	if len(retry) > 0 {
 		waiting := append(retry, m.selecting.drain()...)
 		slices.SortStableFunc(waiting, func(a, b mongoSelecting) int {
-			switch {
-			case a.invoke < b.invoke:
-				return -1
-			case a.invoke > b.invoke:
-				return 1
-			}
-			return 0
+			return cmp.Compare(a.invoke, b.invoke)
 		})
 		for _, w := range waiting {
 			m.selecting.push(w)
