@@ -120,13 +120,6 @@ func esZoneNodes(s *Sim, zone string) []string {
 var _ = Describe("the elasticsearch cluster behind the log tier", func() {
 	const every = 10 * time.Millisecond
 
-	// The slack a bound allows on top of the modelled delays: network
-	// round trips and bulk batching, far below the follower-check time
-	// (about 30 s) and the delayed-allocation timeout (1 min).
-	slack := func(s *Sim) time.Duration {
-		return esParam(s, "logs.flush_interval") + 4*esParam(s, "es.index_latency") + 100*time.Millisecond
-	}
-
 	It("es-node-kill: loses no acknowledged event, stalls writes for well under a second, goes yellow and back to green after delayed_timeout plus recovery", func() {
 		s, rec := newTestSim(nil, 1, nil)
 		w := drive(s, "logs", 0, every, 5*time.Minute)
@@ -146,14 +139,7 @@ var _ = Describe("the elasticsearch cluster behind the log tier", func() {
 		Expect(ok).To(BeTrue())
 		Expect(elected.Node).NotTo(Equal(master[0]))
 
-		yellow, ok := esFirstEventAfter(rec, platform.EventHealthYellow, fault)
-		Expect(ok).To(BeTrue())
-		Expect(yellow.At - fault).To(BeNumerically("<", slack(s)))
-		green, ok := esFirstEventAfter(rec, platform.EventHealthGreen, fault)
-		Expect(ok).To(BeTrue())
-		delayed := esParam(s, "es.delayed_timeout")
-		Expect(green.At - fault).To(BeNumerically(">=", delayed))
-		Expect(green.At - fault).To(BeNumerically("<=", delayed+esOf(s).recoveryTime(esLargestShard(s))+slack(s)))
+		green := expectYellowThenGreenAfterDelayedAllocation(s, rec, fault)
 		_, ok = esFirstEventAfter(rec, platform.EventRedundancyRestored, green.At)
 		Expect(ok).To(BeTrue())
 	})
@@ -171,14 +157,7 @@ var _ = Describe("the elasticsearch cluster behind the log tier", func() {
 		ops := esOps(0, w)
 		Expect(esLostAcked(s, rec, "logs", ops)).To(BeEmpty())
 		Expect(esLongestAckGap(rec, ops, fault-time.Second, 4*time.Minute)).To(BeNumerically("<", esParam(s, "es.election_initial_timeout")+slack(s)))
-		yellow, ok := esFirstEventAfter(rec, platform.EventHealthYellow, fault)
-		Expect(ok).To(BeTrue())
-		Expect(yellow.At - fault).To(BeNumerically("<", slack(s)))
-		green, ok := esFirstEventAfter(rec, platform.EventHealthGreen, fault)
-		Expect(ok).To(BeTrue())
-		delayed := esParam(s, "es.delayed_timeout")
-		Expect(green.At - fault).To(BeNumerically(">=", delayed))
-		Expect(green.At - fault).To(BeNumerically("<=", delayed+esOf(s).recoveryTime(esLargestShard(s))+slack(s)))
+		expectYellowThenGreenAfterDelayedAllocation(s, rec, fault)
 	})
 
 	It("es-rolling-restart: restarting each node in turn, waiting for green between, loses nothing and never stalls writes for long", func() {
@@ -407,4 +386,28 @@ func (l *esActions) ActionDone(name string, err error, at time.Duration) {
 	l.names = append(l.names, name)
 	l.errs = append(l.errs, err)
 	l.at = append(l.at, at)
+}
+
+// expectYellowThenGreenAfterDelayedAllocation checks the health story of a
+// lost node: yellow at once, green no sooner than delayed_timeout and no
+// later than that plus rebuilding the largest shard. It returns the green
+// event.
+func expectYellowThenGreenAfterDelayedAllocation(s *Sim, rec *recorder, fault time.Duration) platform.Event {
+	GinkgoHelper()
+	yellow, ok := esFirstEventAfter(rec, platform.EventHealthYellow, fault)
+	Expect(ok).To(BeTrue())
+	Expect(yellow.At - fault).To(BeNumerically("<", slack(s)))
+	green, ok := esFirstEventAfter(rec, platform.EventHealthGreen, fault)
+	Expect(ok).To(BeTrue())
+	delayed := esParam(s, "es.delayed_timeout")
+	Expect(green.At - fault).To(BeNumerically(">=", delayed))
+	Expect(green.At - fault).To(BeNumerically("<=", delayed+esOf(s).recoveryTime(esLargestShard(s))+slack(s)))
+	return green
+}
+
+// slack is what a bound allows on top of the modelled delays: network round
+// trips and bulk batching, far below the follower-check time (about 30 s)
+// and the delayed-allocation timeout (1 min).
+func slack(s *Sim) time.Duration {
+	return esParam(s, "logs.flush_interval") + 4*esParam(s, "es.index_latency") + 100*time.Millisecond
 }
