@@ -1,0 +1,69 @@
+package platform
+
+import "slices"
+
+// EventMemberCaughtUp is emitted by a mongo service when a member added by
+// the runbook (mongo.add-member) has finished its initial sync and its lag
+// behind the primary is back within the normal replication lag. Node names
+// the member; Detail gives its lag at that moment as a Go duration.
+const EventMemberCaughtUp = "member-caught-up"
+
+// EventInfo documents one event a service kind emits: the word scenarios
+// trigger on (`after_event: SERVICE:WHAT`) and what it means.
+type EventInfo struct {
+	What    string `json:"what"`
+	Meaning string `json:"meaning"`
+}
+
+// nodeEvents are emitted for the nodes of every service kind.
+var nodeEvents = []EventInfo{
+	{EventNodeDown, "a node of the service stopped answering (killed, stopped, paused or cut off); Node names it"},
+	{EventNodeUp, "a node of the service answers again; Node names it"},
+}
+
+// eventCatalog lists, per service kind, every event the platforms emit for a
+// service of that kind. Both platforms emit the same words; a scenario that
+// triggers on a word not listed here for its service's kind waits forever,
+// so the loader refuses it.
+var eventCatalog = map[string][]EventInfo{
+	KindMongo: {
+		{EventPrimaryElected, "a member became primary; Node names it"},
+		{EventPrimaryLost, "the replica set has no primary any more (step-down or loss)"},
+		{EventRollback, "a former primary rolled back writes that were not majority-committed; Detail says how many"},
+		{EventReconfigured, "a (forced) reconfiguration was installed; Node is the member made electable"},
+		{EventMemberAdded, "a member added by the runbook finished its initial sync; Node names it"},
+		{EventMemberCaughtUp, "a member added by the runbook is within the normal replication lag; Node names it"},
+		{EventRedundancyRestored, "as many healthy data-bearing members as the topology declares exist again, their initial sync done"},
+		{EventReplicationLag, "a member's lag behind the primary at a fault; Detail gives it"},
+	},
+	KindElastic: {
+		{EventMasterElected, "a node became the elected master; Node names it"},
+		{EventHealthGreen, "cluster health turned green: every primary and replica shard is allocated"},
+		{EventHealthYellow, "cluster health turned yellow: every primary is allocated, some replicas are not"},
+		{EventHealthRed, "cluster health turned red: some primary shard is unallocated"},
+		{EventSnapshotCompleted, "a snapshot reached the S3 repository; Detail names it"},
+		{EventRestoreCompleted, "a snapshot restore into a new cluster finished (primaries recovered); Detail names the snapshot"},
+		{EventEndpointFailedOver, "the log tier now writes to another cluster; Detail names its region"},
+		{EventRedundancyRestored, "every shard has all its copies again (green after a fault)"},
+	},
+	KindS3: {
+		{EventSyncCompleted, "a cross-region sync pass finished; Detail names the destination region"},
+		{EventEndpointFailedOver, "the clients now use another region's bucket; Detail names the region"},
+	},
+}
+
+// EventCatalog returns the events a service of the given kind can emit, the
+// node events first, then the kind's own in a fixed order. It returns nil
+// for an unknown kind.
+func EventCatalog(kind string) []EventInfo {
+	own, ok := eventCatalog[kind]
+	if !ok {
+		return nil
+	}
+	return append(slices.Clone(nodeEvents), own...)
+}
+
+// EmitsEvent reports whether a service of the given kind can emit what.
+func EmitsEvent(kind, what string) bool {
+	return slices.ContainsFunc(EventCatalog(kind), func(e EventInfo) bool { return e.What == what })
+}
