@@ -173,6 +173,10 @@ type elasticModel struct {
 	election *rand.Rand
 	checks   *rand.Rand
 	wake     platform.HandlerFunc
+	// changed re-evaluates every cluster after something that can end a
+	// lost quorum: a node starting, resuming, finishing its boot, or the
+	// network healing.
+	changed platform.HandlerFunc
 
 	followerInterval, followerTimeout time.Duration
 	followerRetries                   int
@@ -218,6 +222,12 @@ func newElasticModel(s *Sim, spec *platform.ServiceSpec) (model, error) {
 		return nil, fmt.Errorf("build elasticsearch service %q: recovery and snapshot rates must be positive", spec.Name)
 	}
 	m.wake = func(time.Duration) { m.reconcileAll() }
+	m.changed = func(time.Duration) {
+		for _, cl := range m.clusters {
+			cl.noQuorum = false
+		}
+		m.reconcileAll()
+	}
 	var nodes []*simNode
 	region := ""
 	for _, np := range spec.Nodes {
@@ -288,22 +298,18 @@ func (m *elasticModel) nodeChanged(n *simNode, c nodeChange) {
 				continue
 			}
 			if c == changeStarted {
+				// The node serves only once booted: an election that
+				// found no quorum meanwhile is retried then.
 				en.bootedAt = m.s.now + m.bootTime
-				m.s.At(en.bootedAt, m.wake)
+				m.s.At(en.bootedAt, m.changed)
 			}
-			cl.noQuorum = false
-			m.reconcileAll()
+			m.changed(m.s.now)
 			return
 		}
 	}
 }
 
-func (m *elasticModel) networkChanged() {
-	for _, cl := range m.clusters {
-		cl.noQuorum = false
-	}
-	m.reconcileAll()
-}
+func (m *elasticModel) networkChanged() { m.changed(m.s.now) }
 
 func (m *elasticModel) reconcileAll() {
 	for _, c := range m.clusters {
