@@ -40,7 +40,7 @@ const recoveryBound = 2 * time.Minute
 const propertyRate = 20
 
 // propertySeeds is how many random schedules each scenario gets.
-const propertySeeds = 6
+const propertySeeds = 20
 
 // randomSchedule draws one to three faults over the topology: a kind
 // (kill, stop, pause, restart, partition, latency), a target (a node, a zone,
@@ -49,7 +49,13 @@ const propertySeeds = 6
 // node (a pause of a killed container is refused by Docker too).
 func randomSchedule(r *rand.Rand, topo *platform.Topology) []scenarios.Fault {
 	nodes := topo.Nodes()
-	zones := topo.Zones()
+	// Zones no node sits in match nothing: a fault there is refused.
+	var zones []string
+	for _, z := range topo.Zones() {
+		if slices.ContainsFunc(nodes, func(n platform.Node) bool { return n.Zone == z }) {
+			zones = append(zones, z)
+		}
+	}
 	var regions []string
 	for _, reg := range topo.Regions {
 		regions = append(regions, reg.Name)

@@ -1,0 +1,64 @@
+package runner
+
+import (
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/chaosdrill/chaosdrill/platform"
+)
+
+// Library scenarios of the Elasticsearch, log-tier and S3 models (issues 9
+// and 17): what each file's description promises, checked on the report.
+
+var _ = Describe("the Elasticsearch and S3 scenarios of the library", func() {
+	It("es-quorum-loss: no master while two of three voters are down; elected as soon as they have booted, nothing lost", func() {
+		// Elasticsearch elects a master once a quorum of the voting
+		// configuration is back (https://www.elastic.co/guide/en/elasticsearch/reference/current/modules-discovery-quorums.html).
+		boot, election := parameter("es.node_boot_time"), parameter("es.election_initial_timeout")
+		for _, seed := range seeds {
+			rep := runLibrary("es-quorum-loss", seed)
+			fault, healed := rep.Faults[0].At, *rep.Faults[0].HealedAt
+			logs := rep.Services["logs"]
+			Expect(logs.Lost).To(BeZero())
+			Expect(logs.RTO).NotTo(BeNil(), "seed %d: never recovered", seed)
+			down := healed - fault
+			Expect(*logs.RTO).To(BeNumerically(">=", down+boot))
+			Expect(*logs.RTO).To(BeNumerically("<=", down+boot+election+1))
+			elected := eventsOf(rep, "logs", platform.EventMasterElected)
+			Expect(elected[len(elected)-1].At).To(BeNumerically("~", healed+boot, election+0.01))
+		}
+	})
+
+	It("es-cluster-restart: the whole cluster killed and started again elects a master after the boot and loses nothing", func() {
+		boot, election := parameter("es.node_boot_time"), parameter("es.election_initial_timeout")
+		for _, seed := range seeds {
+			rep := runLibrary("es-cluster-restart", seed)
+			healed := *rep.Faults[0].HealedAt
+			logs := rep.Services["logs"]
+			Expect(logs.Lost).To(BeZero())
+			Expect(logs.RTO).NotTo(BeNil())
+			Expect(rep.Faults[0].At + *logs.RTO).To(BeNumerically("<=", healed+boot+election+1))
+			green := eventsOf(rep, "logs", platform.EventHealthGreen)
+			Expect(green).NotTo(BeEmpty())
+			Expect(green[len(green)-1].At).To(BeNumerically(">=", healed+boot))
+		}
+	})
+
+	It("east-region-outage-heal: a region that comes back brings every service back, nothing lost", func() {
+		boot := parameter("es.node_boot_time")
+		for _, seed := range seeds {
+			rep := runLibrary("east-region-outage-heal", seed)
+			healed := *rep.Faults[0].HealedAt
+			for _, name := range []string{"mongo", "logs", "artifacts"} {
+				s := rep.Services[name]
+				Expect(s.Lost).To(BeZero(), "%s seed %d", name, seed)
+				Expect(s.RTO).NotTo(BeNil(), "%s seed %d never recovered", name, seed)
+				// Back within the slowest path: a boot, an election and the
+				// driver's rediscovery (see recoveryBound).
+				Expect(rep.Faults[0].At+*s.RTO).To(BeNumerically("<=", healed+recoveryBound.Seconds()), "%s seed %d", name, seed)
+			}
+			Expect(rep.Faults[0].At + *rep.Services["logs"].RTO).To(BeNumerically(">=", healed+boot))
+			Expect(eventsOf(rep, "mongo", platform.EventPrimaryElected)).NotTo(BeEmpty())
+		}
+	})
+})
