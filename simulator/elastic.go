@@ -292,6 +292,12 @@ func (m *elasticModel) write(op uint64)         { m.tier.write(op) }
 func (m *elasticModel) advance(t time.Duration) { m.tier.advance(t) }
 
 func (m *elasticModel) nodeChanged(n *simNode, c nodeChange) {
+	if n.Kind != platform.KindElastic || n.Service != m.spec.Name {
+		// Another service's node: it may have taken the last of the
+		// tier's region with it, or brought the region back.
+		m.tier.clusterChanged()
+		return
+	}
 	for _, cl := range m.clusters {
 		for _, en := range cl.nodes {
 			if en.sn != n {
