@@ -71,11 +71,19 @@ type ServiceSpec struct {
 	// with that service's sync job.
 	SnapshotTo       string   `yaml:"snapshot_to,omitempty" json:"snapshot_to,omitempty"`
 	SnapshotInterval Duration `yaml:"snapshot_interval,omitempty" json:"snapshot_interval,omitempty"`
+	// SnapshotPhase pins when the periodic snapshots run: at phase, phase +
+	// interval, ... after a baseline at time 0. Nil: the simulator draws it
+	// from the seed, uniform in [0, interval), since a real schedule has
+	// been running long before the drill.
+	SnapshotPhase *Duration `yaml:"snapshot_phase,omitempty" json:"snapshot_phase,omitempty"`
 
 	// s3
 	Endpoints     []S3Endpoint `yaml:"endpoints,omitempty" json:"endpoints,omitempty"`
 	PrimaryRegion string       `yaml:"primary_region,omitempty" json:"primary_region,omitempty"`
 	SyncInterval  Duration     `yaml:"sync_interval,omitempty" json:"sync_interval,omitempty"`
+	// SyncPhase pins when the periodic sync passes start, like
+	// SnapshotPhase (nil: drawn from the seed).
+	SyncPhase *Duration `yaml:"sync_phase,omitempty" json:"sync_phase,omitempty"`
 }
 
 // MongoMember is one replica-set member and its replica-set configuration.
@@ -335,6 +343,9 @@ func (t *Topology) Validate() []FieldError {
 					add(p+".snapshot_interval", "snapshot_interval must be positive when snapshot_to is set")
 				}
 			}
+			if s.SnapshotPhase != nil && (*s.SnapshotPhase < 0 || *s.SnapshotPhase >= s.SnapshotInterval) {
+				add(p+".snapshot_phase", "snapshot_phase must be at least 0 and less than snapshot_interval (%s)", s.SnapshotInterval.D())
+			}
 		case KindS3:
 			if len(s.Endpoints) == 0 {
 				add(p+".endpoints", "an s3 service needs at least one endpoint")
@@ -356,6 +367,9 @@ func (t *Topology) Validate() []FieldError {
 			}
 			if len(s.Endpoints) > 1 && s.SyncInterval <= 0 {
 				add(p+".sync_interval", "sync_interval must be positive when there is more than one endpoint")
+			}
+			if s.SyncPhase != nil && (*s.SyncPhase < 0 || *s.SyncPhase >= s.SyncInterval) {
+				add(p+".sync_phase", "sync_phase must be at least 0 and less than sync_interval (%s)", s.SyncInterval.D())
 			}
 		default:
 			add(p+".kind", "unknown service kind %q (want %s, %s or %s)", s.Kind, KindMongo, KindElastic, KindS3)

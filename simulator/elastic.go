@@ -281,10 +281,15 @@ func (m *elasticModel) start() {
 	}
 	c.reconcile()
 	if m.s3 != nil && m.spec.SnapshotInterval > 0 {
-		// A snapshot schedule has been running long before any drill: the
-		// first one is taken as the scenario starts, as the live platform
-		// takes a baseline before time 0.
-		m.s.after(0, platform.HandlerFunc(m.snapshotTick))
+		// A baseline is taken as the scenario starts, as the live platform
+		// takes one before time 0; the schedule, which has been running
+		// long before any drill, fires at its phase.
+		interval := m.spec.SnapshotInterval.D()
+		phase := jobPhase(m.s, m.spec.SnapshotPhase, interval, "elastic/snapshot-phase/"+m.spec.Name)
+		if phase > 0 {
+			m.s.after(0, platform.HandlerFunc(func(time.Duration) { m.snapshot() }))
+		}
+		m.s.after(phase, platform.HandlerFunc(m.snapshotTick))
 	}
 }
 
@@ -829,6 +834,11 @@ func (c *esCluster) setHealth(health, detail string) {
 
 func (m *elasticModel) snapshotTick(time.Duration) {
 	m.s.after(m.spec.SnapshotInterval.D(), platform.HandlerFunc(m.snapshotTick))
+	m.snapshot()
+}
+
+// snapshot takes a snapshot of the cluster the tier writes to.
+func (m *elasticModel) snapshot() {
 	c := m.cluster
 	if c.master < 0 || c.restoring {
 		return

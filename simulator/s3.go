@@ -136,10 +136,29 @@ func (m *s3Model) service() string { return m.spec.Name }
 
 func (m *s3Model) start() {
 	if len(m.endpoints) > 1 && m.spec.SyncInterval > 0 {
-		// The first pass starts with the scenario, as the live platform
-		// syncs once before time 0.
-		m.s.after(0, m.syncTick)
+		// A first pass runs as the scenario starts, as the live platform
+		// syncs once before time 0; the cron schedule fires at its phase.
+		interval := m.spec.SyncInterval.D()
+		phase := jobPhase(m.s, m.spec.SyncPhase, interval, "s3/sync-phase/"+m.spec.Name)
+		if phase > 0 {
+			m.s.after(0, platform.HandlerFunc(func(now time.Duration) { m.syncPasses(now) }))
+		}
+		m.s.after(phase, m.syncTick)
 	}
+}
+
+// jobPhase is when a periodic job first fires: the pinned phase, or one
+// drawn from the seed's stream for the job, uniform in [0, interval). A
+// schedule that has been running for a long time is as likely to fire at
+// any point of its interval when a drill begins.
+func jobPhase(s *Sim, pinned *platform.Duration, interval time.Duration, stream string) time.Duration {
+	if pinned != nil {
+		return pinned.D()
+	}
+	if interval <= 0 {
+		return 0
+	}
+	return time.Duration(s.rand(stream).Int64N(int64(interval)))
 }
 
 // endpoint returns the region's endpoint, or nil.
@@ -326,6 +345,12 @@ func (m *s3Model) networkChanged() { m.checkPasses() }
 // syncAll starts a pass to every destination that has none running. It runs
 // every SyncInterval, like a cron job.
 func (m *s3Model) syncAll(now time.Duration) {
+	m.syncPasses(now)
+	m.s.after(m.spec.SyncInterval.D(), m.syncTick)
+}
+
+// syncPasses starts a pass to every destination that has none running.
+func (m *s3Model) syncPasses(now time.Duration) {
 	for _, dst := range m.endpoints {
 		if dst == m.primary || dst.pass != nil || !m.s.reachable(m.primary.node, dst.node) {
 			continue
@@ -343,7 +368,6 @@ func (m *s3Model) syncAll(now time.Duration) {
 		dst.pass = pass
 		m.s.after(took, platform.HandlerFunc(func(time.Duration) { m.finishPass(pass) }))
 	}
-	m.s.after(m.spec.SyncInterval.D(), m.syncTick)
 }
 
 func (m *s3Model) finishPass(p *syncPass) {
