@@ -436,10 +436,10 @@ func (m *s3Model) readBack(ids []uint64, present []bool) {
 
 // --- the snapshot repository, for the elasticsearch model ---
 
-// putSnapshot stores a finished snapshot in the bucket of region's endpoint.
-// It reports false when that endpoint does not answer from node.
-func (m *s3Model) putSnapshot(region string, from *simNode, snap *esSnapshot) bool {
-	e := m.endpoint(region)
+// putSnapshot stores a finished snapshot in the bucket of the endpoint
+// node. It reports false when that endpoint does not answer from node.
+func (m *s3Model) putSnapshot(endpoint, from *simNode, snap *esSnapshot) bool {
+	e := m.byNode(endpoint)
 	if e == nil || !m.s.reachable(from, e.node) {
 		return false
 	}
@@ -447,23 +447,29 @@ func (m *s3Model) putSnapshot(region string, from *simNode, snap *esSnapshot) bo
 	return true
 }
 
-// latestSnapshot is the newest snapshot in region's bucket (written there or
-// copied by the sync job), or nil; ok is false when the endpoint is gone.
-func (m *s3Model) latestSnapshot(region string) (snap *esSnapshot, ok bool) {
+// snapshots lists the snapshots in region's bucket (written there or copied
+// by the sync job); ok is false when the endpoint is gone.
+func (m *s3Model) snapshots(region string) (snaps []*esSnapshot, ok bool) {
 	e := m.endpoint(region)
 	if e == nil || !m.s.up(e.node) {
 		return nil, false
 	}
-	candidates := e.snaps
-	if e != m.primary {
-		candidates = append(append([]*esSnapshot(nil), m.primary.snaps[:e.syncedSnaps]...), e.snaps...)
+	if e == m.primary {
+		return e.snaps, true
 	}
-	for _, sn := range candidates {
+	return append(append([]*esSnapshot(nil), m.primary.snaps[:e.syncedSnaps]...), e.snaps...), true
+}
+
+// latestSnapshot is the newest snapshot in region's bucket, or nil; ok is
+// false when the endpoint is gone.
+func (m *s3Model) latestSnapshot(region string) (snap *esSnapshot, ok bool) {
+	snaps, ok := m.snapshots(region)
+	for _, sn := range snaps {
 		if snap == nil || sn.takenAt > snap.takenAt {
 			snap = sn
 		}
 	}
-	return snap, true
+	return snap, ok
 }
 
 // snapshotEndpoint is the node of region's endpoint, or nil.
