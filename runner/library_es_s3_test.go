@@ -61,4 +61,31 @@ var _ = Describe("the Elasticsearch and S3 scenarios of the library", func() {
 			Expect(eventsOf(rep, "mongo", platform.EventPrimaryElected)).NotTo(BeEmpty())
 		}
 	})
+
+	It("es-partial-snapshot: the snapshot a node died in is PARTIAL; the restore takes the one before, about 9 minutes lost (issue 17.2)", func() {
+		for _, seed := range seeds {
+			rep := runLibrary("es-partial-snapshot", seed)
+			partial := eventsOf(rep, "logs", platform.EventSnapshotPartial)
+			Expect(partial).To(HaveLen(1))
+			Expect(partial[0].Detail).To(ContainSubstring("as of 10m0s"))
+			restored := eventsOf(rep, "logs", platform.EventRestoreCompleted)
+			Expect(restored).To(HaveLen(1))
+			Expect(restored[0].Detail).To(HavePrefix("SUCCESS snapshot of 5m0s"))
+			logs := rep.Services["logs"]
+			// The lost span runs from the 5m snapshot to the cluster loss
+			// at 14m.
+			Expect(logs.RPO).To(BeNumerically("~", 9*60, 20))
+		}
+	})
+
+	It("logs-shipper-retry-limit and logs-shipper-no-loss: Retry_Limit 1 loses events the shipper acknowledged, a high limit none (issue 9.6)", func() {
+		for _, seed := range seeds {
+			limited := runLibrary("logs-shipper-retry-limit", seed).Services["logs"]
+			Expect(limited.Lost).To(BeNumerically(">", 100))
+			Expect(limited.Failed).To(BeZero(), "the shipper kept taking events")
+			patient := runLibrary("logs-shipper-no-loss", seed).Services["logs"]
+			Expect(patient.Lost).To(BeZero())
+			Expect(patient.Failed).To(BeZero())
+		}
+	})
 })
