@@ -84,6 +84,12 @@ type ServiceSpec struct {
 	// SyncPhase pins when the periodic sync passes start, like
 	// SnapshotPhase (nil: drawn from the seed).
 	SyncPhase *Duration `yaml:"sync_phase,omitempty" json:"sync_phase,omitempty"`
+	// Replication is how the primary region's objects reach the other
+	// regions: ReplicationSync (the default) is the periodic sync job;
+	// ReplicationCRR is S3 cross-region replication, each object copied on
+	// its own after a lag (simulator only: LocalStack's community image
+	// does not replicate).
+	Replication string `yaml:"replication,omitempty" json:"replication,omitempty"`
 }
 
 // MongoMember is one replica-set member and its replica-set configuration.
@@ -105,6 +111,12 @@ func (m MongoMember) VoteCount() int {
 	}
 	return *m.Votes
 }
+
+// S3 replication modes (ServiceSpec.Replication).
+const (
+	ReplicationSync = "sync" // the harness's periodic sync job, every SyncInterval
+	ReplicationCRR  = "crr"  // S3 cross-region replication, object by object
+)
 
 // NodePlacement puts a named node in a zone.
 type NodePlacement struct {
@@ -365,8 +377,17 @@ func (t *Topology) Validate() []FieldError {
 			if !seen[s.PrimaryRegion] {
 				add(p+".primary_region", "primary_region %q has no endpoint", s.PrimaryRegion)
 			}
-			if len(s.Endpoints) > 1 && s.SyncInterval <= 0 {
-				add(p+".sync_interval", "sync_interval must be positive when there is more than one endpoint")
+			switch s.Replication {
+			case "", ReplicationSync:
+				if len(s.Endpoints) > 1 && s.SyncInterval <= 0 {
+					add(p+".sync_interval", "sync_interval must be positive when there is more than one endpoint")
+				}
+			case ReplicationCRR:
+				if s.SyncInterval != 0 || s.SyncPhase != nil {
+					add(p+".sync_interval", "sync_interval and sync_phase are for replication: %s; replication: %s copies each object on its own", ReplicationSync, ReplicationCRR)
+				}
+			default:
+				add(p+".replication", "unknown replication %q (want %s or %s)", s.Replication, ReplicationSync, ReplicationCRR)
 			}
 			if s.SyncPhase != nil && (*s.SyncPhase < 0 || *s.SyncPhase >= s.SyncInterval) {
 				add(p+".sync_phase", "sync_phase must be at least 0 and less than sync_interval (%s)", s.SyncInterval.D())
