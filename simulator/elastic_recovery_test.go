@@ -121,6 +121,45 @@ var _ = Describe("recoveries and restores are throttled per node (issue 9.2)", f
 	})
 })
 
+var _ = Describe("a peer recovery whose source fails (issue 17.2)", func() {
+	It("starts over from the promoted primary instead of finishing the copy it had begun", func() {
+		// Three nodes, one shard with two replicas. Node es-3 is away
+		// long enough to lose its copy; when it is back its copy is
+		// rebuilt from the primary. Killing the primary's node 60 s into
+		// that 150 s copy promotes a replica, and the recovery starts
+		// again from it: the copy is not ready 90 s later.
+		s, _ := newTestSim(esRepositoryTopology(3, 1, 2, 1000*time.Hour), 1, map[string]string{"es.event_bytes": "1000000"})
+		drive(s, "logs", 0, 10*time.Millisecond, time.Minute)
+		Expect(s.Run(esCtx, time.Minute+time.Second)).To(Succeed())
+		Expect(s.Faults().Kill(esCtx, "es-3")).To(Succeed())
+		back := s.Now() + 2*time.Minute
+		Expect(s.Run(esCtx, back)).To(Succeed())
+		Expect(s.Faults().Start(esCtx, "es-3")).To(Succeed())
+		copying := back + esParam(s, "es.node_boot_time")
+		Expect(s.Run(esCtx, copying+time.Minute)).To(Succeed())
+		c := esOf(s).cluster
+		sh := c.shards[0]
+		statusOn := func(node int) copyStatus {
+			for _, cp := range sh.copies {
+				if cp.node == node {
+					return cp.status
+				}
+			}
+			return copyStale
+		}
+		Expect(statusOn(2)).To(Equal(copyRecovering))
+		primary := sh.primary().node
+		Expect(s.Faults().Kill(esCtx, c.nodes[primary].sn.Name)).To(Succeed())
+		restarted := s.Now()
+		full := esOf(s).recoveryTime(len(sh.log))
+		Expect(s.Run(esCtx, copying+full+10*time.Second)).To(Succeed())
+		Expect(statusOn(2)).To(Equal(copyRecovering), "it did not finish the copy of the failed source")
+		Expect(s.Run(esCtx, restarted+full+5*time.Second)).To(Succeed())
+		Expect(statusOn(2)).To(Equal(copyStarted))
+		Expect(sh.primary().node).NotTo(Equal(primary))
+	})
+})
+
 var _ = Describe("a snapshot interrupted by a node loss (issue 17.2)", func() {
 	// The issue's case: four nodes, no replicas, events large enough that a
 	// snapshot takes minutes; snapshots at 0, 5m and 10m; one node dies
