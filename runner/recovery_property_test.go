@@ -40,7 +40,7 @@ const recoveryBound = 2 * time.Minute
 const propertyRate = 20
 
 // propertySeeds is how many random schedules each scenario gets.
-const propertySeeds = 20
+const propertySeeds = 12
 
 // randomSchedule draws one to three faults over the topology: a kind
 // (kill, stop, pause, restart, partition, latency), a target (a node, a zone,

@@ -164,8 +164,10 @@ type esCluster struct {
 	// snapped is, per shard, the events the repository holds from this
 	// cluster's successful shard snapshots: a snapshot uploads the rest.
 	snapped []int
-	// snapshotting are the snapshots in progress.
+	// snapshotting are the snapshots in progress; uploading is, per shard,
+	// the newest upload begun.
 	snapshotting []*snapshotRun
+	uploading    []shardUpload
 
 	// Recoveries in progress (see elastic_recovery.go).
 	recoveries   []*recovery

@@ -59,6 +59,12 @@ type snapshotRun struct {
 	finishAt time.Duration
 }
 
+// shardUpload is the latest upload of a shard's data.
+type shardUpload struct {
+	upto   int
+	doneAt time.Duration
+}
+
 // shardSnapshot is one shard's upload: by node, in the node's life lives,
 // finishing at doneAt if nothing goes wrong.
 type shardSnapshot struct {
@@ -101,8 +107,16 @@ func (m *elasticModel) snapshot() {
 		perNode[p.node] = append(perNode[p.node], s)
 	}
 	run.snap.failed = make([]bool, len(c.shards))
+	if len(c.uploading) < len(c.shards) {
+		c.uploading = make([]shardUpload, len(c.shards))
+	}
+	// A shard still uploading for an earlier snapshot is queued behind it
+	// and then uploads only what that one did not (concurrent snapshots,
+	// Elasticsearch 7.9+).
 	for _, shards := range perNode {
-		bytes := func(s int) float64 { return float64(run.shards[s].upto-c.snapped[s]) * m.eventBytes }
+		bytes := func(s int) float64 {
+			return float64(run.shards[s].upto-max(c.snapped[s], c.uploading[s].upto)) * m.eventBytes
+		}
 		slices.SortStableFunc(shards, func(a, b int) int {
 			return cmpFloat(bytes(a), bytes(b))
 		})
@@ -110,8 +124,13 @@ func (m *elasticModel) snapshot() {
 		for k, s := range shards {
 			elapsed += (bytes(s) - sent) * float64(len(shards)-k) / m.snapshotRate
 			sent = bytes(s)
-			run.shards[s].doneAt = now + time.Duration(elapsed*float64(time.Second))
-			m.at(run.shards[s].doneAt)
+			doneAt := now + time.Duration(elapsed*float64(time.Second))
+			if prev := c.uploading[s]; prev.doneAt > now {
+				doneAt = max(doneAt, prev.doneAt+time.Duration(bytes(s)/m.snapshotRate*float64(time.Second)))
+			}
+			run.shards[s].doneAt = doneAt
+			c.uploading[s] = shardUpload{upto: run.shards[s].upto, doneAt: doneAt}
+			m.at(doneAt)
 		}
 	}
 	c.snapshotting = append(c.snapshotting, run)
