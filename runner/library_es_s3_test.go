@@ -104,4 +104,11 @@ var _ = Describe("the Elasticsearch and S3 scenarios of the library", func() {
 		}
 		Expect(len(lostCounts)).To(BeNumerically(">", 1), "the lags are drawn from the seed")
 	})
+
+	It("gives the same report for the same seed on every scenario of this batch (determinism)", func() {
+		for _, name := range []string{"es-quorum-loss", "es-cluster-restart", "east-region-outage-heal", "logs-shipper-retry-limit",
+			"logs-shipper-no-loss", "es-partial-snapshot", "es-restore-parallel", "s3-crr-region-outage"} {
+			Expect(runLibrary(name, 7)).To(Equal(runLibrary(name, 7)), name)
+		}
+	})
 })

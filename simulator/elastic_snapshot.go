@@ -96,7 +96,7 @@ func (m *elasticModel) snapshot() {
 	// Each node uploads its shards' new data together at its rate: a
 	// shard finishes once the node has sent, for every shard still
 	// uploading, as much as it had (processor sharing).
-	perNode := map[int][]int{}
+	perNode := make([][]int, len(c.nodes))
 	for s, sh := range c.shards {
 		p := sh.primary()
 		if p == nil {
