@@ -228,6 +228,24 @@ var _ = Describe("a snapshot interrupted by a node loss (issue 17.2)", func() {
 	})
 })
 
+var _ = Describe("a snapshot whose repository is lost mid-way (issue 17.2)", func() {
+	It("fails and stores nothing; the next one, once the repository is back, is complete", func() {
+		s, rec := newTestSim(esRepositoryTopology(4, 5, 0, 5*time.Minute), 1, map[string]string{"es.event_bytes": "500000"})
+		drive(s, "logs", 0, 10*time.Millisecond, 20*time.Minute)
+		Expect(s.Run(esCtx, 5*time.Minute+30*time.Second)).To(Succeed())
+		Expect(s.Faults().Kill(esCtx, "s3-us-east-1")).To(Succeed())
+		Expect(s.Run(esCtx, 7*time.Minute)).To(Succeed())
+		Expect(s.Faults().Start(esCtx, "s3-us-east-1")).To(Succeed())
+		Expect(s.Run(esCtx, 14*time.Minute)).To(Succeed())
+		var taken []string
+		for _, sn := range esOf(s).s3.primary.snaps {
+			taken = append(taken, sn.state()+" "+sn.takenAt.String())
+		}
+		Expect(taken).To(Equal([]string{"SUCCESS 0s", "SUCCESS 10m0s"}))
+		Expect(rec.eventsOf(platform.EventSnapshotPartial)).To(BeEmpty())
+	})
+})
+
 var _ = Describe("a restore in progress reacts to failures (issue 17.2)", func() {
 	restoring := func() (*Sim, *recorder, *esActions) {
 		s, rec := newTestSim(esRepositoryTopology(4, 8, 0, 1000*time.Hour), 1, map[string]string{"es.event_bytes": "10000000"})

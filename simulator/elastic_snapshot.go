@@ -15,7 +15,8 @@ import (
 // A snapshot copies each shard from the node holding its primary, every
 // node uploading its shards' new data at max_snapshot_bytes_per_sec. A shard
 // snapshot whose node crashes or leaves the cluster before it finished fails
-// and is not retried elsewhere; the snapshot then ends PARTIAL
+// and is not retried elsewhere (so does every upload when the repository's
+// endpoint is lost, and nothing is written); the snapshot then ends PARTIAL
 // (elastic/elasticsearch#5792, "Fix snapshot status messages on node-left"
 // #85021), and restoring an index from it is refused unless the restore asks
 // for partial: true, which recreates the failed shards empty
@@ -160,6 +161,9 @@ func (c *esCluster) checkSnapshots() {
 			run.finishAt = now + m.snapshotBase
 			m.at(run.finishAt)
 		}
+		if run.endpoint.state == nodeDown {
+			continue // nowhere to write it: the snapshot failed
+		}
 		if now < run.finishAt || c.master < 0 || !c.alive(c.master) || !m.s.reachable(c.nodes[c.master].sn, run.endpoint) {
 			if !c.detached {
 				kept = append(kept, run) // the next master finalises it
@@ -188,8 +192,13 @@ func (c *esCluster) settleSnapshot(run *snapshotRun) bool {
 		}
 		en := c.nodes[ss.node]
 		switch {
-		case en.lives != ss.lives:
+		case en.lives != ss.lives || run.endpoint.state == nodeDown:
+			// Its node crashed or left, or the repository is gone: the
+			// upload fails, and a later snapshot sends that data again.
 			ss.settled = true
+			if c.uploading[s].upto == ss.upto {
+				c.uploading[s].upto = c.snapped[s]
+			}
 		case now >= ss.doneAt && c.alive(ss.node) && c.m.s.reachable(en.sn, run.endpoint):
 			ss.settled, ss.ok = true, true
 		default:
