@@ -575,6 +575,8 @@ func (m *s3Model) replicateLater(stored time.Duration, op uint64, snap *esSnapsh
 // drawLag draws one object's replication lag.
 func (m *s3Model) drawLag() time.Duration {
 	lag := math.Exp(m.crrMu + m.crrSigma*m.crrLag.NormFloat64())
+	// Clamped to a million seconds only so that a draw far out in the tail
+	// cannot overflow a time.Duration; no parameter reaches it.
 	return time.Duration(min(lag, 1e6) * float64(time.Second))
 }
 
