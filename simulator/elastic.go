@@ -87,8 +87,8 @@ type shardCopy struct {
 	// keptInSync marks a stale copy the master kept in the in-sync set
 	// because it was among the last copies: it may become primary again.
 	keptInSync bool
-	// until is the end of delayed allocation for a stale copy, the end of
-	// recovery for a recovering one.
+	// until is the end of delayed allocation for a stale copy (a
+	// recovering one's progress is in rec).
 	until time.Duration
 }
 
