@@ -27,6 +27,10 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		Rows:    [][]string{{strings.ToUpper(r.Verdict), r.Platform, strconv.FormatUint(r.Seed, 10), topology, formatSeconds(r.DurationSeconds)}},
 	})
 	fmt.Fprintf(b, "%s\n\n", markdownText(verdictSentence(r)))
+	if r.Error != nil && len(r.Services) == 0 && len(r.Faults) == 0 && len(r.Runbook) == 0 {
+		fmt.Fprintf(b, "Nothing was measured: the run stopped in its %s phase.\n", r.Error.Phase)
+		return b.Flush()
+	}
 
 	fmt.Fprintf(b, "## Answers\n\n")
 	for _, a := range answers(r) {

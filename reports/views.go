@@ -120,6 +120,15 @@ func verdictSentence(r *Report) string {
 		counts[e.Result]++
 	}
 	if r.Verdict == VerdictPass {
+		skipped := 0
+		for _, s := range r.Runbook {
+			if s.Status == StatusSkipped {
+				skipped++
+			}
+		}
+		if skipped > 0 {
+			return fmt.Sprintf("Everything the scenario schedules happened (but %d optional runbook steps, which were not needed), and all %d checks held.", skipped, len(r.Expectations))
+		}
 		return fmt.Sprintf("Everything the scenario schedules happened, and all %d checks held.", len(r.Expectations))
 	}
 	var parts []string
