@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -343,6 +345,22 @@ var _ = Describe("without Docker", func() {
 		Expect(string(junit)).To(MatchRegexp(`<error message="preflight failed: [^"]*Docker is not reachable`))
 		for _, f := range []string{"report.md", "report.html"} {
 			Expect(filepath.Join(dir, "nightly", f)).To(BeAnExistingFile())
+		}
+	})
+
+	It("writes no report for an interrupted run, whatever error the interrupt surfaced as", func() {
+		sc, err := loadScenario(library("es-node-kill"), nil)
+		Expect(err).NotTo(HaveOccurred())
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		dir := GinkgoT().TempDir()
+		before := entries(dir)
+		for _, cause := range []error{context.Canceled, errors.New("docker: request aborted")} {
+			var stdout bytes.Buffer
+			returned := failedRun(ctx, &stdout, filepath.Join(dir, "out"), sc, runFlags{platform: "containers", seed: 1}, "bring-up", cause)
+			Expect(returned).To(MatchError(cause))
+			Expect(stdout.String()).To(BeEmpty())
+			Expect(entries(dir)).To(Equal(before))
 		}
 	})
 

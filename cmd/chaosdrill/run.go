@@ -64,7 +64,7 @@ The same scenario and seed on the simulator give a byte-identical report.json.`,
 			stdout := cmd.OutOrStdout()
 			build, _, err := platformFor(cmd.Context(), f.platform)
 			if err != nil {
-				return failedRun(stdout, out, sc, f, reports.PhasePreflight, err)
+				return failedRun(cmd.Context(), stdout, out, sc, f, reports.PhasePreflight, err)
 			}
 			opts := runner.Options{Seed: f.seed, RunID: runID(f.platform, sc.Name, f.seed)}
 			if !f.quiet {
@@ -72,8 +72,8 @@ The same scenario and seed on the simulator give a byte-identical report.json.`,
 			}
 			rep, err := runner.Run(cmd.Context(), sc, build, opts)
 			if err != nil {
-				if rep == nil || interrupted(err) {
-					return failedRun(stdout, out, sc, f, phaseOf(err), err)
+				if rep == nil || interrupted(cmd.Context(), err) {
+					return failedRun(cmd.Context(), stdout, out, sc, f, phaseOf(err), err)
 				}
 				// Measured in full, then the tear-down failed.
 				rep.MarkError(phaseOf(err), err)
@@ -105,8 +105,8 @@ The same scenario and seed on the simulator give a byte-identical report.json.`,
 // nothing (the platform has removed what it started); anything else writes
 // the error report, verdict error, so that CI has an artifact that says
 // what failed and where, and returns err for exit code 3.
-func failedRun(stdout io.Writer, out string, sc *scenarios.Scenario, f runFlags, phase string, err error) error {
-	if interrupted(err) || classify(err) == exitBadInput {
+func failedRun(ctx context.Context, stdout io.Writer, out string, sc *scenarios.Scenario, f runFlags, phase string, err error) error {
+	if interrupted(ctx, err) || classify(err) == exitBadInput {
 		return err
 	}
 	rep := reports.BuildError(&reports.Run{
@@ -120,10 +120,10 @@ func failedRun(stdout io.Writer, out string, sc *scenarios.Scenario, f runFlags,
 	return err
 }
 
-// interrupted reports whether err is the run being interrupted (SIGINT,
-// SIGTERM), which is not an environment failure and leaves no report.
-func interrupted(err error) bool {
-	return errors.Is(err, context.Canceled)
+// interrupted reports whether the run was interrupted (SIGINT, SIGTERM):
+// whatever error that caused, it leaves no report.
+func interrupted(ctx context.Context, err error) bool {
+	return ctx.Err() != nil || errors.Is(err, context.Canceled)
 }
 
 // phaseOf is the phase a run error names; "run" when it names none.
