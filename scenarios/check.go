@@ -38,6 +38,7 @@ type trigger struct {
 	at         *platform.Duration
 	after      string
 	afterEvent string
+	optional   bool
 }
 
 func (c *checker) add(path, format string, args ...any) {
@@ -73,6 +74,10 @@ func (c *checker) check() {
 	c.checkTriggers()
 	for i := range s.Expect {
 		c.checkExpectation(i)
+	}
+	if s.BaselineExpectations != nil && !*s.BaselineExpectations && len(s.Expect) == 0 && len(s.Workloads) > 0 {
+		c.add("baseline_expectations", "false, and no expectation under expect: no run of this scenario could fail; "+
+			"add one, e.g. expect: [{service: %s, lost_writes_max: 0, recovers: true}], or drop baseline_expectations", s.Workloads[0].Service)
 	}
 }
 
@@ -229,7 +234,7 @@ func (c *checker) collectTriggers() {
 	}
 	for i := range s.Runbook {
 		st := &s.Runbook[i]
-		all = append(all, &trigger{path: indexPath("runbook", i), what: "runbook step", name: st.Name, at: st.At, after: st.After, afterEvent: st.AfterEvent})
+		all = append(all, &trigger{path: indexPath("runbook", i), what: "runbook step", name: st.Name, at: st.At, after: st.After, afterEvent: st.AfterEvent, optional: st.Optional})
 	}
 	c.all = all
 	// Explicit names first, so that a default name never takes one a later
@@ -270,10 +275,49 @@ func (c *checker) selector(path, text string) (platform.Selector, bool) {
 	}
 	sel, err := platform.ParseSelector(c.topology, text)
 	if err != nil {
-		c.add(path, "%v", err)
+		c.add(path, "%v%s", err, c.selectorHint(sel))
 		return sel, false
 	}
 	return sel, true
+}
+
+// selectorHint suggests the node, zone, region or service a selector that
+// names none probably meant.
+func (c *checker) selectorHint(sel platform.Selector) string {
+	t := c.topology
+	var names []string
+	var what string
+	switch sel.Kind {
+	case platform.SelectNode:
+		if _, ok := t.Node(sel.Value); ok {
+			return ""
+		}
+		for _, n := range t.Nodes() {
+			names = append(names, n.Name)
+		}
+		what = "nodes"
+	case platform.SelectZone:
+		if _, ok := t.RegionOfZone(sel.Value); ok {
+			return ""
+		}
+		names, what = t.Zones(), "zones"
+	case platform.SelectRegion:
+		if t.HasRegion(sel.Value) {
+			return ""
+		}
+		for _, r := range t.Regions {
+			names = append(names, r.Name)
+		}
+		what = "regions"
+	case platform.SelectService:
+		if _, ok := t.Service(sel.Value); ok {
+			return ""
+		}
+		names, what = c.serviceNames(), "services"
+	default:
+		return ""
+	}
+	return suggestion(sel.Value, names, what)
 }
 
 func (c *checker) checkFault(i int) {
@@ -307,6 +351,12 @@ func (c *checker) checkFault(i int) {
 	}
 	if f.Kind == FaultRestart && c.doc.has(p+".heal") {
 		c.add(p+".heal", "a restart starts the node again at once; it takes no heal")
+	}
+	// A heal the run cannot reach is a heal that never happens; a fault
+	// that lasts to the end leaves heal out.
+	if d := c.scenario.Duration; f.At != nil && f.Heal > 0 && d > 0 && *f.At < d && *f.At+f.Heal >= d {
+		c.add(p+".heal", "the heal would come at %s (at %s + heal %s), not before the scenario's end (duration %s); leave heal out for a fault that lasts to the end",
+			*f.At+f.Heal, *f.At, f.Heal, d)
 	}
 	if f.Delay < 0 {
 		c.add(p+".delay", "delay must not be negative, got %s", f.Delay)
@@ -545,13 +595,34 @@ func (c *checker) checkTrigger(t *trigger) {
 		}
 	}
 	if t.afterEvent != "" {
-		service, what, ok := strings.Cut(t.afterEvent, ":")
-		if !ok || service == "" || what == "" {
-			c.add(t.path+".after_event", "want SERVICE:EVENT, e.g. mongo:%s; got %q", platform.EventPrimaryElected, t.afterEvent)
-			return
-		}
-		c.service(t.path+".after_event", service)
+		c.checkEvent(t.path+".after_event", t.afterEvent)
 	}
+	if t.optional && t.afterEvent == "" {
+		c.add(t.path+".optional", "optional is for a step that answers an event which may not come (after_event); a step at a time or after another always runs")
+	}
+}
+
+// checkEvent accepts SERVICE:EVENT when a service of that name exists and
+// its kind emits the event: a trigger on anything else would wait forever.
+func (c *checker) checkEvent(path, text string) {
+	service, what, ok := strings.Cut(text, ":")
+	if !ok || service == "" || what == "" {
+		c.add(path, "want SERVICE:EVENT, e.g. mongo:%s; got %q", platform.EventPrimaryElected, text)
+		return
+	}
+	svc, ok := c.service(path, service)
+	if !ok || platform.EmitsEvent(svc.Kind, what) {
+		return
+	}
+	var events []string
+	for _, e := range platform.EventCatalog(svc.Kind) {
+		events = append(events, e.What)
+	}
+	hint := suggestion(what, events, "its events")
+	if strings.HasPrefix(hint, ";") {
+		hint += " (see `chaosdrill list events`)"
+	}
+	c.add(path, "service %q (%s) emits no event %q, so this would wait forever%s", service, svc.Kind, what, hint)
 }
 
 // afterCycle returns the loop of afters through c.all[i] ("a -> b -> a")
@@ -590,7 +661,7 @@ func (c *checker) checkExpectation(i int) {
 	counts := []struct {
 		field string
 		value *int
-	}{{"lost_writes_max", e.LostWrites}, {"lost_writes_min", e.MinLost}}
+	}{{"lost_writes_max", e.LostWrites}, {"lost_writes_min", e.MinLost}, {"unknown_max", e.UnknownMax}}
 	for _, b := range counts {
 		if b.value != nil && *b.value < 0 {
 			c.add(p+"."+b.field, "%s must not be negative, got %d", b.field, *b.value)
@@ -599,7 +670,8 @@ func (c *checker) checkExpectation(i int) {
 	durations := []struct {
 		field string
 		value *platform.Duration
-	}{{"rto_max", e.RTOMax}, {"rto_min", e.RTOMin}, {"rpo_max", e.RPOMax}}
+	}{{"rto_max", e.RTOMax}, {"rto_min", e.RTOMin}, {"rpo_max", e.RPOMax}, {"redundancy_max", e.RedundancyMax},
+		{"latency_p99_max", e.LatencyP99Max}, {"caught_up_max", e.CaughtUpMax}}
 	for _, b := range durations {
 		if b.value != nil && *b.value < 0 {
 			c.add(p+"."+b.field, "%s must not be negative, got %s", b.field, *b.value)
@@ -611,4 +683,34 @@ func (c *checker) checkExpectation(i int) {
 	if e.RTOMin != nil && e.RTOMax != nil && *e.RTOMin > *e.RTOMax {
 		c.add(p+".rto_min", "rto_min %s is more than rto_max %s", *e.RTOMin, *e.RTOMax)
 	}
+	if c.topology == nil || e.Service == "" {
+		return
+	}
+	svc, ok := c.topology.Service(e.Service)
+	if !ok {
+		return
+	}
+	if e.RedundancyMax != nil {
+		switch {
+		case !platform.EmitsEvent(svc.Kind, platform.EventRedundancyRestored):
+			c.add(p+".redundancy_max", "service %q (%s) reports no %s event, so its time to full redundancy cannot be measured", svc.Name, svc.Kind, platform.EventRedundancyRestored)
+		case len(c.scenario.Faults) == 0:
+			c.add(p+".redundancy_max", "redundancy_max is measured from a fault; the scenario has none")
+		}
+	}
+	if e.CaughtUpMax != nil {
+		switch {
+		case svc.Kind != platform.KindMongo:
+			c.add(p+".caught_up_max", "caught_up_max is for mongo services, whose runbook adds members; %q is %s", svc.Name, svc.Kind)
+		case !c.addsMember(svc.Name):
+			c.add(p+".caught_up_max", "no runbook step adds a member to %q (%s), so nothing could catch up", svc.Name, platform.ActionMongoAddMember)
+		}
+	}
+}
+
+// addsMember reports whether a runbook step adds a member to the service.
+func (c *checker) addsMember(service string) bool {
+	return slices.ContainsFunc(c.scenario.Runbook, func(st Step) bool {
+		return st.Action == platform.ActionMongoAddMember && st.Service(c.topology) == service
+	})
 }
