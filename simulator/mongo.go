@@ -710,6 +710,12 @@ func (m *mongoModel) crash(x *mongoMember) {
 }
 
 func (m *mongoModel) networkChanged() {
+	// The request leg of every write from now on crosses the link as it is
+	// now: added latency on the primary slows the way there as much as the
+	// way back.
+	if m.clientPrimary != nil {
+		m.clientLat = m.s.clientLatency(m.clientRegion, m.clientPrimary.node)
+	}
 	sig := m.networkSignature()
 	if slices.Equal(sig, m.netSig) {
 		return
