@@ -26,10 +26,14 @@ type mongoMember struct {
 	tags     map[string]string
 	tagValue []int // per write-mode constraint: index of this member's tag value, -1 if untagged
 
+	arbiter     bool // votes, holds no data, never primary
 	inConfig    bool // false once a forced reconfig removed it
 	syncing     bool // initial sync in progress: neither votes nor acknowledges
 	isPrimary   bool
 	frozenUntil time.Duration // not electable before (after replSetStepDown)
+	// steppingDown is a primary in replSetStepDown waiting for a secondary
+	// to catch up: still PRIMARY, but it refuses writes.
+	steppingDown bool
 
 	log     *oplog
 	applied int // entries of log applied, as of the last materialize
@@ -154,11 +158,13 @@ type mongoModel struct {
 	term          int
 	configVersion int
 	voters        int
+	dataVoters    int // voting members that hold data (not arbiters)
 	fullCount     int
 	degraded      bool
 	electionRand  *rand.Rand
 	electedHooks  []func(*mongoMember)
 	netSig        []time.Duration
+	stepDown      *mongoStepDown // the replSetStepDown in progress, if any
 
 	concern mongoConcern
 	// unsatisfiable is set while the configuration cannot meet the
@@ -251,10 +257,13 @@ func parseConcern(spec *platform.ServiceSpec, w string) (mongoConcern, error) {
 // recount recomputes what depends on the configuration: the number of
 // voters and each member's tag-value index for the write mode.
 func (m *mongoModel) recount() {
-	m.voters = 0
+	m.voters, m.dataVoters = 0, 0
 	for _, x := range m.members {
 		if x.inConfig && !x.syncing && x.votes > 0 {
 			m.voters++
+			if !x.arbiter {
+				m.dataVoters++
+			}
 		}
 	}
 	for ci := range m.concern.constraints {
@@ -285,20 +294,26 @@ func (m *mongoModel) recount() {
 			m.unsatisfiable = m.unsatisfiable || c.values < c.count
 		}
 	case concernCount:
-		inConfig := 0
+		// Arbiters cannot acknowledge writes.
+		dataBearing := 0
 		for _, x := range m.members {
-			if x.inConfig {
-				inConfig++
+			if x.inConfig && !x.arbiter {
+				dataBearing++
 			}
 		}
-		m.unsatisfiable = inConfig < m.concern.n
+		m.unsatisfiable = dataBearing < m.concern.n
 	}
 }
 
-// majority is the vote count that elects a primary and, with no arbiters,
-// the writeMajorityCount a w:"majority" write waits for
-// (https://www.mongodb.com/docs/manual/reference/write-concern/#calculating-majority-for-write-concern).
+// majority is the vote count that elects a primary.
 func (m *mongoModel) majority() int { return m.voters/2 + 1 }
+
+// writeMajority is how many voting members a w:"majority" write waits for:
+// the voting majority, or every data-bearing voting member when arbiters
+// leave fewer than that
+// (https://www.mongodb.com/docs/manual/reference/write-concern/#calculating-majority-for-write-concern).
+// A primary-secondary-arbiter set thus needs both data-bearing members.
+func (m *mongoModel) writeMajority() int { return min(m.majority(), m.dataVoters) }
 
 func (m *mongoModel) service() string { return m.spec.Name }
 
@@ -349,7 +364,7 @@ func (m *mongoModel) send(op uint64, invoke, now time.Duration) {
 	case x.node.state == nodePaused:
 		// Nothing answers; the driver times out.
 		w.outcome, w.done = platform.Unknown, invoke+m.timeout
-	case !x.isPrimary || x.node.state != nodeRunning:
+	case !x.isPrimary || x.steppingDown || x.node.state != nodeRunning:
 		// NotWritablePrimary: a retryable error, so the driver selects a
 		// server again and retries.
 		m.startSelecting(now)
@@ -479,7 +494,7 @@ func (m *mongoModel) concernTime(l *oplog, i int) time.Duration {
 				vals = append(vals, mongoNever)
 			}
 			for _, x := range m.members {
-				if !x.inConfig || x.syncing || x.tagValue[ci] < 0 {
+				if !x.inConfig || x.syncing || x.arbiter || x.tagValue[ci] < 0 {
 					continue
 				}
 				if t := m.knownAt(x, l, i); t < vals[x.tagValue[ci]] {
@@ -491,19 +506,30 @@ func (m *mongoModel) concernTime(l *oplog, i int) time.Duration {
 		}
 		return worst
 	}
-	need := c.n
+	if c.kind == concernMajority {
+		return m.majorityKnownAt(l, i)
+	}
 	ts := m.times[:0]
 	for _, x := range m.members {
-		if !x.inConfig || x.syncing || (c.kind == concernMajority && x.votes == 0) {
-			continue
+		if x.inConfig && !x.syncing && !x.arbiter {
+			ts = append(ts, m.knownAt(x, l, i))
 		}
-		ts = append(ts, m.knownAt(x, l, i))
 	}
 	m.times = ts
-	if c.kind == concernMajority {
-		need = m.majority()
+	return kth(ts, c.n)
+}
+
+// majorityKnownAt is when the primary owning l knows that entry i is on
+// writeMajority voting members (mongoNever if it cannot now).
+func (m *mongoModel) majorityKnownAt(l *oplog, i int) time.Duration {
+	ts := m.times[:0]
+	for _, x := range m.members {
+		if x.inConfig && !x.syncing && x.votes > 0 && !x.arbiter {
+			ts = append(ts, m.knownAt(x, l, i))
+		}
 	}
-	return kth(ts, need)
+	m.times = ts
+	return kth(ts, m.writeMajority())
 }
 
 // kth is the k-th smallest of ts (mongoNever if there are fewer); it sorts
@@ -643,7 +669,7 @@ func (m *mongoModel) discoverAt(p *mongoMember, at time.Duration) {
 	m.discoverSeq++
 	seq := m.discoverSeq
 	m.s.At(at, platform.HandlerFunc(func(now time.Duration) {
-		if seq == m.discoverSeq && p == m.primary && p.isPrimary && m.s.up(p.node) {
+		if seq == m.discoverSeq && p == m.primary && p.isPrimary && !p.steppingDown && m.s.up(p.node) {
 			m.discovered(p)
 		}
 	}))
@@ -680,8 +706,16 @@ func (m *mongoModel) nodeChanged(n *simNode, c nodeChange) {
 		m.crash(x)
 	case changeStopped:
 		// A clean shutdown of a primary steps down and hands the election
-		// to a caught-up secondary first.
-		if !(x.isPrimary && m.handOff(x, nil)) {
+		// to a secondary that catches up within the step-down period;
+		// without one it goes down like a crash.
+		if !x.isPrimary {
+			m.crash(x)
+			break
+		}
+		x.log.truncateAfter(now)
+		if y, caught := m.successor(x, x.log.len()); y != nil && caught-now <= m.set.stepDownCatchUp {
+			m.handOffTo(x, y, x.log.len(), caught)
+		} else {
 			m.crash(x)
 		}
 	case changePaused:

@@ -38,18 +38,14 @@ func (m *mongoModel) action(a platform.Action, done platform.ActionDone) error {
 		return nil
 	case platform.ActionMongoStepDown:
 		m.s.after(0, platform.HandlerFunc(func(time.Duration) {
-			p := m.primary
-			if p == nil {
+			switch p := m.primary; {
+			case p == nil:
 				finish(fmt.Errorf("step down %s: no primary", m.spec.Name))
-				return
+			case m.stepDown != nil:
+				finish(fmt.Errorf("step down %s: a step-down is already in progress (ConflictingOperationInProgress)", m.spec.Name))
+			default:
+				m.startStepDown(p, finish)
 			}
-			m.materializeAll()
-			if !m.handOff(p, func(*mongoMember) { finish(nil) }) {
-				finish(fmt.Errorf("step down %s: no electable secondary caught up within %v", m.spec.Name, m.set.stepDownCatchUp))
-				return
-			}
-			p.frozenUntil = m.s.now + m.set.stepDownFreeze
-			m.settle()
 		}))
 		return nil
 	}

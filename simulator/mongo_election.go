@@ -109,6 +109,7 @@ func (m *mongoModel) settle() {
 			m.s.emit(m.spec.Name, platform.EventPrimaryElected, newest.name(), fmt.Sprintf("term %d", newest.log.term))
 		}
 	}
+	m.scheduleStepDown()
 	if newest != nil && m.clientPrimary != newest {
 		m.scheduleDiscovery(newest)
 	}
@@ -346,36 +347,46 @@ func (m *mongoModel) becomePrimary(x *mongoMember) {
 	}
 }
 
-// handOff is a primary stepping down for a caught-up electable secondary,
-// which then stands at once (replSetStepDown and shutdown; election
-// hand-off, https://github.com/mongodb/mongo/blob/8f1f561d203201f9f19e832374813f46cfe0dc29/src/mongo/db/repl/replication_coordinator_impl.cpp#L3296-L3308).
-// It reports false, changing nothing, when no secondary can catch up within
-// mongo.step_down_catch_up. then is called once the successor is primary.
-func (m *mongoModel) handOff(p *mongoMember, then func(*mongoMember)) bool {
+// successor is the electable secondary a primary p stepping down (on
+// request or at shutdown) hands over to, and when p learns it can: once the
+// first n entries of p's log are majority-replicated and an electable
+// secondary has applied them all, the highest-priority such secondary
+// (TopologyCoordinator::isSafeToStepDown and chooseElectionHandoffCandidate,
+// https://github.com/mongodb/mongo/blob/8f1f561d203201f9f19e832374813f46cfe0dc29/src/mongo/db/repl/topology_coordinator.cpp).
+// It returns nil and mongoNever when no secondary can catch up under the
+// current states; the time may lie in the future.
+func (m *mongoModel) successor(p *mongoMember, n int) (*mongoMember, time.Duration) {
 	now := m.s.now
-	var y *mongoMember
+	committed := now
+	if n > 0 {
+		committed = max(now, m.majorityKnownAt(p.log, n-1))
+	}
+	if committed == mongoNever {
+		return nil, mongoNever
+	}
+	var best *mongoMember
+	bestAt := mongoNever
 	for _, c := range m.members {
 		if c == p || !m.electable(c) || c.frozenUntil > now || !c.live || c.log != p.log {
 			continue
 		}
-		if y == nil || c.priority > y.priority || (c.priority == y.priority && c.applied > y.applied) {
-			y = c
+		at := committed
+		if n > c.applied {
+			at = max(at, m.appliedAt(c, n-1)+c.lat)
+		}
+		if at < bestAt || (at == bestAt && c.priority > best.priority) {
+			best, bestAt = c, at
 		}
 	}
-	if y == nil {
-		return false
-	}
-	p.log.truncateAfter(now)
-	n := p.log.len()
-	caught := now
-	if n > y.applied {
-		caught = max(now, m.appliedAt(y, n-1))
-	}
-	if caught-now > m.set.stepDownCatchUp {
-		return false
-	}
+	return best, bestAt
+}
+
+// handOffTo steps primary p down now and has y stand once p learns, at
+// caught, that y holds p's first n entries: p sends it replSetStepUp, and y
+// wins in one voting round trip with no dry run (election hand-off,
+// https://github.com/mongodb/mongo/blob/8f1f561d203201f9f19e832374813f46cfe0dc29/src/mongo/db/repl/replication_coordinator_impl.cpp#L3296-L3308).
+func (m *mongoModel) handOffTo(p, y *mongoMember, n int, caught time.Duration) {
 	m.demote(p)
-	// The step-up request, then one voting round trip.
 	var rtt time.Duration
 	var lats []time.Duration
 	for _, v := range m.members {
@@ -398,11 +409,7 @@ func (m *mongoModel) handOff(p *mongoMember, then func(*mongoMember)) bool {
 			y.applied = n
 		}
 		m.becomePrimary(y)
-		if then != nil && y.isPrimary {
-			then(y)
-		}
 	}))
-	return true
 }
 
 // replan recomputes the outcome of every write not yet delivered under the
@@ -433,8 +440,10 @@ func (m *mongoModel) replan() {
 			w.outcome, w.done = platform.Unknown, now
 		case w.log.owner.node.state == nodePaused:
 			w.outcome, w.done, w.ackAt = platform.Unknown, deadline, mongoNever
-		case !w.log.owner.isPrimary:
-			// Step-down kills the operations in progress.
+		case !w.log.owner.isPrimary, w.log.owner.steppingDown:
+			// Step-down (also an attempt still waiting for a secondary)
+			// kills the operations in progress
+			// (https://www.mongodb.com/docs/manual/reference/command/replSetStepDown/#writes-during-stepdown).
 			w.outcome, w.done, w.ackAt = platform.Unknown, now, mongoNever
 		default:
 			m.plan(&w)

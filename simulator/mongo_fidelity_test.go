@@ -39,3 +39,93 @@ var _ = Describe("mongo: added latency", func() {
 		Expect(meanAfter("majority")).To(BeNumerically("~", 4*extra, 50*time.Millisecond))
 	})
 })
+
+var _ = Describe("mongo: replSetStepDown", func() {
+	// Issue 17.1, with its numbers: three members, 5,000 w:1 writes/s, 11 s
+	// of added latency on both secondaries from 30 s, step-down at 1 m.
+	// MongoDB: the primary refuses writes from the moment the command
+	// arrives; with no electable secondary caught up within
+	// secondaryCatchUpPeriodSecs it gives up and stays primary, and "all
+	// writes to the primary fail during the period starting when the
+	// replSetStepDown command is received until either a new primary is
+	// elected, or if there are no electable secondaries, the original
+	// primary resumes normal operation"
+	// (https://www.mongodb.com/docs/manual/reference/command/replSetStepDown/#writes-during-stepdown).
+	set := defaultMongoSettings()
+	const interval = 200 * time.Microsecond // 5,000 writes/s
+	const lagFrom, stepAt, end = 30 * time.Second, 60 * time.Second, 100 * time.Second
+	stepDownUnderLag := func(seed uint64, heal time.Duration) (*Sim, *recorder, *mongoActions) {
+		s, rec := mongoSim(seed, "1", nil)
+		drive(s, "mongo", 0, interval, end)
+		mongoRunTo(s, lagFrom)
+		for _, n := range []string{east1b, west1a} {
+			mongoMust(s.Faults().AddLatency(mongoCtx, n, 11*time.Second))
+		}
+		mongoRunTo(s, stepAt)
+		actions := newMongoActions()
+		mongoMust(s.StartAction(mongoCtx, platform.Action{Name: "step", Action: platform.ActionMongoStepDown}, actions))
+		if heal > 0 {
+			mongoRunTo(s, heal)
+			for _, n := range []string{east1b, west1a} {
+				mongoMust(s.Faults().RemoveLatency(mongoCtx, n))
+			}
+		}
+		mongoRunTo(s, end+20*time.Second)
+		return s, rec, actions
+	}
+	invokedAt := func(id uint64) time.Duration { return time.Duration(id) * interval }
+
+	It("that finds no caught-up secondary loses nothing: the primary stays, refuses writes while it waits, and takes them again", func() {
+		for _, seed := range []uint64{1, 2, 3} {
+			s, rec, actions := stepDownUnderLag(seed, 0)
+			giveUp := stepAt + set.stepDownCatchUp
+			Expect(actions.errs["step"]).To(MatchError(ContainSubstring("ExceededTimeLimit")))
+			Expect(actions.done["step"]).To(Equal(giveUp))
+			Expect(mongoEventsAfter(rec, platform.EventPrimaryElected, lagFrom)).To(BeEmpty())
+			Expect(mongoEventsAfter(rec, platform.EventPrimaryLost, lagFrom)).To(BeEmpty())
+			Expect(s.Role("mongo:primary")).To(Equal([]string{east1a}))
+			Expect(mongoLost(s, rec)).To(BeEmpty())
+
+			var refused, waited, after int
+			for id, o := range rec.outcomes {
+				invoke, done := invokedAt(id), rec.completed[id]
+				// No write is acknowledged while the primary waits.
+				if o == platform.Acked && done > stepAt+time.Millisecond {
+					Expect(done).To(BeNumerically(">=", giveUp), "write %d acknowledged during the step-down attempt", id)
+				}
+				switch {
+				case invoke < stepAt || invoke >= end:
+				case invoke < giveUp && o != platform.Acked:
+					refused++
+				case invoke < giveUp:
+					waited++
+				case o == platform.Acked:
+					after++
+				}
+			}
+			// The driver retries a refused write once a primary takes writes
+			// again: those issued in the first instants of the attempt run
+			// out of time, the others are answered late.
+			GinkgoWriter.Printf("seed %d: %d refused, %d answered late, %d after\n", seed, refused, waited, after)
+			Expect(refused).To(BeNumerically(">", 0))
+			Expect(waited).To(BeNumerically(">", 40000))
+			Expect(after).To(BeNumerically("==", int((end-giveUp)/interval)))
+		}
+	})
+
+	It("that finds a secondary caught up within the period hands over, and the successor has every acknowledged write", func() {
+		s, rec, actions := stepDownUnderLag(4, stepAt+2*time.Second)
+		Expect(actions.errs).To(HaveKeyWithValue("step", BeNil()))
+		Expect(actions.done["step"]).To(BeNumerically("<", stepAt+set.stepDownCatchUp))
+		elected := mongoEventsAfter(rec, platform.EventPrimaryElected, stepAt)
+		Expect(elected).NotTo(BeEmpty())
+		Expect(elected[0].Node).To(Equal(east1b))
+		Expect(mongoLost(s, rec)).To(BeEmpty())
+		// Writes are refused from the command until the new primary.
+		for id, o := range rec.outcomes {
+			if o == platform.Acked && rec.completed[id] > stepAt+time.Millisecond {
+				Expect(rec.completed[id]).To(BeNumerically(">=", elected[0].At), "write %d", id)
+			}
+		}
+	})
+})
