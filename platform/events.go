@@ -30,7 +30,7 @@ var eventCatalog = map[string][]EventInfo{
 		{EventPrimaryElected, "a member became primary; Node names it"},
 		{EventPrimaryLost, "the replica set has no primary any more (step-down or loss)"},
 		{EventRollback, "a former primary rolled back writes that were not majority-committed; Detail says how many"},
-		{EventReconfigured, "a (forced) reconfiguration was installed; Node is the member made electable"},
+		{EventReconfigured, "a reconfiguration was installed: forced (Node is the member made electable) or of one member's votes and priority (Node is that member)"},
 		{EventMemberAdded, "a member added by the runbook finished its initial sync; Node names it"},
 		{EventMemberCaughtUp, "a member added by the runbook is within the normal replication lag; Node names it"},
 		{EventRedundancyRestored, "as many healthy data-bearing members as the topology declares exist again, their initial sync done"},

@@ -204,7 +204,6 @@ func newMongoModel(s *Sim, spec *platform.ServiceSpec) (model, error) {
 		set:          readMongoSettings(s.params),
 		byNode:       map[int]*mongoMember{},
 		electionRand: s.rand("mongo/election/" + spec.Name),
-		fullCount:    len(spec.Members),
 	}
 	heartbeats := s.rand("mongo/heartbeat/" + spec.Name)
 	for _, mm := range spec.Members {
@@ -212,8 +211,12 @@ func newMongoModel(s *Sim, spec *platform.ServiceSpec) (model, error) {
 		if err != nil {
 			return nil, fmt.Errorf("build mongo service %q: %w", spec.Name, err)
 		}
-		x := &mongoMember{node: n, priority: mm.Priority, votes: mm.VoteCount(), hidden: mm.Hidden, tags: mm.Tags, inConfig: true,
+		x := &mongoMember{node: n, priority: mm.Priority, votes: mm.VoteCount(), hidden: mm.Hidden, arbiter: mm.Arbiter, tags: mm.Tags, inConfig: true,
 			hbPhase: time.Duration(heartbeats.Int64N(int64(m.set.heartbeatInterval) + 1))}
+		if !x.arbiter {
+			// Full redundancy counts the copies of the data.
+			m.fullCount++
+		}
 		m.members = append(m.members, x)
 		m.byNode[n.index] = x
 	}
@@ -274,7 +277,7 @@ func (m *mongoModel) recount() {
 				x.tagValue = append(x.tagValue, -1)
 			}
 			v, ok := x.tags[c.tag]
-			if !ok || !x.inConfig {
+			if !ok || !x.inConfig || x.arbiter {
 				x.tagValue[ci] = -1
 				continue
 			}
@@ -322,7 +325,7 @@ func (m *mongoModel) service() string { return m.spec.Name }
 func (m *mongoModel) start() {
 	var first *mongoMember
 	for _, x := range m.members {
-		if x.priority > 0 && x.votes > 0 && (first == nil || x.priority > first.priority) {
+		if x.priority > 0 && x.votes > 0 && !x.arbiter && (first == nil || x.priority > first.priority) {
 			first = x
 		}
 	}
@@ -334,7 +337,9 @@ func (m *mongoModel) start() {
 	m.term = 1
 	l := newBranch(nil, 0, m.term, first)
 	for _, x := range m.members {
-		x.log = l
+		if !x.arbiter {
+			x.log = l
+		}
 	}
 	first.isPrimary = true
 	m.primary = first
@@ -397,6 +402,11 @@ func (m *mongoModel) plan(w *mongoWrite) {
 		return
 	}
 	ack := m.concernTime(w.log, w.idx)
+	if ack < m.s.now {
+		// Met only now (a reconfig, a member back): a write not yet
+		// acknowledged cannot be acknowledged in the past.
+		ack = m.s.now
+	}
 	w.ackAt = ack
 	if ack == mongoNever {
 		w.outcome, w.done = platform.Unknown, deadline
@@ -872,7 +882,7 @@ func (m *mongoModel) role(name string) ([]string, error) {
 	case "secondary", "secondaries":
 		out := []string{}
 		for _, x := range m.members {
-			if x.inConfig && !x.syncing && !x.isPrimary && m.s.up(x.node) {
+			if x.inConfig && !x.syncing && !x.isPrimary && !x.arbiter && m.s.up(x.node) {
 				out = append(out, x.name())
 			}
 		}

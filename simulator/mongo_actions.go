@@ -19,10 +19,15 @@ func (m *mongoModel) action(a platform.Action, done platform.ActionDone) error {
 		if x == nil {
 			return fmt.Errorf("force-reconfigure %s: %w: %q is not a member", m.spec.Name, platform.ErrUnknownNode, a.Params["promote"])
 		}
+		if x.arbiter {
+			return fmt.Errorf("force-reconfigure %s: %q is an arbiter: it holds no data and cannot be primary", m.spec.Name, x.name())
+		}
 		m.s.after(m.set.forceReconfig, platform.HandlerFunc(func(time.Duration) { m.forceReconfigure(x, finish) }))
 		return nil
 	case platform.ActionMongoAddMember:
 		return m.addMember(a.Params, finish)
+	case platform.ActionMongoReconfigMember:
+		return m.reconfigureMember(a.Params, finish)
 	case platform.ActionMongoSetWriteConcern:
 		concern, err := parseConcern(m.spec, a.Params["write_concern"])
 		if err != nil {
@@ -164,5 +169,71 @@ func (m *mongoModel) addMember(params map[string]string, finish func(error)) err
 		finish(nil)
 	}))
 	m.settle()
+	return nil
+}
+
+// reconfigureMember changes one member's votes and/or priority with a
+// non-forced rs.reconfig on the primary: MongoDB's workaround for a
+// primary-secondary-arbiter set whose secondary is down or lagging (votes
+// 0, priority 0, so that w: "majority" needs the primary alone;
+// https://www.mongodb.com/docs/manual/tutorial/mitigate-psa-performance-issues/).
+// The primary needs a majority of the voters of both configs to install it
+// (https://www.mongodb.com/docs/manual/reference/command/replSetReconfig/);
+// it takes mongo.reconfig_duration, and the step is done then.
+func (m *mongoModel) reconfigureMember(params map[string]string, finish func(error)) error {
+	name := params["member"]
+	x := m.member(name)
+	switch {
+	case x == nil || !x.inConfig:
+		return fmt.Errorf("reconfigure %s: %w: %q is not a member", m.spec.Name, platform.ErrUnknownNode, name)
+	case x.arbiter:
+		return fmt.Errorf("reconfigure %s: %q is an arbiter, whose votes (1) and priority (0) are fixed", m.spec.Name, name)
+	}
+	votes, priority := x.votes, x.priority
+	if v, given := params["votes"]; given {
+		n, err := strconv.Atoi(v)
+		if err != nil || (n != 0 && n != 1) {
+			return fmt.Errorf("reconfigure %s: votes %q is not 0 or 1", m.spec.Name, v)
+		}
+		votes = n
+	}
+	if v, given := params["priority"]; given {
+		p, err := strconv.ParseFloat(v, 64)
+		if err != nil || p < 0 || p > 1000 {
+			return fmt.Errorf("reconfigure %s: priority %q is not a number from 0 to 1000", m.spec.Name, v)
+		}
+		priority = p
+	}
+	switch {
+	case votes == 0 && priority != 0:
+		return fmt.Errorf("reconfigure %s: a non-voting member must have priority 0 (member %q)", m.spec.Name, name)
+	case x.hidden && priority != 0:
+		return fmt.Errorf("reconfigure %s: a hidden member must have priority 0 (member %q)", m.spec.Name, name)
+	}
+	m.s.after(m.set.reconfig, platform.HandlerFunc(func(time.Duration) {
+		p := m.primary
+		switch {
+		case p == nil:
+			finish(fmt.Errorf("reconfigure %s: no primary to run rs.reconfig on", m.spec.Name))
+			return
+		case p == x && priority == 0:
+			finish(fmt.Errorf("reconfigure %s: %q is the primary; step it down before making it unelectable", m.spec.Name, name))
+			return
+		}
+		m.materializeAll()
+		oldVotes, oldPriority := x.votes, x.priority
+		x.votes, x.priority = votes, priority
+		m.recount()
+		if !m.seesMajority(p) {
+			x.votes, x.priority = oldVotes, oldPriority
+			m.recount()
+			finish(fmt.Errorf("reconfigure %s: the primary cannot reach a majority of the voting members to install the new config", m.spec.Name))
+			return
+		}
+		m.configVersion++
+		m.s.emit(m.spec.Name, platform.EventReconfigured, name, fmt.Sprintf("version %d: votes %d, priority %v", m.configVersion, votes, priority))
+		m.settle()
+		finish(nil)
+	}))
 	return nil
 }

@@ -199,7 +199,7 @@ func (m *mongoModel) lastHeard(x *mongoMember) time.Duration {
 }
 
 func (m *mongoModel) electable(x *mongoMember) bool {
-	return x.inConfig && !x.syncing && !x.isPrimary && x.priority > 0 && x.votes > 0 && x.log != nil && m.s.up(x.node)
+	return x.inConfig && !x.syncing && !x.isPrimary && !x.arbiter && x.priority > 0 && x.votes > 0 && x.log != nil && m.s.up(x.node)
 }
 
 func (m *mongoModel) electionOffset() time.Duration {
@@ -285,11 +285,13 @@ func (m *mongoModel) runElection(x *mongoMember, reason string, skipDryRun bool)
 	reachable, granted := 0, 0
 	var lats []time.Duration
 	for _, y := range m.members {
-		if !y.inConfig || y.syncing || y.votes == 0 || y.log == nil || !m.s.reachable(x.node, y.node) {
+		if !y.inConfig || y.syncing || y.votes == 0 || (y.log == nil && !y.arbiter) || !m.s.reachable(x.node, y.node) {
 			continue
 		}
 		reachable++
-		if y == x || m.fresher(x, y) >= 0 {
+		// An arbiter holds no oplog to compare: it grants any candidate
+		// of the current config.
+		if y == x || y.arbiter || m.fresher(x, y) >= 0 {
 			granted++
 			if y != x {
 				lats = append(lats, m.s.latency(x.node, y.node))

@@ -129,3 +129,111 @@ var _ = Describe("mongo: replSetStepDown", func() {
 		}
 	})
 })
+
+// psaTopology is ion with its Mongo set turned into primary (east-1a),
+// secondary (east-1b) and an arbiter in a third zone.
+func psaTopology() *platform.Topology {
+	t := platform.Ion()
+	t.Services[0].Members[2] = platform.MongoMember{Name: "mongo-arbiter", Zone: "us-east-1c", Arbiter: true}
+	t.Services[0].WriteModes = nil
+	return t
+}
+
+var _ = Describe("mongo: arbiters", func() {
+	// Issue 9.4. "If one data-bearing node goes down, the other node becomes
+	// the primary. Writes with w:1 continue to succeed in this state but
+	// writes with write concern "majority" cannot succeed"; the documented
+	// workaround is a reconfig giving the unavailable secondary votes: 0
+	// and priority: 0
+	// (https://www.mongodb.com/docs/manual/tutorial/mitigate-psa-performance-issues/).
+	// The write majority is the smaller of the voting majority and the
+	// data-bearing voters
+	// (https://www.mongodb.com/docs/manual/reference/write-concern/#calculating-majority-for-write-concern).
+	const interval = 10 * time.Millisecond
+	const fault, heal, end = 20 * time.Second, 80 * time.Second, 120 * time.Second
+	set := defaultMongoSettings()
+	secondaryDown := func(concern string, workaroundAt time.Duration) (*Sim, *recorder, *mongoActions) {
+		s, rec := newTestSim(psaTopology(), 5, nil, platform.WorkloadConfig{Service: "mongo", WriteConcern: concern, Timeout: 10 * time.Second})
+		drive(s, "mongo", 0, interval, end)
+		mongoRunTo(s, fault)
+		mongoMust(s.Faults().Kill(mongoCtx, east1b))
+		actions := newMongoActions()
+		if workaroundAt > 0 {
+			mongoRunTo(s, workaroundAt)
+			mongoMust(s.StartAction(mongoCtx, platform.Action{Name: "drop-votes", Action: platform.ActionMongoReconfigMember,
+				Params: map[string]string{"member": east1b, "votes": "0", "priority": "0"}}, actions))
+		}
+		mongoRunTo(s, heal)
+		mongoMust(s.Faults().Start(mongoCtx, east1b))
+		mongoRunTo(s, end+20*time.Second)
+		return s, rec, actions
+	}
+	ackedBetween := func(rec *recorder, from, to time.Duration) int {
+		n := 0
+		for id, o := range rec.outcomes {
+			if o == platform.Acked && rec.completed[id] >= from && rec.completed[id] < to {
+				n++
+			}
+		}
+		return n
+	}
+
+	It("keep the primary in office with the secondary down, but w:majority acknowledges nothing until the secondary returns", func() {
+		s, rec, _ := secondaryDown("majority", 0)
+		Expect(mongoEventsAfter(rec, platform.EventPrimaryLost, fault)).To(BeEmpty())
+		Expect(s.Role("mongo:primary")).To(Equal([]string{east1a}))
+		// Writes already on the secondary when it died are answered at
+		// once; nothing after.
+		Expect(ackedBetween(rec, fault+10*time.Millisecond, heal)).To(BeZero())
+		Expect(ackedBetween(rec, heal, end)).To(BeNumerically(">", 0))
+		Expect(mongoLost(s, rec)).To(BeEmpty())
+	})
+
+	It("do not stop w:1 writes", func() {
+		_, rec, _ := secondaryDown("1", 0)
+		Expect(ackedBetween(rec, fault+time.Second, heal)).To(BeNumerically("~", int((heal-fault-time.Second)/interval), 2))
+	})
+
+	It("with the documented reconfig (votes 0, priority 0 on the secondary), acknowledge w:majority writes again on the primary alone", func() {
+		workaround := fault + 30*time.Second
+		s, rec, actions := secondaryDown("majority", workaround)
+		Expect(actions.errs).To(HaveKeyWithValue("drop-votes", BeNil()))
+		Expect(actions.done["drop-votes"]).To(Equal(workaround + set.reconfig))
+		Expect(rec.eventsOf(platform.EventReconfigured)).To(HaveLen(1))
+		Expect(ackedBetween(rec, fault+10*time.Millisecond, workaround+set.reconfig)).To(BeZero())
+		// Every write issued after the reconfig is acknowledged, without
+		// the secondary.
+		for id, o := range rec.outcomes {
+			if invoke := time.Duration(id) * interval; invoke > workaround+set.reconfig && invoke < heal {
+				Expect(o).To(Equal(platform.Acked), "write %d at %v", id, invoke)
+			}
+		}
+		Expect(mongoLost(s, rec)).To(BeEmpty())
+	})
+
+	It("vote but never become primary: with the primary killed, the secondary wins with the arbiter's vote", func() {
+		for seed := uint64(1); seed <= 20; seed++ {
+			s, rec := newTestSim(psaTopology(), seed, nil, platform.WorkloadConfig{Service: "mongo", WriteConcern: "majority", Timeout: 10 * time.Second})
+			drive(s, "mongo", 0, interval, 60*time.Second)
+			mongoRunTo(s, fault)
+			mongoMust(s.Faults().Kill(mongoCtx, east1a))
+			mongoRunTo(s, 80*time.Second)
+			elected := mongoEventsAfter(rec, platform.EventPrimaryElected, fault)
+			Expect(elected).To(HaveLen(1), "seed %d", seed)
+			Expect(elected[0].Node).To(Equal(east1b))
+			Expect(s.Role("mongo:secondary")).To(BeEmpty(), "the arbiter is no secondary")
+			Expect(mongoLost(s, rec)).To(BeEmpty())
+			// Now the set has one data-bearing member of two: w:majority
+			// stalls again (the PSA trap from the other side).
+			Expect(ackedBetween(rec, 40*time.Second, 60*time.Second)).To(BeZero())
+		}
+	})
+
+	It("refuse to be made primary or reconfigured", func() {
+		s, _ := newTestSim(psaTopology(), 1, nil, platform.WorkloadConfig{Service: "mongo"})
+		Expect(s.StartAction(mongoCtx, platform.Action{Name: "p", Action: platform.ActionMongoForceReconfigure, Params: map[string]string{"promote": "mongo-arbiter"}}, newMongoActions())).
+			To(MatchError(ContainSubstring("arbiter")))
+		Expect(s.StartAction(mongoCtx, platform.Action{Name: "r", Action: platform.ActionMongoReconfigMember, Params: map[string]string{"member": "mongo-arbiter", "votes": "0"}}, newMongoActions())).
+			To(MatchError(ContainSubstring("arbiter")))
+	})
+})

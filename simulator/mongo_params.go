@@ -37,6 +37,9 @@ var mongoParameters = []paramDef{
 	duration("mongo.force_reconfig_duration", time.Second,
 		"time for rs.reconfig(cfg, {force: true}) to install the new config on the survivor once the operator runs it (model assumption; the operator's own delay is the runbook's)",
 		"https://www.mongodb.com/docs/manual/tutorial/reconfigure-replica-set-with-unavailable-members/"),
+	duration("mongo.reconfig_duration", time.Second,
+		"time for a non-forced rs.reconfig on the primary to be installed on a majority of the voting members, after which the step is done (model assumption: a heartbeat round and a config write)",
+		"https://www.mongodb.com/docs/manual/reference/command/replSetReconfig/"),
 	duration("mongo.initial_sync_base", 10*time.Second,
 		"fixed part of a new member's initial sync: start, choose a sync source, build indexes (model assumption)",
 		"https://www.mongodb.com/docs/manual/core/replica-set-sync/#initial-sync"),
@@ -57,6 +60,7 @@ type mongoSettings struct {
 	applyOverhead      time.Duration
 	applyPerOp         time.Duration
 	forceReconfig      time.Duration
+	reconfig           time.Duration
 	initialSyncBase    time.Duration
 	initialSyncPerDoc  time.Duration
 	serverSelection    time.Duration
@@ -77,6 +81,7 @@ func readMongoSettings(p *params) mongoSettings {
 		applyOverhead:      p.duration("mongo.apply_batch_overhead"),
 		applyPerOp:         p.duration("mongo.apply_cost_per_op"),
 		forceReconfig:      p.duration("mongo.force_reconfig_duration"),
+		reconfig:           p.duration("mongo.reconfig_duration"),
 		initialSyncBase:    p.duration("mongo.initial_sync_base"),
 		initialSyncPerDoc:  p.duration("mongo.initial_sync_per_document"),
 		serverSelection:    p.duration("client.server_selection_timeout"),
