@@ -26,11 +26,31 @@ type mongoMember struct {
 	tags     map[string]string
 	tagValue []int // per write-mode constraint: index of this member's tag value, -1 if untagged
 
-	arbiter     bool // votes, holds no data, never primary
-	inConfig    bool // false once a forced reconfig removed it
-	syncing     bool // initial sync in progress: neither votes nor acknowledges
-	isPrimary   bool
-	frozenUntil time.Duration // not electable before (after replSetStepDown)
+	arbiter  bool // votes, holds no data, never primary
+	inConfig bool // false once a forced reconfig removed it
+	// syncing is initial sync in progress (STARTUP2): it acknowledges no
+	// write and cannot be elected. While it clones, log is nil; then it
+	// applies the oplog it buffered and leaves STARTUP2 once it has
+	// applied minValid entries. A newlyAdded member (add-member, MongoDB
+	// 5.0+) does not vote until then either; a resynced one does.
+	syncing    bool
+	newlyAdded bool
+	minValid   int
+	syncSeq    int         // invalidates the sync steps scheduled for an earlier sync
+	syncCheck  int         // invalidates the STARTUP2 check scheduled before the last change
+	syncDone   func(error) // the runbook step waiting for the sync
+	syncDetail string      // how the member got its data, for member-added
+	// stale is RECOVERING after finding its newest write gone from the
+	// primary's oplog (RS102): it votes but neither replicates nor
+	// acknowledges until it is resynced.
+	stale bool
+	// caughtUp is a secondary within mongo.caught_up_lag of the primary
+	// (the primary itself is); reportCatchUp marks a member the runbook
+	// added or resynced, whose lag is reported until it is caught up.
+	caughtUp      bool
+	reportCatchUp bool
+	isPrimary     bool
+	frozenUntil   time.Duration // not electable before (after replSetStepDown)
 	// steppingDown is a primary in replSetStepDown waiting for a secondary
 	// to catch up: still PRIMARY, but it refuses writes.
 	steppingDown bool
@@ -165,6 +185,11 @@ type mongoModel struct {
 	electedHooks  []func(*mongoMember)
 	netSig        []time.Duration
 	stepDown      *mongoStepDown // the replSetStepDown in progress, if any
+	// oplogEntries is how many entries the oplog holds by size
+	// (mongo.oplog_size_mb / mongo.oplog_entry_bytes).
+	oplogEntries int
+	samplerArmed bool
+	sampleLag    platform.HandlerFunc
 
 	concern mongoConcern
 	// unsatisfiable is set while the configuration cannot meet the
@@ -205,13 +230,18 @@ func newMongoModel(s *Sim, spec *platform.ServiceSpec) (model, error) {
 		byNode:       map[int]*mongoMember{},
 		electionRand: s.rand("mongo/election/" + spec.Name),
 	}
+	// The catch-up sampler runs every heartbeat and backups are taken
+	// every interval: neither can be zero.
+	if m.set.heartbeatInterval <= 0 || m.set.backupInterval <= 0 || m.set.oplogEntryBytes <= 0 {
+		return nil, fmt.Errorf("build mongo service %q: mongo.heartbeat_interval, mongo.backup_interval and mongo.oplog_entry_bytes must be positive", spec.Name)
+	}
 	heartbeats := s.rand("mongo/heartbeat/" + spec.Name)
 	for _, mm := range spec.Members {
 		n, err := s.node(mm.Name)
 		if err != nil {
 			return nil, fmt.Errorf("build mongo service %q: %w", spec.Name, err)
 		}
-		x := &mongoMember{node: n, priority: mm.Priority, votes: mm.VoteCount(), hidden: mm.Hidden, arbiter: mm.Arbiter, tags: mm.Tags, inConfig: true,
+		x := &mongoMember{node: n, priority: mm.Priority, votes: mm.VoteCount(), hidden: mm.Hidden, arbiter: mm.Arbiter, tags: mm.Tags, inConfig: true, caughtUp: true,
 			hbPhase: time.Duration(heartbeats.Int64N(int64(m.set.heartbeatInterval) + 1))}
 		if !x.arbiter {
 			// Full redundancy counts the copies of the data.
@@ -232,6 +262,8 @@ func newMongoModel(s *Sim, spec *platform.ServiceSpec) (model, error) {
 	m.jitterMax = s.params.duration("net.jitter_max")
 	m.jitter = s.rand("mongo/jitter/" + spec.Name)
 	m.configVersion = 1
+	m.oplogEntries = max(1, int(int64(m.set.oplogSizeMB)<<20/int64(m.set.oplogEntryBytes)))
+	m.sampleLag = m.sampleCatchUp
 	m.recount()
 	return m, nil
 }
@@ -262,7 +294,7 @@ func parseConcern(spec *platform.ServiceSpec, w string) (mongoConcern, error) {
 func (m *mongoModel) recount() {
 	m.voters, m.dataVoters = 0, 0
 	for _, x := range m.members {
-		if x.inConfig && !x.syncing && x.votes > 0 {
+		if m.votesNow(x) {
 			m.voters++
 			if !x.arbiter {
 				m.dataVoters++
@@ -306,6 +338,11 @@ func (m *mongoModel) recount() {
 		}
 		m.unsatisfiable = dataBearing < m.concern.n
 	}
+}
+
+// votesNow reports whether x counts as a voter of the current config.
+func (m *mongoModel) votesNow(x *mongoMember) bool {
+	return x.inConfig && x.votes > 0 && !(x.syncing && x.newlyAdded)
 }
 
 // majority is the vote count that elects a primary.
@@ -785,38 +822,45 @@ func (m *mongoModel) networkSignature() []time.Duration {
 	return sig
 }
 
-// emitLag reports, at a fault, how far each member is behind the primary:
-// the primary's newest write time minus the newest one the member applied
-// (what rs.printSecondaryReplicationInfo() shows).
+// emitLag reports, at a fault and against the primary of that moment, how
+// far each member is behind it (lagBehind); the primary itself is 0s
+// behind. Members without data of their own (arbiters, members still
+// cloning) have no sample.
 func (m *mongoModel) emitLag() {
 	p := m.primary
 	if p == nil {
 		return
 	}
 	m.materializeAll()
-	last := p.applied
-	if last == 0 {
-		return
-	}
-	lastAt := p.log.entry(last - 1).at
+	m.s.emit(m.spec.Name, platform.EventReplicationLag, p.name(), "0s")
 	for _, x := range m.members {
-		if x == p || !x.inConfig || x.syncing || x.log == nil {
+		if x == p || !x.inConfig || x.log == nil {
 			continue
 		}
-		pos := x.applied
-		if x.log != p.log {
-			pos = commonPrefix(x.log, x.applied, p.log, last)
-		}
-		pos = min(pos, last)
-		var lag time.Duration
-		switch {
-		case pos == 0:
-			lag = lastAt
-		case pos < last:
-			lag = lastAt - p.log.entry(pos-1).at
-		}
-		m.s.emit(m.spec.Name, platform.EventReplicationLag, x.name(), lag.String())
+		m.s.emit(m.spec.Name, platform.EventReplicationLag, x.name(), m.lagBehind(x, p).String())
 	}
+}
+
+// lagBehind is how far member x is behind primary p now: the time of p's
+// newest write minus that of the newest one x applied of p's history (what
+// rs.printSecondaryReplicationInfo() shows). Call materializeAll first.
+func (m *mongoModel) lagBehind(x, p *mongoMember) time.Duration {
+	last := p.applied
+	if last == 0 {
+		return 0
+	}
+	lastAt := p.log.entry(last - 1).at
+	pos := x.applied
+	if x.log != p.log {
+		pos = commonPrefix(x.log, x.applied, p.log, last)
+	}
+	switch pos = min(pos, last); {
+	case pos == 0:
+		return lastAt
+	case pos < last:
+		return lastAt - p.log.entry(pos-1).at
+	}
+	return 0
 }
 
 // --- reading back ---
@@ -882,7 +926,7 @@ func (m *mongoModel) role(name string) ([]string, error) {
 	case "secondary", "secondaries":
 		out := []string{}
 		for _, x := range m.members {
-			if x.inConfig && !x.syncing && !x.isPrimary && !x.arbiter && m.s.up(x.node) {
+			if x.inConfig && !x.syncing && !x.stale && !x.isPrimary && !x.arbiter && m.s.up(x.node) {
 				out = append(out, x.name())
 			}
 		}

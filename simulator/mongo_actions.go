@@ -28,6 +28,8 @@ func (m *mongoModel) action(a platform.Action, done platform.ActionDone) error {
 		return m.addMember(a.Params, finish)
 	case platform.ActionMongoReconfigMember:
 		return m.reconfigureMember(a.Params, finish)
+	case platform.ActionMongoResyncMember:
+		return m.resyncMember(a.Params, finish)
 	case platform.ActionMongoSetWriteConcern:
 		concern, err := parseConcern(m.spec, a.Params["write_concern"])
 		if err != nil {
@@ -110,10 +112,11 @@ func (m *mongoModel) forceReconfigure(x *mongoMember, finish func(error)) {
 	m.settle()
 }
 
-// addMember starts a new member in zone; it joins as a non-voting member in
-// initial sync (MongoDB 5.0+ newlyAdded) and becomes a voting secondary
-// when the sync ends. The sync takes mongo.initial_sync_base plus
-// mongo.initial_sync_per_document for every document the primary holds.
+// addMember starts a new member in zone and adds it to the set as a
+// newlyAdded member (MongoDB 5.0+: no vote until it is SECONDARY), seeded
+// by an initial sync or from the last backup (seed); the step is done when
+// it leaves STARTUP2 (member-added), and its lag is reported until it is
+// caught up (member-caught-up).
 func (m *mongoModel) addMember(params map[string]string, finish func(error)) error {
 	name, zone := params["name"], params["zone"]
 	region, ok := m.s.topo.RegionOfZone(zone)
@@ -131,12 +134,15 @@ func (m *mongoModel) addMember(params map[string]string, finish func(error)) err
 		}
 		priority = p
 	}
-	p := m.primary
-	if p == nil {
+	source, err := syncSource(params)
+	if err != nil {
+		return fmt.Errorf("add member to %s: %w", m.spec.Name, err)
+	}
+	if m.primary == nil {
 		return fmt.Errorf("add member to %s: the set has no primary to add it to", m.spec.Name)
 	}
 	n := m.s.addNode(platform.Node{Name: name, Service: m.spec.Name, Kind: platform.KindMongo, Region: region, Zone: zone})
-	x := &mongoMember{node: n, priority: priority, votes: 1, inConfig: true, syncing: true, lastHeard: m.s.now}
+	x := &mongoMember{node: n, priority: priority, votes: 1, inConfig: true, newlyAdded: true, lastHeard: m.s.now}
 	for _, y := range m.members {
 		if y.node.Region == region && len(y.tags) > 0 {
 			x.tags = y.tags
@@ -146,29 +152,8 @@ func (m *mongoModel) addMember(params map[string]string, finish func(error)) err
 	m.members = append(m.members, x)
 	m.byNode[n.index] = x
 	m.configVersion++
-	m.recount()
 	m.netSig = m.networkSignature()
-	m.materializeAll()
-	docs := p.applied
-	m.s.after(m.set.initialSyncBase+time.Duration(docs)*m.set.initialSyncPerDoc, platform.HandlerFunc(func(time.Duration) {
-		m.materializeAll()
-		src := m.primary
-		switch {
-		case !m.s.up(x.node):
-			finish(fmt.Errorf("add member %q to %s: it went down during initial sync", name, m.spec.Name))
-			return
-		case src == nil:
-			finish(fmt.Errorf("add member %q to %s: no primary to sync from", name, m.spec.Name))
-			return
-		}
-		x.log, x.applied = src.log, src.applied
-		x.syncing = false
-		m.recount()
-		m.s.emit(m.spec.Name, platform.EventMemberAdded, name, fmt.Sprintf("%d documents", docs))
-		m.settle()
-		finish(nil)
-	}))
-	m.settle()
+	m.seed(x, source, finish)
 	return nil
 }
 

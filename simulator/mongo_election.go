@@ -57,10 +57,12 @@ func (m *mongoModel) settle() {
 	}
 
 	// Secondaries follow the newest primary they can reach, rolling back
-	// what it does not have.
+	// what it does not have; one that comes back to find its newest write
+	// gone from the primary's oplog is too stale to catch up. (A member in
+	// initial sync buffered the oplog since its clone began.)
 	for _, x := range m.members {
 		wasLive := x.live
-		if x.isPrimary || x.log == nil || !m.s.up(x.node) || !x.inConfig || x.syncing {
+		if x.isPrimary || x.log == nil || !m.s.up(x.node) || !x.inConfig || x.stale {
 			x.live = false
 			continue
 		}
@@ -70,6 +72,10 @@ func (m *mongoModel) settle() {
 				x.lastHeard = m.lastHeard(x)
 			}
 			x.live = false
+			continue
+		}
+		if !wasLive && !x.syncing && m.tooStale(x, p) {
+			m.goStale(x, p)
 			continue
 		}
 		if x.log != p.log {
@@ -96,6 +102,7 @@ func (m *mongoModel) settle() {
 		}
 	}
 	m.schedulePriorityTakeover()
+	m.trackCatchUp(newest)
 
 	if newest != prev {
 		switch {
@@ -140,7 +147,7 @@ func (m *mongoModel) hearsNewerTerm(x *mongoMember) bool {
 func (m *mongoModel) seesMajority(x *mongoMember) bool {
 	n := 0
 	for _, y := range m.members {
-		if y.inConfig && !y.syncing && y.votes > 0 && m.s.reachable(x.node, y.node) {
+		if m.votesNow(y) && m.s.reachable(x.node, y.node) {
 			n++
 		}
 	}
@@ -199,7 +206,7 @@ func (m *mongoModel) lastHeard(x *mongoMember) time.Duration {
 }
 
 func (m *mongoModel) electable(x *mongoMember) bool {
-	return x.inConfig && !x.syncing && !x.isPrimary && !x.arbiter && x.priority > 0 && x.votes > 0 && x.log != nil && m.s.up(x.node)
+	return x.inConfig && !x.syncing && !x.stale && !x.isPrimary && !x.arbiter && x.priority > 0 && x.votes > 0 && x.log != nil && m.s.up(x.node)
 }
 
 func (m *mongoModel) electionOffset() time.Duration {
@@ -285,13 +292,13 @@ func (m *mongoModel) runElection(x *mongoMember, reason string, skipDryRun bool)
 	reachable, granted := 0, 0
 	var lats []time.Duration
 	for _, y := range m.members {
-		if !y.inConfig || y.syncing || y.votes == 0 || (y.log == nil && !y.arbiter) || !m.s.reachable(x.node, y.node) {
+		if !m.votesNow(y) || !m.s.reachable(x.node, y.node) {
 			continue
 		}
 		reachable++
-		// An arbiter holds no oplog to compare: it grants any candidate
-		// of the current config.
-		if y == x || y.arbiter || m.fresher(x, y) >= 0 {
+		// An arbiter (or a member still cloning its data) holds no oplog
+		// to compare: it grants any candidate of the current config.
+		if y == x || y.log == nil || m.fresher(x, y) >= 0 {
 			granted++
 			if y != x {
 				lats = append(lats, m.s.latency(x.node, y.node))
@@ -393,7 +400,7 @@ func (m *mongoModel) handOffTo(p, y *mongoMember, n int, caught time.Duration) {
 	var lats []time.Duration
 	for _, v := range m.members {
 		// The stepping-down primary still answers (even when shutting down).
-		if v != y && v.inConfig && !v.syncing && v.votes > 0 && (v == p || m.s.reachable(y.node, v.node)) {
+		if v != y && m.votesNow(v) && (v == p || m.s.reachable(y.node, v.node)) {
 			lats = append(lats, m.s.latency(y.node, v.node))
 		}
 	}
@@ -472,12 +479,13 @@ func (m *mongoModel) replan() {
 }
 
 // checkRedundancy emits redundancy-restored when the set again has as many
-// healthy members (primary, or secondary replicating from it) as it was
-// built with.
+// healthy data-bearing members as it was built with: the primary, and
+// secondaries replicating from it within mongo.caught_up_lag. The time to
+// full redundancy thus runs to the last member caught up.
 func (m *mongoModel) checkRedundancy() {
 	healthy := 0
 	for _, x := range m.members {
-		if x.inConfig && !x.syncing && m.s.up(x.node) && (x.isPrimary || x.live) {
+		if x.inConfig && !x.arbiter && !x.syncing && !x.stale && m.s.up(x.node) && (x.isPrimary || (x.live && x.caughtUp)) {
 			healthy++
 		}
 	}

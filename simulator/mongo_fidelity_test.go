@@ -237,3 +237,175 @@ var _ = Describe("mongo: arbiters", func() {
 			To(MatchError(ContainSubstring("arbiter")))
 	})
 })
+
+var _ = Describe("mongo: the oplog window", func() {
+	// Issue 17.3. A member away longer than the primary's oplog covers
+	// comes back too stale to catch up (RS102), stays RECOVERING and needs
+	// a resync (https://www.mongodb.com/docs/manual/tutorial/resync-replica-set-member/);
+	// the oplog keeps mongo.oplog_size_mb of entries, so the window follows
+	// the write rate (https://www.mongodb.com/docs/manual/core/replica-set-oplog/#oplog-size).
+	// A 10 MB oplog of 1 KB entries holds 10,240 writes: 51.2 s at 200
+	// writes/s, 25.6 s at 400.
+	const fault = 20 * time.Second
+	small := map[string]string{"mongo.oplog_size_mb": "10", "mongo.oplog_entry_bytes": "1024"}
+	set := defaultMongoSettings()
+	away := func(interval, gone time.Duration, params map[string]string) (*Sim, *recorder) {
+		s, rec := mongoSim(9, "majority", params)
+		drive(s, "mongo", 0, interval, 400*time.Second)
+		mongoRunTo(s, fault)
+		mongoMust(s.Faults().Kill(mongoCtx, west1a))
+		mongoRunTo(s, fault+gone)
+		mongoMust(s.Faults().Start(mongoCtx, west1a))
+		mongoRunTo(s, fault+gone+30*time.Second)
+		return s, rec
+	}
+
+	It("lets a member away for less than the window catch up, and counts redundancy restored once it has", func() {
+		s, rec := away(5*time.Millisecond, 30*time.Second, small)
+		Expect(rec.eventsOf(platform.EventMemberStale)).To(BeEmpty())
+		Expect(s.Role("mongo:secondary")).To(ConsistOf(east1b, west1a))
+		restored := mongoEventsAfter(rec, platform.EventRedundancyRestored, fault)
+		Expect(restored).To(HaveLen(1))
+		Expect(restored[0].At - (fault + 30*time.Second)).To(BeNumerically("<=", set.heartbeatInterval))
+	})
+
+	It("leaves a member away for longer stale: RECOVERING, no redundancy, until it is resynced", func() {
+		s, rec := away(5*time.Millisecond, 60*time.Second, small)
+		stale := rec.eventsOf(platform.EventMemberStale)
+		Expect(stale).To(HaveLen(1))
+		Expect(stale[0].Node).To(Equal(west1a))
+		Expect(stale[0].At).To(Equal(fault + 60*time.Second))
+		Expect(s.Role("mongo:secondary")).To(ConsistOf(east1b))
+		Expect(mongoEventsAfter(rec, platform.EventRedundancyRestored, fault)).To(BeEmpty())
+		// Still a voter: the east pair keeps its majority either way, and
+		// nothing acknowledged is lost.
+		Expect(mongoLost(s, rec)).To(BeEmpty())
+
+		actions := newMongoActions()
+		resyncAt := s.Now()
+		mongoMust(s.StartAction(mongoCtx, platform.Action{Name: "resync", Action: platform.ActionMongoResyncMember, Params: map[string]string{"member": west1a}}, actions))
+		mongoRunTo(s, resyncAt+2*time.Minute)
+		Expect(actions.errs).To(HaveKeyWithValue("resync", BeNil()))
+		Expect(actions.done["resync"] - resyncAt).To(BeNumerically(">=", set.initialSyncBase))
+		added := mongoEventsAfter(rec, platform.EventMemberAdded, resyncAt)
+		Expect(added).To(HaveLen(1))
+		Expect(added[0].Node).To(Equal(west1a))
+		caught := mongoEventsAfter(rec, platform.EventMemberCaughtUp, resyncAt)
+		Expect(caught).To(HaveLen(1))
+		restored := mongoEventsAfter(rec, platform.EventRedundancyRestored, fault)
+		Expect(restored).To(HaveLen(1))
+		Expect(restored[0].At).To(Equal(caught[0].At))
+		Expect(s.Role("mongo:secondary")).To(ConsistOf(east1b, west1a))
+		Expect(mongoLost(s, rec)).To(BeEmpty())
+	})
+
+	It("follows the write rate: the same 30 s away is too long at twice the rate", func() {
+		_, rec := away(2500*time.Microsecond, 30*time.Second, small)
+		Expect(rec.eventsOf(platform.EventMemberStale)).To(HaveLen(1))
+	})
+
+	It("keeps entries younger than oplogMinRetentionHours whatever the size", func() {
+		params := map[string]string{"mongo.oplog_size_mb": "10", "mongo.oplog_min_retention": "5m"}
+		_, rec := away(5*time.Millisecond, 60*time.Second, params)
+		Expect(rec.eventsOf(platform.EventMemberStale)).To(BeEmpty())
+	})
+
+	It("never drops the majority commit point: a PSA set's secondary comes back from any absence", func() {
+		// With the secondary down nothing is majority-committed, so the
+		// oplog grows past its size ("MongoDB allows the oplog to grow past
+		// its configured size limit to avoid deleting the majority commit
+		// point", https://www.mongodb.com/docs/manual/tutorial/mitigate-psa-performance-issues/).
+		s, rec := newTestSim(psaTopology(), 3, small, platform.WorkloadConfig{Service: "mongo", WriteConcern: "1", Timeout: 10 * time.Second})
+		drive(s, "mongo", 0, 5*time.Millisecond, 300*time.Second)
+		mongoRunTo(s, fault)
+		mongoMust(s.Faults().Kill(mongoCtx, east1b))
+		mongoRunTo(s, fault+3*time.Minute)
+		mongoMust(s.Faults().Start(mongoCtx, east1b))
+		mongoRunTo(s, fault+4*time.Minute)
+		Expect(rec.eventsOf(platform.EventMemberStale)).To(BeEmpty())
+		Expect(mongoEventsAfter(rec, platform.EventRedundancyRestored, fault)).To(HaveLen(1))
+	})
+})
+
+var _ = Describe("mongo: a member added after a region loss", func() {
+	// Issue 9.3: the seed's reader asks whether a member added after the
+	// failover is "revived from backup" and "up to speed". Each added member
+	// reports its lag every heartbeat until it is within
+	// mongo.caught_up_lag (member-caught-up). With source: backup it is
+	// seeded from the last backup and catches up from the oplog, which must
+	// still hold every write since the backup, or it falls back to a full
+	// initial sync (https://www.mongodb.com/docs/manual/tutorial/restore-replica-set-from-backup/).
+	const interval = time.Millisecond // 1,000 writes/s
+	const fault, addAt = 90 * time.Second, 100 * time.Second
+	set := defaultMongoSettings()
+	rebuild := func(params map[string]string) (*Sim, *recorder, *mongoActions) {
+		base := map[string]string{"mongo.apply_cost_per_op": "200us", "mongo.backup_interval": "1m"}
+		for k, v := range params {
+			base[k] = v
+		}
+		s, rec := mongoSim(6, "majority", base)
+		drive(s, "mongo", 0, interval, 300*time.Second)
+		mongoRunTo(s, fault)
+		mongoMust(s.Faults().Kill(mongoCtx, east1a))
+		mongoMust(s.Faults().Kill(mongoCtx, east1b))
+		actions := newMongoActions()
+		mongoMust(s.StartAction(mongoCtx, platform.Action{Name: "promote", Action: platform.ActionMongoForceReconfigure, Params: map[string]string{"promote": west1a}}, actions))
+		mongoRunTo(s, addAt)
+		mongoMust(s.StartAction(mongoCtx, platform.Action{Name: "add", Action: platform.ActionMongoAddMember,
+			Params: map[string]string{"name": "mongo-west-1b", "zone": "us-west-1b", "source": "backup"}}, actions))
+		mongoRunTo(s, 320*time.Second)
+		Expect(actions.errs).To(HaveKeyWithValue("add", BeNil()))
+		Expect(mongoLost(s, rec)[0]).To(BeNumerically("<", uint64(fault/interval)), "only writes the east alone had are lost")
+		return s, rec, actions
+	}
+	lagSamples := func(rec *recorder) []time.Duration {
+		var out []time.Duration
+		for _, e := range mongoEventsAfter(rec, platform.EventReplicationLag, addAt) {
+			if e.Node == "mongo-west-1b" {
+				d, err := time.ParseDuration(e.Detail)
+				mongoMust(err)
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+
+	It("restores the last backup, catches up from the oplog, and reports its lag every heartbeat until caught up", func() {
+		_, rec, actions := rebuild(nil)
+		added := mongoEventsAfter(rec, platform.EventMemberAdded, addAt)
+		Expect(added).To(HaveLen(1))
+		Expect(added[0].Detail).To(ContainSubstring("restored the backup of 1m0s"))
+		Expect(actions.done["add"]).To(Equal(added[0].At))
+		Expect(rec.eventsOf(platform.EventMemberStale)).To(BeEmpty())
+		// The backup of 1m0s holds the 60,000 writes that had arrived by
+		// then (give or take the one on the wire), and the restore takes
+		// its fixed part plus 5 µs each.
+		Expect(added[0].At - addAt).To(BeNumerically("~", set.restoreBase+60000*set.restorePerDoc, 2*set.restorePerDoc))
+
+		samples := lagSamples(rec)
+		Expect(len(samples)).To(BeNumerically(">=", 3), "catching up on 100 s of writes takes several heartbeats")
+		for i := 1; i < len(samples); i++ {
+			Expect(samples[i]).To(BeNumerically("<", samples[i-1]))
+		}
+		Expect(samples[0]).To(BeNumerically(">", time.Minute))
+		caught := mongoEventsAfter(rec, platform.EventMemberCaughtUp, addAt)
+		Expect(caught).To(HaveLen(1))
+		Expect(caught[0].Detail).To(Equal(samples[len(samples)-1].String()))
+		Expect(samples[len(samples)-1]).To(BeNumerically("<=", set.caughtUpLag))
+	})
+
+	It("falls back to a full initial sync when the oplog no longer covers the time since the backup", func() {
+		// 50 MB of 1 KB entries: 51,200 writes, about 51 s at 1,000/s.
+		_, rec, _ := rebuild(map[string]string{"mongo.oplog_size_mb": "50"})
+		stale := mongoEventsAfter(rec, platform.EventMemberStale, addAt)
+		Expect(stale).To(HaveLen(1))
+		Expect(stale[0].Detail).To(ContainSubstring("full initial sync"))
+		restored := addAt + set.restoreBase + 60000*set.restorePerDoc
+		Expect(stale[0].At).To(BeNumerically("~", restored, 2*set.restorePerDoc))
+		added := mongoEventsAfter(rec, platform.EventMemberAdded, addAt)
+		Expect(added).To(HaveLen(1))
+		Expect(added[0].Detail).To(ContainSubstring("initial sync of"))
+		Expect(added[0].At - restored).To(BeNumerically(">", set.initialSyncBase))
+		Expect(mongoEventsAfter(rec, platform.EventMemberCaughtUp, addAt)).To(HaveLen(1))
+	})
+})

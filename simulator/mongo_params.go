@@ -46,6 +46,27 @@ var mongoParameters = []paramDef{
 	duration("mongo.initial_sync_per_document", 50*time.Microsecond,
 		"initial sync time per document to clone and apply (model assumption: about 20,000 small documents per second)",
 		"https://www.mongodb.com/docs/manual/core/replica-set-sync/#initial-sync"),
+	duration("mongo.caught_up_lag", 2*time.Second,
+		"a secondary within this lag of the primary is caught up (member-caught-up; it counts toward full redundancy again): MongoDB's own bound for a secondary fresh enough to take over (priorityTakeoverFreshnessWindowSeconds); lag is sampled every mongo.heartbeat_interval",
+		mongoSource+"topology_coordinator.cpp#L1796-L1824"),
+	integer("mongo.oplog_size_mb", 990,
+		"replication.oplogSizeMB: the oplog's size; the default is 5% of free disk space, at least 990 MB (the default here) and at most 50 GB. With oplog_entry_bytes it sets the oplog window, which follows the write rate: a member away longer comes back too stale to catch up (RS102). The oplog never drops the majority commit point",
+		"https://www.mongodb.com/docs/manual/core/replica-set-oplog/#oplog-size"),
+	integer("mongo.oplog_entry_bytes", 1024,
+		"bytes one write takes in the oplog (model assumption: a small inserted document with the entry's own fields)",
+		"https://www.mongodb.com/docs/manual/core/replica-set-oplog/"),
+	duration("mongo.oplog_min_retention", 0,
+		"storage.oplogMinRetentionHours: the oplog keeps every entry at least this long, whatever its size (0: size alone decides)",
+		"https://www.mongodb.com/docs/manual/reference/configuration-options/#mongodb-setting-storage.oplogMinRetentionHours"),
+	duration("mongo.backup_interval", time.Hour,
+		"a member's data is backed up (a filesystem snapshot) every interval from scenario time 0, the first backup holding the empty set; add-member and resync-member with source: backup restore the last one (model assumption)",
+		"https://www.mongodb.com/docs/manual/tutorial/backup-with-filesystem-snapshots/"),
+	duration("mongo.backup_restore_base", time.Minute,
+		"fixed part of seeding a member from a backup: create a volume from the snapshot, attach it, start mongod (model assumption)",
+		"https://www.mongodb.com/docs/manual/tutorial/restore-replica-set-from-backup/"),
+	duration("mongo.backup_restore_per_document", 5*time.Microsecond,
+		"restore time per document of the backup: data files copy without an index build, about ten times faster than an initial sync clones (model assumption)",
+		"https://www.mongodb.com/docs/manual/tutorial/restore-replica-set-from-backup/"),
 }
 
 // mongoSettings are the parameters a mongo model reads once at construction.
@@ -63,6 +84,13 @@ type mongoSettings struct {
 	reconfig           time.Duration
 	initialSyncBase    time.Duration
 	initialSyncPerDoc  time.Duration
+	caughtUpLag        time.Duration
+	oplogSizeMB        int
+	oplogEntryBytes    int
+	oplogMinRetention  time.Duration
+	backupInterval     time.Duration
+	restoreBase        time.Duration
+	restorePerDoc      time.Duration
 	serverSelection    time.Duration
 	clientHeartbeat    time.Duration
 	clientMinHeartbeat time.Duration
@@ -84,6 +112,13 @@ func readMongoSettings(p *params) mongoSettings {
 		reconfig:           p.duration("mongo.reconfig_duration"),
 		initialSyncBase:    p.duration("mongo.initial_sync_base"),
 		initialSyncPerDoc:  p.duration("mongo.initial_sync_per_document"),
+		caughtUpLag:        p.duration("mongo.caught_up_lag"),
+		oplogSizeMB:        p.integer("mongo.oplog_size_mb"),
+		oplogEntryBytes:    p.integer("mongo.oplog_entry_bytes"),
+		oplogMinRetention:  p.duration("mongo.oplog_min_retention"),
+		backupInterval:     p.duration("mongo.backup_interval"),
+		restoreBase:        p.duration("mongo.backup_restore_base"),
+		restorePerDoc:      p.duration("mongo.backup_restore_per_document"),
 		serverSelection:    p.duration("client.server_selection_timeout"),
 		clientHeartbeat:    p.duration("client.heartbeat_interval"),
 		clientMinHeartbeat: p.duration("client.min_heartbeat_interval"),
