@@ -175,6 +175,11 @@ func (m *mongoModel) reconfigureMember(params map[string]string, finish func(err
 		return fmt.Errorf("reconfigure %s: %q is an arbiter, whose votes (1) and priority (0) are fixed", m.spec.Name, name)
 	}
 	votes, priority := x.votes, x.priority
+	_, givesVotes := params["votes"]
+	_, givesPriority := params["priority"]
+	if !givesVotes && !givesPriority {
+		return fmt.Errorf("reconfigure %s: give member %q new votes, a new priority, or both", m.spec.Name, name)
+	}
 	if v, given := params["votes"]; given {
 		n, err := strconv.Atoi(v)
 		if err != nil || (n != 0 && n != 1) {
