@@ -61,6 +61,13 @@ type serviceTally struct {
 	timelineLen   int
 }
 
+// lagNearFault is how far from the reference fault a replication-lag
+// sample may be and still answer "how far behind was it at the fault": the
+// simulator measures at the fault itself, the containers platform just
+// before injecting it (bounded by its 500 ms status query). A sample taken
+// at a later heal, against another primary, answers another question.
+const lagNearFault = 2 * time.Second
+
 // Build measures a run: outcome counts, RTO, RPO and redundancy per
 // service, and the verdict of each expectation. It reads run and does not
 // change it; the same run gives the same report.
@@ -134,6 +141,7 @@ func Build(run *Run) *Report {
 	findRecoveries(ledger, tallies)
 	for _, t := range tallies {
 		t.finish(run.Events, run.Steps)
+		t.report.ReplicationLagUnmeasured = unmeasuredMembers(run.Topology, t.name, t.report.ReplicationLag)
 	}
 
 	report.Expectations = checks(run, report.Services)
@@ -327,20 +335,25 @@ func (t *serviceTally) finish(events []platform.Event, steps []StepRecord) {
 				lastSync = i
 			}
 		case platform.EventReplicationLag:
-			if e.At <= t.faultAt {
+			switch {
+			case e.At < t.faultAt-lagNearFault || e.At > t.faultAt+lagNearFault:
+			case e.At <= t.faultAt:
 				if prior, ok := lagBefore[e.Node]; !ok || e.At >= prior.At {
 					lagBefore[e.Node] = e
 				}
-			} else if prior, ok := lagAfter[e.Node]; !ok || e.At < prior.At {
-				lagAfter[e.Node] = e
+			default:
+				if prior, ok := lagAfter[e.Node]; !ok || e.At < prior.At {
+					lagAfter[e.Node] = e
+				}
 			}
 		}
 	}
 	if lastSync >= 0 {
 		s.LastSyncAge = secondsPointer(t.faultAt - events[lastSync].At)
 	}
-	// The lag at the fault is the last one measured before it; a platform
-	// that measures only once the fault is in gives the first one after.
+	// The lag at the fault is the last one measured at or just before it;
+	// a platform that measures only once the fault is in gives the first
+	// one just after.
 	for node, e := range lagAfter {
 		if _, ok := lagBefore[node]; !ok {
 			lagBefore[node] = e
@@ -368,6 +381,27 @@ func (t *serviceTally) caughtUp(events []platform.Event, steps []StepRecord) {
 			}
 		}
 	}
+}
+
+// unmeasuredMembers lists the data-bearing members of a mongo service that
+// have no replication-lag sample at the fault while others do (a member
+// down or still syncing then), so that the report says so instead of
+// leaving them out. Members added later by the runbook did not exist then.
+func unmeasuredMembers(topology *platform.Topology, service string, lag map[string]float64) []string {
+	missing := []string{}
+	if topology == nil || len(lag) == 0 {
+		return missing
+	}
+	spec, ok := topology.Service(service)
+	if !ok || spec.Kind != platform.KindMongo {
+		return missing
+	}
+	for _, m := range spec.Members {
+		if _, measured := lag[m.Name]; !measured && !m.Arbiter {
+			missing = append(missing, m.Name)
+		}
+	}
+	return missing
 }
 
 // referenceFault is the fault a service is measured from: the first

@@ -38,7 +38,11 @@
 // lost_after_fault. Writes still pending at the end count as unknown;
 // unknown writes are never lost, and those found on read-back are counted as
 // unknown_present. Redundancy is F to the service's first
-// redundancy-restored event after it.
+// redundancy-restored event after it. Replication lag is each member's lag
+// at F against the primary of that moment, from the replication-lag samples
+// within 2 s of F (a later sample, say at a heal against a new primary,
+// answers another question); data-bearing members with none are listed as
+// unmeasured.
 //
 // # Formats
 //

@@ -206,9 +206,12 @@ type ServiceReport struct {
 	// LastSyncAge is the age, at the fault, of the last sync-completed or
 	// snapshot-completed event of the service before it.
 	LastSyncAge *float64 `json:"last_sync_age_seconds"`
-	// ReplicationLag is each member's lag behind the primary at the fault,
-	// from replication-lag events.
-	ReplicationLag map[string]float64 `json:"replication_lag_seconds"`
+	// ReplicationLag is each member's lag behind the primary of the moment
+	// at the fault (0 for that primary), from the replication-lag events
+	// within 2 s of it; ReplicationLagUnmeasured names the data-bearing
+	// members of the topology with no such sample (down or syncing then).
+	ReplicationLag           map[string]float64 `json:"replication_lag_seconds"`
+	ReplicationLagUnmeasured []string           `json:"replication_lag_unmeasured"`
 	// MembersCaughtUp is, for each member a runbook step added that caught
 	// up (member-caught-up), the time from its step's start.
 	MembersCaughtUp map[string]float64 `json:"members_caught_up_seconds"`

@@ -216,6 +216,9 @@ func answers(r *Report) []answer {
 				parts = append(parts, fmt.Sprintf("%s%s %s", node, r.nodeRegion(node), formatSeconds(s.ReplicationLag[node])))
 			}
 			behind.Lines = append(behind.Lines, fmt.Sprintf("%s: at the fault (%s) its members were behind the primary by: %s.", name, formatOptionalSeconds(s.FaultAt, "-"), strings.Join(parts, ", ")))
+			if len(s.ReplicationLagUnmeasured) > 0 {
+				behind.Lines = append(behind.Lines, fmt.Sprintf("%s: no lag was measured at the fault for %s.", name, strings.Join(s.ReplicationLagUnmeasured, ", ")))
+			}
 		}
 		if s.LastSyncAge != nil {
 			behind.Lines = append(behind.Lines, fmt.Sprintf("%s: the last completed sync or snapshot before the fault was %s old.", name, formatSeconds(*s.LastSyncAge)))

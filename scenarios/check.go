@@ -211,13 +211,23 @@ func checkWriteConcern(svc *platform.ServiceSpec, w string) string {
 	if _, ok := svc.WriteModes[w]; ok {
 		return ""
 	}
+	// Arbiters hold no data, so they acknowledge no write.
+	dataBearing := 0
+	for _, m := range svc.Members {
+		if !m.Arbiter {
+			dataBearing++
+		}
+	}
 	if n, err := strconv.Atoi(w); err == nil {
-		if n >= 1 && n <= len(svc.Members) {
+		if n >= 1 && n <= dataBearing {
 			return ""
 		}
-		return fmt.Sprintf("write_concern %d: replica set %q has %d members, so want 1..%d", n, svc.Name, len(svc.Members), len(svc.Members))
+		if dataBearing < len(svc.Members) {
+			return fmt.Sprintf("write_concern %d: replica set %q has %d members, %d of them data-bearing (an arbiter acknowledges no write), so want 1..%d", n, svc.Name, len(svc.Members), dataBearing, dataBearing)
+		}
+		return fmt.Sprintf("write_concern %d: replica set %q has %d members, so want 1..%d", n, svc.Name, len(svc.Members), dataBearing)
 	}
-	valid := []string{"majority", "1.." + strconv.Itoa(len(svc.Members))}
+	valid := []string{"majority", "1.." + strconv.Itoa(dataBearing)}
 	valid = append(valid, platform.SortedKeys(svc.WriteModes)...)
 	return fmt.Sprintf("unknown write_concern %q (want one of %s)", w, strings.Join(valid, ", "))
 }
@@ -320,6 +330,56 @@ func (c *checker) selectorHint(sel platform.Selector) string {
 	return suggestion(sel.Value, names, what)
 }
 
+// faultSelector checks a fault's selector. A node that does not exist yet
+// is a valid target when a runbook step the fault waits for (through its
+// after chain) creates it (mongo.add-member).
+func (c *checker) faultSelector(path, text string, t *trigger) (platform.Selector, bool) {
+	if c.topology == nil {
+		return platform.Selector{}, false
+	}
+	sel, err := platform.ParseSelector(c.topology, text)
+	if err == nil {
+		return sel, true
+	}
+	if sel.Kind == platform.SelectNode {
+		if slices.Contains(c.createdBefore(t), sel.Value) {
+			return sel, true
+		}
+		if step, ok := c.creator(sel.Value); ok {
+			c.add(path, "node %q is created by runbook step %q; a fault on it must come after that step (after: %s, or after a fault or step that follows it)", sel.Value, step, step)
+			return sel, false
+		}
+	}
+	c.add(path, "%v%s", err, c.selectorHint(sel))
+	return sel, false
+}
+
+// createdBefore lists the nodes created by the add-member steps that t
+// waits for, directly or through other faults and steps.
+func (c *checker) createdBefore(t *trigger) []string {
+	var names []string
+	seen := map[string]bool{}
+	for next := c.triggers[t.after]; next != nil && !seen[next.name]; next = c.triggers[next.after] {
+		seen[next.name] = true
+		for _, st := range c.scenario.Runbook {
+			if st.Name == next.name && st.Action == platform.ActionMongoAddMember && st.Params["name"] != "" {
+				names = append(names, st.Params["name"])
+			}
+		}
+	}
+	return names
+}
+
+// creator names the add-member step that creates node, if any.
+func (c *checker) creator(node string) (string, bool) {
+	for _, st := range c.scenario.Runbook {
+		if st.Action == platform.ActionMongoAddMember && st.Params["name"] == node {
+			return st.Name, true
+		}
+	}
+	return "", false
+}
+
 func (c *checker) checkFault(i int) {
 	f := &c.scenario.Faults[i]
 	p := indexPath("faults", i)
@@ -329,7 +389,7 @@ func (c *checker) checkFault(i int) {
 	case !slices.Contains(FaultKinds, f.Kind):
 		c.add(p+".kind", "unknown fault kind %q%s", f.Kind, suggestion(f.Kind, FaultKinds, "kinds"))
 	case f.Kind == FaultPartition:
-		c.checkPartition(f, p)
+		c.checkPartition(f, p, c.all[i])
 	default:
 		if len(f.Between) > 0 {
 			c.add(p+".between", "between is for partition faults; a %s fault takes a target", f.Kind)
@@ -337,7 +397,7 @@ func (c *checker) checkFault(i int) {
 		if f.Target == "" {
 			c.add(p+".target", "a %s fault needs a target: node:NAME, az:ZONE, region:REGION, role:SERVICE:ROLE or service:NAME", f.Kind)
 		} else {
-			c.selector(p+".target", f.Target)
+			c.faultSelector(p+".target", f.Target, c.all[i])
 		}
 	}
 	if f.Kind == FaultLatency && f.Latency <= 0 {
@@ -366,7 +426,7 @@ func (c *checker) checkFault(i int) {
 	}
 }
 
-func (c *checker) checkPartition(f *Fault, p string) {
+func (c *checker) checkPartition(f *Fault, p string, t *trigger) {
 	if f.Target != "" {
 		c.add(p+".target", "a partition takes between: [SIDE, SIDE], not target")
 	}
@@ -376,7 +436,7 @@ func (c *checker) checkPartition(f *Fault, p string) {
 	}
 	var sides [2]platform.Selector
 	for j, text := range f.Between {
-		sel, ok := c.selector(indexPath(p+".between", j), text)
+		sel, ok := c.faultSelector(indexPath(p+".between", j), text, t)
 		if !ok {
 			return
 		}
@@ -402,6 +462,8 @@ var actionServiceKind = map[string]string{
 	platform.ActionMongoAddMember:        platform.KindMongo,
 	platform.ActionMongoStepDown:         platform.KindMongo,
 	platform.ActionMongoSetWriteConcern:  platform.KindMongo,
+	platform.ActionMongoReconfigMember:   platform.KindMongo,
+	platform.ActionMongoResyncMember:     platform.KindMongo,
 	platform.ActionLogsRestoreSnapshot:   platform.KindElastic,
 	platform.ActionArtifactsFailover:     platform.KindS3,
 }
@@ -479,9 +541,18 @@ func (c *checker) checkStepParams(i int, pp string) {
 	for _, name := range platform.SortedKeys(st.Params) {
 		value, path := st.Params[name], fieldPath(pp, name)
 		switch name {
-		case "promote":
+		case "promote", "member":
 			if svc != nil && !c.isMember(svc, value, i) {
 				c.add(path, "%q is not a member of replica set %q%s", value, svc.Name, suggestion(value, c.members(svc, i), "members"))
+			}
+		case "votes":
+			// https://www.mongodb.com/docs/manual/reference/replica-configuration/#mongodb-rsconf-rsconf.members-n-.votes
+			if value != "0" && value != "1" {
+				c.add(path, "votes must be 0 or 1, got %q", value)
+			}
+		case "source":
+			if value != "initial-sync" && value != "backup" {
+				c.add(path, "source must be initial-sync or backup, got %q", value)
 			}
 		case "zone":
 			if _, ok := t.RegionOfZone(value); !ok {
