@@ -22,7 +22,7 @@ var _ = Describe("replication lag at the fault", func() {
 		const fault, heal = time.Minute, 2 * time.Minute
 		run := &reports.Run{Scenario: "mongo-primary-kill", Platform: "sim", Duration: 3 * time.Minute, Ledger: ledger,
 			Topology: platform.Ion(),
-			Faults:   []reports.FaultRecord{{Name: "kill-primary", Kind: scenarios.FaultKill, Target: "role:mongo:primary", Nodes: []string{"mongo-east-1a"}, At: fault}},
+			Faults:   []reports.FaultRecord{{Name: "kill-primary", Kind: scenarios.FaultKill, Target: "role:mongo:primary", Nodes: []string{"mongo-east-1a"}, At: fault, Injected: true}},
 			Events: []platform.Event{
 				// At the fault, against east-1a, the primary then. The
 				// west standby was down, so it has no sample.
@@ -48,7 +48,7 @@ var _ = Describe("replication lag at the fault", func() {
 		ledger := &reports.Ledger{}
 		writeSteadily(ledger, "mongo", 0, time.Minute, spacing, ackedFor(latency))
 		run := &reports.Run{Duration: time.Minute, Ledger: ledger, Topology: platform.Ion(),
-			Faults: []reports.FaultRecord{{Name: "f", Kind: scenarios.FaultKill, Target: "node:mongo-east-1b", Nodes: []string{"mongo-east-1b"}, At: 10 * time.Second}},
+			Faults: []reports.FaultRecord{{Name: "f", Kind: scenarios.FaultKill, Target: "node:mongo-east-1b", Nodes: []string{"mongo-east-1b"}, At: 10 * time.Second, Injected: true}},
 			Events: []platform.Event{
 				{At: 10*time.Second + 300*time.Millisecond, Service: "mongo", What: platform.EventReplicationLag, Node: "mongo-west-1a", Detail: "40ms"},
 				{At: 40 * time.Second, Service: "mongo", What: platform.EventReplicationLag, Node: "mongo-east-1b", Detail: "30s"},
