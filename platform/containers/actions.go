@@ -346,7 +346,7 @@ func (e *elasticService) restoreInto(ctx context.Context, region string, count i
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", e.spec.Name, err)
 	}
-	if err := e.formCluster(ctx, names, client); err != nil {
+	if err := e.formCluster(ctx, names); err != nil {
 		return fmt.Errorf("restore %s: %w", e.spec.Name, err)
 	}
 	bucket := bucketName(purposeSnapshots, e.spec.SnapshotTo, region)

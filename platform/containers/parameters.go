@@ -157,6 +157,10 @@ func parseSettings(overrides map[string]string) (settings, error) {
 		*dst = n
 	}
 	duration(ParamElectionTimeout, &s.electionTimeout)
+	if s.electionTimeout%time.Millisecond != 0 && firstErr == nil {
+		// settings.electionTimeoutMillis is an integer of milliseconds.
+		firstErr = fmt.Errorf("parameter %s: want a whole number of milliseconds, got %q", ParamElectionTimeout, values[ParamElectionTimeout])
+	}
 	if _, set := overrides[ParamHeartbeatInterval]; set && firstErr == nil {
 		// The replica-set adapter installs settings.electionTimeoutMillis
 		// only; running with MongoDB's heartbeat while the scenario asked

@@ -93,6 +93,7 @@ func elasticNode(n platform.Node, cluster string, clusterNodes []string, s3Endpo
 	return plannedNode{Node: n, Port: elasticPort, Spec: docker.NodeSpec{
 		Name: n.Name, Region: n.Region, Zone: n.Zone,
 		Image:        o.images.Elastic,
+		Cmd:          elasticKeystoreCommand(map[string]string{settingS3AccessKey: localStackKey, settingS3SecretKey: localStackSecret}),
 		Env:          elasticEnv(cluster, n, clusterNodes, s3Endpoint),
 		ExposedPorts: []string{elasticPort},
 		// GET / answers once the node's HTTP layer is up, before the
