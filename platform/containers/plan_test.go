@@ -10,6 +10,7 @@ import (
 
 	"github.com/chaosdrill/chaosdrill/platform"
 	"github.com/chaosdrill/chaosdrill/platform/adapters/mongo"
+	"github.com/chaosdrill/chaosdrill/simulator"
 )
 
 // twoRegionTopology is not ion: other names, one ES node, one member per
@@ -132,6 +133,23 @@ var _ = Describe("the live parameters", func() {
 		}
 	})
 
+	It("have the simulator's default for every knob both platforms have, so one scenario means one thing", func() {
+		sim := map[string]string{}
+		for _, p := range simulator.Parameters() {
+			sim[p.Name] = p.Default
+		}
+		shared := 0
+		for _, p := range Parameters() {
+			simDefault, ok := sim[p.Name]
+			if !ok {
+				continue
+			}
+			shared++
+			Expect(sameValue(p.Default, simDefault)).To(BeTrue(), "%s: containers %q, simulator %q", p.Name, p.Default, simDefault)
+		}
+		Expect(shared).To(BeNumerically(">=", 7), "logs.bulk_size, logs.flush_interval, logs.ack_on_receipt, the election and heartbeat intervals, the delayed timeout and server selection are shared")
+	})
+
 	It("apply scenario overrides", func() {
 		s, err := parseSettings(map[string]string{ParamElectionTimeout: "2s", ParamLogsAckOnReceipt: "true", ParamSyncInterval: "15s"})
 
@@ -153,6 +171,15 @@ var _ = Describe("the live parameters", func() {
 		Expect(err).To(MatchError(ContainSubstring(ParamClientWorkers)))
 	})
 })
+
+// sameValue compares two defaults as values: "1m" and "1m0s" are one.
+func sameValue(a, b string) bool {
+	if x, err := time.ParseDuration(a); err == nil {
+		y, err := time.ParseDuration(b)
+		return err == nil && x == y
+	}
+	return a == b
+}
 
 func must[T any](v T, err error) T {
 	GinkgoHelper()
