@@ -109,3 +109,33 @@ func TestLoopRunEndsWithTheContext(t *testing.T) {
 		g.Expect(l.Now()).To(Equal(3 * time.Second))
 	})
 }
+
+func TestLoopTellsWhichHandlerIsFiringAndRunsWorkLeftForAfterIt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := NewWithT(t)
+		l := newWallLoop()
+		l.begin()
+		var log []string
+		var seen []uint64
+		for _, at := range []time.Duration{time.Second, 2 * time.Second} {
+			l.At(at, platform.HandlerFunc(func(now time.Duration) {
+				firing, firingAt, ok := l.handler()
+				g.Expect(ok).To(BeTrue())
+				g.Expect(firingAt).To(Equal(now))
+				seen = append(seen, firing)
+				l.afterHandler(func() { log = append(log, "after "+now.String()) })
+				log = append(log, "in "+now.String())
+			}))
+		}
+
+		g.Expect(l.Run(t.Context(), 3*time.Second)).To(Succeed())
+
+		g.Expect(log).To(Equal([]string{"in 1s", "after 1s", "in 2s", "after 2s"}))
+		g.Expect(seen[0]).NotTo(Equal(seen[1]), "each handler is its own firing")
+		_, _, ok := l.handler()
+		g.Expect(ok).To(BeFalse(), "outside a handler")
+		ran := false
+		l.afterHandler(func() { ran = true })
+		g.Expect(ran).To(BeTrue(), "outside a handler the work runs at once")
+	})
+}

@@ -23,8 +23,8 @@ const (
 	// cut-off member must not hold up the poll (every 250 ms) for long. A
 	// healthy replSetGetStatus answers in about a millisecond.
 	memberQueryTimeout = 500 * time.Millisecond
-	// lagQueryTimeout bounds measuring the replication lag just before a
-	// fault; past it the last polled status is used.
+	// lagQueryTimeout bounds measuring the replication lag at a fault;
+	// past it the last polled status is used.
 	lagQueryTimeout = 500 * time.Millisecond
 	// setUpPollInterval is how often bring-up and runbook waits re-check
 	// (a primary, a member reaching SECONDARY, cluster health).
@@ -357,10 +357,12 @@ func (m *mongoService) poll(ctx context.Context) {
 	}
 }
 
-// reportLag emits one replication-lag event per secondary, measured now
-// (just before a fault), or from the last poll when the set does not answer
-// in time.
-func (m *mongoService) reportLag(ctx context.Context) {
+// reportLag emits one replication-lag event per secondary, stamped at, the
+// fault instant: it is measured then (the status query runs alongside the
+// fault's primitives and answers in about a millisecond), or taken from the
+// last poll (at most mongo.status_poll_interval old) when the set does not
+// answer in time. A member that was primary has no lag and gets no event.
+func (m *mongoService) reportLag(ctx context.Context, at time.Duration) {
 	ctx, cancel := context.WithTimeout(ctx, lagQueryTimeout)
 	defer cancel()
 	st, err := m.status(ctx)
@@ -376,7 +378,7 @@ func (m *mongoService) reportLag(ctx context.Context) {
 	}
 	for _, member := range st.Members {
 		if member.State == "SECONDARY" {
-			m.p.emit(platform.Event{Service: m.spec.Name, What: platform.EventReplicationLag, Node: m.nodeOfHost(member.Name), Detail: member.Lag.String()})
+			m.p.emitAt(platform.Event{Service: m.spec.Name, What: platform.EventReplicationLag, Node: m.nodeOfHost(member.Name), Detail: member.Lag.String()}, at)
 		}
 	}
 }

@@ -311,7 +311,13 @@ func (p *Platform) Close() error {
 // emit reports an event observed at the current scenario time on the loop.
 // Safe from any goroutine.
 func (p *Platform) emit(e platform.Event) {
-	e.At = p.loop.Now()
+	p.emitAt(e, p.loop.Now())
+}
+
+// emitAt reports an event that happened at scenario time at (e.g. when
+// Docker recorded it). Safe from any goroutine.
+func (p *Platform) emitAt(e platform.Event, at time.Duration) {
+	e.At = at
 	p.loop.post(func(time.Duration) { p.cfg.Events.Observed(e) })
 }
 

@@ -36,6 +36,47 @@ func (r *recorder) saw(what, node string) bool {
 	return false
 }
 
+func (r *recorder) eventTimes(what, node string) []time.Duration {
+	var out []time.Duration
+	for _, e := range r.events {
+		if e.What == what && e.Node == node {
+			out = append(out, e.At)
+		}
+	}
+	return out
+}
+
+func (r *recorder) count(what string) int {
+	n := 0
+	for _, e := range r.events {
+		if e.What == what {
+			n++
+		}
+	}
+	return n
+}
+
+func (r *recorder) last(what string) platform.Event {
+	var out platform.Event
+	for _, e := range r.events {
+		if e.What == what {
+			out = e
+		}
+	}
+	return out
+}
+
+// runUntil runs the platform's loop until done holds (checked on the loop's
+// side, between runs) or a minute passed.
+func runUntil(ctx context.Context, p *Platform, done func() bool) {
+	GinkgoHelper()
+	deadline := time.Now().Add(time.Minute)
+	for !done() {
+		Expect(time.Now().Before(deadline)).To(BeTrue(), "gave up waiting on the loop")
+		Expect(p.Loop().Run(ctx, p.Loop().Now()+20*time.Millisecond)).To(Succeed())
+	}
+}
+
 func testRunID(name string) string { return fmt.Sprintf("test-%d-%s", os.Getpid(), name) }
 
 // dockerClient is closed by the caller.
@@ -135,16 +176,70 @@ var _ = Describe("the platform on stand-in containers", Ordered, Label("docker")
 		Expect(faults.Resume(ctx, "mongo-west-1a")).To(Succeed())
 		Expect(faults.Start(ctx, "es-east-1b")).To(Succeed())
 
-		// Events are handed to the loop; running it delivers them.
-		Expect(p.Loop().Run(ctx, p.Loop().Now()+100*time.Millisecond)).To(Succeed())
+		// The primitives run off the loop and hand their events to it.
+		runUntil(ctx, p, func() bool { return sink.saw(platform.EventNodeUp, "es-east-1b") && sink.saw(platform.EventNodeUp, "mongo-west-1a") })
 
 		Expect(sink.saw(platform.EventNodeDown, "es-east-1b")).To(BeTrue())
-		Expect(sink.saw(platform.EventNodeUp, "es-east-1b")).To(BeTrue())
 		Expect(sink.saw(platform.EventNodeDown, "mongo-west-1a")).To(BeTrue())
-		Expect(sink.saw(platform.EventNodeUp, "mongo-west-1a")).To(BeTrue())
 		for _, e := range sink.events {
 			Expect(e.Service).NotTo(BeEmpty(), "event %+v names no service", e)
 		}
+		Expect(sink.eventTimes(platform.EventNodeDown, "es-east-1b")[0]).To(BeNumerically("<", sink.eventTimes(platform.EventNodeUp, "es-east-1b")[0]), "on one node, primitives are carried out in the order they were issued")
+	})
+
+	It("takes every node of a region down at once: within 200 ms of each other by Docker's timestamps, off the loop", func(ctx SpecContext) {
+		selector, err := platform.ParseSelector(topology, "region:us-east-1")
+		Expect(err).NotTo(HaveOccurred())
+		region := selector.Static(topology)
+		Expect(len(region)).To(BeNumerically(">=", 6))
+		issued := time.Duration(0)
+		// As the runner does: one handler, one primitive per node.
+		p.Loop().At(p.Loop().Now(), platform.HandlerFunc(func(now time.Duration) {
+			issued = now
+			began := time.Now()
+			for _, node := range region {
+				Expect(p.Faults().Kill(ctx, node)).To(Succeed())
+			}
+			Expect(time.Since(began)).To(BeNumerically("<", 50*time.Millisecond), "issuing the kills does not wait for Docker")
+		}))
+		runUntil(ctx, p, func() bool { return sink.count(EventFaultApplied) > 0 })
+
+		c := dockerClient(ctx)
+		DeferCleanup(c.Close)
+		var exits []time.Time
+		for _, node := range region {
+			inspected, err := c.ContainerInspect(ctx, "chaosdrill-"+runID+"-"+dockerAlias(node), client.ContainerInspectOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(inspected.Container.State.Running).To(BeFalse(), node)
+			finished, err := time.Parse(time.RFC3339Nano, inspected.Container.State.FinishedAt)
+			Expect(err).NotTo(HaveOccurred())
+			exits = append(exits, finished)
+			Expect(sink.saw(platform.EventNodeDown, node)).To(BeTrue(), node)
+		}
+		first, last := exits[0], exits[0]
+		for _, t := range exits {
+			if t.Before(first) {
+				first = t
+			}
+			if t.After(last) {
+				last = t
+			}
+		}
+		spread := last.Sub(first)
+		applied := sink.last(EventFaultApplied)
+		fmt.Fprintf(GinkgoWriter, "killed %d nodes of us-east-1: Docker exits spread over %v; %s\n", len(region), spread, applied.Detail)
+		AddReportEntry("spread of a region kill (Docker's exit times)", spread.String())
+		Expect(spread).To(BeNumerically("<=", 200*time.Millisecond))
+		Expect(applied.Detail).To(ContainSubstring(fmt.Sprintf("kill of %d nodes: %d took effect within", len(region), len(region))))
+		Expect(applied.At).To(BeNumerically("~", p.loop.scenarioTime(last), time.Millisecond), "fault-applied is stamped when the last node went down")
+		Expect(applied.At).To(BeNumerically(">=", issued))
+
+		p.Loop().At(p.Loop().Now(), platform.HandlerFunc(func(time.Duration) {
+			for _, node := range region {
+				Expect(p.Faults().Start(ctx, node)).To(Succeed())
+			}
+		}))
+		runUntil(ctx, p, func() bool { return sink.count(EventFaultApplied) > 1 })
 	})
 
 	It("refuses a node that is not in the run", func(ctx SpecContext) {

@@ -148,7 +148,7 @@ var _ = Describe("a stand-in topology across 2 regions and 4 AZs", Ordered, func
 		before, err := engine.HostAddress(ctx, "es-1b", StandinEchoPort)
 		Expect(err).NotTo(HaveOccurred())
 
-		Expect(engine.Kill(ctx, "es-1b")).To(Succeed())
+		Expect(engine.Kill(ctx, "es-1b")).Error().To(Succeed())
 		inspected, err := rawDocker(ctx).ContainerInspect(ctx, engine.containerName("es-1b"), client.ContainerInspectOptions{})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(inspected.Container.State.Status).To(Equal(container.StateExited))
@@ -159,7 +159,7 @@ var _ = Describe("a stand-in topology across 2 regions and 4 AZs", Ordered, func
 		Expect(oldAddress(probeCtx)).To(HaveOccurred(), "the old host port answers nothing")
 		Expect(dial(ctx, engine, "es-1a", "es-1b", crossCutTimeout).Reachable).To(BeFalse(), "peers cannot reach a killed node")
 
-		Expect(engine.Start(ctx, "es-1b")).To(Succeed())
+		Expect(engine.Start(ctx, "es-1b")).Error().To(Succeed())
 		Expect(engine.WaitReady(ctx, "es-1b")).To(Succeed())
 		after, err := engine.HostAddress(ctx, "es-1b", StandinEchoPort)
 		Expect(err).NotTo(HaveOccurred())
@@ -171,9 +171,9 @@ var _ = Describe("a stand-in topology across 2 regions and 4 AZs", Ordered, func
 	})
 
 	It("stops a node gracefully and starts it again reachable at its alias", func(ctx SpecContext) {
-		Expect(engine.Stop(ctx, "mongo-3")).To(Succeed())
+		Expect(engine.Stop(ctx, "mongo-3")).Error().To(Succeed())
 		Expect(answers(ctx, engine, "mongo-3")).To(HaveOccurred())
-		Expect(engine.Start(ctx, "mongo-3")).To(Succeed())
+		Expect(engine.Start(ctx, "mongo-3")).Error().To(Succeed())
 		Expect(engine.WaitReady(ctx, "mongo-3")).To(Succeed())
 		result := dial(ctx, engine, "mongo-1", "mongo-3", healthyTimeout)
 		Expect(result.Reachable).To(BeTrue(), result.Error)
@@ -181,10 +181,10 @@ var _ = Describe("a stand-in topology across 2 regions and 4 AZs", Ordered, func
 	})
 
 	It("pauses a node: it does not answer, and after Resume it does", func(ctx SpecContext) {
-		Expect(engine.Pause(ctx, "mongo-2")).To(Succeed())
+		Expect(engine.Pause(ctx, "mongo-2")).Error().To(Succeed())
 		Expect(answers(ctx, engine, "mongo-2")).To(MatchError(ContainSubstring("timeout")))
 		Expect(dial(ctx, engine, "mongo-1", "mongo-2", crossCutTimeout).Reachable).To(BeFalse())
-		Expect(engine.Resume(ctx, "mongo-2")).To(Succeed())
+		Expect(engine.Resume(ctx, "mongo-2")).Error().To(Succeed())
 		Expect(answers(ctx, engine, "mongo-2")).To(Succeed())
 		Expect(dial(ctx, engine, "mongo-1", "mongo-2", healthyTimeout).Reachable).To(BeTrue())
 	})
@@ -224,8 +224,8 @@ var _ = Describe("a stand-in topology across 2 regions and 4 AZs", Ordered, func
 
 	It("keeps a partition across a restart of a node on one side", func(ctx SpecContext) {
 		Expect(engine.Partition(ctx, []string{"es-1c"}, []string{"es-west"})).To(Succeed())
-		Expect(engine.Kill(ctx, "es-1c")).To(Succeed())
-		Expect(engine.Start(ctx, "es-1c")).To(Succeed())
+		Expect(engine.Kill(ctx, "es-1c")).Error().To(Succeed())
+		Expect(engine.Start(ctx, "es-1c")).Error().To(Succeed())
 		Expect(engine.WaitReady(ctx, "es-1c")).To(Succeed())
 		for _, result := range dialAll(ctx, engine, across([]string{"es-1c"}, []string{"es-west"}), crossCutTimeout) {
 			Expect(result.Reachable).To(BeFalse(), "%s reached across the cut after a restart", result.From)
@@ -255,7 +255,7 @@ var _ = Describe("a stand-in topology across 2 regions and 4 AZs", Ordered, func
 		Expect(result.RoundTrip()).To(BeNumerically("<", fastRoundTrip))
 	})
 
-	It("measures a 3 s pause as a 3 s outage, within 100 ms", func(ctx SpecContext) {
+	It("measures a 3 s pause as the outage Docker recorded, within 100 ms", func(ctx SpecContext) {
 		const (
 			pauseFor      = 3 * time.Second
 			probeInterval = 20 * time.Millisecond
@@ -266,28 +266,28 @@ var _ = Describe("a stand-in topology across 2 regions and 4 AZs", Ordered, func
 		prober.Start(ctx)
 		time.Sleep(settle)
 
-		pauseCalled := time.Now()
-		Expect(engine.Pause(ctx, "s3-west")).To(Succeed())
-		paused := time.Now()
-		time.Sleep(pauseFor - paused.Sub(pauseCalled))
-		resumeCalled := time.Now()
-		Expect(engine.Resume(ctx, "s3-west")).To(Succeed())
-		resumed := time.Now()
+		pausedAt, err := engine.Pause(ctx, "s3-west")
+		Expect(err).NotTo(HaveOccurred())
+		time.Sleep(time.Until(pausedAt.Add(pauseFor)))
+		resumedAt, err := engine.Resume(ctx, "s3-west")
+		Expect(err).NotTo(HaveOccurred())
 		time.Sleep(settle)
 		prober.Stop()
 
-		// The freeze and the thaw each happen somewhere inside their API
-		// call; the calls are pauseFor apart, so that is the true outage.
-		fmt.Fprintf(GinkgoWriter, "pause call took %v, resume call took %v, calls %v apart\n",
-			paused.Sub(pauseCalled), resumed.Sub(resumeCalled), resumeCalled.Sub(pauseCalled))
+		// The truth is what Docker recorded: the freeze and the thaw, by
+		// its own event timestamps, not by when our API calls returned
+		// (on a loaded machine a call can take 200 ms around the act).
+		truth := resumedAt.Sub(pausedAt)
 		outages := prober.Outages()
 		Expect(outages).To(HaveLen(1), "transitions: %v", prober.Transitions())
 		measured := outages[0].Duration()
-		fmt.Fprintf(GinkgoWriter, "paused for %v, measured outage %v, starting %v after the pause call\n",
-			pauseFor, measured, outages[0].Start.Sub(pauseCalled))
+		fmt.Fprintf(GinkgoWriter, "Docker: paused for %v; measured outage %v, starting %v after the pause event\n",
+			truth, measured, outages[0].Start.Sub(pausedAt))
 		AddReportEntry("measured outage of a 3 s pause", measured.String())
-		Expect(measured).To(BeNumerically("~", pauseFor, tolerance))
-		Expect(outages[0].Start).To(BeTemporally("~", pauseCalled, tolerance))
+		Expect(truth).To(BeNumerically(">=", pauseFor))
+		Expect(measured).To(BeNumerically("~", truth, tolerance))
+		Expect(outages[0].Start).To(BeTemporally("~", pausedAt, tolerance))
+		Expect(outages[0].End).To(BeTemporally("~", resumedAt, tolerance))
 	})
 })
 
@@ -326,9 +326,9 @@ var _ = Describe("an engine", func() {
 		Expect(err).NotTo(HaveOccurred())
 
 		faults := map[string]func() error{
-			"kill":        func() error { return engine.Kill(ctx, "victim") },
-			"stop":        func() error { return engine.Stop(ctx, "victim") },
-			"pause":       func() error { return engine.Pause(ctx, "victim") },
+			"kill":        func() error { _, err := engine.Kill(ctx, "victim"); return err },
+			"stop":        func() error { _, err := engine.Stop(ctx, "victim"); return err },
+			"pause":       func() error { _, err := engine.Pause(ctx, "victim"); return err },
 			"partition":   func() error { return engine.Partition(ctx, []string{"victim"}, nil) },
 			"add latency": func() error { return engine.AddLatency(ctx, "victim", time.Second) },
 		}
@@ -343,7 +343,7 @@ var _ = Describe("an engine", func() {
 	})
 
 	It("refuses a node it never started", func(ctx SpecContext) {
-		Expect(engine.Kill(ctx, "nobody")).To(MatchError(platform.ErrUnknownNode))
+		Expect(engine.Kill(ctx, "nobody")).Error().To(MatchError(platform.ErrUnknownNode))
 	})
 
 	It("names a missing image and leaves nothing behind", func(ctx SpecContext) {
@@ -389,7 +389,7 @@ var _ = Describe("Cleanup", func() {
 			StandinSpec(standinImage, "left-1", "us-east-1", "us-east-1a"),
 			StandinSpec(standinImage, "left-2", "us-west-1", "us-west-1a"),
 		})).To(Succeed())
-		Expect(abandoned.Pause(ctx, "left-2")).To(Succeed(), "a paused container is removed too")
+		Expect(abandoned.Pause(ctx, "left-2")).Error().To(Succeed(), "a paused container is removed too")
 		// The harness dies here: no Close.
 
 		removed, err := Cleanup(ctx, runID)
