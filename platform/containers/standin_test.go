@@ -177,7 +177,9 @@ var _ = Describe("the platform on stand-in containers", Ordered, Label("docker")
 		Expect(faults.Start(ctx, "es-east-1b")).To(Succeed())
 
 		// The primitives run off the loop and hand their events to it.
-		runUntil(ctx, p, func() bool { return sink.saw(platform.EventNodeUp, "es-east-1b") && sink.saw(platform.EventNodeUp, "mongo-west-1a") })
+		runUntil(ctx, p, func() bool {
+			return sink.saw(platform.EventNodeUp, "es-east-1b") && sink.saw(platform.EventNodeUp, "mongo-west-1a")
+		})
 
 		Expect(sink.saw(platform.EventNodeDown, "es-east-1b")).To(BeTrue())
 		Expect(sink.saw(platform.EventNodeDown, "mongo-west-1a")).To(BeTrue())
