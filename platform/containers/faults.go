@@ -59,6 +59,9 @@ const (
 	// EventFaultFailed reports a fault primitive that could not be carried
 	// out; Node names the node, Detail the primitive and the reason.
 	EventFaultFailed = "fault-failed"
+	// EventFaultSkipped reports a node left out of a fault because its
+	// service was not started (the scenario has no workload on it).
+	EventFaultSkipped = "fault-skipped"
 	// EventFaultApplied reports that a fault on more than one node (a zone
 	// or region outage) has taken effect on all of them; it is stamped when
 	// the last one did, and Detail gives the first and the last node and
@@ -78,6 +81,7 @@ type faultBatch struct {
 	pending int
 	sealed  bool
 	results []primitiveResult
+	skipped []string // nodes of services the platform did not start
 }
 
 type primitiveResult struct {
@@ -138,10 +142,26 @@ func (b *faultBatch) seal() {
 	b.mu.Lock()
 	b.sealed = true
 	finished := b.pending == 0 && len(b.results) > 0
+	nothing := b.pending == 0 && len(b.results) == 0 && len(b.skipped) > 0
+	skipped := b.skipped
 	b.mu.Unlock()
 	if finished {
 		b.report()
 	}
+	if nothing {
+		b.f.p.emitAt(platform.Event{What: EventFaultFailed, Node: strings.Join(skipped, ","),
+			Detail: b.verb + ": nothing to do: every node it targets belongs to a service this run did not start (no workload on it)"}, b.at)
+	}
+}
+
+// skip records that node, of a service the platform did not start, is left
+// out of the fault, and says so.
+func (b *faultBatch) skip(node, service string) {
+	b.mu.Lock()
+	b.skipped = append(b.skipped, node)
+	b.mu.Unlock()
+	b.f.p.emitAt(platform.Event{Service: service, What: EventFaultSkipped, Node: node,
+		Detail: b.verb + ": service " + service + " is not started (the scenario has no workload on it)"}, b.at)
 }
 
 // report emits fault-applied for a fault on more than one node.
@@ -219,6 +239,10 @@ func (f *injector) onNode(node, verb string, fault bool, do func(context.Context
 	if err != nil {
 		return err
 	}
+	if service, idle := f.p.idle[node]; idle {
+		f.batch(verb, fault).skip(node, service)
+		return nil
+	}
 	if _, known := f.p.nodeOfAlias(dockerAlias(node)); !known {
 		return fmt.Errorf("%s %s: %w", verb, node, platform.ErrUnknownNode)
 	}
@@ -290,6 +314,9 @@ func (f *injector) onNetwork(verb string, fault bool, nodes []string, do func(co
 		}
 	}
 	b := f.batch(verb, fault)
+	if len(nodes) == 0 {
+		return nil // every node was skipped; the batch says so
+	}
 	b.add()
 	f.queue(networkChain, func(ctx context.Context) {
 		err := do(ctx, engine)
@@ -302,8 +329,26 @@ func (f *injector) onNetwork(verb string, fault bool, nodes []string, do func(co
 	return nil
 }
 
+// started keeps the nodes of group whose service runs, and says the others
+// are left out of the fault.
+func (f *injector) started(verb string, fault bool, group []string) []string {
+	var out []string
+	for _, node := range group {
+		if service, idle := f.p.idle[node]; idle {
+			f.batch(verb, fault).skip(node, service)
+			continue
+		}
+		out = append(out, node)
+	}
+	return out
+}
+
 // Partition cuts all traffic between the two groups.
 func (f *injector) Partition(_ context.Context, a, b []string) error {
+	a, b = f.started("partition", true, a), f.started("partition", true, b)
+	if len(a) == 0 || len(b) == 0 {
+		return f.onNetwork("partition", true, nil, nil)
+	}
 	return f.onNetwork("partition", true, append(append([]string{}, a...), b...), func(ctx context.Context, e *docker.Engine) error {
 		return e.Partition(ctx, a, b)
 	})
@@ -311,6 +356,10 @@ func (f *injector) Partition(_ context.Context, a, b []string) error {
 
 // Heal restores the traffic between the two groups.
 func (f *injector) Heal(_ context.Context, a, b []string) error {
+	a, b = f.started("heal", false, a), f.started("heal", false, b)
+	if len(a) == 0 || len(b) == 0 {
+		return f.onNetwork("heal", false, nil, nil)
+	}
 	return f.onNetwork("heal", false, append(append([]string{}, a...), b...), func(ctx context.Context, e *docker.Engine) error {
 		return e.Heal(ctx, a, b)
 	})
@@ -318,14 +367,14 @@ func (f *injector) Heal(_ context.Context, a, b []string) error {
 
 // AddLatency delays every packet node sends by extra.
 func (f *injector) AddLatency(_ context.Context, node string, extra time.Duration) error {
-	return f.onNetwork("add latency", true, []string{node}, func(ctx context.Context, e *docker.Engine) error {
+	return f.onNetwork("add latency", true, f.started("add latency", true, []string{node}), func(ctx context.Context, e *docker.Engine) error {
 		return e.AddLatency(ctx, node, extra)
 	})
 }
 
 // RemoveLatency removes the added delay.
 func (f *injector) RemoveLatency(_ context.Context, node string) error {
-	return f.onNetwork("remove latency", false, []string{node}, func(ctx context.Context, e *docker.Engine) error {
+	return f.onNetwork("remove latency", false, f.started("remove latency", false, []string{node}), func(ctx context.Context, e *docker.Engine) error {
 		return e.RemoveLatency(ctx, node)
 	})
 }

@@ -42,10 +42,20 @@ type options struct {
 	serviceTimeout   time.Duration
 	standin          string // image; "" = the real images
 	noPull           bool
+	linkLatency      bool // apply the topology's link latencies at bring-up
 }
 
 func defaultOptions() options {
-	return options{images: DefaultImages(), containerTimeout: DefaultContainerTimeout, serviceTimeout: DefaultServiceTimeout}
+	return options{images: DefaultImages(), containerTimeout: DefaultContainerTimeout, serviceTimeout: DefaultServiceTimeout, linkLatency: true}
+}
+
+// WithoutLinkLatency leaves the run's network as Docker makes it: no delay
+// between regions or zones. Replication lag and cross-region write latency
+// are then those of one host (a few milliseconds), which changes what a
+// region-loss scenario can show; use it only where the network faults
+// cannot be applied (not root).
+func WithoutLinkLatency() Option {
+	return func(o *options) { o.linkLatency = false }
 }
 
 // WithImages overrides the images; empty fields keep their defaults.

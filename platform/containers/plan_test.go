@@ -203,3 +203,36 @@ var _ = Describe("reading the replica set's state from its members", func() {
 		Expect(majorityView([]*mongo.ReplicaSetStatus{view(""), view("c:27017")}).Primary).To(Equal("c:27017"))
 	})
 })
+
+var _ = Describe("which services a run starts", func() {
+	It("starts the services with a workload and the S3 service their cluster snapshots to", func() {
+		ion := platform.Ion()
+		Expect(usedServices(ion, []platform.WorkloadConfig{{Service: "logs"}})).To(Equal(map[string]bool{"logs": true, "artifacts": true}))
+		Expect(usedServices(ion, []platform.WorkloadConfig{{Service: "mongo"}})).To(Equal(map[string]bool{"mongo": true}))
+		Expect(usedServices(ion, nil)).To(Equal(map[string]bool{"mongo": true, "logs": true, "artifacts": true}), "no workloads: the Docker mechanics alone, everything")
+	})
+})
+
+var _ = Describe("the links measured at bring-up", func() {
+	It("measure between the regions, and between two zones of a region", func() {
+		plans := must(plan(platform.Ion(), defaultOptions()))
+		var measured []string
+		for _, link := range measuredLinks(plans, platform.Ion().Regions) {
+			measured = append(measured, link.what+": "+link.from.Node.Name+" -> "+link.to.Node.Name)
+		}
+		Expect(measured).To(Equal([]string{
+			"us-east-1 -> us-west-1: mongo-east-1a -> mongo-west-1a",
+			"us-east-1a -> us-east-1b: mongo-east-1a -> mongo-east-1b",
+		}))
+	})
+
+	It("apply the topology's latency by placement, none within a zone", func() {
+		p := &Platform{cfg: platform.Config{Topology: platform.Ion()}}
+		l := platform.Ion().EffectiveLatency()
+		Expect(p.linkLatency("us-east-1", "us-east-1a", "us-west-1", "us-west-1a")).To(Equal(l.InterRegion.D()))
+		Expect(p.linkLatency("us-east-1", "us-east-1a", "us-east-1b", "us-east-1b")).To(Equal(l.InterRegion.D()), "another region name")
+		Expect(p.linkLatency("us-east-1", "us-east-1a", "us-east-1", "us-east-1b")).To(Equal(l.InterZone.D()))
+		Expect(p.linkLatency("us-east-1", "", "us-east-1", "us-east-1a")).To(Equal(l.InterZone.D()), "an S3 endpoint is in no zone")
+		Expect(p.linkLatency("us-east-1", "us-east-1a", "us-east-1", "us-east-1a")).To(BeZero())
+	})
+})

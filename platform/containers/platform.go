@@ -26,6 +26,10 @@ type Platform struct {
 	set   settings
 	loop  *wallLoop
 	nodes []plannedNode
+	// used are the services the platform starts; idle maps each node of
+	// the others to its service.
+	used map[string]bool
+	idle map[string]string
 
 	// background ends the goroutines Start leaves running (write workers,
 	// pollers, periodic jobs, runbook actions); workers waits for them.
@@ -69,13 +73,23 @@ func New(cfg platform.Config, opts ...Option) (*Platform, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new containers platform: %w", err)
 	}
-	nodes, err := plan(cfg.Topology, o)
+	planned, err := plan(cfg.Topology, o)
 	if err != nil {
 		return nil, fmt.Errorf("new containers platform: %w", err)
 	}
+	used := usedServices(cfg.Topology, cfg.Workloads)
+	var nodes []plannedNode
+	idle := map[string]string{}
+	for _, n := range planned {
+		if used[n.Node.Service] {
+			nodes = append(nodes, n)
+		} else {
+			idle[n.Node.Name] = n.Node.Service
+		}
+	}
 	background, stop := context.WithCancel(context.Background())
 	p := &Platform{
-		cfg: cfg, opts: o, set: set, loop: newWallLoop(), nodes: nodes,
+		cfg: cfg, opts: o, set: set, loop: newWallLoop(), nodes: nodes, used: used, idle: idle,
 		background: background, stop: stop,
 		aliases:  map[string]string{},
 		added:    map[string]platform.Node{},
@@ -89,6 +103,28 @@ func New(cfg platform.Config, opts ...Option) (*Platform, error) {
 	}
 	p.faults = &injector{p: p}
 	return p, nil
+}
+
+// usedServices are the services a run starts: those with a workload, and
+// the S3 service each of those Elasticsearch services snapshots to. A
+// scenario without workloads (only the Docker mechanics) starts them all.
+// The others would measure nothing, and their images need not be present.
+func usedServices(t *platform.Topology, workloads []platform.WorkloadConfig) map[string]bool {
+	used := map[string]bool{}
+	for _, w := range workloads {
+		used[w.Service] = true
+	}
+	for _, s := range t.Services {
+		if len(workloads) == 0 {
+			used[s.Name] = true
+		}
+	}
+	for _, s := range t.Services {
+		if used[s.Name] && s.Kind == platform.KindElastic && s.SnapshotTo != "" {
+			used[s.SnapshotTo] = true
+		}
+	}
+	return used
 }
 
 // Name is "containers".
@@ -130,12 +166,27 @@ func (p *Platform) Start(ctx context.Context) error {
 	if closed {
 		return errors.New("start containers platform: closed while starting")
 	}
+	links := p.appliesLinkLatency()
+	if links {
+		// Said before any container starts, not in the middle of the
+		// scenario.
+		if err := docker.NetworkFaultsUsable(ctx); err != nil {
+			l := p.cfg.Topology.EffectiveLatency()
+			return fmt.Errorf("start containers platform: %w; they also apply the topology's link latencies (inter-region %v, inter-zone %v one way) at bring-up: fix that, or run without them (%s=off)",
+				err, l.InterRegion, l.InterZone, LinkLatencyVariable)
+		}
+	}
 	specs := make([]docker.NodeSpec, len(p.nodes))
 	for i, n := range p.nodes {
 		specs[i] = n.Spec
 	}
 	if err := engine.StartNodes(ctx, specs); err != nil {
 		return fmt.Errorf("start containers platform: %w", err)
+	}
+	if links {
+		if err := p.applyLinkLatency(ctx, engine); err != nil {
+			return fmt.Errorf("start containers platform: %w", err)
+		}
 	}
 	if p.opts.standin == "" {
 		if err := p.setUp(ctx); err != nil {
@@ -156,6 +207,9 @@ func (p *Platform) setUp(ctx context.Context) error {
 	t := p.cfg.Topology
 	for i := range t.Services {
 		spec := &t.Services[i]
+		if !p.used[spec.Name] {
+			continue
+		}
 		switch spec.Kind {
 		case platform.KindMongo:
 			p.mongos[spec.Name] = newMongoService(p, spec)
@@ -271,6 +325,9 @@ func (p *Platform) Role(role string) ([]string, error) {
 	}
 	if e, ok := p.elastics[service]; ok && name == "master" {
 		return e.master(ctx)
+	}
+	if _, inTopology := p.cfg.Topology.Service(service); inTopology && !p.used[service] {
+		return nil, fmt.Errorf("role %s: service %s is not started (the scenario has no workload on it): %w", role, service, platform.ErrUnknownRole)
 	}
 	return nil, fmt.Errorf("role %s: %w", role, platform.ErrUnknownRole)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -184,7 +185,9 @@ var _ = Describe("the platform on stand-in containers", Ordered, Label("docker")
 		Expect(sink.saw(platform.EventNodeDown, "es-east-1b")).To(BeTrue())
 		Expect(sink.saw(platform.EventNodeDown, "mongo-west-1a")).To(BeTrue())
 		for _, e := range sink.events {
-			Expect(e.Service).NotTo(BeEmpty(), "event %+v names no service", e)
+			if e.What == platform.EventNodeDown || e.What == platform.EventNodeUp {
+				Expect(e.Service).NotTo(BeEmpty(), "event %+v names no service", e)
+			}
 		}
 		Expect(sink.eventTimes(platform.EventNodeDown, "es-east-1b")[0]).To(BeNumerically("<", sink.eventTimes(platform.EventNodeUp, "es-east-1b")[0]), "on one node, primitives are carried out in the order they were issued")
 	})
@@ -244,6 +247,37 @@ var _ = Describe("the platform on stand-in containers", Ordered, Label("docker")
 		runUntil(ctx, p, func() bool { return sink.count(EventFaultApplied) > 1 })
 	})
 
+	It("puts the topology's geography on the network at bring-up and reports the latency it measured between regions", func(ctx SpecContext) {
+		runUntil(ctx, p, func() bool { return sink.count(EventLinkLatency) > 0 })
+		latency := topology.EffectiveLatency()
+		var between *platform.Event
+		for i, e := range sink.events {
+			if e.What == EventLinkLatency && strings.HasPrefix(e.Detail, "us-east-1 -> us-west-1") {
+				between = &sink.events[i]
+			}
+		}
+		Expect(between).NotTo(BeNil(), "events: %v", sink.events)
+		fmt.Fprintf(GinkgoWriter, "reported: %s\n", between.Detail)
+		Expect(between.At).To(BeZero())
+		Expect(between.Detail).To(ContainSubstring(fmt.Sprintf("configured %v one way", latency.InterRegion.D())))
+
+		// Measured again from inside the network, by the stand-ins.
+		engine, err := p.engineNow()
+		Expect(err).NotTo(HaveOccurred())
+		crossRegion, err := docker.StandinDial(ctx, engine, "mongo-east-1a", "mongo-west-1a", 5*time.Second, 3)
+		Expect(err).NotTo(HaveOccurred())
+		interZone, err := docker.StandinDial(ctx, engine, "es-east-1a", "es-east-1b", 5*time.Second, 3)
+		Expect(err).NotTo(HaveOccurred())
+		sameZone, err := docker.StandinDial(ctx, engine, "es-east-1a", "mongo-east-1a", 5*time.Second, 3)
+		Expect(err).NotTo(HaveOccurred())
+		fmt.Fprintf(GinkgoWriter, "stand-in round trips: across regions %v, across zones %v, within a zone %v\n", crossRegion.RoundTrip(), interZone.RoundTrip(), sameZone.RoundTrip())
+		AddReportEntry("round trip between stand-ins in us-east-1 and us-west-1", crossRegion.RoundTrip().String())
+		const slack = 30 * time.Millisecond
+		Expect(crossRegion.RoundTrip()).To(And(BeNumerically(">=", 2*latency.InterRegion.D()), BeNumerically("<", 2*latency.InterRegion.D()+slack)))
+		Expect(interZone.RoundTrip()).To(And(BeNumerically(">=", 2*latency.InterZone.D()), BeNumerically("<", 2*latency.InterZone.D()+slack)))
+		Expect(sameZone.RoundTrip()).To(BeNumerically("<", 2*latency.InterZone.D()))
+	})
+
 	It("refuses a node that is not in the run", func(ctx SpecContext) {
 		Expect(p.Faults().Kill(ctx, "not-a-node")).To(MatchError(platform.ErrUnknownNode))
 	})
@@ -254,6 +288,61 @@ var _ = Describe("the platform on stand-in containers", Ordered, Label("docker")
 		err = p.StartAction(ctx, platform.Action{Name: "x", Action: platform.ActionMongoStepDown}, nil)
 		Expect(err).To(MatchError(platform.ErrUnknownAction))
 	})
+})
+
+var _ = Describe("a run that uses only some services", Label("docker"), func() {
+	It("starts only them, and leaves the others' nodes out of a region outage, saying so", func(ctx SpecContext) {
+		if err := docker.IsReachable(ctx); err != nil {
+			Skip(fmt.Sprintf("Docker is not reachable: %v", err))
+		}
+		image, err := docker.BuildStandinImage(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		runID := testRunID("logs-only")
+		sink := &recorder{}
+		topology := platform.Ion()
+		// A log workload needs the cluster and the S3 service it
+		// snapshots to; the replica set is not started.
+		p, err := New(platform.Config{RunID: runID, Topology: topology, Completions: sink, Events: sink,
+			Workloads: []platform.WorkloadConfig{{Service: "logs"}}}, WithStandinImage(image), WithoutPull(), WithoutLinkLatency())
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func(ctx SpecContext) {
+			Expect(p.Close()).To(Succeed())
+			expectNothingLeft(ctx, runID)
+		})
+		Expect(p.Start(ctx)).To(Succeed())
+
+		c := dockerClient(ctx)
+		DeferCleanup(c.Close)
+		listed, err := c.ContainerList(ctx, client.ContainerListOptions{Filters: runFilter(runID)})
+		Expect(err).NotTo(HaveOccurred())
+		var started []string
+		for _, found := range listed.Items {
+			started = append(started, found.Labels[docker.LabelNode])
+		}
+		Expect(started).To(ConsistOf("es-east-1a", "es-east-1b", "es-east-1c", "es-east-1d", "s3-us-east-1", "s3-us-west-1"))
+
+		p.Loop().At(0, platform.HandlerFunc(func(time.Duration) {
+			for _, node := range []string{"mongo-east-1a", "mongo-east-1b", "es-east-1a", "s3-us-east-1"} {
+				Expect(p.Faults().Kill(ctx, node)).To(Succeed())
+			}
+		}))
+		runUntil(ctx, p, func() bool { return sink.count(EventFaultApplied) > 0 })
+		Expect(sink.saw(EventFaultSkipped, "mongo-east-1a")).To(BeTrue())
+		Expect(sink.saw(EventFaultSkipped, "mongo-east-1b")).To(BeTrue())
+		Expect(sink.saw(platform.EventNodeDown, "es-east-1a")).To(BeTrue())
+		Expect(sink.saw(platform.EventNodeDown, "s3-us-east-1")).To(BeTrue())
+		Expect(sink.last(EventFaultApplied).Detail).To(ContainSubstring("kill of 2 nodes"))
+
+		// A fault on nothing but nodes that were not started did nothing,
+		// and says so.
+		p.Loop().At(p.Loop().Now(), platform.HandlerFunc(func(time.Duration) {
+			Expect(p.Faults().Kill(ctx, "mongo-west-1a")).To(Succeed())
+		}))
+		runUntil(ctx, p, func() bool { return sink.count(EventFaultFailed) > 0 })
+		Expect(sink.last(EventFaultFailed).Detail).To(ContainSubstring("nothing to do"))
+		_, err = p.Role("mongo:primary")
+		Expect(err).To(MatchError(ContainSubstring("not started")))
+	}, NodeTimeout(3*time.Minute))
 })
 
 var _ = Describe("closing the platform", Label("docker"), func() {

@@ -289,6 +289,58 @@ var _ = Describe("a stand-in topology across 2 regions and 4 AZs", Ordered, func
 		Expect(outages[0].Start).To(BeTemporally("~", pausedAt, tolerance))
 		Expect(outages[0].End).To(BeTemporally("~", resumedAt, tolerance))
 	})
+
+	It("applies the latency of the links between placements, which shows in round trips inside the network", func(ctx SpecContext) {
+		const (
+			interRegion = 40 * time.Millisecond
+			interZone   = 5 * time.Millisecond
+		)
+		links := func(fromRegion, fromZone, toRegion, toZone string) time.Duration {
+			switch {
+			case fromRegion != toRegion:
+				return interRegion
+			case fromZone != toZone:
+				return interZone
+			}
+			return 0
+		}
+		Expect(engine.SetLinkLatency(ctx, links)).To(Succeed())
+		DeferCleanup(func(ctx SpecContext) { Expect(engine.SetLinkLatency(ctx, nil)).To(Succeed()) })
+
+		for _, c := range []struct {
+			from, to string
+			want     time.Duration
+		}{
+			{"mongo-1", "mongo-3", 2 * interRegion}, // us-east-1a -> us-west-1a
+			{"es-west", "es-1c", 2 * interRegion},
+			{"mongo-1", "mongo-2", 2 * interZone}, // us-east-1a -> us-east-1b
+			{"mongo-1", "es-1a", 0},               // same zone
+		} {
+			inside, err := StandinDial(ctx, engine, c.from, c.to, 5*time.Second, 3)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(inside.Reachable).To(BeTrue(), inside.Error)
+			measured, err := engine.RoundTrip(ctx, c.from, c.to, StandinEchoPort)
+			Expect(err).NotTo(HaveOccurred())
+			fmt.Fprintf(GinkgoWriter, "%s -> %s: configured round trip %v; measured %v by the stand-in, %v from its namespace\n", c.from, c.to, c.want, inside.RoundTrip(), measured)
+			for _, rtt := range []time.Duration{inside.RoundTrip(), measured} {
+				Expect(rtt).To(And(BeNumerically(">=", c.want), BeNumerically("<=", c.want+latencySlack)))
+			}
+		}
+		unaffected, err := StandinDial(ctx, engine, "mongo-1", "es-1a", healthyTimeout, 3)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(unaffected.RoundTrip()).To(BeNumerically("<", fastRoundTrip))
+
+		// A restarted node is placed again, and added latency comes on top.
+		Expect(engine.Kill(ctx, "mongo-3")).Error().To(Succeed())
+		Expect(engine.Start(ctx, "mongo-3")).Error().To(Succeed())
+		Expect(engine.WaitReady(ctx, "mongo-3")).To(Succeed())
+		Expect(engine.AddLatency(ctx, "mongo-1", addedLatency)).To(Succeed())
+		measured, err := engine.RoundTrip(ctx, "mongo-1", "mongo-3", StandinEchoPort)
+		Expect(err).NotTo(HaveOccurred())
+		fmt.Fprintf(GinkgoWriter, "mongo-1 -> mongo-3 after a restart of mongo-3, with %v added on mongo-1: %v\n", addedLatency, measured)
+		Expect(measured).To(And(BeNumerically(">=", 2*interRegion+addedLatency), BeNumerically("<=", 2*interRegion+addedLatency+latencySlack)))
+		Expect(engine.RemoveLatency(ctx, "mongo-1")).To(Succeed())
+	})
 })
 
 var _ = Describe("an engine", func() {
