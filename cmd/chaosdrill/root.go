@@ -111,7 +111,7 @@ Exit codes: 0 every expectation met, 1 an expectation failed, 2 bad input,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
-	root.AddCommand(newRunCommand(), newValidateCommand(), newListCommand(), newSweepCommand(), newReportCommand(), newCleanupCommand())
+	root.AddCommand(newRunCommand(), newValidateCommand(), newListCommand(), newSweepCommand(), newReportCommand(), newCleanupCommand(), newDoctorCommand())
 	return root
 }
 

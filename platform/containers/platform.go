@@ -66,6 +66,13 @@ func New(cfg platform.Config, opts ...Option) (*Platform, error) {
 		return nil, errors.New("new containers platform: completions and events sinks are required")
 	}
 	o := defaultOptions()
+	// The scenario's images, then the caller's options (environment,
+	// flags) over them.
+	for _, kind := range platform.SortedKeys(cfg.Images) {
+		if err := o.images.Set(kind, cfg.Images[kind]); err != nil {
+			return nil, fmt.Errorf("new containers platform: scenario images: %w", err)
+		}
+	}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -127,6 +134,50 @@ func usedServices(t *platform.Topology, workloads []platform.WorkloadConfig) map
 	return used
 }
 
+// Images lists the images the run needs, each with the nodes that run it,
+// in the order of ImageKinds: only the services the scenario uses.
+func (p *Platform) Images() []NeededImage {
+	byImage := map[string]*NeededImage{}
+	var out []*NeededImage
+	for _, kind := range ImageKinds {
+		for _, n := range p.nodes {
+			if n.Node.Kind != kind {
+				continue
+			}
+			need := byImage[n.Spec.Image]
+			if need == nil {
+				need = &NeededImage{Kind: kind, Image: n.Spec.Image}
+				byImage[n.Spec.Image] = need
+				out = append(out, need)
+			}
+			need.Nodes = append(need.Nodes, n.Node.Name)
+		}
+	}
+	result := make([]NeededImage, len(out))
+	for i, need := range out {
+		result[i] = *need
+	}
+	return result
+}
+
+// NeededImage is one image a run needs and the nodes that run it.
+type NeededImage struct {
+	Kind  string // mongo, elasticsearch or s3
+	Image string
+	Nodes []string
+}
+
+// MemoryBytes is the sum of the memory limits of the containers the run
+// starts, before any runbook adds more (a restore into a new region adds a
+// cluster).
+func (p *Platform) MemoryBytes() int64 {
+	var total int64
+	for _, n := range p.nodes {
+		total += n.Spec.Memory
+	}
+	return total
+}
+
 // Name is "containers".
 func (p *Platform) Name() string { return "containers" }
 
@@ -155,7 +206,7 @@ func (p *Platform) Start(ctx context.Context) error {
 	}
 	engine, err := docker.NewEngine(ctx, p.cfg.RunID, engineOpts...)
 	if err != nil {
-		return fmt.Errorf("start containers platform: %w", err)
+		return err
 	}
 	p.mu.Lock()
 	closed := p.closed
@@ -172,7 +223,7 @@ func (p *Platform) Start(ctx context.Context) error {
 		// scenario.
 		if err := docker.NetworkFaultsUsable(ctx); err != nil {
 			l := p.cfg.Topology.EffectiveLatency()
-			return fmt.Errorf("start containers platform: %w; they also apply the topology's link latencies (inter-region %v, inter-zone %v one way) at bring-up: fix that, or run without them (%s=off)",
+			return fmt.Errorf("%w; they also apply the topology's link latencies (inter-region %v, inter-zone %v one way) at bring-up: fix that, or run without them (%s=off)",
 				err, l.InterRegion, l.InterZone, LinkLatencyVariable)
 		}
 	}
@@ -181,16 +232,16 @@ func (p *Platform) Start(ctx context.Context) error {
 		specs[i] = n.Spec
 	}
 	if err := engine.StartNodes(ctx, specs); err != nil {
-		return fmt.Errorf("start containers platform: %w", err)
+		return err
 	}
 	if links {
 		if err := p.applyLinkLatency(ctx, engine); err != nil {
-			return fmt.Errorf("start containers platform: %w", err)
+			return err
 		}
 	}
 	if p.opts.standin == "" {
 		if err := p.setUp(ctx); err != nil {
-			return fmt.Errorf("start containers platform: %w", err)
+			return err
 		}
 	}
 	p.loop.begin()

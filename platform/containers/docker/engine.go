@@ -324,9 +324,9 @@ func (e *Engine) checkImages(ctx context.Context, specs []NodeSpec) error {
 	case len(missing) == 0:
 		return nil
 	case e.noPull:
-		return fmt.Errorf("%w: %d images are not on the Docker engine and pulling is off: %s", platform.ErrEnvironment, len(missing), strings.Join(missing, "; "))
+		return fmt.Errorf("%w: images not on the Docker engine (pulling is off): %s", platform.ErrEnvironment, strings.Join(missing, "; "))
 	default:
-		return fmt.Errorf("%w: %d images are not on the Docker engine and could not be pulled: %s", platform.ErrEnvironment, len(missing), strings.Join(missing, "; "))
+		return fmt.Errorf("%w: images not on the Docker engine that could not be pulled: %s", platform.ErrEnvironment, strings.Join(missing, "; "))
 	}
 }
 
