@@ -130,8 +130,8 @@ type Config struct {
 	Parameters map[string]string // model parameter overrides by name
 	// Images are container images by service kind (mongo, elasticsearch,
 	// s3) from the scenario; platforms without containers ignore them.
-	Images map[string]string
-	Workloads  []WorkloadConfig
+	Images    map[string]string
+	Workloads []WorkloadConfig
 	// Completions and Events are called on the loop.
 	Completions Completions
 	Events      Events
