@@ -199,8 +199,18 @@ func (e *elasticService) bulk(ctx context.Context, ops []uint64, outcomes []plat
 	client.Bulk(ctx, ops, outcomes)
 }
 
+// readBack reads the events back from the cluster the log tier writes to
+// now, after a quick look that it answers: one that is gone (a restore step
+// failed and the tier still points at the lost region) fails at once, with
+// its nodes named.
 func (e *elasticService) readBack(ctx context.Context, ids []uint64, present []bool) error {
-	client, _, _ := e.current()
+	client, nodes, _ := e.current()
+	checkCtx, cancel := context.WithTimeout(ctx, readBackCheckTimeout)
+	_, err := client.Health(checkCtx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("read back %s: the cluster the log tier writes to (%s) does not answer (did a recovery step fail?): %w", e.spec.Name, strings.Join(nodes, ", "), err)
+	}
 	return client.ReadBack(ctx, ids, present)
 }
 
@@ -243,6 +253,28 @@ func (e *elasticService) poll(ctx context.Context) {
 	if master, err := client.MasterNode(ctx); err == nil && master != "" && master != e.lastMaster {
 		e.lastMaster = master
 		e.p.emit(platform.Event{Service: e.spec.Name, What: platform.EventMasterElected, Node: master})
+	}
+}
+
+// snapshotJob is the periodic snapshot as a job: it stops while the S3
+// endpoint it writes to is down, or every node of the cluster is.
+func (e *elasticService) snapshotJob(interval time.Duration) *job {
+	name := "snapshot " + e.spec.Name
+	endpoint, _ := snapshotEndpoint(e.p.cfg.Topology, e.spec, "")
+	return &job{
+		name: name, interval: interval, phase: jobPhase(e.p.cfg.Seed, name, interval),
+		pass: e.snapshot,
+		blocked: func(down map[string]bool, _ func(a, b string) bool) bool {
+			if down[endpoint] {
+				return true
+			}
+			for _, n := range e.spec.Nodes {
+				if !down[n.Name] {
+					return false
+				}
+			}
+			return true
+		},
 	}
 }
 

@@ -248,8 +248,16 @@ func (f *injector) onNode(node, verb string, fault bool, do func(context.Context
 	}
 	b := f.batch(verb, fault)
 	b.add()
+	if fault {
+		// The node's jobs stop at the fault instant, not when Docker
+		// has carried the fault out.
+		f.p.jobs.nodeDown(node)
+	}
 	f.queue(node, func(ctx context.Context) {
 		at, err := do(ctx, engine)
+		if err == nil && !fault {
+			f.p.jobs.nodeUp(node)
+		}
 		if err != nil {
 			if f.p.background.Err() == nil {
 				f.p.emit(platform.Event{Service: f.serviceOf(node), What: EventFaultFailed, Node: node, Detail: verb + ": " + err.Error()})
@@ -349,6 +357,7 @@ func (f *injector) Partition(_ context.Context, a, b []string) error {
 	if len(a) == 0 || len(b) == 0 {
 		return f.onNetwork("partition", true, nil, nil)
 	}
+	f.p.jobs.partition(a, b, true)
 	return f.onNetwork("partition", true, append(append([]string{}, a...), b...), func(ctx context.Context, e *docker.Engine) error {
 		return e.Partition(ctx, a, b)
 	})
@@ -361,7 +370,11 @@ func (f *injector) Heal(_ context.Context, a, b []string) error {
 		return f.onNetwork("heal", false, nil, nil)
 	}
 	return f.onNetwork("heal", false, append(append([]string{}, a...), b...), func(ctx context.Context, e *docker.Engine) error {
-		return e.Heal(ctx, a, b)
+		if err := e.Heal(ctx, a, b); err != nil {
+			return err
+		}
+		f.p.jobs.partition(a, b, false)
+		return nil
 	})
 }
 

@@ -139,3 +139,36 @@ func TestLoopTellsWhichHandlerIsFiringAndRunsWorkLeftForAfterIt(t *testing.T) {
 		g.Expect(ran).To(BeTrue(), "outside a handler the work runs at once")
 	})
 }
+
+func TestAJobRunsAtItsPhaseThenEveryIntervalAndNotWhileItsNodeIsDown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := NewWithT(t)
+		background, stop := context.WithCancel(context.Background())
+		p := &Platform{loop: newWallLoop(), jobs: newJobs(), background: background, stop: stop}
+		p.loop.begin()
+		var passes []time.Duration
+		p.schedule(&job{
+			name: "sync", interval: time.Minute, phase: 17 * time.Second,
+			pass:    func(context.Context) { passes = append(passes, p.loop.Now()) },
+			blocked: func(down map[string]bool, _ func(a, b string) bool) bool { return down["s3-east"] },
+		})
+
+		time.Sleep(2*time.Minute + 30*time.Second)
+		synctest.Wait()
+		g.Expect(passes).To(Equal([]time.Duration{17 * time.Second, 77 * time.Second, 137 * time.Second}))
+
+		p.jobs.nodeDown("s3-east")
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		g.Expect(passes).To(HaveLen(3), "no pass while the endpoint is down")
+
+		p.jobs.nodeUp("s3-east")
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		g.Expect(passes).To(HaveLen(4))
+		g.Expect(passes[3]).To(Equal(317*time.Second), "back on its phase")
+
+		p.stop()
+		p.workers.Wait()
+	})
+}

@@ -49,6 +49,7 @@ type Platform struct {
 	buckets  map[string]*s3Service
 	clients  map[string]platform.Client
 	faults   *injector
+	jobs     *jobs
 }
 
 var _ platform.Platform = (*Platform)(nil)
@@ -104,6 +105,7 @@ func New(cfg platform.Config, opts ...Option) (*Platform, error) {
 		elastics: map[string]*elasticService{},
 		buckets:  map[string]*s3Service{},
 		clients:  map[string]platform.Client{},
+		jobs:     newJobs(),
 	}
 	for _, n := range nodes {
 		p.aliases[dockerAlias(n.Node.Name)] = n.Node.Name
@@ -522,12 +524,12 @@ func (p *Platform) startBackground() {
 	for _, e := range p.elastics {
 		p.every(p.set.healthPoll, e.poll)
 		if interval := e.snapshotInterval(); interval > 0 {
-			p.every(interval, e.snapshot)
+			p.schedule(e.snapshotJob(interval))
 		}
 	}
 	for _, s := range p.buckets {
 		if interval := s.syncInterval(); interval > 0 && len(s.spec.Endpoints) > 1 {
-			p.every(interval, s.sync)
+			p.schedule(s.syncJob(interval))
 		}
 	}
 }
