@@ -467,3 +467,24 @@ var _ = Describe("NewEngine", func() {
 		Expect(err).To(MatchError(ContainSubstring("run id")))
 	})
 })
+
+var _ = Describe("where the Docker engine is", func() {
+	DescribeTable("is on this machine, or is refused up front with what to do",
+		func(daemonHost string, local bool) {
+			p := remoteProblem(daemonHost)
+			if local {
+				Expect(p).To(BeNil())
+				return
+			}
+			Expect(p).NotTo(BeNil())
+			Expect(p.What).To(ContainSubstring(daemonHost))
+			Expect(p.Fix).To(ContainSubstring("run chaosdrill on the Docker host"))
+		},
+		Entry("the local socket", "unix:///var/run/docker.sock", true),
+		Entry("a rootless socket", "unix:///run/user/1000/docker.sock", true),
+		Entry("TCP on loopback", "tcp://127.0.0.1:2375", true),
+		Entry("TCP on localhost", "tcp://localhost:2376", true),
+		Entry("another machine", "tcp://10.0.0.5:2376", false),
+		Entry("over SSH", "ssh://ci@builder.example", false),
+	)
+})
