@@ -242,11 +242,7 @@ func (e *Engine) StartNodes(ctx context.Context, specs []NodeSpec) error {
 		e.abandon(context.WithoutCancel(ctx), specs)
 		return err
 	}
-	names := make([]string, len(specs))
-	for i, spec := range specs {
-		names[i] = spec.Name
-	}
-	if err := e.renderStarted(ctx, names); err != nil {
+	if err := e.renderStarted(ctx); err != nil {
 		return fmt.Errorf("start nodes: %w", err)
 	}
 	return nil

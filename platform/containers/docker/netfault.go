@@ -173,9 +173,10 @@ func (e *Engine) SetLinkLatency(ctx context.Context, latency LinkLatency) error 
 	return nil
 }
 
-// renderStarted renders nodes that have just started, and, when link
-// latencies are set, every other node, whose rules must name them.
-func (e *Engine) renderStarted(ctx context.Context, started []string) error {
+// renderStarted renders every node once new ones have started, when link
+// latencies are set: the new nodes need their rules, and every other node's
+// rules must name them.
+func (e *Engine) renderStarted(ctx context.Context) error {
 	e.network.mu.Lock()
 	defer e.network.mu.Unlock()
 	if e.network.links == nil {
