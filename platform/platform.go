@@ -128,13 +128,14 @@ type Config struct {
 	Topology   *Topology
 	Seed       uint64
 	Parameters map[string]string // model parameter overrides by name
-	// Images are container images by service kind (mongo, elasticsearch,
-	// s3) from the scenario; platforms without containers ignore them.
-	Images    map[string]string
-	Workloads []WorkloadConfig
+	Workloads  []WorkloadConfig
 	// Completions and Events are called on the loop.
 	Completions Completions
 	Events      Events
+
+	// Images are container images by service kind (mongo, elasticsearch,
+	// s3) from the scenario; platforms without containers ignore them.
+	Images map[string]string
 }
 
 // Faults are the fault primitives, aimed at one node (or two groups of

@@ -13,14 +13,15 @@ type Scenario struct {
 	// Parameters override model parameters by name (see `chaosdrill list
 	// --parameters`), e.g. mongo.election_timeout: 5s.
 	Parameters map[string]string `yaml:"parameters,omitempty" json:"parameters,omitempty"`
+	Workloads  []Workload        `yaml:"workloads" json:"workloads"`
+	Faults     []Fault           `yaml:"faults,omitempty" json:"faults,omitempty"`
+	Runbook    []Step            `yaml:"runbook,omitempty" json:"runbook,omitempty"`
+	Expect     []Expectation     `yaml:"expect,omitempty" json:"expect,omitempty"`
+
 	// Images overrides the live platform's container image per service
 	// kind (mongo, elasticsearch, s3), e.g. mongo: registry.example/mongo:8.0.
 	// The simulator ignores it.
-	Images    map[string]string `yaml:"images,omitempty" json:"images,omitempty"`
-	Workloads []Workload        `yaml:"workloads" json:"workloads"`
-	Faults    []Fault           `yaml:"faults,omitempty" json:"faults,omitempty"`
-	Runbook   []Step            `yaml:"runbook,omitempty" json:"runbook,omitempty"`
-	Expect    []Expectation     `yaml:"expect,omitempty" json:"expect,omitempty"`
+	Images map[string]string `yaml:"images,omitempty" json:"images,omitempty"`
 
 	// Path is the file the scenario was loaded from (not part of the file).
 	Path string `yaml:"-" json:"-"`
