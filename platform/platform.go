@@ -132,6 +132,10 @@ type Config struct {
 	// Completions and Events are called on the loop.
 	Completions Completions
 	Events      Events
+
+	// Images are container images by service kind (mongo, elasticsearch,
+	// s3) from the scenario; platforms without containers ignore them.
+	Images map[string]string
 }
 
 // Faults are the fault primitives, aimed at one node (or two groups of

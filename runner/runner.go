@@ -124,6 +124,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 		Topology:    topo,
 		Seed:        opts.Seed,
 		Parameters:  sc.Parameters,
+		Images:      sc.Images,
 		Completions: r,
 		Events:      r,
 	}

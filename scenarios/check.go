@@ -63,6 +63,7 @@ func (c *checker) check() {
 	}
 	c.checkTopology()
 	c.checkParameters()
+	c.checkImages()
 	c.checkWorkloads()
 	c.collectTriggers()
 	for i := range s.Faults {
@@ -101,6 +102,19 @@ func (c *checker) checkTopology() {
 	}
 	for _, e := range c.topology.Validate() {
 		c.add(fieldPath("topology", e.Path), "%s", e.Message)
+	}
+}
+
+// checkImages accepts an image per service kind.
+func (c *checker) checkImages() {
+	kinds := []string{platform.KindMongo, platform.KindElastic, platform.KindS3}
+	for _, kind := range platform.SortedKeys(c.scenario.Images) {
+		path := fieldPath("images", kind)
+		if !slices.Contains(kinds, kind) {
+			c.add(path, "no service kind %q%s", kind, suggestion(kind, kinds, "service kinds"))
+		} else if strings.TrimSpace(c.scenario.Images[kind]) == "" {
+			c.add(path, "want an image reference such as mongo:8.0")
+		}
 	}
 }
 

@@ -98,6 +98,7 @@ The same scenario and seed on the simulator give a byte-identical report.json.`,
 	cmd.Flags().Uint64Var(&f.seed, "seed", 1, "root seed of the run (the simulator is deterministic per seed)")
 	cmd.Flags().StringVar(&f.out, "out", "", "folder for the report files (default out/<scenario>-<seed>)")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "do not print faults and events as they happen")
+	addImageFlag(cmd)
 	return cmd
 }
 
