@@ -41,11 +41,6 @@ func (e *Error) Unwrap() error { return e.Err }
 // and the longest write timeout has passed, so that late answers land.
 const drainMargin = time.Second
 
-// eventFaultFailed is the event the containers platform emits when a fault
-// primitive it had accepted fails later (a graceful stop runs in the
-// background): the fault did not happen after all.
-const eventFaultFailed = "fault-failed"
-
 // Runner is one run of a scenario. It is the platform's Completions and
 // Events sink.
 type Runner struct {
@@ -458,18 +453,19 @@ func (r *Runner) Observed(e platform.Event) {
 		r.opts.Log("%8s  %s: %s %s %s", fmtTime(e.At), e.Service, e.What, e.Node, e.Detail)
 	case platform.EventNodeUp:
 		r.nodeUp(e.Node, e.At)
-	case eventFaultFailed:
+	case platform.EventFaultFailed:
 		r.faultFailed(e)
 	}
 	r.happened("event:"+e.Service+":"+e.What, e.At)
 }
 
-// faultFailed marks the latest fault injected on the event's node as not
-// rehearsed: the platform took it, then could not carry it out.
+// faultFailed marks the latest fault injected on one of the event's nodes
+// (one, or several joined with commas) as not rehearsed: the platform took
+// it, then could not carry it out.
 func (r *Runner) faultFailed(e platform.Event) {
 	for i := len(r.faults) - 1; i >= 0; i-- {
 		rec := &r.faults[i]
-		if rec.Injected && rec.At <= e.At && slices.Contains(rec.Nodes, e.Node) {
+		if rec.Injected && rec.At <= e.At && slices.ContainsFunc(strings.Split(e.Node, ","), func(n string) bool { return slices.Contains(rec.Nodes, n) }) {
 			rec.NotRehearsed = fmt.Sprintf("failed on %s after it was accepted: %s", e.Node, e.Detail)
 			r.opts.Log("%8s  fault %s failed on %s: %s", fmtTime(e.At), rec.Name, e.Node, e.Detail)
 			return

@@ -54,19 +54,11 @@ const networkChain = "\x00network"
 // second.
 const primitiveTimeout = 2 * time.Minute
 
-// Events of the live platform beyond the shared ones (platform.Event*).
+// Events of the fault injector, shared with the runner (platform/events.go).
 const (
-	// EventFaultFailed reports a fault primitive that could not be carried
-	// out; Node names the node, Detail the primitive and the reason.
-	EventFaultFailed = "fault-failed"
-	// EventFaultSkipped reports a node left out of a fault because its
-	// service was not started (the scenario has no workload on it).
-	EventFaultSkipped = "fault-skipped"
-	// EventFaultApplied reports that a fault on more than one node (a zone
-	// or region outage) has taken effect on all of them; it is stamped when
-	// the last one did, and Detail gives the first and the last node and
-	// the spread between them.
-	EventFaultApplied = "fault-applied"
+	EventFaultFailed  = platform.EventFaultFailed
+	EventFaultSkipped = platform.EventFaultSkipped
+	EventFaultApplied = platform.EventFaultApplied
 )
 
 var _ platform.Faults = (*injector)(nil)
@@ -330,7 +322,7 @@ func (f *injector) onNetwork(verb string, fault bool, nodes []string, do func(co
 		err := do(ctx, engine)
 		at := time.Now()
 		if err != nil && f.p.background.Err() == nil {
-			f.p.emit(platform.Event{What: EventFaultFailed, Detail: verb + " " + strings.Join(nodes, ",") + ": " + err.Error()})
+			f.p.emit(platform.Event{What: EventFaultFailed, Node: strings.Join(nodes, ","), Detail: verb + ": " + err.Error()})
 		}
 		b.done(primitiveResult{node: strings.Join(nodes, ","), at: at, err: err})
 	})
