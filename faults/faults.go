@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/chaosdrill/chaosdrill/platform"
@@ -31,10 +32,22 @@ type Resolver struct {
 	Platform platform.Platform
 }
 
+// AddedNodes is implemented by platforms on which runbook steps create
+// nodes (mongo.add-member, logs.restore-snapshot): a fault that fires after
+// such a step can aim at them by name, zone or region.
+type AddedNodes interface {
+	// AddedNodes lists the nodes created since Start, in creation order.
+	AddedNodes() []platform.Node
+}
+
 // Resolve returns the nodes a selector matches now: static selectors from
-// the topology, roles from the platform.
+// the topology and the nodes runbook steps added, roles from the platform.
 func (r Resolver) Resolve(text string) ([]string, error) {
-	sel, err := platform.ParseSelector(r.Topology, text)
+	topology := r.Topology
+	if a, ok := r.Platform.(AddedNodes); ok {
+		topology = withNodes(topology, a.AddedNodes())
+	}
+	sel, err := platform.ParseSelector(topology, text)
 	if err != nil {
 		return nil, err
 	}
@@ -45,12 +58,35 @@ func (r Resolver) Resolve(text string) ([]string, error) {
 			return nil, fmt.Errorf("resolve %s: %w", text, err)
 		}
 	} else {
-		nodes = sel.Static(r.Topology)
+		nodes = sel.Static(topology)
 	}
 	if len(nodes) == 0 {
 		return nil, fmt.Errorf("%w: %s", ErrNoTarget, text)
 	}
 	return nodes, nil
+}
+
+// withNodes is t with the added mongo members and Elasticsearch nodes
+// placed in their services; t itself is shared by the run and not changed.
+func withNodes(t *platform.Topology, added []platform.Node) *platform.Topology {
+	if len(added) == 0 {
+		return t
+	}
+	grown := *t
+	grown.Services = slices.Clone(t.Services)
+	for _, n := range added {
+		for i := range grown.Services {
+			s := &grown.Services[i]
+			switch {
+			case s.Name != n.Service:
+			case n.Kind == platform.KindMongo:
+				s.Members = append(slices.Clip(s.Members), platform.MongoMember{Name: n.Name, Zone: n.Zone})
+			case n.Kind == platform.KindElastic:
+				s.Nodes = append(slices.Clip(s.Nodes), platform.NodePlacement{Name: n.Name, Zone: n.Zone})
+			}
+		}
+	}
+	return &grown
 }
 
 // Bind resolves a scenario fault's targets now and returns the fault to

@@ -130,9 +130,32 @@ var _ = Describe("binding and injecting faults", func() {
 		Expect(p.calls).To(Equal([]string{"stop es-east-1d", "start es-east-1d"}))
 	})
 
+	It("aims at a node a runbook step added, by name and by zone, without changing the run's topology", func() {
+		added := []platform.Node{{Name: "mongo-west-1b", Service: "mongo", Kind: platform.KindMongo, Region: "us-west-1", Zone: "us-west-1b"}}
+		topology := platform.Ion()
+		grown := faults.Resolver{Topology: topology, Platform: withAdded{roles: roles{}, added: added}}
+		for _, target := range []string{"node:mongo-west-1b", "az:us-west-1b"} {
+			f, err := grown.Bind(scenarios.Fault{Kind: scenarios.FaultKill, Target: target})
+			Expect(err).NotTo(HaveOccurred(), target)
+			Expect(f.Nodes()).To(Equal([]string{"mongo-west-1b"}), target)
+		}
+		Expect(topology).To(Equal(platform.Ion()))
+		// A platform that adds no nodes resolves only the topology's.
+		_, err := resolver.Bind(scenarios.Fault{Kind: scenarios.FaultKill, Target: "node:mongo-west-1b"})
+		Expect(err).To(MatchError(ContainSubstring(`no node "mongo-west-1b"`)))
+	})
+
 	It("describes every fault kind", func() {
 		for _, k := range scenarios.FaultKinds {
 			Expect(faults.Describe(k)).NotTo(BeEmpty(), k)
 		}
 	})
 })
+
+// withAdded is a platform on which runbook steps added nodes.
+type withAdded struct {
+	roles
+	added []platform.Node
+}
+
+func (w withAdded) AddedNodes() []platform.Node { return w.added }

@@ -8,6 +8,31 @@ import "slices"
 // the member; Detail gives its lag at that moment as a Go duration.
 const EventMemberCaughtUp = "member-caught-up"
 
+// EventMemberStale is emitted by a mongo service when a member comes back
+// to find its newest write gone from the primary's oplog (RS102, too stale
+// to catch up): it stays in RECOVERING until resynced (mongo.resync-member).
+// It is also emitted when a member restored from a backup finds the backup
+// older than the oplog, before it falls back to an initial sync. Node names
+// the member; Detail says what it missed.
+const EventMemberStale = "member-stale"
+
+// Events a platform emits about the faults it was asked to carry out. They
+// belong to no service. Node names the node, or several nodes joined with
+// commas (a partition, or every node of a fault that had nothing to do).
+const (
+	// EventFaultFailed: a fault primitive the platform accepted could not be
+	// carried out; Detail gives the primitive and the reason. The runner
+	// marks the fault not rehearsed.
+	EventFaultFailed = "fault-failed"
+	// EventFaultSkipped: a node was left out of a fault because its service
+	// was not started (the scenario has no workload on it).
+	EventFaultSkipped = "fault-skipped"
+	// EventFaultApplied: a fault on more than one node (a zone or region
+	// outage) took effect on all of them; stamped when the last one did,
+	// Detail gives the spread.
+	EventFaultApplied = "fault-applied"
+)
+
 // EventInfo documents one event a service kind emits: the word scenarios
 // trigger on (`after_event: SERVICE:WHAT`) and what it means.
 type EventInfo struct {
@@ -30,11 +55,12 @@ var eventCatalog = map[string][]EventInfo{
 		{EventPrimaryElected, "a member became primary; Node names it"},
 		{EventPrimaryLost, "the replica set has no primary any more (step-down or loss)"},
 		{EventRollback, "a former primary rolled back writes that were not majority-committed; Detail says how many"},
-		{EventReconfigured, "a (forced) reconfiguration was installed; Node is the member made electable"},
-		{EventMemberAdded, "a member added by the runbook finished its initial sync; Node names it"},
-		{EventMemberCaughtUp, "a member added by the runbook is within the normal replication lag; Node names it"},
-		{EventRedundancyRestored, "as many healthy data-bearing members as the topology declares exist again, their initial sync done"},
-		{EventReplicationLag, "a member's lag behind the primary at a fault; Detail gives it"},
+		{EventReconfigured, "a reconfiguration was installed: forced (Node is the member made electable) or of one member's votes and priority (Node is that member)"},
+		{EventMemberAdded, "a member added or resynced by the runbook finished its initial sync (or its restore from a backup); Node names it, Detail says how"},
+		{EventMemberCaughtUp, "a member added or resynced by the runbook is within the normal replication lag (mongo.caught_up_lag); Node names it, Detail gives its lag"},
+		{EventMemberStale, "a member is too stale to catch up (RS102: its newest write is gone from the primary's oplog) and stays RECOVERING until resynced; also a backup older than the oplog, before a full initial sync; Node names it"},
+		{EventRedundancyRestored, "as many data-bearing members as the topology declares are healthy again: initial sync done, replicating, within the normal replication lag"},
+		{EventReplicationLag, "a member's lag behind the primary: at each fault, against the primary of that moment (0s for the primary itself), and every heartbeat while a member added or resynced by the runbook catches up; Detail gives it"},
 	},
 	KindElastic: {
 		{EventMasterElected, "a node became the elected master; Node names it"},

@@ -133,6 +133,10 @@ type Config struct {
 	// Completions and Events are called on the loop.
 	Completions Completions
 	Events      Events
+
+	// Images are container images by service kind (mongo, elasticsearch,
+	// s3) from the scenario; platforms without containers ignore them.
+	Images map[string]string
 }
 
 // Faults are the fault primitives, aimed at one node (or two groups of
@@ -170,6 +174,8 @@ const (
 	ActionMongoAddMember        = "mongo.add-member"
 	ActionMongoStepDown         = "mongo.step-down"
 	ActionMongoSetWriteConcern  = "mongo.set-write-concern"
+	ActionMongoReconfigMember   = "mongo.reconfigure-member"
+	ActionMongoResyncMember     = "mongo.resync-member"
 	ActionLogsRestoreSnapshot   = "logs.restore-snapshot"
 	ActionArtifactsFailover     = "artifacts.failover"
 )
@@ -196,12 +202,13 @@ func ActionCatalog() []ActionInfo {
 		},
 		{
 			Name:        ActionMongoAddMember,
-			Description: "start a new member in `zone` and add it to the replica set; done when its initial sync finished",
+			Description: "start a new member in `zone` and add it to the replica set; done when its initial sync finished (member-added), then reported until it is caught up (member-caught-up)",
 			Params: map[string]string{
 				"service":  "the mongo service",
 				"name":     "the new member's node name",
 				"zone":     "zone to place it in",
 				"priority": "its priority (default 1)",
+				"source":   "initial-sync (default: clone the data from the primary) or backup (restore the last backup of a member's data, then catch up from the oplog; a full initial sync if the oplog no longer covers the gap)",
 			},
 			Required: []string{"name", "zone"},
 		},
@@ -218,6 +225,27 @@ func ActionCatalog() []ActionInfo {
 				"write_concern": "\"1\", \"majority\", a member count, or a write mode of the topology",
 			},
 			Required: []string{"write_concern"},
+		},
+		{
+			Name:        ActionMongoReconfigMember,
+			Description: "change one member's votes and/or priority with rs.reconfig on the primary (not forced), e.g. votes 0 and priority 0 for the unavailable secondary of a primary-secondary-arbiter set (MongoDB's PSA workaround); done once a majority of the voting members have the new config",
+			Params: map[string]string{
+				"service":  "the mongo service",
+				"member":   "the member to change",
+				"votes":    "its new votes, 0 or 1 (default: unchanged)",
+				"priority": "its new priority, 0 to 1000 (default: unchanged; a non-voting member must have 0)",
+			},
+			Required: []string{"member"},
+		},
+		{
+			Name:        ActionMongoResyncMember,
+			Description: "wipe a member that is too stale to catch up (RS102, stuck in RECOVERING) and sync it again; done when its initial sync finished, then reported until it is caught up",
+			Params: map[string]string{
+				"service": "the mongo service",
+				"member":  "the member to resync",
+				"source":  "initial-sync (default) or backup (restore the last backup of a member's data, then catch up from the oplog)",
+			},
+			Required: []string{"member"},
 		},
 		{
 			Name:        ActionLogsRestoreSnapshot,

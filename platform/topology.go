@@ -94,12 +94,17 @@ type ServiceSpec struct {
 
 // MongoMember is one replica-set member and its replica-set configuration.
 // Votes is a pointer so that an omitted field means the MongoDB default (1).
+// An Arbiter (arbiterOnly) votes in elections but holds no data, so it
+// never acknowledges a write and is never primary: its priority is 0 and
+// it has exactly one vote
+// (https://www.mongodb.com/docs/manual/core/replica-set-arbiter/).
 type MongoMember struct {
 	Name     string            `yaml:"name" json:"name"`
 	Zone     string            `yaml:"zone" json:"zone"`
 	Priority float64           `yaml:"priority" json:"priority"`
 	Votes    *int              `yaml:"votes,omitempty" json:"votes,omitempty"`
 	Hidden   bool              `yaml:"hidden,omitempty" json:"hidden,omitempty"`
+	Arbiter  bool              `yaml:"arbiter,omitempty" json:"arbiter,omitempty"`
 	Tags     map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
 }
 
@@ -304,7 +309,7 @@ func (t *Topology) Validate() []FieldError {
 			if len(s.Members) == 0 {
 				add(p+".members", "a mongo replica set needs at least one member")
 			}
-			voters := 0
+			voters, arbiters, dataBearing := 0, 0, 0
 			for j, m := range s.Members {
 				mp := fmt.Sprintf("%s.members[%d]", p, j)
 				nodeName(mp+".name", m.Name)
@@ -324,10 +329,30 @@ func (t *Topology) Validate() []FieldError {
 				if m.Hidden && m.Priority != 0 {
 					add(mp+".hidden", "a hidden member must have priority 0")
 				}
+				if m.Arbiter {
+					// https://www.mongodb.com/docs/manual/core/replica-set-arbiter/
+					arbiters++
+					if m.Priority != 0 {
+						add(mp+".priority", "an arbiter has priority 0: it holds no data and can never be primary")
+					}
+					if v != 1 {
+						add(mp+".votes", "an arbiter has exactly one vote")
+					}
+				} else {
+					dataBearing++
+				}
 				voters += v
 			}
 			if voters > 7 {
 				add(p+".members", "a replica set has at most 7 voting members, got %d", voters)
+			}
+			if arbiters > 1 {
+				// allowMultipleArbiters is false by default since MongoDB 5.3
+				// (https://www.mongodb.com/docs/manual/reference/parameters/#mongodb-parameter-param.allowMultipleArbiters).
+				add(p+".members", "a replica set can have one arbiter (MongoDB 5.3+ refuses more by default), got %d", arbiters)
+			}
+			if len(s.Members) > 0 && dataBearing == 0 {
+				add(p+".members", "a replica set needs at least one data-bearing member; arbiters hold no data")
 			}
 		case KindElastic:
 			if len(s.Nodes) == 0 {

@@ -109,6 +109,26 @@ var _ = Describe("topology validation", func() {
 		Expect(paths(t)).To(ConsistOf("services[0].members[2].hidden"))
 	})
 
+	It("accepts a primary-secondary-arbiter set", func() {
+		t := platform.Ion()
+		t.Services[0].Members[2] = platform.MongoMember{Name: "mongo-arbiter", Zone: "us-west-1a", Arbiter: true}
+		Expect(t.Validate()).To(BeEmpty())
+	})
+
+	It("refuses an arbiter that could be elected or has no vote, and a second arbiter", func() {
+		t := platform.Ion()
+		zero := 0
+		t.Services[0].Members[1].Arbiter = true // priority 1
+		t.Services[0].Members[2] = platform.MongoMember{Name: "mongo-arbiter", Zone: "us-west-1a", Arbiter: true, Votes: &zero}
+		Expect(paths(t)).To(ConsistOf("services[0].members[1].priority", "services[0].members[2].votes", "services[0].members"))
+	})
+
+	It("refuses a replica set of arbiters only", func() {
+		t := platform.Ion()
+		t.Services[0].Members = []platform.MongoMember{{Name: "a", Zone: "us-east-1a", Arbiter: true}}
+		Expect(paths(t)).To(ConsistOf("services[0].members"))
+	})
+
 	It("refuses a node name used twice across services", func() {
 		t := platform.Ion()
 		t.Services[1].Nodes[0].Name = "mongo-east-1a"

@@ -42,6 +42,9 @@ type serviceTally struct {
 
 	hasFault bool
 	faultAt  time.Duration
+	// verified is false when the service's read-back failed: its Present
+	// flags mean nothing, so no write counts as lost or as found.
+	verified bool
 
 	hasOutage   bool
 	outageStart time.Duration
@@ -57,6 +60,13 @@ type serviceTally struct {
 	timelineWidth time.Duration
 	timelineLen   int
 }
+
+// lagNearFault is how far from the reference fault a replication-lag
+// sample may be and still answer "how far behind was it at the fault": the
+// simulator measures at the fault itself, the containers platform just
+// before injecting it (bounded by its 500 ms status query). A sample taken
+// at a later heal, against another primary, answers another question.
+const lagNearFault = 2 * time.Second
 
 // Build measures a run: outcome counts, RTO, RPO and redundancy per
 // service, and the verdict of each expectation. It reads run and does not
@@ -94,10 +104,18 @@ func Build(run *Run) *Report {
 		t := &serviceTally{
 			name: name,
 			report: &ServiceReport{
-				LostWrites:     []LostWrite{},
-				ReplicationLag: map[string]float64{},
+				LostWrites:      []LostWrite{},
+				ReplicationLag:  map[string]float64{},
+				MembersCaughtUp: map[string]float64{},
+				ReadBack:        ReadBackComplete,
 			},
-			latency: hdrhistogram.New(latencyLowestMicros, latencyHighestMicros, latencySignificant),
+			latency:  hdrhistogram.New(latencyLowestMicros, latencyHighestMicros, latencySignificant),
+			verified: true,
+		}
+		if reason, failed := run.ReadBackErrors[name]; failed {
+			t.verified = false
+			t.report.ReadBack = ReadBackFailed
+			t.report.ReadBackError = reason
 		}
 		width := timelineWidth(span, opsPerService[i])
 		t.timelineWidth = width
@@ -122,35 +140,53 @@ func Build(run *Run) *Report {
 	countOutcomes(ledger, tallies)
 	findRecoveries(ledger, tallies)
 	for _, t := range tallies {
-		t.finish(run.Events)
+		t.finish(run.Events, run.Steps)
+		t.report.ReplicationLagUnmeasured = unmeasuredMembers(run.Topology, t.name, t.report.ReplicationLag)
 	}
 
-	report.Expectations = append(checkExpectations(run.Expect, report.Services), scheduleHeld(run)...)
+	report.Expectations = checks(run, report.Services)
 	report.Verdict = VerdictPass
 	for _, e := range report.Expectations {
-		if !e.Pass {
-			report.Verdict = VerdictFail
-		}
+		report.Verdict = worse(report.Verdict, e.Result)
 	}
 	return report
 }
 
-// scheduleHeld fails the run where the scenario did not happen as written:
-// a fault that could not be injected (or healed), or a runbook step that
-// failed. A run that passes must have rehearsed what its file says.
-func scheduleHeld(run *Run) []ExpectationResult {
-	var rows []ExpectationResult
-	for _, f := range run.Faults {
-		if f.Error != "" {
-			rows = append(rows, ExpectationResult{Name: "fault " + f.Name + " carried out", Pass: false, Observed: f.Error})
-		}
+// Values of ServiceReport.ReadBack.
+const (
+	ReadBackComplete = "complete"
+	ReadBackFailed   = "failed"
+)
+
+// BuildError is the report of a run that could not complete: verdict error,
+// what failed and in which phase, and whatever the run recorded before
+// (faults, steps, events); no service is measured. CI keeps it as the
+// run's artifact.
+func BuildError(run *Run, phase string, err error) *Report {
+	report := &Report{
+		Schema:          Schema,
+		Scenario:        run.Scenario,
+		Description:     run.Description,
+		Platform:        run.Platform,
+		Seed:            run.Seed,
+		Verdict:         VerdictError,
+		DurationSeconds: seconds(run.Duration),
+		Topology:        topologyReport(run.Topology),
+		Services:        map[string]*ServiceReport{},
+		Faults:          faultReports(run.Faults),
+		Runbook:         stepReports(run.Steps),
+		Events:          eventReports(run.Events),
+		Expectations:    []ExpectationResult{},
 	}
-	for _, s := range run.Steps {
-		if s.Error != "" {
-			rows = append(rows, ExpectationResult{Name: "runbook " + s.Name + " done", Pass: false, Observed: s.Error})
-		}
-	}
-	return rows
+	report.MarkError(phase, err)
+	return report
+}
+
+// MarkError turns a report into an error report: a run measured in full
+// whose tear-down then failed is still an environment failure.
+func (r *Report) MarkError(phase string, err error) {
+	r.Verdict = VerdictError
+	r.Error = &RunError{Phase: phase, Message: err.Error()}
 }
 
 // countOutcomes is the first pass over the ledger: counts, latency, lost
@@ -168,7 +204,7 @@ func countOutcomes(ledger *Ledger, tallies []*serviceTally) {
 			t.latencyMax = max(t.latencyMax, latency)
 			// Clamped into the histogram's range, so recording cannot fail.
 			_ = t.latency.RecordValue(min(max(int64(latency/time.Microsecond), 0), latencyHighestMicros))
-			if op.Present {
+			if op.Present || !t.verified {
 				s.Timeline.Acked[bucket]++
 				continue
 			}
@@ -198,7 +234,7 @@ func countOutcomes(ledger *Ledger, tallies []*serviceTally) {
 		} else {
 			s.Unknown++
 			s.Timeline.Unknown[bucket]++
-			if op.Present {
+			if op.Present && t.verified {
 				s.UnknownPresent++
 			}
 		}
@@ -217,7 +253,8 @@ func (t *serviceTally) noteOutage(invoked time.Duration) {
 
 // findRecoveries is the second pass: the first acknowledgement of a write
 // issued at or after the start of each outage that was still there on
-// read-back (a lost acknowledgement does not end an outage).
+// read-back (a lost acknowledgement does not end an outage). Without a
+// read-back, the first acknowledgement.
 func findRecoveries(ledger *Ledger, tallies []*serviceTally) {
 	anyOutage := false
 	for _, t := range tallies {
@@ -229,7 +266,7 @@ func findRecoveries(ledger *Ledger, tallies []*serviceTally) {
 	for id := range ledger.Ops {
 		op := &ledger.Ops[id]
 		t := tallies[op.Service]
-		if !t.hasOutage || op.Outcome != platform.Acked || !op.Present || op.Invoked < t.outageStart {
+		if !t.hasOutage || op.Outcome != platform.Acked || (!op.Present && t.verified) || op.Invoked < t.outageStart {
 			continue
 		}
 		if !t.hasRecovery || op.Completed < t.recoveredAt {
@@ -240,7 +277,7 @@ func findRecoveries(ledger *Ledger, tallies []*serviceTally) {
 }
 
 // finish derives the measures that need the whole ledger or the events.
-func (t *serviceTally) finish(events []platform.Event) {
+func (t *serviceTally) finish(events []platform.Event, steps []StepRecord) {
 	s := t.report
 	if s.Acked > 0 {
 		// The histogram answers with the top of a value's bucket; no
@@ -252,6 +289,7 @@ func (t *serviceTally) finish(events []platform.Event) {
 		s.WriteLatency = Latency{P50: percentile(50), P90: percentile(90), P99: percentile(99), Max: milliseconds(t.latencyMax)}
 	}
 	t.latency = nil
+	t.caughtUp(events, steps)
 	if !t.hasFault {
 		// Without a fault there is nothing to recover from or to lose data
 		// to; lost writes still count against the expectations.
@@ -297,20 +335,25 @@ func (t *serviceTally) finish(events []platform.Event) {
 				lastSync = i
 			}
 		case platform.EventReplicationLag:
-			if e.At <= t.faultAt {
+			switch {
+			case e.At < t.faultAt-lagNearFault || e.At > t.faultAt+lagNearFault:
+			case e.At <= t.faultAt:
 				if prior, ok := lagBefore[e.Node]; !ok || e.At >= prior.At {
 					lagBefore[e.Node] = e
 				}
-			} else if prior, ok := lagAfter[e.Node]; !ok || e.At < prior.At {
-				lagAfter[e.Node] = e
+			default:
+				if prior, ok := lagAfter[e.Node]; !ok || e.At < prior.At {
+					lagAfter[e.Node] = e
+				}
 			}
 		}
 	}
 	if lastSync >= 0 {
 		s.LastSyncAge = secondsPointer(t.faultAt - events[lastSync].At)
 	}
-	// The lag at the fault is the last one measured before it; a platform
-	// that measures only once the fault is in gives the first one after.
+	// The lag at the fault is the last one measured at or just before it;
+	// a platform that measures only once the fault is in gives the first
+	// one just after.
 	for node, e := range lagAfter {
 		if _, ok := lagBefore[node]; !ok {
 			lagBefore[node] = e
@@ -323,13 +366,53 @@ func (t *serviceTally) finish(events []platform.Event) {
 	}
 }
 
-// referenceFault is the fault a service is measured from: the first to hit
-// one of its nodes, else the first fault of the run.
+// caughtUp measures, for each member a runbook step added to the service,
+// the time from the step's start to the member's first member-caught-up
+// event after it.
+func (t *serviceTally) caughtUp(events []platform.Event, steps []StepRecord) {
+	for _, st := range steps {
+		if st.Service != t.name || st.Member == "" || !st.Started {
+			continue
+		}
+		for _, e := range events {
+			if e.Service == t.name && e.What == platform.EventMemberCaughtUp && e.Node == st.Member && e.At >= st.StartedAt {
+				t.report.MembersCaughtUp[st.Member] = seconds(e.At - st.StartedAt)
+				break
+			}
+		}
+	}
+}
+
+// unmeasuredMembers lists the data-bearing members of a mongo service that
+// have no replication-lag sample at the fault while others do (a member
+// down or still syncing then), so that the report says so instead of
+// leaving them out. Members added later by the runbook did not exist then.
+func unmeasuredMembers(topology *platform.Topology, service string, lag map[string]float64) []string {
+	missing := []string{}
+	if topology == nil || len(lag) == 0 {
+		return missing
+	}
+	spec, ok := topology.Service(service)
+	if !ok || spec.Kind != platform.KindMongo {
+		return missing
+	}
+	for _, m := range spec.Members {
+		if _, measured := lag[m.Name]; !measured && !m.Arbiter {
+			missing = append(missing, m.Name)
+		}
+	}
+	return missing
+}
+
+// referenceFault is the fault a service is measured from: the first
+// injected fault to hit one of its nodes, else the first injected fault of
+// the run.
 func referenceFault(faults []FaultRecord, topology *platform.Topology, service string) (FaultRecord, bool) {
+	faults = slices.DeleteFunc(slices.Clone(faults), func(f FaultRecord) bool { return !f.Injected })
 	if len(faults) == 0 {
 		return FaultRecord{}, false
 	}
-	ordered := slices.Clone(faults)
+	ordered := faults
 	slices.SortStableFunc(ordered, func(a, b FaultRecord) int { return cmp.Compare(a.At, b.At) })
 	if topology != nil {
 		own := map[string]bool{}
@@ -376,7 +459,13 @@ func faultReports(faults []FaultRecord) []FaultReport {
 	out := make([]FaultReport, 0, len(faults))
 	for _, f := range faults {
 		nodes := append([]string{}, f.Nodes...)
-		fr := FaultReport{Name: f.Name, Kind: f.Kind, Target: f.Target, Nodes: nodes, At: seconds(f.At), Error: f.Error}
+		fr := FaultReport{Name: f.Name, Kind: f.Kind, Target: f.Target, Nodes: nodes, Status: StatusRehearsed, Reason: f.NotRehearsed, Error: f.Error}
+		if f.NotRehearsed != "" {
+			fr.Status = StatusNotRehearsed
+		}
+		if f.Injected || f.Error != "" {
+			fr.At = secondsPointer(f.At)
+		}
 		if f.HealedAt != nil {
 			fr.HealedAt = secondsPointer(*f.HealedAt)
 		}
@@ -388,7 +477,22 @@ func faultReports(faults []FaultRecord) []FaultReport {
 func stepReports(steps []StepRecord) []StepReport {
 	out := make([]StepReport, 0, len(steps))
 	for _, s := range steps {
-		sr := StepReport{Name: s.Name, Action: s.Action, StartedAt: seconds(s.StartedAt), Error: s.Error}
+		sr := StepReport{Name: s.Name, Action: s.Action, Service: s.Service, Error: s.Error}
+		switch {
+		case s.Error != "":
+			sr.Status = StatusFailed
+		case s.NotRehearsed != "":
+			sr.Status, sr.Reason = StatusNotRehearsed, s.NotRehearsed
+		case s.Skipped != "":
+			sr.Status, sr.Reason = StatusSkipped, s.Skipped
+		case s.DoneAt != nil:
+			sr.Status = StatusDone
+		default:
+			sr.Status, sr.Reason = StatusNotRehearsed, "never finished"
+		}
+		if s.Started {
+			sr.StartedAt = secondsPointer(s.StartedAt)
+		}
 		if s.DoneAt != nil {
 			sr.DoneAt = secondsPointer(*s.DoneAt)
 		}

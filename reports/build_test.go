@@ -30,7 +30,7 @@ var _ = Describe("Build", func() {
 	})
 
 	faultAt := func(at time.Duration, nodes ...string) reports.FaultRecord {
-		return reports.FaultRecord{Name: "kill", Kind: scenarios.FaultKill, Target: "node:x", Nodes: nodes, At: at}
+		return reports.FaultRecord{Name: "kill", Kind: scenarios.FaultKill, Target: "node:x", Nodes: nodes, Injected: true, At: at}
 	}
 
 	Context("without a fault", func() {
@@ -135,9 +135,9 @@ var _ = Describe("Build", func() {
 			r := reports.Build(run)
 
 			Expect(r.Expectations).To(HaveLen(3))
-			Expect(r.Expectations[0]).To(Equal(reports.ExpectationResult{Name: "mongo: rto <= 1m0s", Service: "mongo", Pass: false, Observed: "never recovered"}))
+			Expect(r.Expectations[0]).To(Equal(reports.ExpectationResult{Name: "mongo: rto <= 1m0s", Service: "mongo", Result: "fail", Pass: false, Observed: "never recovered"}))
 			Expect(r.Expectations[1].Pass).To(BeTrue())
-			Expect(r.Expectations[2]).To(Equal(reports.ExpectationResult{Name: "mongo: recovers", Service: "mongo", Pass: false, Observed: "never recovered"}))
+			Expect(r.Expectations[2]).To(Equal(reports.ExpectationResult{Name: "mongo: recovers", Service: "mongo", Result: "fail", Pass: false, Observed: "never recovered"}))
 			Expect(r.Passed()).To(BeFalse())
 			Expect(r.Verdict).To(Equal("fail"))
 		})
@@ -204,9 +204,9 @@ var _ = Describe("Build", func() {
 			r := reports.Build(run)
 
 			Expect(r.Expectations).To(Equal([]reports.ExpectationResult{
-				{Name: "mongo: lost writes <= 0", Service: "mongo", Pass: false, Observed: "15 lost writes"},
-				{Name: "mongo: lost writes >= 1", Service: "mongo", Pass: true, Observed: "15 lost writes"},
-				{Name: "mongo: rpo <= 2s", Service: "mongo", Pass: true, Observed: "rpo 1.495s"},
+				{Name: "mongo: lost writes <= 0", Service: "mongo", Result: "fail", Pass: false, Observed: "15 lost writes"},
+				{Name: "mongo: lost writes >= 1", Service: "mongo", Result: "pass", Pass: true, Observed: "15 lost writes"},
+				{Name: "mongo: rpo <= 2s", Service: "mongo", Result: "pass", Pass: true, Observed: "rpo 1.495s"},
 			}))
 			Expect(r.Passed()).To(BeFalse())
 		})
@@ -335,7 +335,7 @@ var _ = Describe("Build", func() {
 			r := reports.Build(run)
 
 			Expect(r.Expectations[0].Pass).To(BeTrue())
-			Expect(r.Expectations[1]).To(Equal(reports.ExpectationResult{Name: "mongo: rto <= 5s", Service: "mongo", Pass: false, Observed: "rto 10.005s"}))
+			Expect(r.Expectations[1]).To(Equal(reports.ExpectationResult{Name: "mongo: rto <= 5s", Service: "mongo", Result: "fail", Pass: false, Observed: "rto 10.005s"}))
 			Expect(r.Passed()).To(BeFalse())
 		})
 

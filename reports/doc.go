@@ -4,15 +4,28 @@
 // what was lost and how long the outage lasted.
 //
 // The runner fills a [Run]: the [Ledger] of every write (invoked; acked,
-// failed or unknown; found or not on read-back) plus the faults, runbook
-// steps and platform events. [Build] measures it per service and checks the
-// scenario's expectations; [WriteAll] writes the four files; [Summary]
-// prints the few lines a terminal needs.
+// failed or unknown; found or not on read-back), what became of every fault
+// and runbook step of the file, the platform events, and the services whose
+// read-back failed. [Build] measures it per service and checks the
+// scenario's expectations; [BuildError] reports a run that could not
+// complete; [WriteAll] writes the four files; [Summary] prints the few
+// lines a terminal needs.
+//
+// # Verdicts
+//
+// A verdict never says more than was done. Each check (a bound of an
+// expectation, or a fault, heal, step or read-back of the run) has a result
+// pass, fail, not-rehearsed or unverified, and the report's verdict is the
+// worst of them, in the order error, fail, not-rehearsed, unverified, pass
+// (see [Verdicts]). A fault or step of the file that did not happen as
+// written is a not-rehearsed check, and so is every expectation about a
+// service it concerns, whatever was measured; a service whose read-back
+// failed, or that acknowledged no write, has its expectations unverified.
 //
 // # Measures
 //
-// Each service is measured from its reference fault F: the first fault that
-// hit one of its nodes, else the first fault of the run. The outage starts
+// Each service is measured from its reference fault F: the first injected
+// fault that hit one of its nodes, else the first injected fault of the run. The outage starts
 // at the invocation of the first write at or after F that the client could
 // not count on (not acknowledged, or acknowledged and then lost); RTO is the
 // first acknowledgement of a write invoked at or after that which survived
@@ -25,7 +38,11 @@
 // lost_after_fault. Writes still pending at the end count as unknown;
 // unknown writes are never lost, and those found on read-back are counted as
 // unknown_present. Redundancy is F to the service's first
-// redundancy-restored event after it.
+// redundancy-restored event after it. Replication lag is each member's lag
+// at F against the primary of that moment, from the replication-lag samples
+// within 2 s of F (a later sample, say at a heal against a new primary,
+// answers another question); data-bearing members with none are listed as
+// unmeasured.
 //
 // # Formats
 //

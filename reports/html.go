@@ -79,6 +79,7 @@ type chartView struct {
 type htmlView struct {
 	Report       *Report
 	Verdict      string
+	Sentence     string
 	Topology     string
 	Duration     string
 	Answers      []answer
@@ -104,6 +105,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 	view := htmlView{
 		Report:       r,
 		Verdict:      strings.ToUpper(r.Verdict),
+		Sentence:     verdictSentence(r),
 		Topology:     topology,
 		Duration:     formatSeconds(r.DurationSeconds),
 		Answers:      answers(r),
@@ -171,13 +173,26 @@ func buildChart(r *Report, service string) chartView {
 
 	// Fault and step labels that would overlap go on separate rows above
 	// the plot; the plot starts below the last row used.
-	var labelX []float64
-	var labels []string
+	// Only what happened is drawn.
+	var faults []FaultReport
+	var steps []StepReport
 	for _, f := range r.Faults {
-		labelX, labels = append(labelX, x(f.At)), append(labels, f.Name)
+		if f.At != nil {
+			faults = append(faults, f)
+		}
 	}
 	for _, s := range r.Runbook {
-		labelX, labels = append(labelX, x(s.StartedAt)), append(labels, s.Name)
+		if s.StartedAt != nil {
+			steps = append(steps, s)
+		}
+	}
+	var labelX []float64
+	var labels []string
+	for _, f := range faults {
+		labelX, labels = append(labelX, x(*f.At)), append(labels, f.Name)
+	}
+	for _, s := range steps {
+		labelX, labels = append(labelX, x(*s.StartedAt)), append(labels, s.Name)
 	}
 	rows := labelRows(labelX, labels)
 	rowCount := 1
@@ -218,22 +233,23 @@ func buildChart(r *Report, service string) chartView {
 		}
 	}
 
-	for _, f := range r.Faults {
+	for _, f := range faults {
 		end := spanSeconds
 		healed := "never healed"
 		if f.HealedAt != nil {
 			end = *f.HealedAt
 			healed = "healed at " + formatSeconds(end)
 		}
-		// An instant fault (a restart) still gets a visible sliver.
-		width := max(x(end)-x(f.At), 2)
+		// A short fault (a restart that is back at once) still gets a
+		// visible sliver.
+		width := max(x(end)-x(*f.At), 2)
 		c.Bands = append(c.Bands, svgRect{
-			X: x(f.At), Y: c.PlotTop, W: width, H: chartPlotHeight, Class: "fault", Label: f.Name, LabelY: labelY(len(c.Bands)),
-			Title: fmt.Sprintf("fault %s: %s %s at %s, %s", f.Name, f.Kind, f.Target, formatSeconds(f.At), healed),
+			X: x(*f.At), Y: c.PlotTop, W: width, H: chartPlotHeight, Class: "fault", Label: f.Name, LabelY: labelY(len(c.Bands)),
+			Title: fmt.Sprintf("fault %s: %s %s at %s, %s", f.Name, f.Kind, f.Target, formatSeconds(*f.At), healed),
 		})
 	}
-	for _, s := range r.Runbook {
-		m := svgMarker{X: x(s.StartedAt), Label: s.Name, LabelY: labelY(len(r.Faults) + len(c.Markers))}
+	for _, s := range steps {
+		m := svgMarker{X: x(*s.StartedAt), Label: s.Name, LabelY: labelY(len(faults) + len(c.Markers))}
 		done := "never done"
 		if s.DoneAt != nil {
 			done = "done at " + formatSeconds(*s.DoneAt)
@@ -242,7 +258,7 @@ func buildChart(r *Report, service string) chartView {
 		if s.Error != "" {
 			done += ": " + s.Error
 		}
-		m.Title = fmt.Sprintf("runbook %s (%s): started at %s, %s", s.Name, s.Action, formatSeconds(s.StartedAt), done)
+		m.Title = fmt.Sprintf("runbook %s (%s): started at %s, %s", s.Name, s.Action, formatSeconds(*s.StartedAt), done)
 		c.Markers = append(c.Markers, m)
 	}
 	for i := 0; i <= chartTicks; i++ {

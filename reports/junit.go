@@ -9,8 +9,10 @@ import (
 )
 
 // WriteJUnit writes the report as JUnit XML: one testsuite named after the
-// scenario, one testcase per expectation, a failure element on each that did
-// not hold. CI systems read it to gate on a run.
+// scenario, one testcase per check, a failure element on each that did not
+// pass (its type is the result: fail, not-rehearsed or unverified, so that
+// no CI system counts what did not happen as skipped). A run that could
+// not complete is one testcase with an error element naming the phase.
 func WriteJUnit(w io.Writer, r *Report) error {
 	suite := junit.Testsuite{
 		Name: r.Scenario,
@@ -22,10 +24,21 @@ func WriteJUnit(w io.Writer, r *Report) error {
 		suite.AddProperty("topology", r.Topology.Name)
 	}
 	suite.AddProperty("verdict", r.Verdict)
+	if r.Error != nil {
+		suite.AddTestcase(junit.Testcase{
+			Name:      r.Scenario + ": run completed",
+			Classname: r.Scenario + "." + r.Error.Phase,
+			Error:     &junit.Result{Message: r.Error.Phase + " failed: " + r.Error.Message, Type: VerdictError, Data: r.Error.Message},
+		})
+	}
 	for _, e := range r.Expectations {
-		tc := junit.Testcase{Name: e.Name, Classname: r.Scenario + "." + e.Service}
-		if !e.Pass {
-			tc.Failure = &junit.Result{Message: "observed " + e.Observed, Type: "expectation", Data: e.Observed}
+		class := e.Service
+		if class == "" {
+			class = "schedule"
+		}
+		tc := junit.Testcase{Name: e.Name, Classname: r.Scenario + "." + class}
+		if e.Result != VerdictPass {
+			tc.Failure = &junit.Result{Message: e.Result + ": observed " + e.Observed, Type: e.Result, Data: e.Observed}
 		}
 		suite.AddTestcase(tc)
 	}

@@ -8,9 +8,10 @@ import (
 	"strings"
 )
 
-// WriteMarkdown writes report.md: the verdict, the operator's three
-// questions answered in words, and tables of services, faults, runbook,
-// expectations and a compact timeline.
+// WriteMarkdown writes report.md: the verdict and what it rests on, the
+// operator's three questions answered in words, and tables of services,
+// checks (expectations, and what was not rehearsed or could not be
+// checked), faults, runbook and a compact timeline.
 func WriteMarkdown(w io.Writer, r *Report) error {
 	b := bufio.NewWriter(w)
 	fmt.Fprintf(b, "# chaosdrill report: %s\n\n", markdownText(r.Scenario))
@@ -25,6 +26,11 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		Headers: []string{"verdict", "platform", "seed", "topology", "duration"},
 		Rows:    [][]string{{strings.ToUpper(r.Verdict), r.Platform, strconv.FormatUint(r.Seed, 10), topology, formatSeconds(r.DurationSeconds)}},
 	})
+	fmt.Fprintf(b, "%s\n\n", markdownText(verdictSentence(r)))
+	if r.Error != nil && len(r.Services) == 0 && len(r.Faults) == 0 && len(r.Runbook) == 0 {
+		fmt.Fprintf(b, "Nothing was measured: the run stopped in its %s phase.\n", r.Error.Phase)
+		return b.Flush()
+	}
 
 	fmt.Fprintf(b, "## Answers\n\n")
 	for _, a := range answers(r) {
@@ -41,7 +47,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		empty string
 	}{
 		{"Services", servicesTable(r), "No writes were issued."},
-		{"Expectations", expectationsTable(r), "The scenario sets no expectations."},
+		{"Checks", expectationsTable(r), "Nothing was checked."},
 		{"Faults", faultsTable(r), "No fault was injected."},
 		{"Runbook", runbookTable(r), "No runbook step ran."},
 	}

@@ -49,9 +49,9 @@ func regionLoss() *reports.Run {
 		Ledger:      ledger,
 		Faults: []reports.FaultRecord{{
 			Name: "east", Kind: scenarios.FaultKill, Target: "region:us-east-1", Nodes: []string{"m1", "m2"},
-			At: 10 * time.Second, HealedAt: &healed,
+			Injected: true, At: 10 * time.Second, HealedAt: &healed,
 		}},
-		Steps: []reports.StepRecord{{Name: "promote-west", Action: platform.ActionMongoForceReconfigure, StartedAt: 30 * time.Second, DoneAt: &done}},
+		Steps: []reports.StepRecord{{Name: "promote-west", Action: platform.ActionMongoForceReconfigure, Started: true, StartedAt: 30 * time.Second, DoneAt: &done}},
 		Events: []platform.Event{
 			{At: 10 * time.Second, Service: "mongo", What: platform.EventReplicationLag, Node: "m3", Detail: "1.2s"},
 			{At: 10 * time.Second, Service: "mongo", What: platform.EventPrimaryLost},
@@ -104,7 +104,7 @@ var _ = Describe("Writing reports", func() {
 
 		var doc map[string]any
 		Expect(json.Unmarshal(buf.Bytes(), &doc)).To(Succeed())
-		Expect(doc).To(HaveKeyWithValue("schema", "chaosdrill.report/v1"))
+		Expect(doc).To(HaveKeyWithValue("schema", "chaosdrill.report/v2"))
 		Expect(doc).To(HaveKeyWithValue("verdict", "fail"))
 		Expect(doc).To(HaveKeyWithValue("seed", 42.0))
 		for _, key := range []string{"scenario", "description", "platform", "duration_seconds", "services", "faults", "runbook", "events", "expectations"} {
@@ -183,7 +183,7 @@ var _ = Describe("Writing reports", func() {
 		Expect(properties).To(HaveKeyWithValue("platform", "sim"))
 		Expect(suite.Cases[0].Name).To(Equal("mongo: rto <= 20s"))
 		Expect(suite.Cases[0].Failure).NotTo(BeNil())
-		Expect(suite.Cases[0].Failure.Message).To(Equal("observed rto 30.04s"))
+		Expect(suite.Cases[0].Failure.Message).To(Equal("fail: observed rto 30.04s"))
 		Expect(suite.Cases[1].Failure).NotTo(BeNil())
 		Expect(suite.Cases[2].Failure).To(BeNil())
 	})
@@ -223,6 +223,6 @@ var _ = Describe("Writing reports", func() {
 		Expect(out).To(ContainSubstring("region-loss"))
 		Expect(out).To(MatchRegexp(`mongo\s+300\s+0\s+300\s+10\s+30\.04s\s+995ms`))
 		Expect(out).To(ContainSubstring("FAIL mongo: lost writes <= 0: observed 10 lost writes"))
-		Expect(out).To(ContainSubstring("FAIL: 1 of 3 expectations held"))
+		Expect(out).To(ContainSubstring("FAIL: 1 of 3 checks held; 2 failed."))
 	})
 })

@@ -8,36 +8,108 @@ import (
 )
 
 // Schema names the layout of report.json. It changes when a field changes
-// meaning or goes away; new fields keep it.
-const Schema = "chaosdrill.report/v1"
+// meaning or goes away; new fields keep it. v2: the verdict has the values
+// of [Verdicts] (v1 had pass and fail only); faults and runbook list every
+// fault and step of the file, with a status, and a null time for one that
+// never happened.
+const Schema = "chaosdrill.report/v2"
 
-// Verdicts.
+// Verdicts, and the result of each check, from the worst down. A report's
+// verdict is the worst result of its checks, or error.
+//
+//   - error: the run could not complete (the environment failed: Docker down,
+//     an image missing, a server that never came up); there is nothing to
+//     judge. Exit code 3.
+//   - fail: an expectation was measured and missed, or a runbook step failed:
+//     a finding about the platform. Exit code 1.
+//   - not-rehearsed: a fault, heal or runbook step of the file did not happen
+//     as written (never triggered, triggered after the end, could not be
+//     injected, a node that never came back), so the run did not rehearse
+//     what the file says; the expectations of a service it concerns are
+//     not-rehearsed too. Exit code 1.
+//   - unverified: a check could not be made: the read-back of a service
+//     failed, or a service acknowledged no write to check. Exit code 1.
+//   - pass: everything the file schedules happened, and every check was
+//     made and held. Exit code 0.
+//
+// fail ranks above not-rehearsed because a missed bound is a finding even
+// when another part of the file did not happen; the report lists both.
 const (
-	VerdictPass = "pass"
-	VerdictFail = "fail"
+	VerdictError        = "error"
+	VerdictFail         = "fail"
+	VerdictNotRehearsed = "not-rehearsed"
+	VerdictUnverified   = "unverified"
+	VerdictPass         = "pass"
+)
+
+// Verdicts lists the verdicts from the worst down.
+var Verdicts = []string{VerdictError, VerdictFail, VerdictNotRehearsed, VerdictUnverified, VerdictPass}
+
+// worse returns the worse of two verdicts or results.
+func worse(a, b string) string {
+	for _, v := range Verdicts {
+		if a == v || b == v {
+			return v
+		}
+	}
+	return a
+}
+
+// Statuses of a fault or runbook step in report.json.
+const (
+	StatusRehearsed    = "rehearsed"     // fault: injected, and healed if the file heals it
+	StatusDone         = "done"          // step: finished
+	StatusFailed       = "failed"        // step: gave up or could not start
+	StatusNotRehearsed = "not-rehearsed" // did not happen as the file says; Reason says why
+	StatusSkipped      = "skipped"       // optional step whose event never came: not needed
+)
+
+// Phases of a run, named by an error report.
+const (
+	PhasePreflight = "preflight" // checks before anything starts (Docker reachable)
+	PhaseBringUp   = "bring-up"  // building and starting the platform
+	PhaseRun       = "run"       // the scenario itself
+	PhaseReadBack  = "read-back" // reading every write back
+	PhaseTearDown  = "tear-down" // removing what the run created
 )
 
 // lostWritesListed bounds the lost writes listed by id in a report; the count
 // is always complete.
 const lostWritesListed = 100
 
-// FaultRecord is one fault as the runner injected it. Nodes are the nodes it
-// actually hit; HealedAt is nil when it was never healed.
+// FaultRecord is one fault of the scenario file and what became of it.
+// Services are the services whose nodes the file aims it at (known before
+// it fires); Nodes are the nodes it hit. At is its time when Injected.
+// HealedAt is nil when it was never healed; a restart is healed when its
+// nodes are back up. NotRehearsed says why the fault, or its heal, did not
+// happen as the file says ("" when it did); Error is the error of an
+// injection or heal that failed.
 type FaultRecord struct {
 	Name, Kind, Target string
+	Services           []string
 	Nodes              []string
+	Injected           bool
 	At                 time.Duration
 	HealedAt           *time.Duration
 	Error              string
+	NotRehearsed       string
 }
 
-// StepRecord is one runbook step as the runner carried it out. DoneAt is nil
-// when the step never finished.
+// StepRecord is one runbook step of the scenario file and what became of
+// it. Service is the service it acts on; Member the member a
+// mongo.add-member step adds. DoneAt is nil when the step never finished;
+// Error is set when it failed (then DoneAt is when it gave up).
+// NotRehearsed says why it did not happen as the file says; Skipped why an
+// optional step was not needed.
 type StepRecord struct {
-	Name, Action string
-	StartedAt    time.Duration
-	DoneAt       *time.Duration
-	Error        string
+	Name, Action, Service string
+	Member                string
+	Started               bool
+	StartedAt             time.Duration
+	DoneAt                *time.Duration
+	Error                 string
+	NotRehearsed          string
+	Skipped               string
 }
 
 // Run is everything a finished run produced: what was asked (scenario,
@@ -53,6 +125,9 @@ type Run struct {
 	Steps                           []StepRecord
 	Events                          []platform.Event
 	Expect                          []scenarios.Expectation
+	// ReadBackErrors holds, by service, why its read-back failed; the
+	// Present flags of its writes then mean nothing.
+	ReadBackErrors map[string]string
 }
 
 // Report is the outcome of a run as written to report.json. Times are
@@ -72,6 +147,15 @@ type Report struct {
 	Runbook         []StepReport              `json:"runbook"`
 	Events          []EventReport             `json:"events"`
 	Expectations    []ExpectationResult       `json:"expectations"`
+	// Error says what failed when the verdict is error; null otherwise.
+	Error *RunError `json:"error"`
+}
+
+// RunError is why a run could not complete: the phase it stopped in and
+// the error.
+type RunError struct {
+	Phase   string `json:"phase"`
+	Message string `json:"message"`
 }
 
 // TopologyReport names the topology and where each node ran, so that a
@@ -122,9 +206,22 @@ type ServiceReport struct {
 	// LastSyncAge is the age, at the fault, of the last sync-completed or
 	// snapshot-completed event of the service before it.
 	LastSyncAge *float64 `json:"last_sync_age_seconds"`
-	// ReplicationLag is each member's lag behind the primary at the fault,
-	// from replication-lag events.
-	ReplicationLag map[string]float64 `json:"replication_lag_seconds"`
+	// ReplicationLag is each member's lag behind the primary of the moment
+	// at the fault (0 for that primary), from the replication-lag events
+	// within 2 s of it; ReplicationLagUnmeasured names the data-bearing
+	// members of the topology with no such sample (down or syncing then).
+	ReplicationLag           map[string]float64 `json:"replication_lag_seconds"`
+	ReplicationLagUnmeasured []string           `json:"replication_lag_unmeasured"`
+	// MembersCaughtUp is, for each member a runbook step added that caught
+	// up (member-caught-up), the time from its step's start.
+	MembersCaughtUp map[string]float64 `json:"members_caught_up_seconds"`
+
+	// ReadBack is "complete" when every write was looked up after recovery,
+	// "failed" when the read-back could not run (ReadBackError says why):
+	// Lost, LostAfterFault, UnknownPresent, RPO and LostWrites are then not
+	// measured and stay zero, and the service's checks are unverified.
+	ReadBack      string `json:"read_back"`
+	ReadBackError string `json:"read_back_error,omitempty"`
 
 	Timeline Timeline `json:"timeline"`
 }
@@ -157,23 +254,32 @@ type Timeline struct {
 	Unknown       []int64 `json:"unknown"`
 }
 
-// FaultReport is one injected fault.
+// FaultReport is one fault of the scenario file: Status rehearsed or
+// not-rehearsed (Reason says why). At is null for a fault that was never
+// injected.
 type FaultReport struct {
 	Name     string   `json:"name"`
 	Kind     string   `json:"kind"`
 	Target   string   `json:"target"`
 	Nodes    []string `json:"nodes"`
-	At       float64  `json:"at_seconds"`
+	Status   string   `json:"status"`
+	At       *float64 `json:"at_seconds"`
 	HealedAt *float64 `json:"healed_at_seconds"`
+	Reason   string   `json:"reason,omitempty"`
 	Error    string   `json:"error,omitempty"`
 }
 
-// StepReport is one runbook step.
+// StepReport is one runbook step of the scenario file: Status done, failed,
+// not-rehearsed or skipped (Reason says why for the last two). StartedAt
+// is null for a step that never started.
 type StepReport struct {
 	Name      string   `json:"name"`
 	Action    string   `json:"action"`
-	StartedAt float64  `json:"started_at_seconds"`
+	Service   string   `json:"service"`
+	Status    string   `json:"status"`
+	StartedAt *float64 `json:"started_at_seconds"`
 	DoneAt    *float64 `json:"done_at_seconds"`
+	Reason    string   `json:"reason,omitempty"`
 	Error     string   `json:"error,omitempty"`
 }
 
@@ -186,16 +292,36 @@ type EventReport struct {
 	Detail  string  `json:"detail"`
 }
 
-// ExpectationResult is one checked bound of a scenario's expect section.
+// ExpectationResult is one check of the run: a bound of the scenario's
+// expect section (Baseline when the loader added it), or a fault, heal,
+// runbook step or read-back that did not happen as the file says. Result is
+// pass, fail, not-rehearsed or unverified (see [Verdicts]); Pass is Result
+// == pass. Service is empty for a check of the schedule.
 type ExpectationResult struct {
 	Name     string `json:"name"`
 	Service  string `json:"service"`
+	Result   string `json:"result"`
 	Pass     bool   `json:"pass"`
 	Observed string `json:"observed"`
+	Baseline bool   `json:"baseline"`
 }
 
-// Passed reports whether every expectation held.
+// Passed reports whether the verdict is pass: everything rehearsed, every
+// check made and held.
 func (r *Report) Passed() bool { return r.Verdict == VerdictPass }
+
+// ExitCode is the process exit code of a verdict: 0 pass, 3 error, 1 any
+// other.
+func ExitCode(verdict string) int {
+	switch verdict {
+	case VerdictPass:
+		return 0
+	case VerdictError:
+		return 3
+	default:
+		return 1
+	}
+}
 
 // ServiceNames lists the report's services in name order, the order every
 // rendering uses.

@@ -30,15 +30,21 @@ func servicesTable(r *Report) table {
 	t := table{Headers: []string{"service", "acked", "failed", "unknown (present)", "lost", "lost after fault", "RTO", "RPO", "full redundancy", "last sync age", "latency p50 / p99 / max"}}
 	for _, name := range r.ServiceNames() {
 		s := r.Services[name]
+		unknown := fmt.Sprintf("%d (%d)", s.Unknown, s.UnknownPresent)
+		lost, lostAfter, rpo := strconv.FormatInt(s.Lost, 10), strconv.FormatInt(s.LostAfterFault, 10), formatSeconds(s.RPO)
+		if s.ReadBack == ReadBackFailed {
+			unknown = fmt.Sprintf("%d (%s)", s.Unknown, notReadBack)
+			lost, lostAfter, rpo = notReadBack, notReadBack, notReadBack
+		}
 		t.Rows = append(t.Rows, []string{
 			name,
 			strconv.FormatInt(s.Acked, 10),
 			strconv.FormatInt(s.Failed, 10),
-			fmt.Sprintf("%d (%d)", s.Unknown, s.UnknownPresent),
-			strconv.FormatInt(s.Lost, 10),
-			strconv.FormatInt(s.LostAfterFault, 10),
+			unknown,
+			lost,
+			lostAfter,
 			formatOptionalSeconds(s.RTO, "never"),
-			formatSeconds(s.RPO),
+			rpo,
 			formatOptionalSeconds(s.Redundancy, "-"),
 			formatOptionalSeconds(s.LastSyncAge, "-"),
 			fmt.Sprintf("%s / %s / %s ms", formatMilliseconds(s.WriteLatency.P50), formatMilliseconds(s.WriteLatency.P99), formatMilliseconds(s.WriteLatency.Max)),
@@ -47,32 +53,95 @@ func servicesTable(r *Report) table {
 	return t
 }
 
+// notReadBack stands in a table for a count the read-back should have
+// given.
+const notReadBack = "unverified"
+
 func faultsTable(r *Report) table {
-	t := table{Headers: []string{"fault", "kind", "target", "nodes", "at", "healed", "error"}}
+	t := table{Headers: []string{"fault", "kind", "target", "nodes", "status", "at", "healed", "why not / error"}}
 	for _, f := range r.Faults {
-		t.Rows = append(t.Rows, []string{f.Name, f.Kind, f.Target, strings.Join(f.Nodes, ", "), formatSeconds(f.At), formatOptionalSeconds(f.HealedAt, "never"), f.Error})
+		why := f.Reason
+		if f.Error != "" && !strings.Contains(why, f.Error) {
+			why = strings.TrimPrefix(why+"; "+f.Error, "; ")
+		}
+		t.Rows = append(t.Rows, []string{f.Name, f.Kind, f.Target, strings.Join(f.Nodes, ", "), statusLabel(f.Status),
+			formatOptionalSeconds(f.At, "never"), formatOptionalSeconds(f.HealedAt, "never"), why})
 	}
 	return t
 }
 
 func runbookTable(r *Report) table {
-	t := table{Headers: []string{"step", "action", "started", "done", "error"}}
+	t := table{Headers: []string{"step", "action", "status", "started", "done", "why not / error"}}
 	for _, s := range r.Runbook {
-		t.Rows = append(t.Rows, []string{s.Name, s.Action, formatSeconds(s.StartedAt), formatOptionalSeconds(s.DoneAt, "never"), s.Error})
+		why := s.Reason
+		if s.Error != "" {
+			why = s.Error
+		}
+		t.Rows = append(t.Rows, []string{s.Name, s.Action, statusLabel(s.Status), formatOptionalSeconds(s.StartedAt, "never"), formatOptionalSeconds(s.DoneAt, "never"), why})
 	}
 	return t
 }
 
+// statusLabel shouts the statuses that cost the verdict.
+func statusLabel(status string) string {
+	if status == StatusNotRehearsed || status == StatusFailed {
+		return strings.ToUpper(status)
+	}
+	return status
+}
+
+// resultLabel is how a check's result reads in a table: pass quietly, the
+// others in capitals.
+func resultLabel(result string) string {
+	if result == VerdictPass {
+		return result
+	}
+	return strings.ToUpper(result)
+}
+
 func expectationsTable(r *Report) table {
-	t := table{Headers: []string{"result", "expectation", "observed"}}
+	t := table{Headers: []string{"result", "check", "observed"}}
 	for _, e := range r.Expectations {
-		result := "pass"
-		if !e.Pass {
-			result = "FAIL"
-		}
-		t.Rows = append(t.Rows, []string{result, e.Name, e.Observed})
+		t.Rows = append(t.Rows, []string{resultLabel(e.Result), e.Name, e.Observed})
 	}
 	return t
+}
+
+// verdictSentence says in one sentence what the verdict rests on.
+func verdictSentence(r *Report) string {
+	if r.Verdict == VerdictError {
+		if r.Error == nil {
+			return "The run could not complete."
+		}
+		return fmt.Sprintf("The run could not complete: %s failed: %s", r.Error.Phase, r.Error.Message)
+	}
+	counts := map[string]int{}
+	for _, e := range r.Expectations {
+		counts[e.Result]++
+	}
+	if r.Verdict == VerdictPass {
+		skipped := 0
+		for _, s := range r.Runbook {
+			if s.Status == StatusSkipped {
+				skipped++
+			}
+		}
+		if skipped > 0 {
+			return fmt.Sprintf("Everything the scenario schedules happened (but %d optional runbook steps, which were not needed), and all %d checks held.", skipped, len(r.Expectations))
+		}
+		return fmt.Sprintf("Everything the scenario schedules happened, and all %d checks held.", len(r.Expectations))
+	}
+	var parts []string
+	for _, v := range []struct{ result, words string }{
+		{VerdictFail, "failed"},
+		{VerdictNotRehearsed, "not rehearsed (part of the scenario did not happen as written)"},
+		{VerdictUnverified, "unverified (could not be checked)"},
+	} {
+		if counts[v.result] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[v.result], v.words))
+		}
+	}
+	return fmt.Sprintf("%d of %d checks held; %s.", counts[VerdictPass], len(r.Expectations), strings.Join(parts, ", "))
 }
 
 type timelineEntry struct {
@@ -86,13 +155,19 @@ type timelineEntry struct {
 func timelineTable(r *Report, limit int) (table, int) {
 	var entries []timelineEntry
 	for _, f := range r.Faults {
-		entries = append(entries, timelineEntry{f.At, fmt.Sprintf("fault %s: %s %s (%s)", f.Name, f.Kind, f.Target, strings.Join(f.Nodes, ", "))})
+		if f.At == nil {
+			continue
+		}
+		entries = append(entries, timelineEntry{*f.At, fmt.Sprintf("fault %s: %s %s (%s)", f.Name, f.Kind, f.Target, strings.Join(f.Nodes, ", "))})
 		if f.HealedAt != nil {
 			entries = append(entries, timelineEntry{*f.HealedAt, "fault " + f.Name + " healed"})
 		}
 	}
 	for _, s := range r.Runbook {
-		entries = append(entries, timelineEntry{s.StartedAt, fmt.Sprintf("runbook %s: %s started", s.Name, s.Action)})
+		if s.StartedAt == nil {
+			continue
+		}
+		entries = append(entries, timelineEntry{*s.StartedAt, fmt.Sprintf("runbook %s: %s started", s.Name, s.Action)})
 		if s.DoneAt != nil {
 			done := "runbook " + s.Name + " done"
 			if s.Error != "" {
@@ -141,9 +216,15 @@ func answers(r *Report) []answer {
 				parts = append(parts, fmt.Sprintf("%s%s %s", node, r.nodeRegion(node), formatSeconds(s.ReplicationLag[node])))
 			}
 			behind.Lines = append(behind.Lines, fmt.Sprintf("%s: at the fault (%s) its members were behind the primary by: %s.", name, formatOptionalSeconds(s.FaultAt, "-"), strings.Join(parts, ", ")))
+			if len(s.ReplicationLagUnmeasured) > 0 {
+				behind.Lines = append(behind.Lines, fmt.Sprintf("%s: no lag was measured at the fault for %s.", name, strings.Join(s.ReplicationLagUnmeasured, ", ")))
+			}
 		}
 		if s.LastSyncAge != nil {
 			behind.Lines = append(behind.Lines, fmt.Sprintf("%s: the last completed sync or snapshot before the fault was %s old.", name, formatSeconds(*s.LastSyncAge)))
+		}
+		if s.ReadBack == ReadBackFailed {
+			behind.Lines = append(behind.Lines, fmt.Sprintf("%s: unknown; its read-back failed, so no lost write could be counted (%s).", name, s.ReadBackError))
 		}
 		if s.Lost > 0 {
 			behind.Lines = append(behind.Lines, fmt.Sprintf("%s: %d acknowledged writes were lost (%d of them acknowledged after the fault); RPO %s.", name, s.Lost, s.LostAfterFault, formatSeconds(s.RPO)))
@@ -160,6 +241,13 @@ func answers(r *Report) []answer {
 			back.Lines = append(back.Lines, fmt.Sprintf("%s: %s after the fault (fault at %s, first unacknowledged write at %s, writes acknowledged again at %s).", name, formatSeconds(*s.RTO), formatSeconds(*s.FaultAt), formatSeconds(*s.OutageStart), formatSeconds(*s.FaultAt+*s.RTO)))
 		}
 
+		if len(s.MembersCaughtUp) > 0 {
+			var parts []string
+			for _, member := range sortedKeys(s.MembersCaughtUp) {
+				parts = append(parts, fmt.Sprintf("%s%s %s", member, r.nodeRegion(member), formatSeconds(s.MembersCaughtUp[member])))
+			}
+			redundant.Lines = append(redundant.Lines, fmt.Sprintf("%s: members added by the runbook caught up this long after their step started: %s.", name, strings.Join(parts, ", ")))
+		}
 		switch {
 		case s.FaultAt == nil:
 		case s.Redundancy != nil:

@@ -83,7 +83,13 @@ func Read(path string) (*Report, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("decode report %s: %w", path, err)
 	}
-	if r.Schema != Schema {
+	switch r.Schema {
+	case Schema:
+	case "chaosdrill.report/v1":
+		// v1 verdicts passed runs whose faults never fired; rendering one
+		// again would repeat that.
+		return nil, fmt.Errorf("decode report %s: schema %q was written by an older chaosdrill whose pass could hide faults that never fired; run the scenario again", path, r.Schema)
+	default:
 		return nil, fmt.Errorf("decode report %s: schema %q, want %q", path, r.Schema, Schema)
 	}
 	return &r, nil

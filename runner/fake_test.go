@@ -27,11 +27,22 @@ type fakePlatform struct {
 	present  func(service string, op uint64) bool
 	outcomes map[uint64]platform.Outcome
 	primary  string
-	// actionTakes is how long runbook actions take; actionFails makes them fail.
+	// actionTakes is how long runbook actions take; actionFails makes them
+	// fail; actionHangs makes them never finish.
 	actionTakes time.Duration
 	actionFails map[string]bool
-	closed      int
-	startErr    error
+	actionHangs map[string]bool
+	// primitiveFails makes a fault primitive fail on a node ("kill
+	// s3-us-west-1"); staysDown keeps a started node from being reported
+	// up; readBackFails makes a service's read-back fail after it has
+	// looked up half of the writes.
+	primitiveFails map[string]bool
+	staysDown      map[string]bool
+	readBackFails  map[string]error
+	readBackHook   func() // called as each read-back starts
+	closed         int
+	startErr       error
+	closeErr       error
 }
 
 type fakeEvent struct {
@@ -41,7 +52,8 @@ type fakeEvent struct {
 }
 
 func newFake() *fakePlatform {
-	return &fakePlatform{outcomes: map[uint64]platform.Outcome{}, primary: "mongo-east-1a", actionFails: map[string]bool{}}
+	return &fakePlatform{outcomes: map[uint64]platform.Outcome{}, primary: "mongo-east-1a", actionFails: map[string]bool{}, actionHangs: map[string]bool{},
+		primitiveFails: map[string]bool{}, staysDown: map[string]bool{}, readBackFails: map[string]error{}}
 }
 
 func (f *fakePlatform) build(cfg platform.Config) (platform.Platform, error) {
@@ -53,7 +65,7 @@ func (f *fakePlatform) Name() string                { return "fake" }
 func (f *fakePlatform) Start(context.Context) error { return f.startErr }
 func (f *fakePlatform) Loop() platform.Loop         { return f }
 func (f *fakePlatform) Faults() platform.Faults     { return fakeFaults{f} }
-func (f *fakePlatform) Close() error                { f.closed++; return nil }
+func (f *fakePlatform) Close() error                { f.closed++; return f.closeErr }
 func (f *fakePlatform) Now() time.Duration          { return f.now }
 func (f *fakePlatform) Role(string) ([]string, error) {
 	if f.primary == "" {
@@ -112,7 +124,13 @@ func (c fakeClient) Write(op uint64) {
 }
 
 func (c fakeClient) ReadBack(_ context.Context, ids []uint64, present []bool) error {
+	if c.f.readBackHook != nil {
+		c.f.readBackHook()
+	}
 	for i, id := range ids {
+		if err := c.f.readBackFails[c.service]; err != nil && i == len(ids)/2 {
+			return err
+		}
 		if c.f.present != nil {
 			present[i] = c.f.present(c.service, id)
 		} else {
@@ -127,14 +145,23 @@ func (f *fakePlatform) StartAction(_ context.Context, a platform.Action, done pl
 	if f.actionFails[a.Name] {
 		return fmt.Errorf("cannot %s", a.Action)
 	}
+	if f.actionHangs[a.Name] {
+		return nil
+	}
 	f.At(f.now+f.actionTakes, platform.HandlerFunc(func(at time.Duration) { done.ActionDone(a.Name, nil, at) }))
 	return nil
 }
 
 // emit sends a platform event at time t.
 func (f *fakePlatform) emit(t time.Duration, service, what string) {
-	f.At(t, platform.HandlerFunc(func(at time.Duration) {
-		f.cfg.Events.Observed(platform.Event{At: at, Service: service, What: what})
+	f.emitEvent(platform.Event{At: t, Service: service, What: what})
+}
+
+// emitEvent sends e at e.At.
+func (f *fakePlatform) emitEvent(e platform.Event) {
+	f.At(e.At, platform.HandlerFunc(func(at time.Duration) {
+		e.At = at
+		f.cfg.Events.Observed(e)
 	}))
 }
 
@@ -143,27 +170,48 @@ func (f *fakePlatform) callsMatching(s string) []string {
 	return slices.DeleteFunc(slices.Clone(f.calls), func(c string) bool { return !strings.Contains(c, s) })
 }
 
+// emitNow sends a platform event at once, as both real platforms report a
+// node's state change from within the primitive or just after it.
+func (f *fakePlatform) emitNow(service, what, node string) {
+	f.cfg.Events.Observed(platform.Event{At: f.now, Service: service, What: what, Node: node})
+}
+
 type fakeFaults struct{ f *fakePlatform }
 
-func (x fakeFaults) Kill(_ context.Context, n string) error {
-	x.f.log("%s kill %s", x.f.now, n)
+// primitive logs a fault primitive on a node, fails it if told to, and
+// reports the node's new state (what: "" for none).
+func (x fakeFaults) primitive(verb, node, what string) error {
+	x.f.log("%s %s %s", x.f.now, verb, node)
+	if x.f.primitiveFails[verb+" "+node] {
+		return fmt.Errorf("%s %s: docker said no", verb, node)
+	}
+	if what == platform.EventNodeUp && x.f.staysDown[node] {
+		return nil
+	}
+	if what != "" {
+		service := ""
+		if n, ok := x.f.cfg.Topology.Node(node); ok {
+			service = n.Service
+		}
+		x.f.emitNow(service, what, node)
+	}
 	return nil
+}
+
+func (x fakeFaults) Kill(_ context.Context, n string) error {
+	return x.primitive("kill", n, platform.EventNodeDown)
 }
 func (x fakeFaults) Stop(_ context.Context, n string) error {
-	x.f.log("%s stop %s", x.f.now, n)
-	return nil
+	return x.primitive("stop", n, platform.EventNodeDown)
 }
 func (x fakeFaults) Start(_ context.Context, n string) error {
-	x.f.log("%s start %s", x.f.now, n)
-	return nil
+	return x.primitive("start", n, platform.EventNodeUp)
 }
 func (x fakeFaults) Pause(_ context.Context, n string) error {
-	x.f.log("%s pause %s", x.f.now, n)
-	return nil
+	return x.primitive("pause", n, platform.EventNodeDown)
 }
 func (x fakeFaults) Resume(_ context.Context, n string) error {
-	x.f.log("%s resume %s", x.f.now, n)
-	return nil
+	return x.primitive("resume", n, platform.EventNodeUp)
 }
 func (x fakeFaults) Partition(_ context.Context, a, b []string) error {
 	x.f.log("%s partition %v %v", x.f.now, a, b)

@@ -17,7 +17,7 @@ var _ = Describe("the Elasticsearch and S3 scenarios of the library", func() {
 		boot, election := parameter("es.node_boot_time"), parameter("es.election_initial_timeout")
 		for _, seed := range seeds {
 			rep := runLibrary("es-quorum-loss", seed)
-			fault, healed := rep.Faults[0].At, *rep.Faults[0].HealedAt
+			fault, healed := *rep.Faults[0].At, *rep.Faults[0].HealedAt
 			logs := rep.Services["logs"]
 			Expect(logs.Lost).To(BeZero())
 			Expect(logs.RTO).NotTo(BeNil(), "seed %d: never recovered", seed)
@@ -37,7 +37,7 @@ var _ = Describe("the Elasticsearch and S3 scenarios of the library", func() {
 			logs := rep.Services["logs"]
 			Expect(logs.Lost).To(BeZero())
 			Expect(logs.RTO).NotTo(BeNil())
-			Expect(rep.Faults[0].At + *logs.RTO).To(BeNumerically("<=", healed+boot+election+1))
+			Expect(*rep.Faults[0].At + *logs.RTO).To(BeNumerically("<=", healed+boot+election+1))
 			green := eventsOf(rep, "logs", platform.EventHealthGreen)
 			Expect(green).NotTo(BeEmpty())
 			Expect(green[len(green)-1].At).To(BeNumerically(">=", healed+boot))
@@ -55,9 +55,9 @@ var _ = Describe("the Elasticsearch and S3 scenarios of the library", func() {
 				Expect(s.RTO).NotTo(BeNil(), "%s seed %d never recovered", name, seed)
 				// Back within the slowest path: a boot, an election and the
 				// driver's rediscovery (see recoveryBound).
-				Expect(rep.Faults[0].At+*s.RTO).To(BeNumerically("<=", healed+recoveryBound.Seconds()), "%s seed %d", name, seed)
+				Expect(*rep.Faults[0].At+*s.RTO).To(BeNumerically("<=", healed+recoveryBound.Seconds()), "%s seed %d", name, seed)
 			}
-			Expect(rep.Faults[0].At + *rep.Services["logs"].RTO).To(BeNumerically(">=", healed+boot))
+			Expect(*rep.Faults[0].At + *rep.Services["logs"].RTO).To(BeNumerically(">=", healed+boot))
 			Expect(eventsOf(rep, "mongo", platform.EventPrimaryElected)).NotTo(BeEmpty())
 		}
 	})

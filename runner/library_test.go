@@ -109,7 +109,7 @@ var _ = Describe("the scenario library on the simulator", func() {
 
 	It("es-node-kill: green again only after the delayed-allocation timeout", func() {
 		rep := runLibrary("es-node-kill", 1)
-		fault := rep.Faults[0].At
+		fault := *rep.Faults[0].At
 		green := eventsOf(rep, "logs", platform.EventHealthGreen)
 		Expect(green).NotTo(BeEmpty())
 		Expect(green[len(green)-1].At - fault).To(BeNumerically(">=", parameter("es.delayed_timeout")))

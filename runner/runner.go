@@ -2,8 +2,10 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,6 +27,16 @@ type Options struct {
 	Log func(format string, args ...any)
 }
 
+// Error is a run that could not complete, with the phase it stopped in
+// (one of the reports.Phase* names). The CLI writes an error report from it.
+type Error struct {
+	Phase string
+	Err   error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
 // drainMargin is how long the loop keeps running after the workloads stop
 // and the longest write timeout has passed, so that late answers land.
 const drainMargin = time.Second
@@ -32,33 +44,69 @@ const drainMargin = time.Second
 // Runner is one run of a scenario. It is the platform's Completions and
 // Events sink.
 type Runner struct {
-	sc   *scenarios.Scenario
-	opts Options
-	p    platform.Platform
-	loop platform.Loop
+	sc       *scenarios.Scenario
+	opts     Options
+	p        platform.Platform
+	loop     platform.Loop
+	duration time.Duration
 
 	ledger   reports.Ledger
 	events   []platform.Event
-	faults   []reports.FaultRecord
-	steps    []reports.StepRecord
 	resolver faults.Resolver
+
+	// faults and steps hold what became of each fault and runbook step of
+	// the file, in file order; plans how each is triggered.
+	faults []reports.FaultRecord
+	steps  []reports.StepRecord
+	plans  map[string]*plan
+	order  []*plan
 
 	// waiting maps a trigger ("done:NAME" for a fault injected or a step
 	// finished, "event:SERVICE:WHAT") to what fires after it; fired records
 	// the triggers that have happened.
-	waiting map[string][]trigger
+	waiting map[string][]func(time.Duration)
 	fired   map[string]bool
+
+	// restarting maps a node to the restart faults (indexes into faults)
+	// waiting for it to be back up; pendingNodes counts, per restart, the
+	// nodes still down.
+	restarting   map[string][]int
+	pendingNodes map[int]int
+
+	readBackErrors map[string]string
 }
 
-type trigger struct {
-	delay time.Duration
-	fire  func(now time.Duration)
+// plan is how one fault or runbook step of the file is triggered, and how
+// far its trigger got.
+type plan struct {
+	what       string // "fault" or "runbook step"
+	name       string
+	index      int // into Runner.faults or Runner.steps
+	at         *platform.Duration
+	after      string
+	afterEvent string
+	delay      time.Duration
+	optional   bool
+	fire       func(now time.Duration)
+
+	afterHappened *time.Duration // when the named fault or step happened (after with after_event)
+	triggeredAt   *time.Duration
+	late          bool // triggered, but due at or after the end
+	fired         bool
 }
 
 // Run runs sc on the platform build returns and returns its report. The
-// platform is always closed, also on error and interrupt.
+// platform is always closed, also on error and interrupt. An error is a
+// run that could not complete (an *Error naming its phase), or an
+// interrupt (ctx's error); a read-back that fails is not one: the
+// service's writes are reported unverified. If only closing the platform
+// fails, the report of the run is returned with the error.
 func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Options) (rep *reports.Report, err error) {
-	r := &Runner{sc: sc, opts: opts, waiting: map[string][]trigger{}, fired: map[string]bool{}}
+	r := &Runner{
+		sc: sc, opts: opts, duration: sc.Duration.D(),
+		plans: map[string]*plan{}, waiting: map[string][]func(time.Duration){}, fired: map[string]bool{},
+		restarting: map[string][]int{}, pendingNodes: map[int]int{}, readBackErrors: map[string]string{},
+	}
 	if r.opts.RunID == "" {
 		r.opts.RunID = "sim"
 	}
@@ -71,6 +119,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 		Topology:    topo,
 		Seed:        opts.Seed,
 		Parameters:  sc.Parameters,
+		Images:      sc.Images,
 		Completions: r,
 		Events:      r,
 	}
@@ -79,49 +128,59 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 	}
 	p, err := build(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("build %s platform: %w", sc.Name, err)
+		return nil, &Error{reports.PhaseBringUp, fmt.Errorf("build %s platform: %w", sc.Name, err)}
 	}
 	defer func() {
 		if cerr := p.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close platform: %w", cerr)
+			err = &Error{reports.PhaseTearDown, fmt.Errorf("close platform: %w", cerr)}
 		}
 	}()
 	r.p = p
 	r.loop = p.Loop()
 	r.resolver = faults.Resolver{Topology: topo, Platform: p}
 	if err := p.Start(ctx); err != nil {
-		return nil, fmt.Errorf("start %s platform: %w", p.Name(), err)
+		return nil, interruptedOr(ctx, reports.PhaseBringUp, fmt.Errorf("start %s platform: %w", p.Name(), err))
 	}
 	end, err := r.schedule()
 	if err != nil {
-		return nil, err
+		return nil, &Error{reports.PhaseBringUp, err}
 	}
 	if err := r.loop.Run(ctx, end); err != nil {
-		return nil, fmt.Errorf("run %s: %w", sc.Name, err)
+		return nil, interruptedOr(ctx, reports.PhaseRun, fmt.Errorf("run %s: %w", sc.Name, err))
 	}
+	r.settle()
 	if err := r.readBack(ctx); err != nil {
 		return nil, err
 	}
 	run := &reports.Run{
-		Scenario:    sc.Name,
-		Description: sc.Description,
-		Platform:    p.Name(),
-		Seed:        opts.Seed,
-		Duration:    sc.Duration.D(),
-		Topology:    topo,
-		Ledger:      &r.ledger,
-		Faults:      r.faults,
-		Steps:       r.steps,
-		Events:      r.events,
-		Expect:      sc.Expect,
+		Scenario:       sc.Name,
+		Description:    sc.Description,
+		Platform:       p.Name(),
+		Seed:           opts.Seed,
+		Duration:       r.duration,
+		Topology:       topo,
+		Ledger:         &r.ledger,
+		Faults:         r.faults,
+		Steps:          r.steps,
+		Events:         r.events,
+		Expect:         sc.Expect,
+		ReadBackErrors: r.readBackErrors,
 	}
 	return reports.Build(run), nil
+}
+
+// interruptedOr returns ctx's error when the run was interrupted (nothing
+// is reported then), else err in its phase.
+func interruptedOr(ctx context.Context, phase string, err error) error {
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return err
+	}
+	return &Error{phase, err}
 }
 
 // schedule arms workloads, faults and runbook steps, and returns when the
 // loop must stop: the end of traffic plus the longest write timeout.
 func (r *Runner) schedule() (time.Duration, error) {
-	duration := r.sc.Duration.D()
 	longest := time.Duration(0)
 	for _, w := range r.sc.Workloads {
 		client, err := r.p.Client(w.Service)
@@ -132,99 +191,225 @@ func (r *Runner) schedule() (time.Duration, error) {
 		if interval <= 0 {
 			interval = 1
 		}
-		wl := &workload{r: r, client: client, service: r.ledger.ServiceIndex(w.Service), interval: interval, stop: duration}
+		wl := &workload{r: r, client: client, service: r.ledger.ServiceIndex(w.Service), interval: interval, stop: r.duration}
 		r.loop.At(0, wl)
 		longest = max(longest, w.Timeout.D())
 	}
-	for i := range r.sc.Faults {
-		f := r.sc.Faults[i]
-		r.arm(f.At, f.After, f.AfterEvent, f.Delay.D(), func(now time.Duration) { r.inject(f, now) })
+	topo := r.sc.Topology.Resolved
+	r.faults = make([]reports.FaultRecord, len(r.sc.Faults))
+	for i, f := range r.sc.Faults {
+		r.faults[i] = reports.FaultRecord{Name: f.Name, Kind: f.Kind, Target: faultTarget(f), Services: aimedAt(topo, f)}
+		r.addPlan(&plan{what: "fault", name: f.Name, index: i, at: f.At, after: f.After, afterEvent: f.AfterEvent, delay: f.Delay.D(),
+			fire: func(now time.Duration) { r.inject(i, now) }})
 	}
-	for i := range r.sc.Runbook {
-		s := r.sc.Runbook[i]
-		r.arm(s.At, s.After, s.AfterEvent, s.OperatorDelay.D(), func(now time.Duration) { r.startStep(s, now) })
+	r.steps = make([]reports.StepRecord, len(r.sc.Runbook))
+	for i, s := range r.sc.Runbook {
+		rec := reports.StepRecord{Name: s.Name, Action: s.Action, Service: s.Service(topo)}
+		if s.Action == platform.ActionMongoAddMember {
+			rec.Member = s.Params["name"]
+		}
+		r.steps[i] = rec
+		r.addPlan(&plan{what: "runbook step", name: s.Name, index: i, at: s.At, after: s.After, afterEvent: s.AfterEvent, delay: s.OperatorDelay.D(),
+			optional: s.Optional, fire: func(now time.Duration) { r.startStep(i, now) }})
 	}
-	return duration + longest + drainMargin, nil
+	for _, p := range r.order {
+		r.arm(p)
+	}
+	return r.duration + longest + drainMargin, nil
 }
 
-// arm schedules fire at a time, or after another fault or step, or after an
-// event, plus delay.
-func (r *Runner) arm(at *platform.Duration, after, afterEvent string, delay time.Duration, fire func(time.Duration)) {
+func (r *Runner) addPlan(p *plan) {
+	r.plans[p.name] = p
+	r.order = append(r.order, p)
+}
+
+func faultTarget(f scenarios.Fault) string {
+	if f.Kind == scenarios.FaultPartition {
+		return strings.Join(f.Between, " | ")
+	}
+	return f.Target
+}
+
+// aimedAt lists the services whose nodes a fault's selectors name, in
+// topology order: a role's service, or the services of the nodes a static
+// selector names. It is known before the fault fires, so a fault that never
+// fires still says whose expectations it leaves unrehearsed.
+func aimedAt(t *platform.Topology, f scenarios.Fault) []string {
+	selectors := f.Between
+	if f.Kind != scenarios.FaultPartition {
+		selectors = []string{f.Target}
+	}
+	aimed := map[string]bool{}
+	for _, text := range selectors {
+		sel, err := platform.ParseSelector(t, text)
+		if err != nil {
+			continue // the loader has refused it already
+		}
+		if sel.Kind == platform.SelectRole {
+			service, _, _ := strings.Cut(sel.Value, ":")
+			aimed[service] = true
+			continue
+		}
+		for _, name := range sel.Static(t) {
+			if n, ok := t.Node(name); ok {
+				aimed[n.Service] = true
+			}
+		}
+	}
+	var services []string
+	for _, s := range t.Services {
+		if aimed[s.Name] {
+			services = append(services, s.Name)
+		}
+	}
+	return services
+}
+
+// arm makes a plan due at its time, or once the named fault or step has
+// happened, or on an event (the first such event after the named fault or
+// step, with both).
+func (r *Runner) arm(p *plan) {
 	switch {
-	case at != nil:
-		r.loop.At(at.D()+delay, platform.HandlerFunc(fire))
-	case after != "" && afterEvent != "":
-		// The first such event once the named fault or step has happened.
-		r.wait("done:"+after, trigger{fire: func(time.Duration) {
-			r.waiting["event:"+afterEvent] = append(r.waiting["event:"+afterEvent], trigger{delay: delay, fire: fire})
-		}})
-	case after != "":
-		r.wait("done:"+after, trigger{delay: delay, fire: fire})
-	case afterEvent != "":
-		r.wait("event:"+afterEvent, trigger{delay: delay, fire: fire})
+	case p.at != nil:
+		r.due(p, p.at.D())
+	case p.after != "" && p.afterEvent != "":
+		r.wait("done:"+p.after, func(now time.Duration) {
+			p.afterHappened = &now
+			// Only an event from now on counts.
+			r.listen("event:"+p.afterEvent, func(now time.Duration) { r.due(p, now) })
+		})
+	case p.after != "":
+		r.wait("done:"+p.after, func(now time.Duration) { r.due(p, now) })
+	case p.afterEvent != "":
+		r.wait("event:"+p.afterEvent, func(now time.Duration) { r.due(p, now) })
 	}
 }
 
-func (r *Runner) wait(key string, t trigger) {
-	if r.fired[key] {
-		r.loop.At(r.loop.Now()+t.delay, platform.HandlerFunc(t.fire))
+// due schedules a triggered plan after its delay. What would start at or
+// after the end of the scenario does not start: it is not rehearsed.
+func (r *Runner) due(p *plan, trigger time.Duration) {
+	p.triggeredAt = &trigger
+	if trigger+p.delay >= r.duration {
+		p.late = true
 		return
 	}
-	r.waiting[key] = append(r.waiting[key], t)
+	r.loop.At(trigger+p.delay, platform.HandlerFunc(func(now time.Duration) {
+		p.fired = true
+		p.fire(now)
+	}))
 }
 
-// happened fires everything waiting on key. Each waiter fires once; an
-// event that happens again fires only the waiters armed since.
+// wait calls fn once key happens, at once if it already has.
+func (r *Runner) wait(key string, fn func(time.Duration)) {
+	if r.fired[key] {
+		fn(r.loop.Now())
+		return
+	}
+	r.listen(key, fn)
+}
+
+// listen calls fn the next time key happens.
+func (r *Runner) listen(key string, fn func(time.Duration)) {
+	r.waiting[key] = append(r.waiting[key], fn)
+}
+
+// happened calls everything waiting on key. Each waiter is called once; an
+// event that happens again calls only the waiters armed since.
 func (r *Runner) happened(key string, now time.Duration) {
 	r.fired[key] = true
-	for _, t := range r.waiting[key] {
-		r.loop.At(now+t.delay, platform.HandlerFunc(t.fire))
-	}
+	waiters := r.waiting[key]
 	delete(r.waiting, key)
+	for _, fn := range waiters {
+		fn(now)
+	}
 }
 
-func (r *Runner) inject(spec scenarios.Fault, now time.Duration) {
-	target := spec.Target
-	if spec.Kind == scenarios.FaultPartition {
-		target = strings.Join(spec.Between, " | ")
-	}
-	rec := reports.FaultRecord{Name: spec.Name, Kind: spec.Kind, Target: target, At: now}
+func (r *Runner) inject(i int, now time.Duration) {
+	spec := r.sc.Faults[i]
+	rec := &r.faults[i]
+	rec.At = now
 	ctx := context.Background()
 	f, err := r.resolver.Bind(spec)
 	if err == nil {
 		rec.Nodes = f.Nodes()
+		if spec.Kind == scenarios.FaultRestart {
+			// The simulator reports the node back up within Inject.
+			r.awaitRestart(i, rec.Nodes)
+		}
 		err = f.Inject(ctx, r.p.Faults())
 	}
 	if err != nil {
 		rec.Error = err.Error()
-		r.opts.Log("%8s  fault %s (%s %s) could not be injected: %v", fmtTime(now), spec.Name, spec.Kind, target, err)
+		rec.NotRehearsed = "could not be injected: " + err.Error()
+		r.opts.Log("%8s  fault %s (%s %s) could not be injected: %v", fmtTime(now), spec.Name, spec.Kind, rec.Target, err)
 	} else {
-		r.opts.Log("%8s  fault %s: %s %s -> %s", fmtTime(now), spec.Name, spec.Kind, target, strings.Join(rec.Nodes, ","))
+		rec.Injected = true
+		r.opts.Log("%8s  fault %s: %s %s -> %s", fmtTime(now), spec.Name, spec.Kind, rec.Target, strings.Join(rec.Nodes, ","))
 	}
-	index := len(r.faults)
-	r.faults = append(r.faults, rec)
+	if f != nil && spec.Heal > 0 {
+		// A fault that failed half-way is healed too (Recover undoes only
+		// what was injected), so the rest of the run is as the file says.
+		healAt := now + spec.Heal.D()
+		if healAt >= r.duration {
+			if rec.NotRehearsed == "" {
+				rec.NotRehearsed = fmt.Sprintf("its heal was due at %s, not before the scenario's end (%s)", fmtTime(healAt), r.duration)
+			}
+		} else {
+			r.loop.At(healAt, platform.HandlerFunc(func(at time.Duration) { r.heal(i, f, at) }))
+		}
+	}
 	if err != nil {
 		// Nothing happened, so nothing that waits on this fault follows.
 		return
 	}
-	if spec.Heal > 0 {
-		r.loop.At(now+spec.Heal.D(), platform.HandlerFunc(func(at time.Duration) {
-			if err := f.Recover(ctx, r.p.Faults()); err != nil {
-				r.faults[index].Error = "heal: " + err.Error()
-				r.opts.Log("%8s  heal %s failed: %v", fmtTime(at), spec.Name, err)
-				return
-			}
-			healed := at
-			r.faults[index].HealedAt = &healed
-			r.opts.Log("%8s  healed %s", fmtTime(at), spec.Name)
-		}))
-	}
 	r.happened("done:"+spec.Name, now)
 }
 
-func (r *Runner) startStep(s scenarios.Step, now time.Duration) {
+func (r *Runner) heal(i int, f faults.Fault, at time.Duration) {
+	rec := &r.faults[i]
+	if err := f.Recover(context.Background(), r.p.Faults()); err != nil {
+		rec.Error = strings.TrimPrefix(rec.Error+"; heal: "+err.Error(), "; ")
+		if rec.NotRehearsed == "" {
+			rec.NotRehearsed = "its heal failed: " + err.Error()
+		}
+		r.opts.Log("%8s  heal %s failed: %v", fmtTime(at), rec.Name, err)
+		return
+	}
+	if !rec.Injected {
+		return // it undid a partial injection; the fault was never in force
+	}
+	healed := at
+	rec.HealedAt = &healed
+	r.opts.Log("%8s  healed %s", fmtTime(at), rec.Name)
+}
+
+// awaitRestart makes restart fault i heal when each of its nodes has been
+// reported back up.
+func (r *Runner) awaitRestart(i int, nodes []string) {
+	r.pendingNodes[i] = len(nodes)
+	for _, n := range nodes {
+		r.restarting[n] = append(r.restarting[n], i)
+	}
+}
+
+// nodeUp heals the restarts that waited for node.
+func (r *Runner) nodeUp(node string, at time.Duration) {
+	waiting := r.restarting[node]
+	delete(r.restarting, node)
+	for _, i := range waiting {
+		r.pendingNodes[i]--
+		if r.pendingNodes[i] == 0 && r.faults[i].HealedAt == nil {
+			back := at
+			r.faults[i].HealedAt = &back
+		}
+	}
+}
+
+func (r *Runner) startStep(i int, now time.Duration) {
+	s := r.sc.Runbook[i]
+	rec := &r.steps[i]
+	rec.Started, rec.StartedAt = true, now
 	r.opts.Log("%8s  runbook %s: %s %v", fmtTime(now), s.Name, s.Action, s.Params)
-	r.steps = append(r.steps, reports.StepRecord{Name: s.Name, Action: s.Action, StartedAt: now})
 	err := r.p.StartAction(context.Background(), platform.Action{Name: s.Name, Action: s.Action, Params: s.Params}, r)
 	if err != nil {
 		r.ActionDone(s.Name, err, now)
@@ -235,21 +420,23 @@ func (r *Runner) startStep(s scenarios.Step, now time.Duration) {
 // A step that failed does not trigger its dependents: an operator would stop
 // there too.
 func (r *Runner) ActionDone(name string, err error, at time.Duration) {
-	for i := range r.steps {
-		if r.steps[i].Name != name || r.steps[i].DoneAt != nil || r.steps[i].Error != "" {
-			continue
-		}
-		if err != nil {
-			r.steps[i].Error = err.Error()
-			r.opts.Log("%8s  runbook %s failed: %v", fmtTime(at), name, err)
-			return
-		}
-		done := at
-		r.steps[i].DoneAt = &done
-		r.opts.Log("%8s  runbook %s done", fmtTime(at), name)
-		r.happened("done:"+name, at)
+	p, ok := r.plans[name]
+	if !ok || p.what != "runbook step" {
 		return
 	}
+	rec := &r.steps[p.index]
+	if !rec.Started || rec.DoneAt != nil {
+		return
+	}
+	done := at
+	rec.DoneAt = &done
+	if err != nil {
+		rec.Error = err.Error()
+		r.opts.Log("%8s  runbook %s failed: %v", fmtTime(at), name, err)
+		return
+	}
+	r.opts.Log("%8s  runbook %s done", fmtTime(at), name)
+	r.happened("done:"+name, at)
 }
 
 // Completed records a write's outcome in the ledger.
@@ -264,28 +451,164 @@ func (r *Runner) Observed(e platform.Event) {
 	case platform.EventPrimaryElected, platform.EventPrimaryLost, platform.EventMasterElected,
 		platform.EventHealthRed, platform.EventHealthGreen, platform.EventRollback, platform.EventRestoreCompleted:
 		r.opts.Log("%8s  %s: %s %s %s", fmtTime(e.At), e.Service, e.What, e.Node, e.Detail)
+	case platform.EventNodeUp:
+		r.nodeUp(e.Node, e.At)
+	case platform.EventFaultFailed:
+		r.faultFailed(e)
 	}
 	r.happened("event:"+e.Service+":"+e.What, e.At)
 }
 
-// readBack asks each service which writes are present after recovery.
-func (r *Runner) readBack(ctx context.Context) error {
-	for i, service := range r.ledger.Services {
-		var ids []uint64
-		for id := range r.ledger.Ops {
-			if r.ledger.Ops[id].Service == uint16(i) {
-				ids = append(ids, uint64(id))
+// faultFailed marks the latest fault injected on one of the event's nodes
+// (one, or several joined with commas) as not rehearsed: the platform took
+// it, then could not carry it out.
+func (r *Runner) faultFailed(e platform.Event) {
+	for i := len(r.faults) - 1; i >= 0; i-- {
+		rec := &r.faults[i]
+		if rec.Injected && rec.At <= e.At && slices.ContainsFunc(strings.Split(e.Node, ","), func(n string) bool { return slices.Contains(rec.Nodes, n) }) {
+			rec.NotRehearsed = fmt.Sprintf("failed on %s after it was accepted: %s", e.Node, e.Detail)
+			r.opts.Log("%8s  fault %s failed on %s: %s", fmtTime(e.At), rec.Name, e.Node, e.Detail)
+			return
+		}
+	}
+}
+
+// settle says, once the loop has stopped, why each fault and runbook step
+// that did not happen as written did not: never triggered, triggered too
+// late, a restart whose node never came back, a step that never finished.
+func (r *Runner) settle() {
+	settled := map[*plan]bool{}
+	for _, p := range r.order {
+		r.settlePlan(p, settled)
+	}
+}
+
+func (r *Runner) settlePlan(p *plan, settled map[*plan]bool) {
+	if settled[p] {
+		return
+	}
+	settled[p] = true
+	end := r.duration.String()
+	if p.what == "fault" {
+		rec := &r.faults[p.index]
+		switch {
+		case p.fired:
+			if rec.Kind == scenarios.FaultRestart && rec.Injected && rec.HealedAt == nil && rec.NotRehearsed == "" {
+				rec.NotRehearsed = fmt.Sprintf("%s did not come back up before the end (%s)", strings.Join(r.stillDown(p.index), ", "), end)
+			}
+		default:
+			rec.NotRehearsed, _ = r.whyNot(p, settled)
+			if rec.NotRehearsed == "" {
+				rec.NotRehearsed = "never happened" // whyNot always answers; keep the verdict honest regardless
 			}
 		}
+		return
+	}
+	rec := &r.steps[p.index]
+	switch {
+	case rec.Started && rec.DoneAt == nil:
+		rec.NotRehearsed = fmt.Sprintf("started at %s, not finished by the end of the run", fmtTime(rec.StartedAt))
+	case !p.fired:
+		reason, skipped := r.whyNot(p, settled)
+		if skipped {
+			rec.Skipped = reason
+		} else {
+			rec.NotRehearsed = reason
+		}
+	}
+}
+
+// stillDown lists the nodes of restart fault i not reported back up.
+func (r *Runner) stillDown(i int) []string {
+	var down []string
+	for _, n := range r.faults[i].Nodes {
+		if slices.Contains(r.restarting[n], i) {
+			down = append(down, n)
+		}
+	}
+	return down
+}
+
+// whyNot explains why plan p never fired, and whether it was merely not
+// needed: an optional step whose event never came, or anything waiting on
+// a step that was not needed.
+func (r *Runner) whyNot(p *plan, settled map[*plan]bool) (reason string, skipped bool) {
+	end := r.duration.String()
+	if p.late {
+		if p.delay == 0 {
+			return fmt.Sprintf("its trigger came at %s, not before the scenario's end (%s)", fmtTime(*p.triggeredAt), end), false
+		}
+		return fmt.Sprintf("its trigger came at %s; with its delay of %s it was due at %s, not before the scenario's end (%s)",
+			fmtTime(*p.triggeredAt), p.delay, fmtTime(*p.triggeredAt+p.delay), end), false
+	}
+	if p.after != "" && !r.fired["done:"+p.after] {
+		before := r.plans[p.after]
+		r.settlePlan(before, settled)
+		state, skippedBefore := r.outcome(before)
+		if skippedBefore {
+			return fmt.Sprintf("not needed: it waits on %s %s, which was not needed", before.what, before.name), true
+		}
+		return fmt.Sprintf("it waits on %s %s, which %s", before.what, before.name, state), false
+	}
+	if p.afterEvent != "" {
+		reason = fmt.Sprintf("no %s event before the end (%s)", p.afterEvent, end)
+		if p.afterHappened != nil {
+			reason = fmt.Sprintf("no %s event after %s (at %s) before the end (%s)", p.afterEvent, p.after, fmtTime(*p.afterHappened), end)
+		}
+		if p.optional {
+			return "not needed: " + reason, true
+		}
+		return reason, false
+	}
+	return "", false
+}
+
+// outcome says what became of a fault or step that another waits on.
+func (r *Runner) outcome(p *plan) (state string, skipped bool) {
+	if p.what == "fault" {
+		rec := r.faults[p.index]
+		if rec.Error != "" && !rec.Injected {
+			return "could not be injected", false
+		}
+		return "never happened", false
+	}
+	rec := r.steps[p.index]
+	switch {
+	case rec.Skipped != "":
+		return "", true
+	case rec.Error != "":
+		return "failed", false
+	case rec.Started:
+		return "had not finished by the end", false
+	}
+	return "never started", false
+}
+
+// readBack asks each service which writes are present after recovery. A
+// service whose read-back fails (unreachable, an error half-way) has its
+// writes reported unverified, and the others are still read back: a broken
+// runbook is exactly what a rehearsal must report on.
+func (r *Runner) readBack(ctx context.Context) error {
+	ids := make([][]uint64, len(r.ledger.Services))
+	for id := range r.ledger.Ops {
+		s := r.ledger.Ops[id].Service
+		ids[s] = append(ids[s], uint64(id))
+	}
+	for i, service := range r.ledger.Services {
+		present := make([]bool, len(ids[i]))
 		client, err := r.p.Client(service)
+		if err == nil {
+			err = client.ReadBack(ctx, ids[i], present)
+		}
 		if err != nil {
-			return err
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			r.readBackErrors[service] = err.Error()
+			r.opts.Log("read-back of %s failed; its writes are unverified: %v", service, err)
+			continue
 		}
-		present := make([]bool, len(ids))
-		if err := client.ReadBack(ctx, ids, present); err != nil {
-			return fmt.Errorf("read back %s: %w", service, err)
-		}
-		for j, id := range ids {
+		for j, id := range ids[i] {
 			r.ledger.Ops[id].Present = present[j]
 		}
 	}

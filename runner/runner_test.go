@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/chaosdrill/chaosdrill/platform"
+	"github.com/chaosdrill/chaosdrill/reports"
 	"github.com/chaosdrill/chaosdrill/scenarios"
 )
 
@@ -110,8 +111,13 @@ runbook:
 			"3.5s action add-b mongo.add-member",
 			"4s action add-c mongo.add-member",
 		}))
-		Expect(rep.Runbook).To(HaveLen(3))
+		Expect(rep.Runbook).To(HaveLen(4), "every step of the file is reported")
+		Expect(rep.Runbook[2].Status).To(Equal(reports.StatusFailed))
 		Expect(rep.Runbook[2].Error).To(ContainSubstring("cannot mongo.add-member"))
+		Expect(rep.Runbook[3].Status).To(Equal(reports.StatusNotRehearsed))
+		Expect(rep.Runbook[3].StartedAt).To(BeNil())
+		Expect(rep.Runbook[3].Reason).To(Equal("it waits on runbook step add-c, which failed"))
+		Expect(rep.Verdict).To(Equal(reports.VerdictFail), "a broken runbook is a finding")
 	})
 
 	It("fires a fault a delay after a platform event", func() {
@@ -142,7 +148,7 @@ faults:
 		Expect(fake.callsMatching("stop")).To(Equal([]string{"3s stop es-east-1a", "6s stop es-east-1b"}))
 	})
 
-	It("fails the run when a fault cannot be carried out, and runs nothing that waits on it", func() {
+	It("does not pass a run whose fault cannot be carried out, and runs nothing that waits on it", func() {
 		sc := parse(header + `
 workloads: [{service: mongo, rate: 1}]
 faults:
@@ -154,8 +160,10 @@ runbook:
 		rep, err := Run(context.Background(), sc, fake.build, Options{})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(rep.Faults[0].Error).To(ContainSubstring("matches no node"))
+		Expect(rep.Faults[0].Status).To(Equal(reports.StatusNotRehearsed))
 		Expect(fake.callsMatching("action")).To(BeEmpty())
-		Expect(rep.Verdict).To(Equal("fail"))
+		Expect(rep.Runbook[0].Reason).To(Equal("it waits on fault kill-primary, which could not be injected"))
+		Expect(rep.Verdict).To(Equal(reports.VerdictNotRehearsed))
 	})
 
 	It("counts an acknowledged write that the read-back cannot find as lost", func() {

@@ -38,6 +38,7 @@ type trigger struct {
 	at         *platform.Duration
 	after      string
 	afterEvent string
+	optional   bool
 }
 
 func (c *checker) add(path, format string, args ...any) {
@@ -62,6 +63,7 @@ func (c *checker) check() {
 	}
 	c.checkTopology()
 	c.checkParameters()
+	c.checkImages()
 	c.checkWorkloads()
 	c.collectTriggers()
 	for i := range s.Faults {
@@ -73,6 +75,10 @@ func (c *checker) check() {
 	c.checkTriggers()
 	for i := range s.Expect {
 		c.checkExpectation(i)
+	}
+	if s.BaselineExpectations != nil && !*s.BaselineExpectations && len(s.Expect) == 0 && len(s.Workloads) > 0 {
+		c.add("baseline_expectations", "false, and no expectation under expect: no run of this scenario could fail; "+
+			"add one, e.g. expect: [{service: %s, lost_writes_max: 0, recovers: true}], or drop baseline_expectations", s.Workloads[0].Service)
 	}
 }
 
@@ -96,6 +102,19 @@ func (c *checker) checkTopology() {
 	}
 	for _, e := range c.topology.Validate() {
 		c.add(fieldPath("topology", e.Path), "%s", e.Message)
+	}
+}
+
+// checkImages accepts an image per service kind.
+func (c *checker) checkImages() {
+	kinds := []string{platform.KindMongo, platform.KindElastic, platform.KindS3}
+	for _, kind := range platform.SortedKeys(c.scenario.Images) {
+		path := fieldPath("images", kind)
+		if !slices.Contains(kinds, kind) {
+			c.add(path, "no service kind %q%s", kind, suggestion(kind, kinds, "service kinds"))
+		} else if strings.TrimSpace(c.scenario.Images[kind]) == "" {
+			c.add(path, "want an image reference such as mongo:8.0")
+		}
 	}
 }
 
@@ -206,13 +225,23 @@ func checkWriteConcern(svc *platform.ServiceSpec, w string) string {
 	if _, ok := svc.WriteModes[w]; ok {
 		return ""
 	}
+	// Arbiters hold no data, so they acknowledge no write.
+	dataBearing := 0
+	for _, m := range svc.Members {
+		if !m.Arbiter {
+			dataBearing++
+		}
+	}
 	if n, err := strconv.Atoi(w); err == nil {
-		if n >= 1 && n <= len(svc.Members) {
+		if n >= 1 && n <= dataBearing {
 			return ""
 		}
-		return fmt.Sprintf("write_concern %d: replica set %q has %d members, so want 1..%d", n, svc.Name, len(svc.Members), len(svc.Members))
+		if dataBearing < len(svc.Members) {
+			return fmt.Sprintf("write_concern %d: replica set %q has %d members, %d of them data-bearing (an arbiter acknowledges no write), so want 1..%d", n, svc.Name, len(svc.Members), dataBearing, dataBearing)
+		}
+		return fmt.Sprintf("write_concern %d: replica set %q has %d members, so want 1..%d", n, svc.Name, len(svc.Members), dataBearing)
 	}
-	valid := []string{"majority", "1.." + strconv.Itoa(len(svc.Members))}
+	valid := []string{"majority", "1.." + strconv.Itoa(dataBearing)}
 	valid = append(valid, platform.SortedKeys(svc.WriteModes)...)
 	return fmt.Sprintf("unknown write_concern %q (want one of %s)", w, strings.Join(valid, ", "))
 }
@@ -229,7 +258,7 @@ func (c *checker) collectTriggers() {
 	}
 	for i := range s.Runbook {
 		st := &s.Runbook[i]
-		all = append(all, &trigger{path: indexPath("runbook", i), what: "runbook step", name: st.Name, at: st.At, after: st.After, afterEvent: st.AfterEvent})
+		all = append(all, &trigger{path: indexPath("runbook", i), what: "runbook step", name: st.Name, at: st.At, after: st.After, afterEvent: st.AfterEvent, optional: st.Optional})
 	}
 	c.all = all
 	// Explicit names first, so that a default name never takes one a later
@@ -270,10 +299,99 @@ func (c *checker) selector(path, text string) (platform.Selector, bool) {
 	}
 	sel, err := platform.ParseSelector(c.topology, text)
 	if err != nil {
-		c.add(path, "%v", err)
+		c.add(path, "%v%s", err, c.selectorHint(sel))
 		return sel, false
 	}
 	return sel, true
+}
+
+// selectorHint suggests the node, zone, region or service a selector that
+// names none probably meant.
+func (c *checker) selectorHint(sel platform.Selector) string {
+	t := c.topology
+	var names []string
+	var what string
+	switch sel.Kind {
+	case platform.SelectNode:
+		if _, ok := t.Node(sel.Value); ok {
+			return ""
+		}
+		for _, n := range t.Nodes() {
+			names = append(names, n.Name)
+		}
+		what = "nodes"
+	case platform.SelectZone:
+		if _, ok := t.RegionOfZone(sel.Value); ok {
+			return ""
+		}
+		names, what = t.Zones(), "zones"
+	case platform.SelectRegion:
+		if t.HasRegion(sel.Value) {
+			return ""
+		}
+		for _, r := range t.Regions {
+			names = append(names, r.Name)
+		}
+		what = "regions"
+	case platform.SelectService:
+		if _, ok := t.Service(sel.Value); ok {
+			return ""
+		}
+		names, what = c.serviceNames(), "services"
+	default:
+		return ""
+	}
+	return suggestion(sel.Value, names, what)
+}
+
+// faultSelector checks a fault's selector. A node that does not exist yet
+// is a valid target when a runbook step the fault waits for (through its
+// after chain) creates it (mongo.add-member).
+func (c *checker) faultSelector(path, text string, t *trigger) (platform.Selector, bool) {
+	if c.topology == nil {
+		return platform.Selector{}, false
+	}
+	sel, err := platform.ParseSelector(c.topology, text)
+	if err == nil {
+		return sel, true
+	}
+	if sel.Kind == platform.SelectNode {
+		if slices.Contains(c.createdBefore(t), sel.Value) {
+			return sel, true
+		}
+		if step, ok := c.creator(sel.Value); ok {
+			c.add(path, "node %q is created by runbook step %q; a fault on it must come after that step (after: %s, or after a fault or step that follows it)", sel.Value, step, step)
+			return sel, false
+		}
+	}
+	c.add(path, "%v%s", err, c.selectorHint(sel))
+	return sel, false
+}
+
+// createdBefore lists the nodes created by the add-member steps that t
+// waits for, directly or through other faults and steps.
+func (c *checker) createdBefore(t *trigger) []string {
+	var names []string
+	seen := map[string]bool{}
+	for next := c.triggers[t.after]; next != nil && !seen[next.name]; next = c.triggers[next.after] {
+		seen[next.name] = true
+		for _, st := range c.scenario.Runbook {
+			if st.Name == next.name && st.Action == platform.ActionMongoAddMember && st.Params["name"] != "" {
+				names = append(names, st.Params["name"])
+			}
+		}
+	}
+	return names
+}
+
+// creator names the add-member step that creates node, if any.
+func (c *checker) creator(node string) (string, bool) {
+	for _, st := range c.scenario.Runbook {
+		if st.Action == platform.ActionMongoAddMember && st.Params["name"] == node {
+			return st.Name, true
+		}
+	}
+	return "", false
 }
 
 func (c *checker) checkFault(i int) {
@@ -285,7 +403,7 @@ func (c *checker) checkFault(i int) {
 	case !slices.Contains(FaultKinds, f.Kind):
 		c.add(p+".kind", "unknown fault kind %q%s", f.Kind, suggestion(f.Kind, FaultKinds, "kinds"))
 	case f.Kind == FaultPartition:
-		c.checkPartition(f, p)
+		c.checkPartition(f, p, c.all[i])
 	default:
 		if len(f.Between) > 0 {
 			c.add(p+".between", "between is for partition faults; a %s fault takes a target", f.Kind)
@@ -293,7 +411,7 @@ func (c *checker) checkFault(i int) {
 		if f.Target == "" {
 			c.add(p+".target", "a %s fault needs a target: node:NAME, az:ZONE, region:REGION, role:SERVICE:ROLE or service:NAME", f.Kind)
 		} else {
-			c.selector(p+".target", f.Target)
+			c.faultSelector(p+".target", f.Target, c.all[i])
 		}
 	}
 	if f.Kind == FaultLatency && f.Latency <= 0 {
@@ -308,6 +426,12 @@ func (c *checker) checkFault(i int) {
 	if f.Kind == FaultRestart && c.doc.has(p+".heal") {
 		c.add(p+".heal", "a restart starts the node again at once; it takes no heal")
 	}
+	// A heal the run cannot reach is a heal that never happens; a fault
+	// that lasts to the end leaves heal out.
+	if d := c.scenario.Duration; f.At != nil && f.Heal > 0 && d > 0 && *f.At < d && *f.At+f.Heal >= d {
+		c.add(p+".heal", "the heal would come at %s (at %s + heal %s), not before the scenario's end (duration %s); leave heal out for a fault that lasts to the end",
+			*f.At+f.Heal, *f.At, f.Heal, d)
+	}
 	if f.Delay < 0 {
 		c.add(p+".delay", "delay must not be negative, got %s", f.Delay)
 	}
@@ -316,7 +440,7 @@ func (c *checker) checkFault(i int) {
 	}
 }
 
-func (c *checker) checkPartition(f *Fault, p string) {
+func (c *checker) checkPartition(f *Fault, p string, t *trigger) {
 	if f.Target != "" {
 		c.add(p+".target", "a partition takes between: [SIDE, SIDE], not target")
 	}
@@ -326,7 +450,7 @@ func (c *checker) checkPartition(f *Fault, p string) {
 	}
 	var sides [2]platform.Selector
 	for j, text := range f.Between {
-		sel, ok := c.selector(indexPath(p+".between", j), text)
+		sel, ok := c.faultSelector(indexPath(p+".between", j), text, t)
 		if !ok {
 			return
 		}
@@ -352,6 +476,8 @@ var actionServiceKind = map[string]string{
 	platform.ActionMongoAddMember:        platform.KindMongo,
 	platform.ActionMongoStepDown:         platform.KindMongo,
 	platform.ActionMongoSetWriteConcern:  platform.KindMongo,
+	platform.ActionMongoReconfigMember:   platform.KindMongo,
+	platform.ActionMongoResyncMember:     platform.KindMongo,
 	platform.ActionLogsRestoreSnapshot:   platform.KindElastic,
 	platform.ActionArtifactsFailover:     platform.KindS3,
 }
@@ -429,9 +555,18 @@ func (c *checker) checkStepParams(i int, pp string) {
 	for _, name := range platform.SortedKeys(st.Params) {
 		value, path := st.Params[name], fieldPath(pp, name)
 		switch name {
-		case "promote":
+		case "promote", "member":
 			if svc != nil && !c.isMember(svc, value, i) {
 				c.add(path, "%q is not a member of replica set %q%s", value, svc.Name, suggestion(value, c.members(svc, i), "members"))
+			}
+		case "votes":
+			// https://www.mongodb.com/docs/manual/reference/replica-configuration/#mongodb-rsconf-rsconf.members-n-.votes
+			if value != "0" && value != "1" {
+				c.add(path, "votes must be 0 or 1, got %q", value)
+			}
+		case "source":
+			if value != "initial-sync" && value != "backup" {
+				c.add(path, "source must be initial-sync or backup, got %q", value)
 			}
 		case "zone":
 			if _, ok := t.RegionOfZone(value); !ok {
@@ -545,13 +680,34 @@ func (c *checker) checkTrigger(t *trigger) {
 		}
 	}
 	if t.afterEvent != "" {
-		service, what, ok := strings.Cut(t.afterEvent, ":")
-		if !ok || service == "" || what == "" {
-			c.add(t.path+".after_event", "want SERVICE:EVENT, e.g. mongo:%s; got %q", platform.EventPrimaryElected, t.afterEvent)
-			return
-		}
-		c.service(t.path+".after_event", service)
+		c.checkEvent(t.path+".after_event", t.afterEvent)
 	}
+	if t.optional && t.afterEvent == "" {
+		c.add(t.path+".optional", "optional is for a step that answers an event which may not come (after_event); a step at a time or after another always runs")
+	}
+}
+
+// checkEvent accepts SERVICE:EVENT when a service of that name exists and
+// its kind emits the event: a trigger on anything else would wait forever.
+func (c *checker) checkEvent(path, text string) {
+	service, what, ok := strings.Cut(text, ":")
+	if !ok || service == "" || what == "" {
+		c.add(path, "want SERVICE:EVENT, e.g. mongo:%s; got %q", platform.EventPrimaryElected, text)
+		return
+	}
+	svc, ok := c.service(path, service)
+	if !ok || platform.EmitsEvent(svc.Kind, what) {
+		return
+	}
+	var events []string
+	for _, e := range platform.EventCatalog(svc.Kind) {
+		events = append(events, e.What)
+	}
+	hint := suggestion(what, events, "its events")
+	if strings.HasPrefix(hint, ";") {
+		hint += " (see `chaosdrill list events`)"
+	}
+	c.add(path, "service %q (%s) emits no event %q, so this would wait forever%s", service, svc.Kind, what, hint)
 }
 
 // afterCycle returns the loop of afters through c.all[i] ("a -> b -> a")
@@ -590,7 +746,7 @@ func (c *checker) checkExpectation(i int) {
 	counts := []struct {
 		field string
 		value *int
-	}{{"lost_writes_max", e.LostWrites}, {"lost_writes_min", e.MinLost}}
+	}{{"lost_writes_max", e.LostWrites}, {"lost_writes_min", e.MinLost}, {"unknown_max", e.UnknownMax}}
 	for _, b := range counts {
 		if b.value != nil && *b.value < 0 {
 			c.add(p+"."+b.field, "%s must not be negative, got %d", b.field, *b.value)
@@ -599,7 +755,8 @@ func (c *checker) checkExpectation(i int) {
 	durations := []struct {
 		field string
 		value *platform.Duration
-	}{{"rto_max", e.RTOMax}, {"rto_min", e.RTOMin}, {"rpo_max", e.RPOMax}}
+	}{{"rto_max", e.RTOMax}, {"rto_min", e.RTOMin}, {"rpo_max", e.RPOMax}, {"redundancy_max", e.RedundancyMax},
+		{"latency_p99_max", e.LatencyP99Max}, {"caught_up_max", e.CaughtUpMax}}
 	for _, b := range durations {
 		if b.value != nil && *b.value < 0 {
 			c.add(p+"."+b.field, "%s must not be negative, got %s", b.field, *b.value)
@@ -611,4 +768,34 @@ func (c *checker) checkExpectation(i int) {
 	if e.RTOMin != nil && e.RTOMax != nil && *e.RTOMin > *e.RTOMax {
 		c.add(p+".rto_min", "rto_min %s is more than rto_max %s", *e.RTOMin, *e.RTOMax)
 	}
+	if c.topology == nil || e.Service == "" {
+		return
+	}
+	svc, ok := c.topology.Service(e.Service)
+	if !ok {
+		return
+	}
+	if e.RedundancyMax != nil {
+		switch {
+		case !platform.EmitsEvent(svc.Kind, platform.EventRedundancyRestored):
+			c.add(p+".redundancy_max", "service %q (%s) reports no %s event, so its time to full redundancy cannot be measured", svc.Name, svc.Kind, platform.EventRedundancyRestored)
+		case len(c.scenario.Faults) == 0:
+			c.add(p+".redundancy_max", "redundancy_max is measured from a fault; the scenario has none")
+		}
+	}
+	if e.CaughtUpMax != nil {
+		switch {
+		case svc.Kind != platform.KindMongo:
+			c.add(p+".caught_up_max", "caught_up_max is for mongo services, whose runbook adds members; %q is %s", svc.Name, svc.Kind)
+		case !c.addsMember(svc.Name):
+			c.add(p+".caught_up_max", "no runbook step adds a member to %q (%s), so nothing could catch up", svc.Name, platform.ActionMongoAddMember)
+		}
+	}
+}
+
+// addsMember reports whether a runbook step adds a member to the service.
+func (c *checker) addsMember(service string) bool {
+	return slices.ContainsFunc(c.scenario.Runbook, func(st Step) bool {
+		return st.Action == platform.ActionMongoAddMember && st.Service(c.topology) == service
+	})
 }

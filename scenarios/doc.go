@@ -14,9 +14,23 @@
 // its own line, and then check what spans fields: services and nodes that
 // must exist in the topology, faults and runbook steps that must start
 // before the end and after something that exists, runbook parameters the
-// action catalogue allows. Defaults are filled in only for a file with no
-// problems: a workload timeout of [DefaultTimeout], the [DefaultWriteConcern]
-// for mongo workloads, and fault names "fault-N".
+// action catalogue allows, after_event triggers on an event the service's
+// kind emits (platform.EventCatalog), heals that come before the end.
+// Defaults are filled in only for a file with no problems: a workload
+// timeout of [DefaultTimeout], the [DefaultWriteConcern] for mongo
+// workloads, fault names "fault-N", and the [Baseline] expectations.
+//
+// # Expectations
+//
+// A run that checks nothing cannot fail, so every service with a workload
+// and no expectation of its own gets the [Baseline] ones: no acknowledged
+// write lost, writes acknowledged again by the end. A file opts out with
+// baseline_expectations: false, and must then state at least one
+// expectation itself. Besides lost writes, RTO, RPO and recovery, an
+// expectation can bound the time to full redundancy (redundancy_max), the
+// p99 write latency (latency_p99_max), the writes of unknown outcome
+// (unknown_max) and, for mongo, how soon every member the runbook adds
+// catches up (caught_up_max).
 //
 // # Errors
 //

@@ -40,6 +40,6 @@ faults:
 		fmt.Println(err)
 	}
 	// Output:
-	// drill.yaml:8:26: faults[0].target: selector "az:us-east-1e": no zone "us-east-1e" in topology "ion"
+	// drill.yaml:8:26: faults[0].target: selector "az:us-east-1e": no zone "us-east-1e" in topology "ion"; did you mean "us-east-1a"?
 	// drill.yaml:8:45: faults[0].at: fault at 6m0s is after the scenario's end (duration 5m0s)
 }

@@ -95,14 +95,14 @@ func parseYAML(data []byte) (*yaml.Node, []Problem) {
 		if errors.Is(err, io.EOF) {
 			return nil, []Problem{{Line: 1, Message: "the file is empty; a scenario needs at least name, topology, duration and workloads"}}
 		}
-		return nil, []Problem{syntaxProblem(err)}
+		return nil, []Problem{syntaxProblem(data, err)}
 	}
 	var next yaml.Node
 	switch err := decoder.Decode(&next); {
 	case err == nil:
 		return nil, []Problem{{Line: next.Line, Column: next.Column, Message: "a scenario file holds one YAML document; another starts here"}}
 	case !errors.Is(err, io.EOF):
-		return nil, []Problem{syntaxProblem(err)}
+		return nil, []Problem{syntaxProblem(data, err)}
 	}
 	body := root.Content[0]
 	if body.Kind != yaml.MappingNode {
@@ -111,17 +111,55 @@ func parseYAML(data []byte) (*yaml.Node, []Problem) {
 	return body, nil
 }
 
-func syntaxProblem(err error) Problem {
+func syntaxProblem(data []byte, err error) Problem {
 	message := err.Error()
 	line := 1
 	if m := yamlErrorLine.FindStringSubmatch(message); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		message = message[len(m[0]):]
 	}
+	// The parser names a tab in the indentation vaguely ("found character
+	// that cannot start any token"), and often on the line before it.
+	if tabLine, column, ok := indentingTab(data, line, line+1); ok {
+		return Problem{Line: tabLine, Column: column, Message: "YAML syntax: a tab indents this line; YAML indents with spaces only (the parser says: " + message + ")"}
+	}
 	return Problem{Line: line, Message: "YAML syntax: " + message}
 }
 
+// indentingTab finds the first line from first to last whose indentation
+// holds a tab, and the column of that tab.
+func indentingTab(data []byte, first, last int) (line, column int, ok bool) {
+	for i, text := range bytes.Split(data, []byte("\n")) {
+		if i+1 < first {
+			continue
+		}
+		if i+1 > last {
+			break
+		}
+		for j, c := range text {
+			if c == '\t' {
+				return i + 1, j + 1, true
+			}
+			if c != ' ' {
+				break
+			}
+		}
+	}
+	return 0, 0, false
+}
+
 func applyDefaults(s *Scenario) {
+	if s.BaselineExpectations == nil || *s.BaselineExpectations {
+		stated := map[string]bool{}
+		for _, e := range s.Expect {
+			stated[e.Service] = true
+		}
+		for _, w := range s.Workloads {
+			if !stated[w.Service] {
+				s.Expect = append(s.Expect, Baseline(w.Service))
+			}
+		}
+	}
 	for i := range s.Workloads {
 		w := &s.Workloads[i]
 		if w.Timeout == 0 {

@@ -66,7 +66,7 @@ var _ = Describe("Load", func() {
 		}))
 		Expect(s.Faults[1].Name).To(Equal("fault-2"), "an unnamed fault is named by its 1-based position")
 		Expect(s.Faults[1].Between).To(Equal([]string{"az:us-east-1a", "az:us-east-1b"}))
-		Expect(s.Faults[2].Heal).To(Equal(platform.Duration(20*time.Minute)), "healing after the end is allowed")
+		Expect(s.Faults[2].Heal).To(BeZero(), "a fault without heal lasts to the end")
 
 		Expect(s.Runbook).To(HaveLen(4))
 		Expect(s.Runbook[0]).To(Equal(scenarios.Step{
@@ -282,6 +282,14 @@ var _ = DescribeTable("problems found in a scenario",
 	Entry("delay with at", base+"faults:\n  - {kind: kill, target: node:es-east-1a, at: 1m, delay: 1m}\n", "faults[0].delay", "add it to at"),
 	Entry("a negative delay", base+"faults:\n  - {kind: kill, target: node:es-east-1a, after_event: mongo:primary-lost, delay: -1s}\n", "faults[0].delay", "must not be negative"),
 	Entry("a default name taken by an explicit one", base+"faults:\n  - {kind: kill, target: node:es-east-1a, at: 1m}\n  - {name: fault-1, kind: kill, target: node:es-east-1b, at: 2m}\n", "faults[0]", `default name "fault-1" is already used by faults[1]`),
+	Entry("a misspelled event", base+"faults:\n  - {kind: kill, target: node:es-east-1a, after_event: 'logs:health_green'}\n", "faults[0].after_event", `emits no event "health_green", so this would wait forever; did you mean "health-green"?`),
+	Entry("an event of another kind of service", base+"faults:\n  - {kind: kill, target: node:es-east-1a, after_event: 'mongo:health-green'}\n", "faults[0].after_event", `service "mongo" (mongo) emits no event "health-green"`),
+	Entry("an event no kind emits", base+"runbook:\n  - {name: s, action: mongo.step-down, after_event: 'artifacts:exploded'}\n", "runbook[0].after_event", "(its events: node-down, node-up, sync-completed, endpoint-failed-over)"),
+	Entry("a misspelled node", base+"faults:\n  - {kind: kill, target: node:es-east-1e, at: 1m}\n", "faults[0].target", `no node "es-east-1e" in topology "ion"; did you mean "es-east-1a"?`),
+	Entry("a misspelled region", base+"faults:\n  - {kind: kill, target: region:us-west1, at: 1m}\n", "faults[0].target", `did you mean "us-west-1"?`),
+	Entry("a misspelled partition side", base+"faults:\n  - {kind: partition, between: [region:us-east-1, 'service:artifact'], at: 1m}\n", "faults[0].between[1]", `did you mean "artifacts"?`),
+	Entry("a heal after the end", base+"faults:\n  - {kind: kill, target: node:es-east-1a, at: 8m, heal: 2m}\n", "faults[0].heal", "not before the scenario's end (duration 10m0s)"),
+	Entry("an optional step at a time", base+"runbook:\n  - {name: s, action: mongo.step-down, at: 1m, optional: true}\n", "runbook[0].optional", "optional is for a step that answers an event"),
 	Entry("a loop of three afters", base+"faults:\n  - {name: a, kind: kill, target: node:es-east-1a, after: c}\nrunbook:\n  - {name: b, action: mongo.step-down, after: a}\n  - {name: c, action: mongo.step-down, after: b}\n", "faults[0].after", "a -> c -> b -> a"),
 
 	// runbook
@@ -307,6 +315,14 @@ var _ = DescribeTable("problems found in a scenario",
 	Entry("a negative bound", base+"expect:\n  - {service: mongo, lost_writes_max: -1}\n", "expect[0].lost_writes_max", "must not be negative"),
 	Entry("rto_min above rto_max", base+"expect:\n  - {service: mongo, rto_min: 2m, rto_max: 1m}\n", "expect[0].rto_min", "more than rto_max"),
 	Entry("a bool that is not one", base+"expect:\n  - {service: mongo, recovers: yes}\n", "expect[0].recovers", `want true or false, got "yes"`),
+	Entry("a negative unknown_max", base+"expect:\n  - {service: mongo, unknown_max: -1}\n", "expect[0].unknown_max", "must not be negative"),
+	Entry("a negative latency bound", base+"expect:\n  - {service: mongo, latency_p99_max: -1ms}\n", "expect[0].latency_p99_max", "must not be negative"),
+	Entry("redundancy_max on s3", strings.Replace(base, "rate: 10}", "rate: 10}\n  - {service: artifacts, rate: 1}", 1)+"faults:\n  - {kind: kill, target: region:us-west-1, at: 1m}\nexpect:\n  - {service: artifacts, redundancy_max: 2m}\n",
+		"expect[0].redundancy_max", "reports no redundancy-restored event"),
+	Entry("redundancy_max without a fault", base+"expect:\n  - {service: mongo, redundancy_max: 2m}\n", "expect[0].redundancy_max", "the scenario has none"),
+	Entry("caught_up_max on elasticsearch", strings.Replace(base, "mongo, rate: 10", "logs, rate: 10", 1)+"expect:\n  - {service: logs, caught_up_max: 2m}\n", "expect[0].caught_up_max", "for mongo services"),
+	Entry("caught_up_max without a member added", base+"expect:\n  - {service: mongo, caught_up_max: 2m}\n", "expect[0].caught_up_max", "no runbook step adds a member"),
+	Entry("opting out of the baseline with nothing in its place", base+"baseline_expectations: false\n", "baseline_expectations", "no run of this scenario could fail; add one, e.g. expect: [{service: mongo"),
 	Entry("a count with a fraction", base+"expect:\n  - {service: mongo, lost_writes_max: 1.5}\n", "expect[0].lost_writes_max", "want a whole number, got the number 1.5"),
 
 	// inline topologies
@@ -315,6 +331,53 @@ var _ = DescribeTable("problems found in a scenario",
 	Entry("a region listed twice in an inline topology", strings.Replace(base, "topology: ion", "topology:\n  regions: [{name: r, zones: [r-a]}, {name: r, zones: [r-b]}]\n  services: [{name: mongo, kind: mongo, members: [{name: m, zone: r-a, priority: 1}]}]", 1),
 		"topology.regions[1].name", `region "r" is listed twice`),
 )
+
+var _ = Describe("baseline expectations", func() {
+	twoWorkloads := base + "  - {service: logs, rate: 10}\n"
+
+	It("gives every service with a workload and no expectation of its own the baseline, marked as such", func() {
+		s, err := scenarios.Parse("s.yaml", []byte(twoWorkloads+"expect:\n  - {service: logs, rto_max: 1m}\n"))
+		Expect(err).NotTo(HaveOccurred())
+		none, recovers := 0, true
+		Expect(s.Expect).To(Equal([]scenarios.Expectation{
+			{Service: "logs", RTOMax: duration(time.Minute)},
+			{Service: "mongo", LostWrites: &none, Recovers: &recovers, Baseline: true},
+		}))
+	})
+
+	It("gives none with baseline_expectations: false", func() {
+		s, err := scenarios.Parse("s.yaml", []byte(twoWorkloads+"baseline_expectations: false\nexpect:\n  - {service: logs, rto_max: 1m}\n"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(s.Expect).To(HaveLen(1))
+		Expect(s.Expect[0].Baseline).To(BeFalse())
+	})
+
+	It("leaves the library's files as they state them: each states its own expectations for every workload", func() {
+		files, err := filepath.Glob("*.yaml")
+		Expect(err).NotTo(HaveOccurred())
+		for _, f := range files {
+			s, err := scenarios.Load(f)
+			Expect(err).NotTo(HaveOccurred())
+			for _, e := range s.Expect {
+				Expect(e.Baseline).To(BeFalse(), "%s: %s", f, e.Service)
+			}
+		}
+	})
+})
+
+var _ = Describe("YAML tabs", func() {
+	It("names a tab that indents a line, at its line and column", func() {
+		_, err := scenarios.Parse("s.yaml", []byte("name: t\ntopology: ion\nduration: 1m\nworkloads:\n  - service: mongo\n \t rate: 1\n"))
+		problems := problemsOf(err)
+		Expect(problems).To(ConsistOf(SatisfyAll(
+			HaveField("Line", 6), HaveField("Column", 2), HaveField("Message", ContainSubstring("a tab indents this line")))))
+	})
+
+	It("leaves a tab inside a value alone", func() {
+		_, err := scenarios.Parse("s.yaml", []byte(base+"description: \"tab\\tinside\"\n"))
+		Expect(err).NotTo(HaveOccurred())
+	})
+})
 
 var _ = Describe("YAML features", func() {
 	It("accepts anchors and merge keys", func() {

@@ -17,6 +17,16 @@ type Scenario struct {
 	Faults     []Fault           `yaml:"faults,omitempty" json:"faults,omitempty"`
 	Runbook    []Step            `yaml:"runbook,omitempty" json:"runbook,omitempty"`
 	Expect     []Expectation     `yaml:"expect,omitempty" json:"expect,omitempty"`
+	// BaselineExpectations false opts out of the baseline expectations
+	// (see [Baseline]) that every service with a workload and no expectation
+	// of its own otherwise gets. A file that opts out must then state at
+	// least one expectation itself. Nil (the field left out) means true.
+	BaselineExpectations *bool `yaml:"baseline_expectations,omitempty" json:"baseline_expectations,omitempty"`
+
+	// Images overrides the live platform's container image per service
+	// kind (mongo, elasticsearch, s3), e.g. mongo: registry.example/mongo:8.0.
+	// The simulator ignores it.
+	Images map[string]string `yaml:"images,omitempty" json:"images,omitempty"`
 
 	// Path is the file the scenario was loaded from (not part of the file).
 	Path string `yaml:"-" json:"-"`
@@ -81,6 +91,12 @@ type Fault struct {
 
 // Step is one runbook step: a named recovery action an operator carries out
 // OperatorDelay after its trigger (a time, a fault or step, or an event).
+//
+// A step the run never starts makes the run "not rehearsed", unless it is
+// Optional: a step that answers a condition which may not arise (rebuild
+// the cluster if it went red) and so has an after_event trigger. An optional
+// step whose event never comes is reported as not needed; one whose event
+// comes too late to start before the end is still not rehearsed.
 type Step struct {
 	Name          string             `yaml:"name" json:"name"`
 	Action        string             `yaml:"action" json:"action"`
@@ -89,6 +105,30 @@ type Step struct {
 	After         string             `yaml:"after,omitempty" json:"after,omitempty"`
 	AfterEvent    string             `yaml:"after_event,omitempty" json:"after_event,omitempty"`
 	OperatorDelay platform.Duration  `yaml:"operator_delay,omitempty" json:"operator_delay,omitempty"`
+	Optional      bool               `yaml:"optional,omitempty" json:"optional,omitempty"`
+}
+
+// Service is the name of the service the step acts on: its `service`
+// parameter, else the topology's only service of the kind the action works
+// on ("" when neither says; the loader refuses such a step).
+func (st Step) Service(t *platform.Topology) string {
+	if name := st.Params["service"]; name != "" {
+		return name
+	}
+	kind, ok := actionServiceKind[st.Action]
+	if !ok || t == nil {
+		return ""
+	}
+	name := ""
+	for _, s := range t.Services {
+		if s.Kind == kind {
+			if name != "" {
+				return ""
+			}
+			name = s.Name
+		}
+	}
+	return name
 }
 
 // Expectation is a bound the run must meet for one service. Nil fields are
@@ -102,4 +142,30 @@ type Expectation struct {
 	RPOMax     *platform.Duration `yaml:"rpo_max,omitempty" json:"rpo_max,omitempty"`
 	// Recovers requires the service to take writes again before the end.
 	Recovers *bool `yaml:"recovers,omitempty" json:"recovers,omitempty"`
+	// RedundancyMax bounds the time from the service's reference fault to
+	// its first redundancy-restored event (full redundancy: every copy back).
+	RedundancyMax *platform.Duration `yaml:"redundancy_max,omitempty" json:"redundancy_max,omitempty"`
+	// LatencyP99Max bounds the 99th percentile of acknowledged write latency
+	// over the whole run.
+	LatencyP99Max *platform.Duration `yaml:"latency_p99_max,omitempty" json:"latency_p99_max,omitempty"`
+	// UnknownMax bounds the writes whose outcome the client never learned
+	// (timed out, connection broken, still pending at the end).
+	UnknownMax *int `yaml:"unknown_max,omitempty" json:"unknown_max,omitempty"`
+	// CaughtUpMax bounds, for every member the runbook adds to this mongo
+	// service (mongo.add-member), the time from its step's start to its
+	// member-caught-up event.
+	CaughtUpMax *platform.Duration `yaml:"caught_up_max,omitempty" json:"caught_up_max,omitempty"`
+
+	// Baseline marks an expectation the loader added (see [Baseline]), not
+	// one the file states.
+	Baseline bool `yaml:"-" json:"baseline,omitempty"`
+}
+
+// Baseline returns the baseline expectations of a service with a workload:
+// no acknowledged write lost, and writes acknowledged again by the end. The
+// loader gives them to every such service the file states no expectation
+// for, unless the file sets baseline_expectations: false.
+func Baseline(service string) Expectation {
+	none, recovers := 0, true
+	return Expectation{Service: service, LostWrites: &none, Recovers: &recovers, Baseline: true}
 }

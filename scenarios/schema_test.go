@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -85,6 +86,8 @@ var _ = Describe("schema.json", func() {
 		Entry(nil, "target-on-partition.yaml", "/faults/0"),
 		Entry(nil, "unknown-builtin-topology.yaml", "/topology"),
 		Entry(nil, "missing-workloads.yaml", ""),
+		Entry(nil, "after-event-misspelled.yaml", "/faults/1/after_event"),
+		Entry(nil, "optional-without-event.yaml", "/runbook/0"),
 	)
 
 	// The schema is written by hand; these keep it in step with the Go
@@ -128,6 +131,21 @@ var _ = Describe("schema.json", func() {
 			Expect(stringList(property(defs, "service", "kind")["enum"])).To(Equal([]string{platform.KindMongo, platform.KindElastic, platform.KindS3}))
 		})
 
+		It("accepts as after_event exactly the events some service kind emits", func() {
+			pattern := defs["event"].(map[string]any)["pattern"].(string)
+			alternatives := regexp.MustCompile(`^\^\[\^:\]\+:\((.*)\)\$$`).FindStringSubmatch(pattern)
+			Expect(alternatives).NotTo(BeNil(), pattern)
+			var emitted []string
+			for _, kind := range []string{platform.KindMongo, platform.KindElastic, platform.KindS3} {
+				for _, e := range platform.EventCatalog(kind) {
+					if !slices.Contains(emitted, e.What) {
+						emitted = append(emitted, e.What)
+					}
+				}
+			}
+			Expect(strings.Split(alternatives[1], "|")).To(ConsistOf(emitted))
+		})
+
 		It("lists every runbook action with its parameters", func() {
 			var names []string
 			for _, a := range platform.ActionCatalog() {
@@ -142,7 +160,11 @@ var _ = Describe("schema.json", func() {
 				if !ok {
 					continue
 				}
-				action := condition["properties"].(map[string]any)["action"].(map[string]any)["const"].(string)
+				on, ok := condition["properties"].(map[string]any)["action"].(map[string]any)
+				if !ok {
+					continue // a rule about another field (optional)
+				}
+				action := on["const"].(string)
 				params[action] = rule["then"].(map[string]any)
 			}
 			Expect(keysOf(params)).To(ConsistOf(names))

@@ -30,7 +30,7 @@ var elasticParameters = []paramDef{
 		"consecutive failed leader checks before nodes give up on a paused or cut-off master (cluster.fault_detection.leader_check.retry_count)", esDiscoverySettings),
 	duration("es.election_initial_timeout", 100*time.Millisecond,
 		"upper bound of the random wait before a node first tries to win an election (cluster.election.initial_timeout)", esDiscoverySettings),
-	duration("es.delayed_timeout", time.Minute,
+	duration("es.delayed_timeout", platform.DefaultDelayedTimeout,
 		"how long the master waits for a departed node before rebuilding its replicas elsewhere (index.unassigned.node_left.delayed_timeout); promotion of replicas is not delayed",
 		"https://www.elastic.co/guide/en/elasticsearch/reference/current/delayed-allocation.html"),
 	duration("es.primary_wait_timeout", time.Minute,

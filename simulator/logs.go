@@ -14,11 +14,11 @@ const (
 )
 
 var logsParameters = []paramDef{
-	integer("logs.bulk_size", 125,
+	integer("logs.bulk_size", platform.DefaultLogsBulkSize,
 		"events the log tier sends to Elasticsearch in one bulk request (Logstash pipeline.batch.size)", logstashSettings),
-	duration("logs.flush_interval", 50*time.Millisecond,
+	duration("logs.flush_interval", platform.DefaultLogsFlushInterval,
 		"longest the tier waits to fill a bulk before sending what it has (Logstash pipeline.batch.delay)", logstashSettings),
-	boolean("logs.ack_on_receipt", false,
+	boolean("logs.ack_on_receipt", platform.DefaultLogsAckOnReceipt,
 		"acknowledge an event to the app as soon as the tier has it, instead of once Elasticsearch acknowledged it; events the tier then loses were acknowledged",
 		"https://www.elastic.co/guide/en/logstash/current/persistent-queues.html"),
 	integer("logs.retry_limit", 1,

@@ -26,10 +26,34 @@ type mongoMember struct {
 	tags     map[string]string
 	tagValue []int // per write-mode constraint: index of this member's tag value, -1 if untagged
 
-	inConfig    bool // false once a forced reconfig removed it
-	syncing     bool // initial sync in progress: neither votes nor acknowledges
-	isPrimary   bool
-	frozenUntil time.Duration // not electable before (after replSetStepDown)
+	arbiter  bool // votes, holds no data, never primary
+	inConfig bool // false once a forced reconfig removed it
+	// syncing is initial sync in progress (STARTUP2): it acknowledges no
+	// write and cannot be elected. While it clones, log is nil; then it
+	// applies the oplog it buffered and leaves STARTUP2 once it has
+	// applied minValid entries. A newlyAdded member (add-member, MongoDB
+	// 5.0+) does not vote until then either; a resynced one does.
+	syncing    bool
+	newlyAdded bool
+	minValid   int
+	syncSeq    int         // invalidates the sync steps scheduled for an earlier sync
+	syncCheck  int         // invalidates the STARTUP2 check scheduled before the last change
+	syncDone   func(error) // the runbook step waiting for the sync
+	syncDetail string      // how the member got its data, for member-added
+	// stale is RECOVERING after finding its newest write gone from the
+	// primary's oplog (RS102): it votes but neither replicates nor
+	// acknowledges until it is resynced.
+	stale bool
+	// caughtUp is a secondary within mongo.caught_up_lag of the primary
+	// (the primary itself is); reportCatchUp marks a member the runbook
+	// added or resynced, whose lag is reported until it is caught up.
+	caughtUp      bool
+	reportCatchUp bool
+	isPrimary     bool
+	frozenUntil   time.Duration // not electable before (after replSetStepDown)
+	// steppingDown is a primary in replSetStepDown waiting for a secondary
+	// to catch up: still PRIMARY, but it refuses writes.
+	steppingDown bool
 
 	log     *oplog
 	applied int // entries of log applied, as of the last materialize
@@ -154,11 +178,18 @@ type mongoModel struct {
 	term          int
 	configVersion int
 	voters        int
+	dataVoters    int // voting members that hold data (not arbiters)
 	fullCount     int
 	degraded      bool
 	electionRand  *rand.Rand
 	electedHooks  []func(*mongoMember)
 	netSig        []time.Duration
+	stepDown      *mongoStepDown // the replSetStepDown in progress, if any
+	// oplogEntries is how many entries the oplog holds by size
+	// (mongo.oplog_size_mb / mongo.oplog_entry_bytes).
+	oplogEntries int
+	samplerArmed bool
+	sampleLag    platform.HandlerFunc
 
 	concern mongoConcern
 	// unsatisfiable is set while the configuration cannot meet the
@@ -198,7 +229,11 @@ func newMongoModel(s *Sim, spec *platform.ServiceSpec) (model, error) {
 		set:          readMongoSettings(s.params),
 		byNode:       map[int]*mongoMember{},
 		electionRand: s.rand("mongo/election/" + spec.Name),
-		fullCount:    len(spec.Members),
+	}
+	// The catch-up sampler runs every heartbeat and backups are taken
+	// every interval: neither can be zero.
+	if m.set.heartbeatInterval <= 0 || m.set.backupInterval <= 0 || m.set.oplogEntryBytes <= 0 {
+		return nil, fmt.Errorf("build mongo service %q: mongo.heartbeat_interval, mongo.backup_interval and mongo.oplog_entry_bytes must be positive", spec.Name)
 	}
 	heartbeats := s.rand("mongo/heartbeat/" + spec.Name)
 	for _, mm := range spec.Members {
@@ -206,8 +241,12 @@ func newMongoModel(s *Sim, spec *platform.ServiceSpec) (model, error) {
 		if err != nil {
 			return nil, fmt.Errorf("build mongo service %q: %w", spec.Name, err)
 		}
-		x := &mongoMember{node: n, priority: mm.Priority, votes: mm.VoteCount(), hidden: mm.Hidden, tags: mm.Tags, inConfig: true,
+		x := &mongoMember{node: n, priority: mm.Priority, votes: mm.VoteCount(), hidden: mm.Hidden, arbiter: mm.Arbiter, tags: mm.Tags, inConfig: true, caughtUp: true,
 			hbPhase: time.Duration(heartbeats.Int64N(int64(m.set.heartbeatInterval) + 1))}
+		if !x.arbiter {
+			// Full redundancy counts the copies of the data.
+			m.fullCount++
+		}
 		m.members = append(m.members, x)
 		m.byNode[n.index] = x
 	}
@@ -223,6 +262,8 @@ func newMongoModel(s *Sim, spec *platform.ServiceSpec) (model, error) {
 	m.jitterMax = s.params.duration("net.jitter_max")
 	m.jitter = s.rand("mongo/jitter/" + spec.Name)
 	m.configVersion = 1
+	m.oplogEntries = max(1, int(int64(m.set.oplogSizeMB)<<20/int64(m.set.oplogEntryBytes)))
+	m.sampleLag = m.sampleCatchUp
 	m.recount()
 	return m, nil
 }
@@ -251,10 +292,13 @@ func parseConcern(spec *platform.ServiceSpec, w string) (mongoConcern, error) {
 // recount recomputes what depends on the configuration: the number of
 // voters and each member's tag-value index for the write mode.
 func (m *mongoModel) recount() {
-	m.voters = 0
+	m.voters, m.dataVoters = 0, 0
 	for _, x := range m.members {
-		if x.inConfig && !x.syncing && x.votes > 0 {
+		if m.votesNow(x) {
 			m.voters++
+			if !x.arbiter {
+				m.dataVoters++
+			}
 		}
 	}
 	for ci := range m.concern.constraints {
@@ -265,7 +309,7 @@ func (m *mongoModel) recount() {
 				x.tagValue = append(x.tagValue, -1)
 			}
 			v, ok := x.tags[c.tag]
-			if !ok || !x.inConfig {
+			if !ok || !x.inConfig || x.arbiter {
 				x.tagValue[ci] = -1
 				continue
 			}
@@ -285,20 +329,31 @@ func (m *mongoModel) recount() {
 			m.unsatisfiable = m.unsatisfiable || c.values < c.count
 		}
 	case concernCount:
-		inConfig := 0
+		// Arbiters cannot acknowledge writes.
+		dataBearing := 0
 		for _, x := range m.members {
-			if x.inConfig {
-				inConfig++
+			if x.inConfig && !x.arbiter {
+				dataBearing++
 			}
 		}
-		m.unsatisfiable = inConfig < m.concern.n
+		m.unsatisfiable = dataBearing < m.concern.n
 	}
 }
 
-// majority is the vote count that elects a primary and, with no arbiters,
-// the writeMajorityCount a w:"majority" write waits for
-// (https://www.mongodb.com/docs/manual/reference/write-concern/#calculating-majority-for-write-concern).
+// votesNow reports whether x counts as a voter of the current config.
+func (m *mongoModel) votesNow(x *mongoMember) bool {
+	return x.inConfig && x.votes > 0 && !(x.syncing && x.newlyAdded)
+}
+
+// majority is the vote count that elects a primary.
 func (m *mongoModel) majority() int { return m.voters/2 + 1 }
+
+// writeMajority is how many voting members a w:"majority" write waits for:
+// the voting majority, or every data-bearing voting member when arbiters
+// leave fewer than that
+// (https://www.mongodb.com/docs/manual/reference/write-concern/#calculating-majority-for-write-concern).
+// A primary-secondary-arbiter set thus needs both data-bearing members.
+func (m *mongoModel) writeMajority() int { return min(m.majority(), m.dataVoters) }
 
 func (m *mongoModel) service() string { return m.spec.Name }
 
@@ -307,7 +362,7 @@ func (m *mongoModel) service() string { return m.spec.Name }
 func (m *mongoModel) start() {
 	var first *mongoMember
 	for _, x := range m.members {
-		if x.priority > 0 && x.votes > 0 && (first == nil || x.priority > first.priority) {
+		if x.priority > 0 && x.votes > 0 && !x.arbiter && (first == nil || x.priority > first.priority) {
 			first = x
 		}
 	}
@@ -319,7 +374,9 @@ func (m *mongoModel) start() {
 	m.term = 1
 	l := newBranch(nil, 0, m.term, first)
 	for _, x := range m.members {
-		x.log = l
+		if !x.arbiter {
+			x.log = l
+		}
 	}
 	first.isPrimary = true
 	m.primary = first
@@ -349,7 +406,7 @@ func (m *mongoModel) send(op uint64, invoke, now time.Duration) {
 	case x.node.state == nodePaused:
 		// Nothing answers; the driver times out.
 		w.outcome, w.done = platform.Unknown, invoke+m.timeout
-	case !x.isPrimary || x.node.state != nodeRunning:
+	case !x.isPrimary || x.steppingDown || x.node.state != nodeRunning:
 		// NotWritablePrimary: a retryable error, so the driver selects a
 		// server again and retries.
 		m.startSelecting(now)
@@ -382,6 +439,11 @@ func (m *mongoModel) plan(w *mongoWrite) {
 		return
 	}
 	ack := m.concernTime(w.log, w.idx)
+	if ack < m.s.now {
+		// Met only now (a reconfig, a member back): a write not yet
+		// acknowledged cannot be acknowledged in the past.
+		ack = m.s.now
+	}
 	w.ackAt = ack
 	if ack == mongoNever {
 		w.outcome, w.done = platform.Unknown, deadline
@@ -479,7 +541,7 @@ func (m *mongoModel) concernTime(l *oplog, i int) time.Duration {
 				vals = append(vals, mongoNever)
 			}
 			for _, x := range m.members {
-				if !x.inConfig || x.syncing || x.tagValue[ci] < 0 {
+				if !x.inConfig || x.syncing || x.arbiter || x.tagValue[ci] < 0 {
 					continue
 				}
 				if t := m.knownAt(x, l, i); t < vals[x.tagValue[ci]] {
@@ -491,19 +553,30 @@ func (m *mongoModel) concernTime(l *oplog, i int) time.Duration {
 		}
 		return worst
 	}
-	need := c.n
+	if c.kind == concernMajority {
+		return m.majorityKnownAt(l, i)
+	}
 	ts := m.times[:0]
 	for _, x := range m.members {
-		if !x.inConfig || x.syncing || (c.kind == concernMajority && x.votes == 0) {
-			continue
+		if x.inConfig && !x.syncing && !x.arbiter {
+			ts = append(ts, m.knownAt(x, l, i))
 		}
-		ts = append(ts, m.knownAt(x, l, i))
 	}
 	m.times = ts
-	if c.kind == concernMajority {
-		need = m.majority()
+	return kth(ts, c.n)
+}
+
+// majorityKnownAt is when the primary owning l knows that entry i is on
+// writeMajority voting members (mongoNever if it cannot now).
+func (m *mongoModel) majorityKnownAt(l *oplog, i int) time.Duration {
+	ts := m.times[:0]
+	for _, x := range m.members {
+		if x.inConfig && !x.syncing && x.votes > 0 && !x.arbiter {
+			ts = append(ts, m.knownAt(x, l, i))
+		}
 	}
-	return kth(ts, need)
+	m.times = ts
+	return kth(ts, m.writeMajority())
 }
 
 // kth is the k-th smallest of ts (mongoNever if there are fewer); it sorts
@@ -643,7 +716,7 @@ func (m *mongoModel) discoverAt(p *mongoMember, at time.Duration) {
 	m.discoverSeq++
 	seq := m.discoverSeq
 	m.s.At(at, platform.HandlerFunc(func(now time.Duration) {
-		if seq == m.discoverSeq && p == m.primary && p.isPrimary && m.s.up(p.node) {
+		if seq == m.discoverSeq && p == m.primary && p.isPrimary && !p.steppingDown && m.s.up(p.node) {
 			m.discovered(p)
 		}
 	}))
@@ -680,8 +753,16 @@ func (m *mongoModel) nodeChanged(n *simNode, c nodeChange) {
 		m.crash(x)
 	case changeStopped:
 		// A clean shutdown of a primary steps down and hands the election
-		// to a caught-up secondary first.
-		if !(x.isPrimary && m.handOff(x, nil)) {
+		// to a secondary that catches up within the step-down period;
+		// without one it goes down like a crash.
+		if !x.isPrimary {
+			m.crash(x)
+			break
+		}
+		x.log.truncateAfter(now)
+		if y, caught := m.successor(x, x.log.len()); y != nil && caught-now <= m.set.stepDownCatchUp {
+			m.handOffTo(x, y, x.log.len(), caught)
+		} else {
 			m.crash(x)
 		}
 	case changePaused:
@@ -710,6 +791,12 @@ func (m *mongoModel) crash(x *mongoMember) {
 }
 
 func (m *mongoModel) networkChanged() {
+	// The request leg of every write from now on crosses the link as it is
+	// now: added latency on the primary slows the way there as much as the
+	// way back.
+	if m.clientPrimary != nil {
+		m.clientLat = m.s.clientLatency(m.clientRegion, m.clientPrimary.node)
+	}
 	sig := m.networkSignature()
 	if slices.Equal(sig, m.netSig) {
 		return
@@ -735,38 +822,45 @@ func (m *mongoModel) networkSignature() []time.Duration {
 	return sig
 }
 
-// emitLag reports, at a fault, how far each member is behind the primary:
-// the primary's newest write time minus the newest one the member applied
-// (what rs.printSecondaryReplicationInfo() shows).
+// emitLag reports, at a fault and against the primary of that moment, how
+// far each member is behind it (lagBehind); the primary itself is 0s
+// behind. Members without data of their own (arbiters, members still
+// cloning) have no sample.
 func (m *mongoModel) emitLag() {
 	p := m.primary
 	if p == nil {
 		return
 	}
 	m.materializeAll()
-	last := p.applied
-	if last == 0 {
-		return
-	}
-	lastAt := p.log.entry(last - 1).at
+	m.s.emit(m.spec.Name, platform.EventReplicationLag, p.name(), "0s")
 	for _, x := range m.members {
-		if x == p || !x.inConfig || x.syncing || x.log == nil {
+		if x == p || !x.inConfig || x.log == nil {
 			continue
 		}
-		pos := x.applied
-		if x.log != p.log {
-			pos = commonPrefix(x.log, x.applied, p.log, last)
-		}
-		pos = min(pos, last)
-		var lag time.Duration
-		switch {
-		case pos == 0:
-			lag = lastAt
-		case pos < last:
-			lag = lastAt - p.log.entry(pos-1).at
-		}
-		m.s.emit(m.spec.Name, platform.EventReplicationLag, x.name(), lag.String())
+		m.s.emit(m.spec.Name, platform.EventReplicationLag, x.name(), m.lagBehind(x, p).String())
 	}
+}
+
+// lagBehind is how far member x is behind primary p now: the time of p's
+// newest write minus that of the newest one x applied of p's history (what
+// rs.printSecondaryReplicationInfo() shows). Call materializeAll first.
+func (m *mongoModel) lagBehind(x, p *mongoMember) time.Duration {
+	last := p.applied
+	if last == 0 {
+		return 0
+	}
+	lastAt := p.log.entry(last - 1).at
+	pos := x.applied
+	if x.log != p.log {
+		pos = commonPrefix(x.log, x.applied, p.log, last)
+	}
+	switch pos = min(pos, last); {
+	case pos == 0:
+		return lastAt
+	case pos < last:
+		return lastAt - p.log.entry(pos-1).at
+	}
+	return 0
 }
 
 // --- reading back ---
@@ -832,7 +926,7 @@ func (m *mongoModel) role(name string) ([]string, error) {
 	case "secondary", "secondaries":
 		out := []string{}
 		for _, x := range m.members {
-			if x.inConfig && !x.syncing && !x.isPrimary && m.s.up(x.node) {
+			if x.inConfig && !x.syncing && !x.stale && !x.isPrimary && !x.arbiter && m.s.up(x.node) {
 				out = append(out, x.name())
 			}
 		}

@@ -19,10 +19,17 @@ func (m *mongoModel) action(a platform.Action, done platform.ActionDone) error {
 		if x == nil {
 			return fmt.Errorf("force-reconfigure %s: %w: %q is not a member", m.spec.Name, platform.ErrUnknownNode, a.Params["promote"])
 		}
+		if x.arbiter {
+			return fmt.Errorf("force-reconfigure %s: %q is an arbiter: it holds no data and cannot be primary", m.spec.Name, x.name())
+		}
 		m.s.after(m.set.forceReconfig, platform.HandlerFunc(func(time.Duration) { m.forceReconfigure(x, finish) }))
 		return nil
 	case platform.ActionMongoAddMember:
 		return m.addMember(a.Params, finish)
+	case platform.ActionMongoReconfigMember:
+		return m.reconfigureMember(a.Params, finish)
+	case platform.ActionMongoResyncMember:
+		return m.resyncMember(a.Params, finish)
 	case platform.ActionMongoSetWriteConcern:
 		concern, err := parseConcern(m.spec, a.Params["write_concern"])
 		if err != nil {
@@ -38,18 +45,14 @@ func (m *mongoModel) action(a platform.Action, done platform.ActionDone) error {
 		return nil
 	case platform.ActionMongoStepDown:
 		m.s.after(0, platform.HandlerFunc(func(time.Duration) {
-			p := m.primary
-			if p == nil {
+			switch p := m.primary; {
+			case p == nil:
 				finish(fmt.Errorf("step down %s: no primary", m.spec.Name))
-				return
+			case m.stepDown != nil:
+				finish(fmt.Errorf("step down %s: a step-down is already in progress (ConflictingOperationInProgress)", m.spec.Name))
+			default:
+				m.startStepDown(p, finish)
 			}
-			m.materializeAll()
-			if !m.handOff(p, func(*mongoMember) { finish(nil) }) {
-				finish(fmt.Errorf("step down %s: no electable secondary caught up within %v", m.spec.Name, m.set.stepDownCatchUp))
-				return
-			}
-			p.frozenUntil = m.s.now + m.set.stepDownFreeze
-			m.settle()
 		}))
 		return nil
 	}
@@ -109,10 +112,11 @@ func (m *mongoModel) forceReconfigure(x *mongoMember, finish func(error)) {
 	m.settle()
 }
 
-// addMember starts a new member in zone; it joins as a non-voting member in
-// initial sync (MongoDB 5.0+ newlyAdded) and becomes a voting secondary
-// when the sync ends. The sync takes mongo.initial_sync_base plus
-// mongo.initial_sync_per_document for every document the primary holds.
+// addMember starts a new member in zone and adds it to the set as a
+// newlyAdded member (MongoDB 5.0+: no vote until it is SECONDARY), seeded
+// by an initial sync or from the last backup (seed); the step is done when
+// it leaves STARTUP2 (member-added), and its lag is reported until it is
+// caught up (member-caught-up).
 func (m *mongoModel) addMember(params map[string]string, finish func(error)) error {
 	name, zone := params["name"], params["zone"]
 	region, ok := m.s.topo.RegionOfZone(zone)
@@ -130,12 +134,15 @@ func (m *mongoModel) addMember(params map[string]string, finish func(error)) err
 		}
 		priority = p
 	}
-	p := m.primary
-	if p == nil {
+	source, err := syncSource(params)
+	if err != nil {
+		return fmt.Errorf("add member to %s: %w", m.spec.Name, err)
+	}
+	if m.primary == nil {
 		return fmt.Errorf("add member to %s: the set has no primary to add it to", m.spec.Name)
 	}
 	n := m.s.addNode(platform.Node{Name: name, Service: m.spec.Name, Kind: platform.KindMongo, Region: region, Zone: zone})
-	x := &mongoMember{node: n, priority: priority, votes: 1, inConfig: true, syncing: true, lastHeard: m.s.now}
+	x := &mongoMember{node: n, priority: priority, votes: 1, inConfig: true, newlyAdded: true, lastHeard: m.s.now}
 	for _, y := range m.members {
 		if y.node.Region == region && len(y.tags) > 0 {
 			x.tags = y.tags
@@ -145,28 +152,78 @@ func (m *mongoModel) addMember(params map[string]string, finish func(error)) err
 	m.members = append(m.members, x)
 	m.byNode[n.index] = x
 	m.configVersion++
-	m.recount()
 	m.netSig = m.networkSignature()
-	m.materializeAll()
-	docs := p.applied
-	m.s.after(m.set.initialSyncBase+time.Duration(docs)*m.set.initialSyncPerDoc, platform.HandlerFunc(func(time.Duration) {
-		m.materializeAll()
-		src := m.primary
+	m.seed(x, source, finish)
+	return nil
+}
+
+// reconfigureMember changes one member's votes and/or priority with a
+// non-forced rs.reconfig on the primary: MongoDB's workaround for a
+// primary-secondary-arbiter set whose secondary is down or lagging (votes
+// 0, priority 0, so that w: "majority" needs the primary alone;
+// https://www.mongodb.com/docs/manual/tutorial/mitigate-psa-performance-issues/).
+// The primary needs a majority of the voters of both configs to install it
+// (https://www.mongodb.com/docs/manual/reference/command/replSetReconfig/);
+// it takes mongo.reconfig_duration, and the step is done then.
+func (m *mongoModel) reconfigureMember(params map[string]string, finish func(error)) error {
+	name := params["member"]
+	x := m.member(name)
+	switch {
+	case x == nil || !x.inConfig:
+		return fmt.Errorf("reconfigure %s: %w: %q is not a member", m.spec.Name, platform.ErrUnknownNode, name)
+	case x.arbiter:
+		return fmt.Errorf("reconfigure %s: %q is an arbiter, whose votes (1) and priority (0) are fixed", m.spec.Name, name)
+	}
+	votes, priority := x.votes, x.priority
+	_, givesVotes := params["votes"]
+	_, givesPriority := params["priority"]
+	if !givesVotes && !givesPriority {
+		return fmt.Errorf("reconfigure %s: give member %q new votes, a new priority, or both", m.spec.Name, name)
+	}
+	if v, given := params["votes"]; given {
+		n, err := strconv.Atoi(v)
+		if err != nil || (n != 0 && n != 1) {
+			return fmt.Errorf("reconfigure %s: votes %q is not 0 or 1", m.spec.Name, v)
+		}
+		votes = n
+	}
+	if v, given := params["priority"]; given {
+		p, err := strconv.ParseFloat(v, 64)
+		if err != nil || p < 0 || p > 1000 {
+			return fmt.Errorf("reconfigure %s: priority %q is not a number from 0 to 1000", m.spec.Name, v)
+		}
+		priority = p
+	}
+	switch {
+	case votes == 0 && priority != 0:
+		return fmt.Errorf("reconfigure %s: a non-voting member must have priority 0 (member %q)", m.spec.Name, name)
+	case x.hidden && priority != 0:
+		return fmt.Errorf("reconfigure %s: a hidden member must have priority 0 (member %q)", m.spec.Name, name)
+	}
+	m.s.after(m.set.reconfig, platform.HandlerFunc(func(time.Duration) {
+		p := m.primary
 		switch {
-		case !m.s.up(x.node):
-			finish(fmt.Errorf("add member %q to %s: it went down during initial sync", name, m.spec.Name))
+		case p == nil:
+			finish(fmt.Errorf("reconfigure %s: no primary to run rs.reconfig on", m.spec.Name))
 			return
-		case src == nil:
-			finish(fmt.Errorf("add member %q to %s: no primary to sync from", name, m.spec.Name))
+		case p == x && priority == 0:
+			finish(fmt.Errorf("reconfigure %s: %q is the primary; step it down before making it unelectable", m.spec.Name, name))
 			return
 		}
-		x.log, x.applied = src.log, src.applied
-		x.syncing = false
+		m.materializeAll()
+		oldVotes, oldPriority := x.votes, x.priority
+		x.votes, x.priority = votes, priority
 		m.recount()
-		m.s.emit(m.spec.Name, platform.EventMemberAdded, name, fmt.Sprintf("%d documents", docs))
+		if !m.seesMajority(p) {
+			x.votes, x.priority = oldVotes, oldPriority
+			m.recount()
+			finish(fmt.Errorf("reconfigure %s: the primary cannot reach a majority of the voting members to install the new config", m.spec.Name))
+			return
+		}
+		m.configVersion++
+		m.s.emit(m.spec.Name, platform.EventReconfigured, name, fmt.Sprintf("version %d: votes %d, priority %v", m.configVersion, votes, priority))
 		m.settle()
 		finish(nil)
 	}))
-	m.settle()
 	return nil
 }

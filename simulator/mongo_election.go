@@ -57,10 +57,12 @@ func (m *mongoModel) settle() {
 	}
 
 	// Secondaries follow the newest primary they can reach, rolling back
-	// what it does not have.
+	// what it does not have; one that comes back to find its newest write
+	// gone from the primary's oplog is too stale to catch up. (A member in
+	// initial sync buffered the oplog since its clone began.)
 	for _, x := range m.members {
 		wasLive := x.live
-		if x.isPrimary || x.log == nil || !m.s.up(x.node) || !x.inConfig || x.syncing {
+		if x.isPrimary || x.log == nil || !m.s.up(x.node) || !x.inConfig || x.stale {
 			x.live = false
 			continue
 		}
@@ -70,6 +72,10 @@ func (m *mongoModel) settle() {
 				x.lastHeard = m.lastHeard(x)
 			}
 			x.live = false
+			continue
+		}
+		if !wasLive && !x.syncing && m.tooStale(x, p) {
+			m.goStale(x, p)
 			continue
 		}
 		if x.log != p.log {
@@ -96,6 +102,7 @@ func (m *mongoModel) settle() {
 		}
 	}
 	m.schedulePriorityTakeover()
+	m.trackCatchUp(newest)
 
 	if newest != prev {
 		switch {
@@ -109,6 +116,7 @@ func (m *mongoModel) settle() {
 			m.s.emit(m.spec.Name, platform.EventPrimaryElected, newest.name(), fmt.Sprintf("term %d", newest.log.term))
 		}
 	}
+	m.scheduleStepDown()
 	if newest != nil && m.clientPrimary != newest {
 		m.scheduleDiscovery(newest)
 	}
@@ -139,7 +147,7 @@ func (m *mongoModel) hearsNewerTerm(x *mongoMember) bool {
 func (m *mongoModel) seesMajority(x *mongoMember) bool {
 	n := 0
 	for _, y := range m.members {
-		if y.inConfig && !y.syncing && y.votes > 0 && m.s.reachable(x.node, y.node) {
+		if m.votesNow(y) && m.s.reachable(x.node, y.node) {
 			n++
 		}
 	}
@@ -198,7 +206,7 @@ func (m *mongoModel) lastHeard(x *mongoMember) time.Duration {
 }
 
 func (m *mongoModel) electable(x *mongoMember) bool {
-	return x.inConfig && !x.syncing && !x.isPrimary && x.priority > 0 && x.votes > 0 && x.log != nil && m.s.up(x.node)
+	return x.inConfig && !x.syncing && !x.stale && !x.isPrimary && !x.arbiter && x.priority > 0 && x.votes > 0 && x.log != nil && m.s.up(x.node)
 }
 
 func (m *mongoModel) electionOffset() time.Duration {
@@ -284,11 +292,13 @@ func (m *mongoModel) runElection(x *mongoMember, reason string, skipDryRun bool)
 	reachable, granted := 0, 0
 	var lats []time.Duration
 	for _, y := range m.members {
-		if !y.inConfig || y.syncing || y.votes == 0 || y.log == nil || !m.s.reachable(x.node, y.node) {
+		if !m.votesNow(y) || !m.s.reachable(x.node, y.node) {
 			continue
 		}
 		reachable++
-		if y == x || m.fresher(x, y) >= 0 {
+		// An arbiter (or a member still cloning its data) holds no oplog
+		// to compare: it grants any candidate of the current config.
+		if y == x || y.log == nil || m.fresher(x, y) >= 0 {
 			granted++
 			if y != x {
 				lats = append(lats, m.s.latency(x.node, y.node))
@@ -346,41 +356,51 @@ func (m *mongoModel) becomePrimary(x *mongoMember) {
 	}
 }
 
-// handOff is a primary stepping down for a caught-up electable secondary,
-// which then stands at once (replSetStepDown and shutdown; election
-// hand-off, https://github.com/mongodb/mongo/blob/8f1f561d203201f9f19e832374813f46cfe0dc29/src/mongo/db/repl/replication_coordinator_impl.cpp#L3296-L3308).
-// It reports false, changing nothing, when no secondary can catch up within
-// mongo.step_down_catch_up. then is called once the successor is primary.
-func (m *mongoModel) handOff(p *mongoMember, then func(*mongoMember)) bool {
+// successor is the electable secondary a primary p stepping down (on
+// request or at shutdown) hands over to, and when p learns it can: once the
+// first n entries of p's log are majority-replicated and an electable
+// secondary has applied them all, the highest-priority such secondary
+// (TopologyCoordinator::isSafeToStepDown and chooseElectionHandoffCandidate,
+// https://github.com/mongodb/mongo/blob/8f1f561d203201f9f19e832374813f46cfe0dc29/src/mongo/db/repl/topology_coordinator.cpp).
+// It returns nil and mongoNever when no secondary can catch up under the
+// current states; the time may lie in the future.
+func (m *mongoModel) successor(p *mongoMember, n int) (*mongoMember, time.Duration) {
 	now := m.s.now
-	var y *mongoMember
+	committed := now
+	if n > 0 {
+		committed = max(now, m.majorityKnownAt(p.log, n-1))
+	}
+	if committed == mongoNever {
+		return nil, mongoNever
+	}
+	var best *mongoMember
+	bestAt := mongoNever
 	for _, c := range m.members {
 		if c == p || !m.electable(c) || c.frozenUntil > now || !c.live || c.log != p.log {
 			continue
 		}
-		if y == nil || c.priority > y.priority || (c.priority == y.priority && c.applied > y.applied) {
-			y = c
+		at := committed
+		if n > c.applied {
+			at = max(at, m.appliedAt(c, n-1)+c.lat)
+		}
+		if at < bestAt || (at == bestAt && c.priority > best.priority) {
+			best, bestAt = c, at
 		}
 	}
-	if y == nil {
-		return false
-	}
-	p.log.truncateAfter(now)
-	n := p.log.len()
-	caught := now
-	if n > y.applied {
-		caught = max(now, m.appliedAt(y, n-1))
-	}
-	if caught-now > m.set.stepDownCatchUp {
-		return false
-	}
+	return best, bestAt
+}
+
+// handOffTo steps primary p down now and has y stand once p learns, at
+// caught, that y holds p's first n entries: p sends it replSetStepUp, and y
+// wins in one voting round trip with no dry run (election hand-off,
+// https://github.com/mongodb/mongo/blob/8f1f561d203201f9f19e832374813f46cfe0dc29/src/mongo/db/repl/replication_coordinator_impl.cpp#L3296-L3308).
+func (m *mongoModel) handOffTo(p, y *mongoMember, n int, caught time.Duration) {
 	m.demote(p)
-	// The step-up request, then one voting round trip.
 	var rtt time.Duration
 	var lats []time.Duration
 	for _, v := range m.members {
 		// The stepping-down primary still answers (even when shutting down).
-		if v != y && v.inConfig && !v.syncing && v.votes > 0 && (v == p || m.s.reachable(y.node, v.node)) {
+		if v != y && m.votesNow(v) && (v == p || m.s.reachable(y.node, v.node)) {
 			lats = append(lats, m.s.latency(y.node, v.node))
 		}
 	}
@@ -398,11 +418,7 @@ func (m *mongoModel) handOff(p *mongoMember, then func(*mongoMember)) bool {
 			y.applied = n
 		}
 		m.becomePrimary(y)
-		if then != nil && y.isPrimary {
-			then(y)
-		}
 	}))
-	return true
 }
 
 // replan recomputes the outcome of every write not yet delivered under the
@@ -433,8 +449,10 @@ func (m *mongoModel) replan() {
 			w.outcome, w.done = platform.Unknown, now
 		case w.log.owner.node.state == nodePaused:
 			w.outcome, w.done, w.ackAt = platform.Unknown, deadline, mongoNever
-		case !w.log.owner.isPrimary:
-			// Step-down kills the operations in progress.
+		case !w.log.owner.isPrimary, w.log.owner.steppingDown:
+			// Step-down (also an attempt still waiting for a secondary)
+			// kills the operations in progress
+			// (https://www.mongodb.com/docs/manual/reference/command/replSetStepDown/#writes-during-stepdown).
 			w.outcome, w.done, w.ackAt = platform.Unknown, now, mongoNever
 		default:
 			m.plan(&w)
@@ -461,12 +479,13 @@ func (m *mongoModel) replan() {
 }
 
 // checkRedundancy emits redundancy-restored when the set again has as many
-// healthy members (primary, or secondary replicating from it) as it was
-// built with.
+// healthy data-bearing members as it was built with: the primary, and
+// secondaries replicating from it within mongo.caught_up_lag. The time to
+// full redundancy thus runs to the last member caught up.
 func (m *mongoModel) checkRedundancy() {
 	healthy := 0
 	for _, x := range m.members {
-		if x.inConfig && !x.syncing && m.s.up(x.node) && (x.isPrimary || x.live) {
+		if x.inConfig && !x.arbiter && !x.syncing && !x.stale && m.s.up(x.node) && (x.isPrimary || (x.live && x.caughtUp)) {
 			healthy++
 		}
 	}

@@ -443,16 +443,22 @@ var _ = Describe("mongo replica set", func() {
 			return took, rec
 		}
 
-		It("takes initial-sync time that grows with the data size, then restores redundancy", func() {
+		It("takes initial-sync time that grows with the data size, then restores redundancy once the last member is caught up", func() {
 			small, rec := rebuild(20 * time.Second)
 			large, _ := rebuild(200 * time.Second)
 			Expect(large[0]).To(BeNumerically(">", small[0]))
 			Expect(large[0] - small[0]).To(BeNumerically("~", time.Duration(180*time.Second/interval)*set.initialSyncPerDoc, 100*time.Millisecond))
 			added := rec.eventsOf(platform.EventMemberAdded)
 			Expect(added).To(HaveLen(2))
+			caughtUp := rec.eventsOf(platform.EventMemberCaughtUp)
+			Expect(caughtUp).To(HaveLen(2))
+			Expect(caughtUp[1].Node).To(Equal("mongo-west-1c"))
+			// Lag is sampled every heartbeat, so caught up within one of
+			// the end of the initial sync (no writes meanwhile).
+			Expect(caughtUp[1].At - added[1].At).To(BeNumerically("~", set.heartbeatInterval/2, set.heartbeatInterval/2))
 			restored := rec.eventsOf(platform.EventRedundancyRestored)
 			Expect(restored).NotTo(BeEmpty())
-			Expect(restored[len(restored)-1].At).To(Equal(added[1].At))
+			Expect(restored[len(restored)-1].At).To(Equal(caughtUp[1].At))
 		})
 	})
 

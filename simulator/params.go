@@ -57,7 +57,7 @@ var networkParameters = []paramDef{
 }
 
 var clientParameters = []paramDef{
-	duration("client.server_selection_timeout", 30*time.Second,
+	duration("client.server_selection_timeout", platform.DefaultServerSelectionTimeout,
 		"how long a Mongo client waits for a writable primary before the write fails (serverSelectionTimeoutMS)",
 		"https://www.mongodb.com/docs/drivers/go/current/fundamentals/connections/connection-options/"),
 	duration("client.heartbeat_interval", 10*time.Second,

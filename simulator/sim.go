@@ -75,6 +75,9 @@ type Sim struct {
 
 	nodes     []*simNode
 	nodeIndex map[string]int
+	// topologyNodes is how many of nodes the topology declares; the rest
+	// were added by runbook steps.
+	topologyNodes int
 	// cuts counts the partitions separating each ordered pair of nodes, so
 	// overlapping partitions heal independently.
 	cuts map[[2]int]int
@@ -117,6 +120,7 @@ func New(cfg platform.Config) (*Sim, error) {
 	for _, n := range cfg.Topology.Nodes() {
 		s.addNode(n)
 	}
+	s.topologyNodes = len(s.nodes)
 	for i := range cfg.Topology.Services {
 		spec := &cfg.Topology.Services[i]
 		var m model
@@ -292,6 +296,17 @@ func (s *Sim) addNode(n platform.Node) *simNode {
 	s.nodes = append(s.nodes, sn)
 	s.nodeIndex[n.Name] = sn.index
 	return sn
+}
+
+// AddedNodes lists the nodes runbook steps created (mongo.add-member,
+// logs.restore-snapshot), in creation order, so that faults scheduled
+// after those steps can aim at them (faults.AddedNodes).
+func (s *Sim) AddedNodes() []platform.Node {
+	var added []platform.Node
+	for _, n := range s.nodes[s.topologyNodes:] {
+		added = append(added, n.Node)
+	}
+	return added
 }
 
 func (s *Sim) node(name string) (*simNode, error) {

@@ -3,14 +3,19 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/chaosdrill/chaosdrill/platform"
 )
 
 // repo is the repository root, where the scenario library lives.
@@ -153,6 +158,77 @@ var _ = Describe("chaosdrill run", func() {
 		Expect(code).To(Equal(exitBadInput))
 	})
 
+	It("exits 2 before anything runs, writing nothing, when --out names a file or a folder under one", func() {
+		dir := GinkgoT().TempDir()
+		Expect(os.WriteFile(filepath.Join(dir, "taken"), []byte("keep me"), 0o644)).To(Succeed())
+		before := entries(dir)
+		for _, out := range []string{"taken", filepath.Join("taken", "reports")} {
+			code, stdout, stderr := chaosdrill(dir, "run", library("mongo-primary-kill"), "--out", out)
+			Expect(code).To(Equal(exitBadInput), out)
+			Expect(stderr).To(ContainSubstring("--out %s: taken is a file, not a folder", out))
+			Expect(stdout).To(BeEmpty(), "nothing ran")
+			Expect(entries(dir)).To(Equal(before))
+		}
+		kept, err := os.ReadFile(filepath.Join(dir, "taken"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(kept)).To(Equal("keep me"))
+	})
+
+	It("exits 2 before anything runs when --out is in a folder that cannot be written", func() {
+		// Not even root can create files in /proc; mode bits would not stop
+		// root, which these tests may run as.
+		if _, err := os.Stat("/proc/self"); err != nil {
+			Skip("no /proc here: " + err.Error())
+		}
+		code, stdout, stderr := chaosdrill(GinkgoT().TempDir(), "run", library("mongo-primary-kill"), "--out", "/proc/chaosdrill-reports")
+		Expect(code).To(Equal(exitBadInput))
+		Expect(stderr).To(ContainSubstring("--out /proc/chaosdrill-reports: cannot write in /proc"))
+		Expect(stdout).To(BeEmpty())
+	})
+
+	It("exits 1, names what never fired, and says not-rehearsed in every report file (the issue's rolling restart cut to 2m30s)", func() {
+		dir := GinkgoT().TempDir()
+		text, err := os.ReadFile(library("es-rolling-restart"))
+		Expect(err).NotTo(HaveOccurred())
+		short := strings.Replace(string(text), "duration: 6m", "duration: 2m30s", 1)
+		Expect(os.WriteFile(filepath.Join(dir, "short.yaml"), []byte(short), 0o644)).To(Succeed())
+
+		code, stdout, _ := chaosdrill(dir, "run", "short.yaml", "--out", "o", "--quiet")
+
+		Expect(code).To(Equal(exitFail))
+		Expect(stdout).To(ContainSubstring("NOT-REHEARSED fault restart-c rehearsed: observed its trigger came at"))
+		Expect(stdout).To(ContainSubstring("NOT-REHEARSED fault restart-d rehearsed: observed it waits on fault restart-c, which never happened"))
+		Expect(stdout).To(MatchRegexp(`(?m)^NOT-REHEARSED: 0 of 5 checks held`))
+		Expect(reportJSON(filepath.Join(dir, "o"))).To(HaveKeyWithValue("verdict", "not-rehearsed"))
+		md, err := os.ReadFile(filepath.Join(dir, "o", "report.md"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(md)).To(ContainSubstring("| restart-c | restart | node:es-east-1c |  | NOT-REHEARSED | never | never |"))
+		junit, err := os.ReadFile(filepath.Join(dir, "o", "junit.xml"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(strings.Count(string(junit), `type="not-rehearsed"`)).To(Equal(5))
+
+		// The stored verdict keeps its exit code when rendered again.
+		code, _, _ = chaosdrill(dir, "report", filepath.Join("o", "report.json"), "--out", "again")
+		Expect(code).To(Equal(exitFail))
+	})
+
+	It("gives a file without expect the baseline expectations, so killing every log node does not pass", func() {
+		dir := GinkgoT().TempDir()
+		Expect(os.WriteFile(filepath.Join(dir, "no-expect.yaml"), []byte(`name: no-expect
+topology: ion
+duration: 2m
+workloads:
+  - {service: logs, rate: 100}
+faults:
+  - {name: lose-logs, kind: kill, target: service:logs, at: 30s}
+`), 0o644)).To(Succeed())
+
+		code, stdout, _ := chaosdrill(dir, "run", "no-expect.yaml", "--quiet")
+
+		Expect(code).To(Equal(exitFail))
+		Expect(stdout).To(ContainSubstring("FAIL logs: recovers (baseline): observed never recovered"))
+	})
+
 	It("exits 1 and says how to reproduce when an expectation fails", func() {
 		dir := GinkgoT().TempDir()
 		scenario := filepath.Join(dir, "strict.yaml")
@@ -164,6 +240,59 @@ var _ = Describe("chaosdrill run", func() {
 		code, stdout, _ := chaosdrill(dir, "run", scenario, "--seed", "5", "--quiet")
 		Expect(code).To(Equal(exitFail))
 		Expect(stdout).To(ContainSubstring("--seed=5"))
+	})
+})
+
+// reportJSON reads the report.json of an output folder.
+func reportJSON(dir string) map[string]any {
+	GinkgoHelper()
+	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	Expect(err).NotTo(HaveOccurred())
+	var doc map[string]any
+	Expect(json.Unmarshal(b, &doc)).To(Succeed())
+	return doc
+}
+
+var _ = Describe("usage errors", func() {
+	It("exits 2 on an unknown command, suggests the right one, and writes nothing", func() {
+		dir := GinkgoT().TempDir()
+		before := entries(dir)
+		code, stdout, stderr := chaosdrill(dir, "runn", "x")
+		Expect(code).To(Equal(exitBadInput))
+		Expect(stderr).To(ContainSubstring(`unknown command "runn"`))
+		Expect(stderr).To(ContainSubstring(`did you mean "run"?`))
+		Expect(stdout).To(BeEmpty())
+		Expect(entries(dir)).To(Equal(before))
+	})
+
+	It("exits 2 on an unknown list", func() {
+		code, _, stderr := chaosdrill(repo, "list", "faults")
+		Expect(code).To(Equal(exitBadInput))
+		Expect(stderr).To(ContainSubstring(`unknown command "faults"`))
+	})
+
+	It("still shows help, exit 0, with no command", func() {
+		code, stdout, _ := chaosdrill(repo)
+		Expect(code).To(Equal(exitPass))
+		Expect(stdout).To(ContainSubstring("Available Commands"))
+	})
+})
+
+var _ = Describe("chaosdrill version", func() {
+	It("prints the module version and commit, saying devel and unknown when the binary carries none (as under go test)", func() {
+		for _, args := range [][]string{{"version"}, {"--version"}} {
+			code, stdout, _ := chaosdrill(repo, args...)
+			Expect(code).To(Equal(exitPass), args[0])
+			Expect(stdout).To(MatchRegexp(`^chaosdrill devel \(commit unknown, go1\.\d+`), args[0])
+		}
+	})
+
+	It("words a stamped build: release version, short commit, modified tree", func() {
+		info := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "github.com/chaosdrill/chaosdrill", Version: "v1.4.0"},
+			Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "3601317d0c2f9d0b5a1e8f0a4b1c2d3e4f5a6b7c"}, {Key: "vcs.modified", Value: "true"}}}
+		Expect(describeBuild(info)).To(Equal("chaosdrill v1.4.0 (commit 3601317d0c2f, modified, go1.26.8)"))
+		info.Main.Version, info.Settings = "(devel)", info.Settings[:1]
+		Expect(describeBuild(info)).To(Equal("chaosdrill devel (commit 3601317d0c2f, go1.26.8)"))
 	})
 })
 
@@ -199,13 +328,48 @@ var _ = Describe("without Docker", func() {
 		GinkgoT().Setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
 	})
 
-	It("run --platform containers exits 3, says Docker is not reachable, and writes nothing", func() {
+	It("run --platform containers exits 3, says Docker is not reachable, and leaves CI an error report", func() {
 		dir := GinkgoT().TempDir()
-		before := entries(dir)
-		code, _, stderr := chaosdrill(dir, "run", library("es-node-kill"), "--platform", "containers")
+		code, stdout, stderr := chaosdrill(dir, "run", library("es-node-kill"), "--platform", "containers", "--out", "nightly")
 		Expect(code).To(Equal(exitEnvironment))
 		Expect(stderr).To(ContainSubstring("Docker is not reachable"))
 		Expect(stderr).To(ContainSubstring("tcp://127.0.0.1:1"))
+		Expect(stdout).To(ContainSubstring(filepath.Join("nightly", "report.json")))
+
+		doc := reportJSON(filepath.Join(dir, "nightly"))
+		Expect(doc).To(HaveKeyWithValue("verdict", "error"))
+		Expect(doc).To(HaveKeyWithValue("error", HaveKeyWithValue("phase", "preflight")))
+		Expect(doc["error"]).To(HaveKeyWithValue("message", ContainSubstring("Docker is not reachable")))
+		junit, err := os.ReadFile(filepath.Join(dir, "nightly", "junit.xml"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(junit)).To(MatchRegexp(`<error message="preflight failed: [^"]*Docker is not reachable`))
+		for _, f := range []string{"report.md", "report.html"} {
+			Expect(filepath.Join(dir, "nightly", f)).To(BeAnExistingFile())
+		}
+	})
+
+	It("writes no report for an interrupted run, whatever error the interrupt surfaced as", func() {
+		sc, err := loadScenario(library("es-node-kill"), nil)
+		Expect(err).NotTo(HaveOccurred())
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		dir := GinkgoT().TempDir()
+		before := entries(dir)
+		for _, cause := range []error{context.Canceled, errors.New("docker: request aborted")} {
+			var stdout bytes.Buffer
+			returned := failedRun(ctx, &stdout, filepath.Join(dir, "out"), sc, runFlags{platform: "containers", seed: 1}, "bring-up", cause)
+			Expect(returned).To(MatchError(cause))
+			Expect(stdout.String()).To(BeEmpty())
+			Expect(entries(dir)).To(Equal(before))
+		}
+	})
+
+	It("checks the scenario before Docker: a broken file is bad input, with nothing written", func() {
+		dir := GinkgoT().TempDir()
+		before := entries(dir)
+		code, _, stderr := chaosdrill(dir, "run", filepath.Join(repo, "scenarios", "testdata", "bad", "after-event-misspelled.yaml"), "--platform", "containers")
+		Expect(code).To(Equal(exitBadInput))
+		Expect(stderr).To(ContainSubstring(`did you mean "health-green"?`))
 		Expect(entries(dir)).To(Equal(before))
 	})
 
@@ -223,6 +387,40 @@ var _ = Describe("chaosdrill list", func() {
 		for _, s := range []string{"east-region-outage", "mongo-partition-w1", "partition", "latency", "ion", "mongo.force-reconfigure", "role:SERVICE:ROLE"} {
 			Expect(stdout).To(ContainSubstring(s))
 		}
+	})
+
+	It("lists every event each kind of service emits, with its meaning", func() {
+		code, stdout, _ := chaosdrill(repo, "list", "events")
+		Expect(code).To(Equal(exitPass))
+		for _, kind := range []string{platform.KindMongo, platform.KindElastic, platform.KindS3} {
+			Expect(stdout).To(ContainSubstring(strings.ToUpper(kind)))
+			for _, e := range platform.EventCatalog(kind) {
+				Expect(stdout).To(MatchRegexp(`(?m)^  %s\s+%s$`, regexp.QuoteMeta(e.What), regexp.QuoteMeta(e.Meaning)))
+			}
+		}
+		Expect(stdout).To(ContainSubstring("after_event: logs:EVENT"))
+	})
+
+	It("shows a topology's regions, zones and nodes with priorities, votes and hidden", func() {
+		code, stdout, _ := chaosdrill(repo, "list", "topology", "ion")
+		Expect(code).To(Equal(exitPass))
+		Expect(stdout).To(ContainSubstring("us-east-1  zones us-east-1a, us-east-1b, us-east-1c, us-east-1d"))
+		Expect(stdout).To(MatchRegexp(`(?m)^mongo-west-1a\s+mongo\s+us-west-1\s+us-west-1a\s+never primary \(priority 0\)\s+0\s+1\s+yes$`))
+		Expect(stdout).To(MatchRegexp(`(?m)^mongo-east-1a\s+mongo\s+us-east-1\s+us-east-1a\s+electable member\s+2\s+1\s+no$`))
+		Expect(stdout).To(MatchRegexp(`(?m)^s3-us-west-1\s+artifacts\s+us-west-1\s+-\s+endpoint, sync destination`))
+		Expect(stdout).To(ContainSubstring("role:mongo:primary, role:mongo:secondary, role:logs:master"))
+		for _, n := range platform.Ion().Nodes() {
+			Expect(stdout).To(MatchRegexp(`(?m)^%s\s`, n.Name))
+		}
+	})
+
+	It("shows the inline topology of a scenario file, and refuses an unknown name with exit 2", func() {
+		code, stdout, _ := chaosdrill(repo, "list", "topology", filepath.Join("scenarios", "testdata", "good", "inline-two-region.yaml"))
+		Expect(code).To(Equal(exitPass))
+		Expect(stdout).To(ContainSubstring("TOPOLOGY two-region"))
+		code, _, stderr := chaosdrill(repo, "list", "topology", "iom")
+		Expect(code).To(Equal(exitBadInput))
+		Expect(stderr).To(ContainSubstring(`no built-in topology "iom"`))
 	})
 
 	for _, p := range []string{"sim", "containers"} {

@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -27,7 +29,10 @@ func newListCommand() *cobra.Command {
 descriptions, the fault kinds and selectors, the built-in topologies and the
 runbook actions. With --parameters, list every model parameter of the
 platform (--platform sim, the default, or containers) with its default and
-the documentation it comes from.`,
+the documentation it comes from.
+
+  chaosdrill list events          every event each kind of service emits
+  chaosdrill list topology ion    the nodes of a topology and where they run`,
 		Args: argsError(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
@@ -89,9 +94,13 @@ the documentation it comes from.`,
 			for _, a := range platform.ActionCatalog() {
 				fmt.Fprintf(w, "  %s\t%s\n", a.Name, a.Description)
 			}
+			fmt.Fprintln(w, "\nMORE\t")
+			fmt.Fprintln(w, "  chaosdrill list events\tthe events a trigger (after_event) can wait for")
+			fmt.Fprintln(w, "  chaosdrill list topology NAME\tnodes, zones, regions, roles, priorities, votes")
 			return nil
 		},
 	}
+	cmd.AddCommand(newListEventsCommand(), newListTopologyCommand())
 	cmd.Flags().StringVar(&dir, "dir", "scenarios", "folder of scenario files")
 	cmd.Flags().BoolVar(&parameters, "parameters", false, "list the model parameters instead")
 	cmd.Flags().StringVar(&platformName, "platform", "sim", "whose parameters --parameters lists: sim or containers")
@@ -104,4 +113,161 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// serviceKinds are the kinds of service a topology places, in the order
+// the lists show them.
+var serviceKinds = []string{platform.KindMongo, platform.KindElastic, platform.KindS3}
+
+func newListEventsCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "events",
+		Short: "List the events each kind of service emits",
+		Long: `List every event each kind of service emits, with what it means: the words a
+fault or runbook step waits for with after_event: SERVICE:EVENT, where SERVICE
+is the name of a service of the scenario's topology (in ion: mongo, logs,
+artifacts). validate refuses an event the service's kind does not emit.`,
+		Args: argsError(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			defer w.Flush()
+			ion := platform.Ion()
+			for i, kind := range serviceKinds {
+				if i > 0 {
+					fmt.Fprintln(w)
+				}
+				heading := strings.ToUpper(kind)
+				if svc, ok := ion.ServiceOfKind(kind); ok {
+					heading += fmt.Sprintf(" (in ion: after_event: %s:EVENT)", svc.Name)
+				}
+				fmt.Fprintln(w, heading)
+				for _, e := range platform.EventCatalog(kind) {
+					fmt.Fprintf(w, "  %s\t%s\n", e.What, e.Meaning)
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func newListTopologyCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "topology [NAME | SCENARIO.yaml]",
+		Short: "Show a topology's regions, zones and nodes",
+		Long: `Show a built-in topology (default: every one), or the topology of a scenario
+file: its regions and zones, link latencies, services, and every node with
+its service, region, zone and replica-set settings (priority, votes, hidden),
+and the roles a fault can aim at.`,
+		Args: argsError(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			builtins := platform.BuiltinTopologies()
+			var topologies []*platform.Topology
+			switch {
+			case len(args) == 0:
+				for _, name := range platform.SortedKeys(builtins) {
+					topologies = append(topologies, builtins[name]())
+				}
+			case builtins[args[0]] != nil:
+				topologies = append(topologies, builtins[args[0]]())
+			case strings.HasSuffix(args[0], ".yaml") || strings.HasSuffix(args[0], ".yml"):
+				sc, err := scenarios.Load(args[0])
+				if err != nil {
+					return badInput(err)
+				}
+				topologies = append(topologies, sc.Topology.Resolved)
+			default:
+				names := platform.SortedKeys(builtins)
+				return badInput(fmt.Errorf("no built-in topology %q (built-in: %s; or give a scenario file)", args[0], strings.Join(names, ", ")))
+			}
+			for i, t := range topologies {
+				if i > 0 {
+					fmt.Fprintln(cmd.OutOrStdout())
+				}
+				writeTopology(cmd.OutOrStdout(), t)
+			}
+			return nil
+		},
+	}
+}
+
+// writeTopology prints one topology for a scenario author.
+func writeTopology(out io.Writer, t *platform.Topology) {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	defer w.Flush()
+	fmt.Fprintf(w, "TOPOLOGY %s\n", t.Name)
+	fmt.Fprintln(w, "REGIONS")
+	for _, r := range t.Regions {
+		fmt.Fprintf(w, "  %s\tzones %s\n", r.Name, strings.Join(r.Zones, ", "))
+	}
+	l := t.EffectiveLatency()
+	fmt.Fprintf(w, "LINK LATENCY (one way): intra-zone %s, inter-zone %s, inter-region %s\n", l.IntraZone, l.InterZone, l.InterRegion)
+	fmt.Fprintln(w, "SERVICES")
+	var roles []string
+	for _, s := range t.Services {
+		fmt.Fprintf(w, "  %s\t%s\n", s.Name, describeService(s))
+		for _, role := range platform.Roles[s.Kind] {
+			roles = append(roles, fmt.Sprintf("role:%s:%s", s.Name, role))
+		}
+	}
+	if len(roles) > 0 {
+		fmt.Fprintf(w, "ROLES (resolved when a fault fires): %s\n", strings.Join(roles, ", "))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "NODE\tSERVICE\tREGION\tZONE\tROLE\tPRIORITY\tVOTES\tHIDDEN")
+	for _, s := range t.Services {
+		switch s.Kind {
+		case platform.KindMongo:
+			for _, m := range s.Members {
+				region, _ := t.RegionOfZone(m.Zone)
+				role := "electable member"
+				if m.Priority == 0 {
+					role = "never primary (priority 0)"
+				}
+				hidden := "no"
+				if m.Hidden {
+					hidden = "yes"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", m.Name, s.Name, region, m.Zone, role,
+					strconv.FormatFloat(m.Priority, 'g', -1, 64), m.VoteCount(), hidden)
+			}
+		case platform.KindElastic:
+			for _, n := range s.Nodes {
+				region, _ := t.RegionOfZone(n.Zone)
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t-\t-\t-\n", n.Name, s.Name, region, n.Zone, "master-eligible data node")
+			}
+		case platform.KindS3:
+			for _, e := range s.Endpoints {
+				role := "endpoint, sync destination"
+				if e.Region == s.PrimaryRegion {
+					role = "endpoint, primary region"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t-\t%s\t-\t-\t-\n", e.Name, s.Name, e.Region, role)
+			}
+		}
+	}
+}
+
+// describeService sums up a service's kind-specific settings.
+func describeService(s platform.ServiceSpec) string {
+	switch s.Kind {
+	case platform.KindMongo:
+		text := fmt.Sprintf("mongo replica set %s, %d members", s.ReplicaSet, len(s.Members))
+		for _, mode := range platform.SortedKeys(s.WriteModes) {
+			var tags []string
+			for _, tag := range platform.SortedKeys(s.WriteModes[mode]) {
+				tags = append(tags, fmt.Sprintf("%s: %d", tag, s.WriteModes[mode][tag]))
+			}
+			text += fmt.Sprintf("; write mode %s {%s}", mode, strings.Join(tags, ", "))
+		}
+		return text
+	case platform.KindElastic:
+		text := fmt.Sprintf("elasticsearch, %d nodes, %d primary shards, replicas: %d", len(s.Nodes), s.Shards, s.Replicas)
+		if s.SnapshotTo != "" {
+			text += fmt.Sprintf("; snapshots every %s to %s", s.SnapshotInterval, s.SnapshotTo)
+		}
+		return text
+	case platform.KindS3:
+		return fmt.Sprintf("s3, %d endpoints, primary region %s, synced every %s", len(s.Endpoints), s.PrimaryRegion, s.SyncInterval)
+	}
+	return s.Kind
 }

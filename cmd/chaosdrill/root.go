@@ -18,8 +18,8 @@ import (
 
 // Exit codes (DESIGN.md "Contracts").
 const (
-	exitPass        = 0 // every expectation met
-	exitFail        = 1 // an expectation failed
+	exitPass        = 0 // everything rehearsed, every expectation met
+	exitFail        = 1 // an expectation failed, or something was not rehearsed or could not be checked
 	exitBadInput    = 2 // bad scenario, flags or arguments
 	exitEnvironment = 3 // the environment failed: Docker down, image missing, timeout
 )
@@ -103,15 +103,34 @@ S3 buckets synced across regions), drives acknowledged writes through it, kills
 nodes, zones or a region mid-scenario, runs the recovery runbook, and proves how
 much acknowledged data was lost (RPO) and how long each service was down (RTO).
 
-Exit codes: 0 every expectation met, 1 an expectation failed, 2 bad input,
-3 the environment failed.`,
+Exit codes: 0 pass (everything rehearsed, every expectation met); 1 fail,
+not-rehearsed (a fault or runbook step of the file did not happen) or
+unverified (a check could not run, e.g. a read-back failed); 2 bad input;
+3 the environment failed (verdict error).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionText(),
+		// cobra looks for suggestions only within this edit distance.
+		SuggestionsMinimumDistance: 2,
+		// The root only shows help; any word that is not a command is a
+		// usage error (exit 2), not an environment failure.
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			hint := ""
+			if suggestions := cmd.SuggestionsFor(args[0]); len(suggestions) > 0 {
+				hint = fmt.Sprintf("; did you mean %q?", suggestions[0])
+			}
+			return badInput(fmt.Errorf("unknown command %q for %q%s (see chaosdrill --help)", args[0], cmd.CommandPath(), hint))
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
-	root.AddCommand(newRunCommand(), newValidateCommand(), newListCommand(), newSweepCommand(), newReportCommand(), newCleanupCommand())
+	root.AddCommand(newRunCommand(), newValidateCommand(), newListCommand(), newSweepCommand(), newReportCommand(), newCleanupCommand(), newVersionCommand(), newDoctorCommand())
 	return root
 }
 

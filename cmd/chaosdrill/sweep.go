@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"text/tabwriter"
 
@@ -45,9 +46,9 @@ func newSweepCommand() *cobra.Command {
 		Short: "Run a scenario over many seeds on the simulator",
 		Long: `Run one scenario on the simulator for --seeds consecutive seeds starting at
 --from, and print, per service, the distribution of lost writes, RTO and RPO
-across seeds, plus every seed whose expectations failed (each reproducible
+across seeds, plus every seed whose verdict was not pass (each reproducible
 with chaosdrill run --seed=N). Writes sweep.json into --out when given.
-Exit code 1 if any seed failed.`,
+Exit code 1 if any seed did not pass.`,
 		Args: argsError(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if seeds == 0 {
@@ -59,6 +60,11 @@ Exit code 1 if any seed failed.`,
 			sc, err := loadScenario(args[0], simulator.Parameters())
 			if err != nil {
 				return err
+			}
+			if out != "" {
+				if err := checkOutFolder(out); err != nil {
+					return badInput(err)
+				}
 			}
 			results := make([]seedResult, seeds)
 			bar := progressbar.NewOptions64(int64(seeds),
@@ -97,7 +103,7 @@ Exit code 1 if any seed failed.`,
 				}
 			}
 			if failed > 0 {
-				return &exitError{code: exitFail, err: fmt.Errorf("%d seeds failed", failed)}
+				return &exitError{code: exitFail, err: fmt.Errorf("%d seeds did not pass", failed)}
 			}
 			return nil
 		},
@@ -117,20 +123,28 @@ func summarise(seed uint64, rep *reports.Report) seedResult {
 	return r
 }
 
-// printSweep prints the distribution table and the failing seeds; it
-// returns how many seeds failed.
+// printSweep prints the distribution table and the seeds that did not
+// pass; it returns how many seeds did not.
 func printSweep(w io.Writer, scenario string, results []seedResult) int {
-	var failedSeeds []uint64
+	var failedSeeds []seedResult
+	verdicts := map[string]int{}
 	services := map[string]bool{}
 	for _, r := range results {
-		if r.Verdict != "pass" {
-			failedSeeds = append(failedSeeds, r.Seed)
+		verdicts[r.Verdict]++
+		if r.Verdict != reports.VerdictPass {
+			failedSeeds = append(failedSeeds, r)
 		}
 		for s := range r.Services {
 			services[s] = true
 		}
 	}
-	fmt.Fprintf(w, "sweep of %s over %d seeds: %d passed, %d failed\n", scenario, len(results), len(results)-len(failedSeeds), len(failedSeeds))
+	var counts []string
+	for _, v := range reports.Verdicts {
+		if verdicts[v] > 0 {
+			counts = append(counts, fmt.Sprintf("%d %s", verdicts[v], v))
+		}
+	}
+	fmt.Fprintf(w, "sweep of %s over %d seeds: %s\n", scenario, len(results), strings.Join(counts, ", "))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "service\tmetric\tmin\tp50\tp90\tmax\tseeds with loss\tnever recovered\t")
 	for _, name := range platform.SortedKeys(services) {
@@ -154,12 +168,12 @@ func printSweep(w io.Writer, scenario string, results []seedResult) int {
 		fmt.Fprintf(tw, "\tRPO (s)\t%s\t\t\t\n", quantiles(rpo, "%.3f"))
 	}
 	tw.Flush()
-	for i, seed := range failedSeeds {
+	for i, r := range failedSeeds {
 		if i == 20 {
-			fmt.Fprintf(w, "... and %d more failing seeds (see sweep.json)\n", len(failedSeeds)-20)
+			fmt.Fprintf(w, "... and %d more seeds that did not pass (see sweep.json)\n", len(failedSeeds)-20)
 			break
 		}
-		fmt.Fprintf(w, "failed: seed %d (reproduce with --seed=%d)\n", seed, seed)
+		fmt.Fprintf(w, "%s: seed %d (reproduce with --seed=%d)\n", r.Verdict, r.Seed, r.Seed)
 	}
 	return len(failedSeeds)
 }

@@ -15,9 +15,11 @@ func newValidateCommand() *cobra.Command {
 		Use:   "validate FILE...",
 		Short: "Check scenario files without running them",
 		Long: `Check each scenario file: YAML syntax, known fields and types, targets that
-exist in the topology, times inside the scenario, runbook actions and their
-parameters. Every problem is printed as FILE:LINE:COLUMN: FIELD: MESSAGE.
-Nothing is written. Exit code 2 if any file is bad.`,
+exist in the topology, times (and heals) inside the scenario, after_event
+triggers on events the service emits (chaosdrill list events), runbook actions
+and their parameters, expectations that can be measured. Every problem is
+printed as FILE:LINE:COLUMN: FIELD: MESSAGE, with a did-you-mean for a likely
+typo. Nothing is written. Exit code 2 if any file is bad.`,
 		Args: argsError(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			bad := 0
