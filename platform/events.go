@@ -68,6 +68,7 @@ var eventCatalog = map[string][]EventInfo{
 		{EventHealthYellow, "cluster health turned yellow: every primary is allocated, some replicas are not"},
 		{EventHealthRed, "cluster health turned red: some primary shard is unallocated"},
 		{EventSnapshotCompleted, "a snapshot reached the S3 repository; Detail names it"},
+		{EventSnapshotPartial, "a snapshot reached the S3 repository PARTIAL: the shards whose node crashed or left during it failed; Detail names them"},
 		{EventRestoreCompleted, "a snapshot restore into a new cluster finished (primaries recovered); Detail names the snapshot"},
 		{EventEndpointFailedOver, "the log tier now writes to another cluster; Detail names its region"},
 		{EventRedundancyRestored, "every shard has all its copies again (green after a fault)"},

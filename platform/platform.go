@@ -56,6 +56,7 @@ const (
 	EventHealthYellow       = "health-yellow"        //
 	EventHealthRed          = "health-red"           //
 	EventSnapshotCompleted  = "snapshot-completed"   // elasticsearch: a snapshot reached the repository
+	EventSnapshotPartial    = "snapshot-partial"     // elasticsearch: a snapshot was stored PARTIAL (shards failed); Detail names them
 	EventSyncCompleted      = "sync-completed"       // s3: a cross-region sync pass finished; Detail names the destination region
 	EventRedundancyRestored = "redundancy-restored"  // the service has all its copies again (time to full redundancy)
 	EventRestoreCompleted   = "restore-completed"    // elasticsearch: a snapshot restore finished
@@ -248,11 +249,12 @@ func ActionCatalog() []ActionInfo {
 		},
 		{
 			Name:        ActionLogsRestoreSnapshot,
-			Description: "create a new Elasticsearch cluster in `region` and restore the newest snapshot found in that region's bucket; the log tier then writes to it",
+			Description: "create a new Elasticsearch cluster in `region` and restore the newest complete snapshot found in that region's bucket (or the newest at all with `partial`); the log tier then writes to it",
 			Params: map[string]string{
 				"service": "the elasticsearch service",
 				"region":  "region to build the new cluster in",
 				"nodes":   "number of nodes of the new cluster (default: as many as the old one)",
+				"partial": "\"true\" to allow restoring a PARTIAL snapshot, its failed shards recreated empty (default false: PARTIAL snapshots are skipped, as Elasticsearch refuses them)",
 			},
 			Required: []string{"region"},
 		},

@@ -81,6 +81,11 @@ func plan(t *platform.Topology, o options) ([]plannedNode, error) {
 	var plans []plannedNode
 	for _, n := range t.Nodes() {
 		svc, _ := t.Service(n.Service)
+		if svc.Replication == platform.ReplicationCRR {
+			// LocalStack's community image accepts replication rules but
+			// copies nothing (https://github.com/localstack/localstack/pull/8901).
+			return nil, fmt.Errorf("s3 service %s: replication: %s runs on the simulator only: LocalStack's community image does not replicate buckets", svc.Name, platform.ReplicationCRR)
+		}
 		if o.standin != "" {
 			plans = append(plans, plannedNode{Node: n, Spec: docker.StandinSpec(o.standin, n.Name, n.Region, n.Zone), Port: docker.StandinEchoPort})
 			continue
