@@ -15,9 +15,9 @@ const (
 	// maxTimelineBuckets bounds a stored timeline; Build makes at most a
 	// few hundred buckets, and every bucket is a bar in report.html.
 	maxTimelineBuckets = 100_000
-	// maxStoredSeconds bounds every time in a stored report: far beyond the
-	// longest scenario, far below where a float loses the microsecond.
-	maxStoredSeconds = 1e9
+	// maxStoredSeconds bounds every time in a stored report: just above the
+	// longest time.Duration (about 9.2e9 s), the most Build can write.
+	maxStoredSeconds = 1e10
 )
 
 // Validate checks a report read from a file (which anyone may have
