@@ -204,7 +204,7 @@ var _ = Describe("hostile input to validate", func() {
 
 		Expect(code).To(Equal(exitBadInput))
 		Expect(stdout).To(ContainSubstring("ok  " + library("es-node-kill")))
-		Expect(stdout).To(ContainSubstring("ok  " + library("az-outage")), "the files after a bad one are checked too")
+		Expect(stdout).To(ContainSubstring("ok  "+library("az-outage")), "the files after a bad one are checked too")
 		Expect(stderr).To(ContainSubstring("/dev/zero: not a regular file (a character device)"))
 		Expect(stderr).To(ContainSubstring(fifo + ": not a regular file (a named pipe (FIFO))"))
 		Expect(stderr).To(ContainSubstring(folder + ": not a regular file (a folder)"))
