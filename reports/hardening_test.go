@@ -51,11 +51,7 @@ var _ = Describe("Validate and RecomputeVerdict on a stored report", func() {
 	})
 
 	It("works the verdict out from the checks, the schedule and the read-backs, not the stored word", func() {
-		r := reports.Build(regionLoss())
-		r.Verdict = reports.VerdictPass
-		for i := range r.Expectations {
-			r.Expectations[i].Result, r.Expectations[i].Pass = reports.VerdictPass, true
-		}
+		r := passing()
 		Expect(reports.RecomputeVerdict(r)).To(Equal(reports.VerdictPass))
 		r.Faults[0].Status = reports.StatusNotRehearsed
 		Expect(reports.RecomputeVerdict(r)).To(Equal(reports.VerdictNotRehearsed))
@@ -63,8 +59,28 @@ var _ = Describe("Validate and RecomputeVerdict on a stored report", func() {
 		Expect(reports.RecomputeVerdict(r)).To(Equal(reports.VerdictFail))
 		r.Error = &reports.RunError{Phase: "run", Message: "boom"}
 		Expect(reports.RecomputeVerdict(r)).To(Equal(reports.VerdictError))
+
+		r = passing()
+		r.Services["mongo"].ReadBack = reports.ReadBackFailed
+		Expect(reports.RecomputeVerdict(r)).To(Equal(reports.VerdictUnverified))
 	})
 })
+
+// passing is a small stored report whose checks, schedule and figures all
+// say pass.
+func passing() *reports.Report {
+	zero, at := 0.0, 60.0
+	return &reports.Report{
+		Schema: reports.Schema, Scenario: "s", Verdict: reports.VerdictPass,
+		Services: map[string]*reports.ServiceReport{"mongo": {Acked: 10, ReadBack: reports.ReadBackComplete, RTO: &zero}},
+		Faults:   []reports.FaultReport{{Name: "f", Kind: "kill", Status: reports.StatusRehearsed, At: &at}},
+		Expectations: []reports.ExpectationResult{
+			{Name: "mongo: lost writes <= 0 (baseline)", Service: "mongo", Result: reports.VerdictPass, Pass: true, Baseline: true},
+			{Name: "mongo: recovers (baseline)", Service: "mongo", Result: reports.VerdictPass, Pass: true, Baseline: true},
+			{Name: "mongo: rto <= 20s", Service: "mongo", Result: reports.VerdictPass, Pass: true},
+		},
+	}
+}
 
 var _ = Describe("WriteAllContext", func() {
 	It("leaves the folder as it was when interrupted half-way, and writes all four files otherwise", func() {
@@ -95,5 +111,21 @@ var _ = Describe("WriteAllContext", func() {
 		_, err := reports.Read("/dev/zero")
 		Expect(err).To(MatchError(ContainSubstring("not a regular file")))
 		Expect(reports.WriteMarkdown(io.Discard, reports.Build(regionLoss()))).To(Succeed())
+	})
+})
+
+var _ = Describe("RecomputeVerdict on edited figures", func() {
+	It("fails a check stored as passed whose bound the stored figures miss", func() {
+		r := passing()
+		Expect(reports.Validate(r)).To(Succeed())
+		r.Services["mongo"].Lost = 5
+		Expect(reports.RecomputeVerdict(r)).To(Equal(reports.VerdictFail))
+		r = passing()
+		r.Services["mongo"].RTO = nil
+		Expect(reports.RecomputeVerdict(r)).To(Equal(reports.VerdictFail))
+		r = passing()
+		late := 21.0
+		r.Services["mongo"].RTO = &late
+		Expect(reports.RecomputeVerdict(r)).To(Equal(reports.VerdictFail))
 	})
 })

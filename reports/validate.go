@@ -3,8 +3,11 @@ package reports
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Limits on a stored report that Read accepts.
@@ -141,7 +144,9 @@ func (v *validator) timeline(p string, t Timeline) {
 
 // RecomputeVerdict works out the verdict a stored report's own figures
 // support: error when it records an error, else the worst of its checks'
-// results, and no better than not-rehearsed while a fault or runbook step
+// results (a check stored as passed whose bound the service's stored
+// figures miss, such as "lost writes <= 0" with 5 lost, counts as failed),
+// and no better than not-rehearsed while a fault or runbook step
 // it lists did not happen as written, nor than fail while a step failed,
 // nor than unverified while a service's read-back failed or it acknowledged
 // nothing. `chaosdrill report` compares it with the stored verdict.
@@ -151,7 +156,14 @@ func RecomputeVerdict(r *Report) string {
 	}
 	verdict := VerdictPass
 	for _, e := range r.Expectations {
-		verdict = worse(verdict, e.Result)
+		result := e.Result
+		// A check stored as passed must also pass on the stored figures.
+		if result == VerdictPass {
+			if held, known := holdsOnFigures(r, e); known && !held {
+				result = VerdictFail
+			}
+		}
+		verdict = worse(verdict, result)
 	}
 	for _, f := range r.Faults {
 		if f.Status == StatusNotRehearsed {
@@ -172,4 +184,56 @@ func RecomputeVerdict(r *Report) string {
 		}
 	}
 	return verdict
+}
+
+// boundName reads the bounds Build names its checks by ("mongo: lost writes
+// <= 0", "logs: rto <= 1m0s (baseline)").
+var boundName = regexp.MustCompile(`^(.+): (lost writes <=|lost writes >=|unknown writes <=|rto <=|rpo <=|recovers|does not recover) ?(\S*)(?: \(baseline\))?$`)
+
+// holdsOnFigures checks one bound again against the service's stored
+// figures; known is false for a check it cannot read back.
+func holdsOnFigures(r *Report, e ExpectationResult) (held, known bool) {
+	m := boundName.FindStringSubmatch(e.Name)
+	if m == nil {
+		return false, false
+	}
+	s := r.Services[m[1]]
+	if s == nil {
+		return false, false
+	}
+	count := func() (int64, bool) {
+		n, err := strconv.ParseInt(m[3], 10, 64)
+		return n, err == nil
+	}
+	limit := func() (time.Duration, bool) {
+		d, err := time.ParseDuration(m[3])
+		return d, err == nil
+	}
+	switch m[2] {
+	case "lost writes <=":
+		if n, ok := count(); ok {
+			return s.Lost <= n, true
+		}
+	case "lost writes >=":
+		if n, ok := count(); ok {
+			return s.Lost >= n, true
+		}
+	case "unknown writes <=":
+		if n, ok := count(); ok {
+			return s.Unknown <= n, true
+		}
+	case "rto <=":
+		if d, ok := limit(); ok {
+			return s.RTO != nil && duration(*s.RTO) <= d, true
+		}
+	case "rpo <=":
+		if d, ok := limit(); ok {
+			return duration(s.RPO) <= d, true
+		}
+	case "recovers":
+		return s.RTO != nil, true
+	case "does not recover":
+		return s.RTO == nil, true
+	}
+	return false, false
 }
