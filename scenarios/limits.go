@@ -21,7 +21,7 @@ const (
 	// MaxValues bounds the YAML values decoded from one file, an alias
 	// counted again each time it is used: a few hundred bytes of aliases
 	// to a wide list must not expand into millions of values.
-	MaxValues = 100_000
+	MaxValues = 50_000
 	// MaxProblems is how many problems of one file are listed; the rest are
 	// counted in a last line.
 	MaxProblems = 100
