@@ -295,11 +295,21 @@ type Platform interface {
 // Parameter documents one model parameter: a number every model uses
 // (a timeout, an interval, a latency), its default and where that default
 // comes from. Scenarios override them by name under `parameters:`.
+//
+// Every value is checked before a run (see [Parameter.Check]): Kind says its
+// form, and Min and Max, when set, narrow the kind's default range.
 type Parameter struct {
 	Name        string `json:"name"`
 	Default     string `json:"default"`
 	Description string `json:"description"`
 	Source      string `json:"source"` // documentation URL
+	// Kind is the form of its values: ParamDuration, ParamInt, ParamFloat
+	// or ParamBool. Empty: the form of Default.
+	Kind string `json:"kind,omitempty"`
+	// Min and Max bound its values, inclusive, written in its form ("1ms",
+	// "1", "0.5"). Empty: the bound of the kind's default range.
+	Min string `json:"min,omitempty"`
+	Max string `json:"max,omitempty"`
 }
 
 // Errors shared by platforms; callers compare with errors.Is.

@@ -119,7 +119,12 @@ func Build(run *Run) *Report {
 		}
 		width := timelineWidth(span, opsPerService[i])
 		t.timelineWidth = width
-		t.timelineLen = int((span + width - 1) / width)
+		// Rounded up without span+width, which overflows for a span near
+		// time.Duration's limit.
+		t.timelineLen = int(span / width)
+		if span%width != 0 {
+			t.timelineLen++
+		}
 		t.report.Timeline = Timeline{
 			BucketSeconds: seconds(width),
 			Acked:         make([]int64, t.timelineLen),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -187,11 +186,9 @@ func (r *Runner) schedule() (time.Duration, error) {
 		if err != nil {
 			return 0, err
 		}
-		interval := time.Duration(math.Round(float64(time.Second) / w.Rate))
-		if interval <= 0 {
-			interval = 1
-		}
-		wl := &workload{r: r, client: client, service: r.ledger.ServiceIndex(w.Service), interval: interval, stop: r.duration}
+		// A rate too low for its interval to fit a time.Duration gives one
+		// write, not an overflowed interval of 1 ns.
+		wl := &workload{r: r, client: client, service: r.ledger.ServiceIndex(w.Service), interval: w.Interval(), stop: r.duration}
 		r.loop.At(0, wl)
 		longest = max(longest, w.Timeout.D())
 	}
@@ -632,6 +629,10 @@ func (w *workload) Fire(now time.Duration) {
 	}
 	id := w.r.ledger.Invoke(w.service, now)
 	w.client.Write(id)
+	if w.interval > w.stop-w.next {
+		w.next = w.stop // the next write would come at or after the end (and the sum could overflow)
+		return
+	}
 	w.next += w.interval
 	w.r.loop.At(w.next, w)
 }

@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -42,7 +43,9 @@ func restoreAction(params map[string]string) platform.Action {
 // timeToRestore restores a snapshot of totalBytes in shards equal shards
 // onto a new cluster of nodes nodes and returns how long the action took.
 func timeToRestore(totalBytes float64, shards, nodes int) time.Duration {
-	const eventsPerShard = 100
+	// Enough events that none is larger than the parameter's range allows
+	// (an index request is at most http.max_content_length, 100mb).
+	eventsPerShard := max(100, int(math.Ceil(totalBytes/float64(shards)/104857600)))
 	eventBytes := int(totalBytes / float64(shards*eventsPerShard))
 	s, _ := newTestSim(esRepositoryTopology(1, shards, 0, 1000*time.Hour), 1, map[string]string{"es.event_bytes": fmt.Sprint(eventBytes)})
 	snap := &esSnapshot{takenAt: time.Second, failed: make([]bool, shards), events: shards * eventsPerShard}

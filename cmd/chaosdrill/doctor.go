@@ -55,7 +55,7 @@ Exit codes: 0 nothing blocks a live run, 2 bad input, 3 something blocks it.`,
 			cfg := platform.Config{RunID: "doctor", Topology: platform.Ion(), Completions: discard{}, Events: discard{}}
 			var sc *scenarios.Scenario
 			if len(args) == 1 {
-				if sc, err = loadScenario(args[0], containers.Parameters()); err != nil {
+				if sc, err = loadScenario(cmd.Context(), args[0], containers.Parameters(), "containers"); err != nil {
 					return err
 				}
 				cfg.Topology, cfg.Images = sc.Topology.Resolved, sc.Images
