@@ -108,7 +108,7 @@ var _ = Describe("Distribution", func() {
 			Expect(same(7, "runner/operator-delay/promote")).To(Equal(same(7, "runner/operator-delay/promote")))
 			Expect(same(7, "runner/operator-delay/promote")).NotTo(Equal(same(7, "runner/operator-delay/restore")))
 			Expect(same(7, "runner/operator-delay/promote")).NotTo(Equal(same(8, "runner/operator-delay/promote")))
-			Expect(same(7, "x") % time.Microsecond).To(BeZero(), "durations are drawn to the microsecond")
+			Expect(same(7, "x")%time.Microsecond).To(BeZero(), "durations are drawn to the microsecond")
 		})
 	})
 })
