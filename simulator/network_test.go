@@ -60,9 +60,9 @@ var _ = Describe("link latency", func() {
 		}
 		s, _ := newTestSim(fixed, 1, nil)
 		sampled := s.Sampled()
-		Expect(sampled).NotTo(HaveKey("link " + east1a + "|" + west1a))
-		Expect(sampled).To(HaveKeyWithValue("link "+east1a+"|"+east1b, s.latency(node(s, east1a), node(s, east1b)).String()))
-		Expect(sampled).To(HaveKey("client us-east-1|" + east1a))
+		Expect(sampled).NotTo(HaveKey("latency." + east1a + "|" + west1a))
+		Expect(sampled).To(HaveKeyWithValue("latency."+east1a+"|"+east1b, s.latency(node(s, east1a), node(s, east1b)).String()))
+		Expect(sampled).To(HaveKey("latency.client@us-east-1|" + east1a))
 	})
 
 	It("draws the latency of a client's path to a node, inter-zone in its own region and inter-region across", func() {
@@ -72,7 +72,7 @@ var _ = Describe("link latency", func() {
 		far := s.clientLatency("us-east-1", west)
 		Expect(near).To(BeNumerically("<", 10*time.Millisecond))
 		Expect(far).To(BeNumerically(">", 20*time.Millisecond))
-		Expect(s.Sampled()).To(HaveKeyWithValue("client us-east-1|"+west1a, far.String()))
+		Expect(s.Sampled()).To(HaveKeyWithValue("latency.client@us-east-1|"+west1a, far.String()))
 	})
 
 	It("varies the west standby's lag at a region loss, and so the writes it loses, with the seed", func() {

@@ -318,9 +318,10 @@ func (s *Sim) addNode(n platform.Node) *simNode {
 }
 
 // Sampled lists the link latencies this run drew (see
-// platform.LinkDelay), by link: "link A|B" between two nodes, "client
-// REGION|NODE" from a client in REGION; links of a class without a tail,
-// which draw nothing, are left out. The report records them.
+// platform.LinkDelay), by link: "latency.A|B" between two nodes,
+// "latency.client@REGION|NODE" from a client in REGION; links of a class
+// without a tail, which draw nothing, are left out. The report records
+// them.
 func (s *Sim) Sampled() map[string]string {
 	out := map[string]string{}
 	for k, d := range s.links {
@@ -332,7 +333,7 @@ func (s *Sim) Sampled() map[string]string {
 		if y < x {
 			x, y = y, x
 		}
-		out["link "+x+"|"+y] = d.String()
+		out["latency."+x+"|"+y] = d.String()
 	}
 	l := s.topo.EffectiveLatency()
 	for _, n := range s.nodes {
@@ -342,7 +343,7 @@ func (s *Sim) Sampled() map[string]string {
 				class = l.InterRegion
 			}
 			if class.HasTail() {
-				out["client "+r.Name+"|"+n.Name] = n.clientLatency[i].String()
+				out["latency.client@"+r.Name+"|"+n.Name] = n.clientLatency[i].String()
 			}
 		}
 	}
