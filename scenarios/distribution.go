@@ -54,7 +54,9 @@ type Time struct {
 }
 
 // At is the fixed time d.
-func At(d time.Duration) *Time { return &Time{Earliest: platform.Duration(d), Latest: platform.Duration(d)} }
+func At(d time.Duration) *Time {
+	return &Time{Earliest: platform.Duration(d), Latest: platform.Duration(d)}
+}
 
 // Fixed reports whether the time is the same on every run.
 func (t Time) Fixed() bool { return t.Earliest == t.Latest }

@@ -14,10 +14,10 @@ type Scenario struct {
 	// --parameters`), e.g. mongo.election_timeout: 5s, or draw them once
 	// per run from a distribution, e.g. {min: 10s, max: 12s}.
 	Parameters map[string]ParameterValue `yaml:"parameters,omitempty" json:"parameters,omitempty"`
-	Workloads  []Workload        `yaml:"workloads" json:"workloads"`
-	Faults     []Fault           `yaml:"faults,omitempty" json:"faults,omitempty"`
-	Runbook    []Step            `yaml:"runbook,omitempty" json:"runbook,omitempty"`
-	Expect     []Expectation     `yaml:"expect,omitempty" json:"expect,omitempty"`
+	Workloads  []Workload                `yaml:"workloads" json:"workloads"`
+	Faults     []Fault                   `yaml:"faults,omitempty" json:"faults,omitempty"`
+	Runbook    []Step                    `yaml:"runbook,omitempty" json:"runbook,omitempty"`
+	Expect     []Expectation             `yaml:"expect,omitempty" json:"expect,omitempty"`
 	// BaselineExpectations false opts out of the baseline expectations
 	// (see [Baseline]) that every service with a workload and no expectation
 	// of its own otherwise gets. A file that opts out must then state at
