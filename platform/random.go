@@ -17,3 +17,11 @@ func RandomStream(seed uint64, name string) *rand.Rand {
 	h.Write([]byte(name))
 	return rand.New(rand.NewPCG(seed, h.Sum64()))
 }
+
+// Sampler is implemented by a platform that draws values of its own from
+// the run's seed (the simulator draws each link's latency), so that the
+// report can list them beside the runner's draws. Keys name what was drawn
+// (latency.NODE|NODE); values are as a scenario file writes them (30.9ms).
+type Sampler interface {
+	Sampled() map[string]string
+}

@@ -182,7 +182,7 @@ func (r *Runner) sampled() map[string]string {
 	for k, v := range r.sampler.drawn {
 		out[k] = v
 	}
-	if p, ok := r.p.(interface{ Sampled() map[string]string }); ok {
+	if p, ok := r.p.(platform.Sampler); ok {
 		for k, v := range p.Sampled() {
 			out[k] = v
 		}

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -121,6 +122,12 @@ func (t Time) MarshalYAML() (any, error) {
 	return map[string][]string{"between": {t.Earliest.String(), t.Latest.String()}}, nil
 }
 
+// MarshalJSON writes the same form as JSON.
+func (t Time) MarshalJSON() ([]byte, error) {
+	v, _ := t.MarshalYAML()
+	return json.Marshal(v)
+}
+
 // ParameterValue is the value of one model parameter under `parameters:`:
 // fixed text in the parameter's own form (10s, 0.5, true), or a
 // [platform.Distribution] each run draws once from its seed
@@ -185,6 +192,14 @@ func (v ParameterValue) MarshalYAML() (any, error) {
 		return v.Text, nil
 	}
 	return v.Distribution.MarshalYAML()
+}
+
+// MarshalJSON writes the same form as JSON.
+func (v ParameterValue) MarshalJSON() ([]byte, error) {
+	if v.Distribution == nil {
+		return json.Marshal(v.Text)
+	}
+	return v.Distribution.MarshalJSON()
 }
 
 // checkParameterDistribution checks a parameter drawn from a distribution

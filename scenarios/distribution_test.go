@@ -1,11 +1,13 @@
 package scenarios_test
 
 import (
+	"encoding/json"
 	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/chaosdrill/chaosdrill/platform"
 	"github.com/chaosdrill/chaosdrill/scenarios"
@@ -85,6 +87,26 @@ runbook:
 		}
 		Expect(len(seen)).To(BeNumerically(">", 45))
 		Expect(scenarios.At(time.Minute).Sample(platform.RandomStream(1, "w"))).To(Equal(time.Minute))
+	})
+
+	It("writes back the forms it reads, as YAML and as JSON", func() {
+		window := scenarios.Time{Earliest: platform.Duration(10 * time.Minute), Latest: platform.Duration(20 * time.Minute)}
+		text, err := yaml.Marshal(map[string]any{"at": window, "fixed": scenarios.At(time.Minute), "p": scenarios.ParameterValue{Text: "10s"}})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(text)).To(Equal("at:\n    between:\n        - 10m0s\n        - 20m0s\nfixed: 1m0s\np: 10s\n"))
+		var back struct {
+			At    scenarios.Time           `yaml:"at"`
+			Fixed scenarios.Time           `yaml:"fixed"`
+			P     scenarios.ParameterValue `yaml:"p"`
+		}
+		Expect(yaml.Unmarshal(text, &back)).To(Succeed())
+		Expect(back.At).To(Equal(window))
+		Expect(*scenarios.At(time.Minute)).To(Equal(back.Fixed))
+
+		d := platform.Distribution{Shape: platform.ShapeUniform, Duration: true, Min: float64(time.Minute), Max: float64(5 * time.Minute)}
+		js, err := json.Marshal(map[string]any{"at": window, "p": scenarios.ParameterValue{Distribution: &d}, "n": scenarios.ParameterValue{Text: "3"}})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(js)).To(Equal(`{"at":{"between":["10m0s","20m0s"]},"n":"3","p":{"max":"5m0s","min":"1m0s"}}`))
 	})
 
 	It("reads a link latency tail in an inline topology and keeps the plain form fixed", func() {

@@ -93,6 +93,7 @@ var (
 	_ platform.Platform = (*Sim)(nil)
 	_ platform.Loop     = (*Sim)(nil)
 	_ platform.Faults   = simFaults{}
+	_ platform.Sampler  = (*Sim)(nil)
 )
 
 // New builds a simulator for cfg. Bad parameter overrides and topologies the
