@@ -414,11 +414,11 @@ var actionServiceKind = map[string]string{
 func (c *checker) checkStep(i int) {
 	st := &c.scenario.Runbook[i]
 	p := indexPath("runbook", i)
-	if st.OperatorDelay.Lowest() < 0 {
-		c.add(p+".operator_delay", "operator_delay must not be negative, got %s", st.OperatorDelay)
-	}
-	if d := st.OperatorDelay; !d.Duration && (!d.Fixed() || d.Value != 0) {
-		c.add(p+".operator_delay", "want a duration such as \"2m\" or a distribution of durations, got %s", st.OperatorDelay)
+	switch d := st.OperatorDelay; {
+	case c.doc.has(p+".operator_delay") && !d.Duration:
+		c.add(p+".operator_delay", "want a duration such as \"2m\" or a distribution of durations, got %s", d)
+	case d.Lowest() < 0:
+		c.add(p+".operator_delay", "operator_delay must not be negative, got %s", d)
 	}
 	catalog := platform.ActionCatalog()
 	var names []string
