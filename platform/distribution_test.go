@@ -1,6 +1,8 @@
 package platform_test
 
 import (
+	"hash/fnv"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -149,4 +151,24 @@ var _ = Describe("LinkDelay", func() {
 		Entry("p90 instead of p99", `{median: 32ms, p90: 40ms}`, `unknown field "p90"`),
 		Entry("no median", `{p99: 40ms}`, "needs its median"),
 	)
+})
+
+var _ = Describe("random streams", func() {
+	It("reseed a reused generator to draw exactly what a fresh stream of the same name draws", func() {
+		fresh := platform.RandomStream(9, "net/latency/a|b")
+		src := rand.NewPCG(0, 0)
+		reused := rand.New(src)
+		platform.Reseed(src, 9, "net/latency/", "a", "|", "b")
+		for range 10 {
+			Expect(reused.Uint64()).To(Equal(fresh.Uint64()))
+		}
+	})
+
+	It("hash stream names as hash/fnv's FNV-1a does, so the simulator's streams keep their numbers", func() {
+		h := fnv.New64a()
+		h.Write([]byte("mongo/election/mongo"))
+		want := rand.New(rand.NewPCG(3, h.Sum64()))
+		got := platform.RandomStream(3, "mongo/election/mongo")
+		Expect(got.Uint64()).To(Equal(want.Uint64()))
+	})
 })

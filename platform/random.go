@@ -1,9 +1,6 @@
 package platform
 
-import (
-	"hash/fnv"
-	"math/rand/v2"
-)
+import "math/rand/v2"
 
 // RandomStream returns the random stream named name of the run whose root
 // seed is seed: a PCG generator seeded with (seed, FNV-1a of name). Each
@@ -13,9 +10,34 @@ import (
 // numbers of another, and the same seed draws the same numbers on every
 // platform.
 func RandomStream(seed uint64, name string) *rand.Rand {
-	h := fnv.New64a()
-	h.Write([]byte(name))
-	return rand.New(rand.NewPCG(seed, h.Sum64()))
+	return rand.New(rand.NewPCG(seed, streamKey(name)))
+}
+
+// Reseed points src at the stream RandomStream(seed, name) would draw
+// from, name being the concatenation of parts: a caller that draws once
+// from each of many streams (one per network link) reuses one generator
+// instead of allocating one per stream. A rand.Rand over src then draws
+// exactly what RandomStream's would.
+func Reseed(src *rand.PCG, seed uint64, parts ...string) {
+	src.Seed(seed, streamKey(parts...))
+}
+
+// streamKey is the 64-bit FNV-1a hash of the concatenated parts
+// (https://datatracker.ietf.org/doc/html/draft-eastlake-fnv), computed
+// here so that hashing allocates nothing; it equals hash/fnv's New64a.
+func streamKey(parts ...string) uint64 {
+	const (
+		offset = 14695981039346656037
+		prime  = 1099511628211
+	)
+	h := uint64(offset)
+	for _, p := range parts {
+		for i := 0; i < len(p); i++ {
+			h ^= uint64(p[i])
+			h *= prime
+		}
+	}
+	return h
 }
 
 // Sampler is implemented by a platform that draws values of its own from

@@ -81,8 +81,11 @@ type Sim struct {
 	// overlapping partitions heal independently.
 	cuts map[[2]int]int
 	// links holds each pair of nodes' one-way latency (lower index first),
-	// drawn once per run from the pair's link class.
-	links map[[2]int]time.Duration
+	// drawn once per run from the pair's link class; linkSource and
+	// linkRand are reseeded for each link's own stream.
+	links      map[[2]int]time.Duration
+	linkSource *rand.PCG
+	linkRand   *rand.Rand
 
 	models    []model
 	byService map[string]model
@@ -121,6 +124,8 @@ func New(cfg platform.Config) (*Sim, error) {
 		links:     map[[2]int]time.Duration{},
 		byService: map[string]model{},
 	}
+	s.linkSource = rand.NewPCG(0, 0)
+	s.linkRand = rand.New(s.linkSource)
 	for _, n := range cfg.Topology.Nodes() {
 		s.addNode(n)
 	}
@@ -302,16 +307,18 @@ func (s *Sim) addNode(n platform.Node) *simNode {
 		if b < a {
 			a, b = b, a
 		}
-		class := s.topo.LinkClass(other.Node, n)
-		s.links[[2]int{other.index, sn.index}] = class.Sample(s.rand("net/latency/" + a + "|" + b))
+		platform.Reseed(s.linkSource, s.cfg.Seed, "net/latency/", a, "|", b)
+		s.links[[2]int{other.index, sn.index}] = s.topo.LinkClass(other.Node, n).Sample(s.linkRand)
 	}
 	l := s.topo.EffectiveLatency()
+	sn.clientLatency = make([]time.Duration, 0, len(s.topo.Regions))
 	for _, r := range s.topo.Regions {
 		class := l.InterZone // clients sit in a zone of their own
 		if r.Name != n.Region {
 			class = l.InterRegion
 		}
-		sn.clientLatency = append(sn.clientLatency, class.Sample(s.rand("net/client-latency/"+r.Name+"|"+n.Name)))
+		platform.Reseed(s.linkSource, s.cfg.Seed, "net/client-latency/", r.Name, "|", n.Name)
+		sn.clientLatency = append(sn.clientLatency, class.Sample(s.linkRand))
 	}
 	s.nodes = append(s.nodes, sn)
 	s.nodeIndex[n.Name] = sn.index
