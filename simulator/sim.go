@@ -80,10 +80,10 @@ type Sim struct {
 	// cuts counts the partitions separating each ordered pair of nodes, so
 	// overlapping partitions heal independently.
 	cuts map[[2]int]int
-	// links holds each pair of nodes' one-way latency (lower index first),
+	// links[j][i] (i < j) is the one-way latency between nodes i and j,
 	// drawn once per run from the pair's link class; linkSource and
 	// linkRand are reseeded for each link's own stream.
-	links      map[[2]int]time.Duration
+	links      [][]time.Duration
 	linkSource *rand.PCG
 	linkRand   *rand.Rand
 
@@ -121,7 +121,6 @@ func New(cfg platform.Config) (*Sim, error) {
 		params:    p,
 		nodeIndex: map[string]int{},
 		cuts:      map[[2]int]int{},
-		links:     map[[2]int]time.Duration{},
 		byService: map[string]model{},
 	}
 	s.linkSource = rand.NewPCG(0, 0)
@@ -302,14 +301,16 @@ func (s *Sim) workload(service string) platform.WorkloadConfig {
 // its ends, so the draws do not depend on the order nodes are added in.
 func (s *Sim) addNode(n platform.Node) *simNode {
 	sn := &simNode{Node: n, index: len(s.nodes)}
+	row := make([]time.Duration, len(s.nodes))
 	for _, other := range s.nodes {
 		a, b := other.Name, n.Name
 		if b < a {
 			a, b = b, a
 		}
 		platform.Reseed(s.linkSource, s.cfg.Seed, "net/latency/", a, "|", b)
-		s.links[[2]int{other.index, sn.index}] = s.topo.LinkClass(other.Node, n).Sample(s.linkRand)
+		row[other.index] = s.topo.LinkClass(other.Node, n).Sample(s.linkRand)
 	}
+	s.links = append(s.links, row)
 	l := s.topo.EffectiveLatency()
 	sn.clientLatency = make([]time.Duration, 0, len(s.topo.Regions))
 	for _, r := range s.topo.Regions {
@@ -332,16 +333,18 @@ func (s *Sim) addNode(n platform.Node) *simNode {
 // them.
 func (s *Sim) Sampled() map[string]string {
 	out := map[string]string{}
-	for k, d := range s.links {
-		a, b := s.nodes[k[0]], s.nodes[k[1]]
-		if !s.topo.LinkClass(a.Node, b.Node).HasTail() {
-			continue
+	for j, row := range s.links {
+		for i, d := range row {
+			a, b := s.nodes[i], s.nodes[j]
+			if !s.topo.LinkClass(a.Node, b.Node).HasTail() {
+				continue
+			}
+			x, y := a.Name, b.Name
+			if y < x {
+				x, y = y, x
+			}
+			out["latency."+x+"|"+y] = d.String()
 		}
-		x, y := a.Name, b.Name
-		if y < x {
-			x, y = y, x
-		}
-		out["latency."+x+"|"+y] = d.String()
 	}
 	l := s.topo.EffectiveLatency()
 	for _, n := range s.nodes {
@@ -387,11 +390,11 @@ func (s *Sim) latency(a, b *simNode) time.Duration {
 	if a.index == b.index {
 		return 0
 	}
-	key := [2]int{a.index, b.index}
-	if b.index < a.index {
-		key = [2]int{b.index, a.index}
+	lo, hi := a.index, b.index
+	if hi < lo {
+		lo, hi = hi, lo
 	}
-	return s.links[key] + a.extraLatency + b.extraLatency
+	return s.links[hi][lo] + a.extraLatency + b.extraLatency
 }
 
 // clientLatency is the one-way latency from a client in region to node n:
