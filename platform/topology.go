@@ -1,9 +1,13 @@
 package platform
 
 import (
+	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Service kinds a topology can place. Each kind maps to one model in the
@@ -31,23 +35,130 @@ type Region struct {
 }
 
 // LinkLatency is the one-way latency of a network link by how far apart its
-// ends are. Defaults are in DefaultLinkLatency.
+// ends are. Zero fields take DefaultLinkLatency's.
 type LinkLatency struct {
-	IntraZone   Duration `yaml:"intra_zone" json:"intra_zone"`
-	InterZone   Duration `yaml:"inter_zone" json:"inter_zone"`
-	InterRegion Duration `yaml:"inter_region" json:"inter_region"`
+	IntraZone   LinkDelay `yaml:"intra_zone" json:"intra_zone"`
+	InterZone   LinkDelay `yaml:"inter_zone" json:"inter_zone"`
+	InterRegion LinkDelay `yaml:"inter_region" json:"inter_region"`
+}
+
+// LinkDelay is the one-way latency of one class of link: fixed
+// (`inter_region: 32ms`), or a log-normal given by its median and 99th
+// percentile (`inter_region: {median: 32ms, p99: 40ms}`). With a tail, each
+// link of the class (each pair of nodes, each client-to-node path) draws its
+// latency once per run from the run's seed: what a write lost on a region
+// loss depends on is the replication lag at the instant of the fault, one
+// draw of the link's delay, so a sweep of seeds samples that distribution.
+// P99 0 means no tail: every link of the class has Median.
+type LinkDelay struct {
+	Median Duration
+	P99    Duration
+}
+
+// D is the typical latency of the class: its median.
+func (l LinkDelay) D() time.Duration { return l.Median.D() }
+
+// HasTail reports whether links of the class draw their latency from a
+// distribution (P99 above the median) rather than all taking the median.
+func (l LinkDelay) HasTail() bool { return l.P99 > l.Median }
+
+// Sample draws one link's latency from r: the median without a tail, else
+// a log-normal draw rounded to the microsecond.
+func (l LinkDelay) Sample(r *rand.Rand) time.Duration {
+	if !l.HasTail() {
+		return l.Median.D()
+	}
+	return l.Distribution().SampleDuration(r)
+}
+
+// Distribution is the class's latency as a [Distribution].
+func (l LinkDelay) Distribution() Distribution {
+	if !l.HasTail() {
+		return FixedDuration(l.Median.D())
+	}
+	return Distribution{Shape: ShapeLogNormal, Duration: true, Median: float64(l.Median), Tail: float64(l.P99), TailQuantile: 0.99}
+}
+
+func (l LinkDelay) String() string {
+	if l.P99 == 0 {
+		return l.Median.String()
+	}
+	return fmt.Sprintf("{median: %s, p99: %s}", l.Median, l.P99)
+}
+
+// UnmarshalYAML reads `32ms` or `{median: 32ms, p99: 40ms}`.
+func (l *LinkDelay) UnmarshalYAML(n *yaml.Node) error {
+	const forms = "want a duration such as \"32ms\", or {median: 32ms, p99: 40ms}"
+	if n.Kind == yaml.ScalarNode {
+		var d Duration
+		if err := n.Decode(&d); err != nil {
+			return fmt.Errorf("%s, got %q", forms, n.Value)
+		}
+		*l = LinkDelay{Median: d}
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("%s, got a list", forms)
+	}
+	var out LinkDelay
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, value := n.Content[i].Value, n.Content[i+1]
+		var d Duration
+		if err := value.Decode(&d); err != nil {
+			return fmt.Errorf("%s: %v", key, err)
+		}
+		switch key {
+		case "median":
+			out.Median = d
+		case "p99":
+			out.P99 = d
+		default:
+			return fmt.Errorf("unknown field %q; %s", key, forms)
+		}
+		seen[key] = true
+	}
+	if !seen["median"] {
+		return fmt.Errorf("a link latency distribution needs its median; %s", forms)
+	}
+	*l = out
+	return nil
+}
+
+// MarshalYAML writes the form UnmarshalYAML reads.
+func (l LinkDelay) MarshalYAML() (any, error) {
+	if l.P99 == 0 {
+		return l.Median.String(), nil
+	}
+	return map[string]string{"median": l.Median.String(), "p99": l.P99.String()}, nil
+}
+
+// MarshalJSON writes the same form as JSON.
+func (l LinkDelay) MarshalJSON() ([]byte, error) {
+	v, _ := l.MarshalYAML()
+	return json.Marshal(v)
 }
 
 // DefaultLinkLatency is used for every zero field of a topology's LinkLatency.
 //
-// Inter-AZ round trips inside an AWS region are single-digit milliseconds
-// ("typically under 2 ms", https://docs.aws.amazon.com/whitepapers/latest/aws-fault-isolation-boundaries/availability-zones.html);
-// us-east-1 to us-west-1 round trips are about 60-70 ms
-// (https://www.cloudping.co/grid), so about 32 ms one way.
+// Medians: inter-AZ round trips inside an AWS region are single-digit
+// milliseconds ("typically under 2 ms",
+// https://docs.aws.amazon.com/whitepapers/latest/aws-fault-isolation-boundaries/availability-zones.html),
+// so about 1 ms one way; us-east-1 to us-west-1 round trips are about
+// 60-70 ms (https://www.cloudping.co/grid), so about 32 ms one way.
+//
+// Tails (p99) are a model assumption, each a few times the median's spread
+// that measurements show: pings inside one AZ are the steadiest, across AZs
+// they average under 1 ms with single pings up to 12 ms over five minutes
+// (https://lukasliesis.medium.com/what-is-aws-ec2-cross-availability-zones-network-lag-vs-inside-same-zone-827a4e06b6d7),
+// and best-of-50 inter-AZ pings range 0.25-3.4 ms across regions
+// (https://www.xkyle.com/Measuring-AWS-Region-and-AZ-Latency/); CloudPing
+// publishes p50 to p99 per region pair, and the inter-region p99 here
+// (25% above the median) is our assumption, not its figure.
 var DefaultLinkLatency = LinkLatency{
-	IntraZone:   Duration(100 * time.Microsecond),
-	InterZone:   Duration(time.Millisecond),
-	InterRegion: Duration(32 * time.Millisecond),
+	IntraZone:   LinkDelay{Median: Duration(100 * time.Microsecond), P99: Duration(300 * time.Microsecond)},
+	InterZone:   LinkDelay{Median: Duration(time.Millisecond), P99: Duration(3 * time.Millisecond)},
+	InterRegion: LinkDelay{Median: Duration(32 * time.Millisecond), P99: Duration(40 * time.Millisecond)},
 }
 
 // ServiceSpec places one service. Kind selects which of the kind-specific
@@ -223,32 +334,43 @@ func (t *Topology) Node(name string) (Node, bool) {
 	return Node{}, false
 }
 
-// EffectiveLatency is the topology's latency with defaults filled in.
+// EffectiveLatency is the topology's latency with defaults filled in: a
+// class whose median the topology leaves zero takes the default median and
+// tail.
 func (t *Topology) EffectiveLatency() LinkLatency {
 	l := t.Latency
-	if l.IntraZone == 0 {
+	if l.IntraZone.Median == 0 {
 		l.IntraZone = DefaultLinkLatency.IntraZone
 	}
-	if l.InterZone == 0 {
+	if l.InterZone.Median == 0 {
 		l.InterZone = DefaultLinkLatency.InterZone
 	}
-	if l.InterRegion == 0 {
+	if l.InterRegion.Median == 0 {
 		l.InterRegion = DefaultLinkLatency.InterRegion
 	}
 	return l
 }
 
-// LinkLatency is the one-way latency between two nodes by placement.
-func (t *Topology) LinkLatency(a, b Node) time.Duration {
+// LinkClass is the latency class of the link between two nodes by
+// placement: inter-region, inter-zone (also for regional nodes, which have
+// no zone), or intra-zone.
+func (t *Topology) LinkClass(a, b Node) LinkDelay {
 	l := t.EffectiveLatency()
 	switch {
 	case a.Region != b.Region:
-		return l.InterRegion.D()
+		return l.InterRegion
 	case a.Zone != b.Zone || a.Zone == "":
-		return l.InterZone.D()
+		return l.InterZone
 	default:
-		return l.IntraZone.D()
+		return l.IntraZone
 	}
+}
+
+// LinkLatency is the typical (median) one-way latency between two nodes by
+// placement. A platform that models tails draws each link's own latency
+// from LinkClass.
+func (t *Topology) LinkLatency(a, b Node) time.Duration {
+	return t.LinkClass(a, b).D()
 }
 
 // Validate checks the topology's internal consistency: unique names, zones
@@ -281,6 +403,17 @@ func (t *Topology) Validate() []FieldError {
 				add(fmt.Sprintf("regions[%d].zones[%d]", i, j), "zone %q is listed twice", z)
 			}
 			zones[z] = true
+		}
+	}
+	for _, c := range []struct {
+		field string
+		delay LinkDelay
+	}{{"intra_zone", t.Latency.IntraZone}, {"inter_zone", t.Latency.InterZone}, {"inter_region", t.Latency.InterRegion}} {
+		switch {
+		case c.delay.Median < 0:
+			add("latency."+c.field, "latency must not be negative, got %s", c.delay.Median)
+		case c.delay.P99 != 0 && c.delay.P99 <= c.delay.Median:
+			add("latency."+c.field, "p99 (%s) must be above the median (%s): it is the slow tail", c.delay.P99, c.delay.Median)
 		}
 	}
 	names := map[string]bool{}

@@ -82,9 +82,28 @@ var _ = Describe("link latency", func() {
 
 	It("uses the topology's own numbers where given", func() {
 		custom := platform.Ion()
-		custom.Latency.InterRegion = platform.Duration(80 * time.Millisecond)
+		custom.Latency.InterRegion = platform.LinkDelay{Median: platform.Duration(80 * time.Millisecond)}
 		n := func(name string) platform.Node { x, _ := custom.Node(name); return x }
 		Expect(custom.LinkLatency(n("mongo-east-1a"), n("mongo-west-1a"))).To(Equal(80 * time.Millisecond))
+		Expect(custom.LinkClass(n("mongo-east-1a"), n("mongo-west-1a")).HasTail()).To(BeFalse(), "a plain latency is fixed")
+		Expect(custom.LinkClass(n("mongo-east-1a"), n("mongo-east-1b"))).To(Equal(platform.DefaultLinkLatency.InterZone))
+	})
+
+	It("gives every default class a tail above its median", func() {
+		for _, class := range []platform.LinkDelay{platform.DefaultLinkLatency.IntraZone, platform.DefaultLinkLatency.InterZone, platform.DefaultLinkLatency.InterRegion} {
+			Expect(class.HasTail()).To(BeTrue(), class.String())
+		}
+	})
+
+	It("refuses a tail at or below the median and a negative latency, naming the class", func() {
+		t := platform.Ion()
+		t.Latency.InterRegion = platform.LinkDelay{Median: platform.Duration(32 * time.Millisecond), P99: platform.Duration(20 * time.Millisecond)}
+		t.Latency.IntraZone = platform.LinkDelay{Median: platform.Duration(-time.Millisecond)}
+		var paths []string
+		for _, e := range t.Validate() {
+			paths = append(paths, e.Path)
+		}
+		Expect(paths).To(ConsistOf("latency.inter_region", "latency.intra_zone"))
 	})
 })
 

@@ -88,6 +88,10 @@ func Build(run *Run) *Report {
 		Faults:          faultReports(run.Faults),
 		Runbook:         stepReports(run.Steps),
 		Events:          eventReports(run.Events),
+		Sampled:         make(map[string]string, len(run.Sampled)),
+	}
+	for k, v := range run.Sampled {
+		report.Sampled[k] = v
 	}
 
 	span := run.Duration

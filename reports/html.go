@@ -89,6 +89,7 @@ type htmlView struct {
 	Expectations table
 	Faults       table
 	Runbook      table
+	Sampled      table
 	Timeline     table
 }
 
@@ -113,6 +114,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 		Expectations: expectationsTable(r),
 		Faults:       faultsTable(r),
 		Runbook:      runbookTable(r),
+		Sampled:      sampledTable(r),
 		Timeline:     timeline,
 	}
 	for i, s := range outcomeSeries {

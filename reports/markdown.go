@@ -50,6 +50,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		{"Checks", expectationsTable(r), "Nothing was checked."},
 		{"Faults", faultsTable(r), "No fault was injected."},
 		{"Runbook", runbookTable(r), "No runbook step ran."},
+		{"Drawn from the seed", sampledTable(r), "Nothing was drawn: the scenario fixes every time, delay and parameter."},
 	}
 	for _, s := range sections {
 		fmt.Fprintf(b, "## %s\n\n", s.title)

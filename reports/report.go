@@ -128,6 +128,9 @@ type Run struct {
 	// ReadBackErrors holds, by service, why its read-back failed; the
 	// Present flags of its writes then mean nothing.
 	ReadBackErrors map[string]string
+	// Sampled holds every value the run drew from its seed, by what it
+	// was drawn for (see Report.Sampled).
+	Sampled map[string]string
 }
 
 // Report is the outcome of a run as written to report.json. Times are
@@ -147,6 +150,15 @@ type Report struct {
 	Runbook         []StepReport              `json:"runbook"`
 	Events          []EventReport             `json:"events"`
 	Expectations    []ExpectationResult       `json:"expectations"`
+	// Sampled is every value the run drew from its seed where the file
+	// gives a distribution or a window, keyed by what it was drawn for:
+	// faults.NAME.at, runbook.NAME.at, runbook.NAME.operator_delay,
+	// parameters.NAME, workloads.SERVICE.bursts.start, and the
+	// simulator's link latencies (latency.NODE|NODE,
+	// latency.client@REGION|NODE). Values are durations or numbers as the
+	// file writes them. Empty when nothing was drawn; null in an error
+	// report.
+	Sampled map[string]string `json:"sampled"`
 	// Error says what failed when the verdict is error; null otherwise.
 	Error *RunError `json:"error"`
 }

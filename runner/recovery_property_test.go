@@ -100,8 +100,7 @@ func randomSchedule(r *rand.Rand, topo *platform.Topology) []scenarios.Fault {
 		at := 30*time.Second + time.Duration(r.Int64N(int64(4*time.Minute)))
 		heal := 5*time.Second + time.Duration(r.Int64N(int64(3*time.Minute)))
 		f := scenarios.Fault{Name: fmt.Sprintf("f%d", len(faults)+1), Kind: kinds[r.IntN(len(kinds))]}
-		atD := platform.Duration(at)
-		f.At = &atD
+		f.At = scenarios.At(at)
 		switch f.Kind {
 		case scenarios.FaultPartition:
 			groups := zones
@@ -146,7 +145,7 @@ func randomSchedule(r *rand.Rand, topo *platform.Topology) []scenarios.Fault {
 func lastHeal(faults []scenarios.Fault) time.Duration {
 	end := time.Duration(0)
 	for _, f := range faults {
-		end = max(end, f.At.D()+f.Heal.D())
+		end = max(end, f.At.Latest.D()+f.Heal.D())
 	}
 	return end
 }
@@ -225,7 +224,7 @@ func describeSchedule(faults []scenarios.Fault) string {
 		if f.Kind == scenarios.FaultPartition {
 			what = strings.Join(f.Between, "|")
 		}
-		parts = append(parts, fmt.Sprintf("%s %s at %s heal %s", f.Kind, what, f.At.D(), f.Heal.D()))
+		parts = append(parts, fmt.Sprintf("%s %s at %s heal %s", f.Kind, what, f.At.Latest.D(), f.Heal.D()))
 	}
 	return strings.Join(parts, "; ")
 }

@@ -73,6 +73,7 @@ type Runner struct {
 	pendingNodes map[int]int
 
 	readBackErrors map[string]string
+	sampler        *sampler
 }
 
 // plan is how one fault or runbook step of the file is triggered, and how
@@ -80,8 +81,8 @@ type Runner struct {
 type plan struct {
 	what       string // "fault" or "runbook step"
 	name       string
-	index      int // into Runner.faults or Runner.steps
-	at         *platform.Duration
+	index      int            // into Runner.faults or Runner.steps
+	at         *time.Duration // drawn from the file's window, if a window
 	after      string
 	afterEvent string
 	delay      time.Duration
@@ -105,6 +106,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 		sc: sc, opts: opts, duration: sc.Duration.D(),
 		plans: map[string]*plan{}, waiting: map[string][]func(time.Duration){}, fired: map[string]bool{},
 		restarting: map[string][]int{}, pendingNodes: map[int]int{}, readBackErrors: map[string]string{},
+		sampler: newSampler(opts.Seed),
 	}
 	if r.opts.RunID == "" {
 		r.opts.RunID = "sim"
@@ -117,7 +119,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 		RunID:       r.opts.RunID,
 		Topology:    topo,
 		Seed:        opts.Seed,
-		Parameters:  sc.Parameters,
+		Parameters:  r.sampler.parameters(sc.Parameters),
 		Images:      sc.Images,
 		Completions: r,
 		Events:      r,
@@ -164,8 +166,24 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 		Events:         r.events,
 		Expect:         sc.Expect,
 		ReadBackErrors: r.readBackErrors,
+		Sampled:        r.sampled(),
 	}
 	return reports.Build(run), nil
+}
+
+// sampled lists every value the run drew: the runner's, and the
+// platform's own (the simulator's link latencies) when it says.
+func (r *Runner) sampled() map[string]string {
+	out := make(map[string]string, len(r.sampler.drawn))
+	for k, v := range r.sampler.drawn {
+		out[k] = v
+	}
+	if p, ok := r.p.(platform.Sampler); ok {
+		for k, v := range p.Sampled() {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // interruptedOr returns ctx's error when the run was interrupted (nothing
@@ -186,17 +204,16 @@ func (r *Runner) schedule() (time.Duration, error) {
 		if err != nil {
 			return 0, err
 		}
-		// A rate too low for its interval to fit a time.Duration gives one
-		// write, not an overflowed interval of 1 ns.
-		wl := &workload{r: r, client: client, service: r.ledger.ServiceIndex(w.Service), interval: w.Interval(), stop: r.duration}
-		r.loop.At(0, wl)
+		wl := &workload{r: r, client: client, service: r.ledger.ServiceIndex(w.Service), arrivals: r.sampler.arrivals(w, r.duration), stop: r.duration}
+		wl.next = wl.arrivals.first()
+		r.loop.At(wl.next, wl)
 		longest = max(longest, w.Timeout.D())
 	}
 	topo := r.sc.Topology.Resolved
 	r.faults = make([]reports.FaultRecord, len(r.sc.Faults))
 	for i, f := range r.sc.Faults {
 		r.faults[i] = reports.FaultRecord{Name: f.Name, Kind: f.Kind, Target: faultTarget(f), Services: aimedAt(topo, f)}
-		r.addPlan(&plan{what: "fault", name: f.Name, index: i, at: f.At, after: f.After, afterEvent: f.AfterEvent, delay: f.Delay.D(),
+		r.addPlan(&plan{what: "fault", name: f.Name, index: i, at: r.sampler.faultAt(f), after: f.After, afterEvent: f.AfterEvent, delay: f.Delay.D(),
 			fire: func(now time.Duration) { r.inject(i, now) }})
 	}
 	r.steps = make([]reports.StepRecord, len(r.sc.Runbook))
@@ -206,7 +223,7 @@ func (r *Runner) schedule() (time.Duration, error) {
 			rec.Member = s.Params["name"]
 		}
 		r.steps[i] = rec
-		r.addPlan(&plan{what: "runbook step", name: s.Name, index: i, at: s.At, after: s.After, afterEvent: s.AfterEvent, delay: s.OperatorDelay.D(),
+		r.addPlan(&plan{what: "runbook step", name: s.Name, index: i, at: r.sampler.stepAt(s), after: s.After, afterEvent: s.AfterEvent, delay: r.sampler.operatorDelay(s),
 			optional: s.Optional, fire: func(now time.Duration) { r.startStep(i, now) }})
 	}
 	for _, p := range r.order {
@@ -268,7 +285,7 @@ func aimedAt(t *platform.Topology, f scenarios.Fault) []string {
 func (r *Runner) arm(p *plan) {
 	switch {
 	case p.at != nil:
-		r.due(p, p.at.D())
+		r.due(p, *p.at)
 	case p.after != "" && p.afterEvent != "":
 		r.wait("done:"+p.after, func(now time.Duration) {
 			p.afterHappened = &now
@@ -612,13 +629,14 @@ func (r *Runner) readBack(ctx context.Context) error {
 	return nil
 }
 
-// workload issues one write per interval until stop. It is a long-lived
-// Handler so a write costs one loop event and no closure.
+// workload issues writes at the times its arrival process draws, until
+// stop. It is a long-lived Handler so a write costs one loop event and no
+// closure or allocation.
 type workload struct {
 	r        *Runner
 	client   platform.Client
 	service  uint16
-	interval time.Duration
+	arrivals arrivals
 	stop     time.Duration
 	next     time.Duration
 }
@@ -629,11 +647,7 @@ func (w *workload) Fire(now time.Duration) {
 	}
 	id := w.r.ledger.Invoke(w.service, now)
 	w.client.Write(id)
-	if w.interval > w.stop-w.next {
-		w.next = w.stop // the next write would come at or after the end (and the sum could overflow)
-		return
-	}
-	w.next += w.interval
+	w.next = w.arrivals.after(w.next)
 	w.r.loop.At(w.next, w)
 }
 

@@ -2,8 +2,10 @@ package runner
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/chaosdrill/chaosdrill/platform"
 	"github.com/chaosdrill/chaosdrill/scenarios"
@@ -33,6 +35,27 @@ func BenchmarkScenario(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(ops)/b.Elapsed().Seconds(), "ops/s")
+		})
+	}
+}
+
+// BenchmarkArrivals measures drawing a workload's next write time, the
+// work the arrival process adds to each write (one loop event, about
+// 250 ns, is the rest of the workload's share).
+func BenchmarkArrivals(b *testing.B) {
+	bursts := &scenarios.Bursts{Every: platform.Duration(10 * time.Second), Length: platform.Duration(time.Second), Factor: 3}
+	for _, w := range []scenarios.Workload{
+		{Service: "constant", Rate: 1000, Arrival: scenarios.ArrivalConstant},
+		{Service: "poisson", Rate: 1000, Arrival: scenarios.ArrivalPoisson},
+		{Service: "poisson-bursts", Rate: 1000, Arrival: scenarios.ArrivalPoisson, Bursts: bursts},
+	} {
+		b.Run(w.Service, func(b *testing.B) {
+			a := newSampler(1).arrivals(w, math.MaxInt64)
+			var t time.Duration
+			b.ReportAllocs()
+			for b.Loop() {
+				t = a.after(t)
+			}
 		})
 	}
 }

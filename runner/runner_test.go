@@ -33,8 +33,8 @@ var _ = Describe("Run", func() {
 	It("issues rate x duration writes per workload, evenly spaced, and records each outcome", func() {
 		sc := parse(header + `
 workloads:
-  - {service: mongo, rate: 100}
-  - {service: artifacts, rate: 2}
+  - {service: mongo, rate: 100, arrival: constant}
+  - {service: artifacts, rate: 2, arrival: constant}
 `)
 		fake.answer = func(service string, op uint64, now time.Duration) (platform.Outcome, time.Duration) {
 			if service == "mongo" && now >= 5*time.Second && now < 6*time.Second {

@@ -351,7 +351,7 @@ expect:
 
 		It("returns the measured report with a tear-down error when only closing fails", func() {
 			fake.closeErr = errors.New("remove network: in use")
-			rep, err := Run(context.Background(), parse(header+"workloads: [{service: mongo, rate: 1}]\n"), fake.build, Options{})
+			rep, err := Run(context.Background(), parse(header+"workloads: [{service: mongo, rate: 1, arrival: constant}]\n"), fake.build, Options{})
 			var runErr *Error
 			Expect(errors.As(err, &runErr)).To(BeTrue())
 			Expect(runErr.Phase).To(Equal(reports.PhaseTearDown))

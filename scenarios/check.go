@@ -38,7 +38,7 @@ type trigger struct {
 	path       string // "faults[2]", "runbook[0]"
 	what       string // "fault", "runbook step"
 	name       string
-	at         *platform.Duration
+	at         *Time
 	after      string
 	afterEvent string
 	optional   bool
@@ -146,13 +146,17 @@ func (c *checker) checkParameters() {
 			c.add(path, "unknown parameter %q%s", name, hint)
 			continue
 		}
+		if !value.Fixed() {
+			c.checkParameterDistribution(path, name, p, value)
+			continue
+		}
 		// Every parameter has a kind and a range (platform.Parameter.Check).
-		if err := p.Check(value); err != nil {
+		if err := p.Check(value.Text); err != nil {
 			c.add(path, "%v (default %s)", err, p.Default)
 			continue
 		}
 		if p.Periodic() && p.ValueKind() == platform.ParamDuration {
-			if d, err := time.ParseDuration(value); err == nil {
+			if d, err := time.ParseDuration(value.Text); err == nil {
 				c.checkPeriod(path, d)
 			}
 		}
@@ -203,6 +207,7 @@ func (c *checker) checkWorkloads() {
 		if w.Timeout < 0 {
 			c.add(p+".timeout", "timeout must not be negative, got %s", w.Timeout)
 		}
+		c.checkArrivals(i)
 		if w.Service == "" {
 			continue
 		}
@@ -434,9 +439,9 @@ func (c *checker) checkFault(i int) {
 	}
 	// A heal the run cannot reach is a heal that never happens; a fault
 	// that lasts to the end leaves heal out.
-	if d := c.scenario.Duration; f.At != nil && f.Heal > 0 && d > 0 && *f.At < d && *f.At+f.Heal >= d {
+	if d := c.scenario.Duration; f.At != nil && f.Heal > 0 && d > 0 && f.At.Latest < d && f.At.Latest+f.Heal >= d {
 		c.add(p+".heal", "the heal would come at %s (at %s + heal %s), not before the scenario's end (duration %s); leave heal out for a fault that lasts to the end",
-			*f.At+f.Heal, *f.At, f.Heal, d)
+			f.At.Latest+f.Heal, f.At.Latest, f.Heal, d)
 	}
 	if f.Delay < 0 {
 		c.add(p+".delay", "delay must not be negative, got %s", f.Delay)
@@ -491,8 +496,11 @@ var actionServiceKind = map[string]string{
 func (c *checker) checkStep(i int) {
 	st := &c.scenario.Runbook[i]
 	p := indexPath("runbook", i)
-	if st.OperatorDelay < 0 {
-		c.add(p+".operator_delay", "operator_delay must not be negative, got %s", st.OperatorDelay)
+	switch d := st.OperatorDelay; {
+	case c.doc.has(p+".operator_delay") && !d.Duration:
+		c.add(p+".operator_delay", "want a duration such as \"2m\" or a distribution of durations, got %s", d)
+	case d.Lowest() < 0:
+		c.add(p+".operator_delay", "operator_delay must not be negative, got %s", d)
 	}
 	catalog := platform.ActionCatalog()
 	var names []string
@@ -688,9 +696,11 @@ func (c *checker) checkTrigger(t *trigger) {
 	}
 	duration := c.scenario.Duration
 	switch {
-	case t.at != nil && *t.at < 0:
+	case t.at != nil && !t.at.Fixed():
+		c.checkWindow(t)
+	case t.at != nil && t.at.Earliest < 0:
 		c.add(t.path+".at", "at must not be negative, got %s", *t.at)
-	case t.at != nil && duration > 0 && *t.at >= duration:
+	case t.at != nil && duration > 0 && t.at.Earliest >= duration:
 		c.add(t.path+".at", "%s at %s is after the scenario's end (duration %s)", t.what, *t.at, duration)
 	case t.after == t.name && t.after != "":
 		c.add(t.path+".after", "a %s cannot run after itself", t.what)

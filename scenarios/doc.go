@@ -18,7 +18,17 @@
 // kind emits (platform.EventCatalog), heals that come before the end.
 // Defaults are filled in only for a file with no problems: a workload
 // timeout of [DefaultTimeout], the [DefaultWriteConcern] for mongo
-// workloads, fault names "fault-N", and the [Baseline] expectations.
+// workloads, [ArrivalPoisson] arrivals, fault names "fault-N", and the
+// [Baseline] expectations.
+//
+// # What a run draws
+//
+// Where reality varies, a file can say so and each run draws a value from
+// its seed: an operator_delay or a parameter as a [platform.Distribution]
+// (fixed, {median, p90}, {median, p99} or {min, max}), a fault or step
+// time as a window ([Time]: at: {between: [10m, 20m]}), a workload's
+// arrivals as a Poisson process with optional [Bursts]. This package
+// checks the forms; the runner draws the values.
 //
 // # Expectations
 //

@@ -197,15 +197,6 @@ func (c *checker) checkTopologySize(t *platform.Topology) {
 	if len(t.Services) > MaxServices {
 		c.add("topology.services", "%d services; a topology has at most %d", len(t.Services), MaxServices)
 	}
-	latencies := []struct {
-		field string
-		value platform.Duration
-	}{{"intra_zone", t.Latency.IntraZone}, {"inter_zone", t.Latency.InterZone}, {"inter_region", t.Latency.InterRegion}}
-	for _, l := range latencies {
-		if l.value < 0 {
-			c.add("topology.latency."+l.field, "a latency must not be negative, got %s", l.value)
-		}
-	}
 }
 
 // checkTopologyPeriod checks a snapshot or sync interval the file sets.

@@ -258,6 +258,9 @@ func applyDefaults(s *Scenario) {
 		if w.Timeout == 0 {
 			w.Timeout = platform.Duration(DefaultTimeout)
 		}
+		if w.Arrival == "" {
+			w.Arrival = ArrivalPoisson
+		}
 		if w.WriteConcern == "" && s.Topology.Resolved != nil {
 			if svc, ok := s.Topology.Resolved.Service(w.Service); ok && svc.Kind == platform.KindMongo {
 				w.WriteConcern = DefaultWriteConcern

@@ -49,21 +49,21 @@ var _ = Describe("Load", func() {
 		Expect(s.Path).To(Equal("testdata/good/ion-region-outage.yaml"))
 		Expect(s.Name).To(Equal("east-region-outage"))
 		Expect(s.Duration).To(Equal(platform.Duration(15 * time.Minute)))
-		Expect(s.Parameters).To(Equal(map[string]string{"mongo.election_timeout": "10s"}))
+		Expect(s.Parameters).To(Equal(map[string]scenarios.ParameterValue{"mongo.election_timeout": {Text: "10s"}}))
 		Expect(s.Topology.Builtin).To(Equal("ion"))
 		Expect(s.Topology.Inline).To(BeNil())
 		Expect(s.Topology.Resolved).To(Equal(platform.Ion()))
 
 		Expect(s.Workloads).To(Equal([]scenarios.Workload{
-			{Service: "mongo", Rate: 100, WriteConcern: "majority", Timeout: platform.Duration(scenarios.DefaultTimeout)},
-			{Service: "logs", Rate: 200, Timeout: platform.Duration(scenarios.DefaultTimeout)},
-			{Service: "artifacts", Rate: 5, Timeout: platform.Duration(30 * time.Second)},
+			{Service: "mongo", Rate: 100, Arrival: scenarios.ArrivalPoisson, WriteConcern: "majority", Timeout: platform.Duration(scenarios.DefaultTimeout)},
+			{Service: "logs", Rate: 200, Arrival: scenarios.ArrivalPoisson, Timeout: platform.Duration(scenarios.DefaultTimeout)},
+			{Service: "artifacts", Rate: 5, Arrival: scenarios.ArrivalPoisson, Timeout: platform.Duration(30 * time.Second)},
 		}))
 
 		Expect(s.Faults).To(HaveLen(3))
 		Expect(s.Faults[0]).To(Equal(scenarios.Fault{
 			Name: "slow-link", Kind: "latency", Target: "role:mongo:primary",
-			Latency: platform.Duration(200 * time.Millisecond), At: duration(time.Minute), Heal: platform.Duration(time.Minute),
+			Latency: platform.Duration(200 * time.Millisecond), At: scenarios.At(time.Minute), Heal: platform.Duration(time.Minute),
 		}))
 		Expect(s.Faults[1].Name).To(Equal("fault-2"), "an unnamed fault is named by its 1-based position")
 		Expect(s.Faults[1].Between).To(Equal([]string{"az:us-east-1a", "az:us-east-1b"}))
@@ -73,7 +73,7 @@ var _ = Describe("Load", func() {
 		Expect(s.Runbook[0]).To(Equal(scenarios.Step{
 			Name: "promote-west", Action: platform.ActionMongoForceReconfigure,
 			Params: map[string]string{"promote": "mongo-west-1a"},
-			After:  "lose-east", OperatorDelay: platform.Duration(3 * time.Minute),
+			After:  "lose-east", OperatorDelay: platform.FixedDuration(3 * time.Minute),
 		}))
 		Expect(s.Runbook[1].Params).To(Equal(map[string]string{"name": "mongo-west-1b", "zone": "us-west-1b", "priority": "1"}),
 			"numbers in params are read as their text")
@@ -107,7 +107,7 @@ var _ = Describe("Load", func() {
 		Expect(s.Topology.Inline).To(BeIdenticalTo(t))
 		Expect(t.Name).To(Equal("two-region"))
 		Expect(t.Zones()).To(Equal([]string{"eu-west-1a", "eu-west-1b", "eu-central-1a"}))
-		Expect(t.Latency.InterRegion).To(Equal(platform.Duration(12 * time.Millisecond)))
+		Expect(t.Latency.InterRegion).To(Equal(platform.LinkDelay{Median: platform.Duration(12 * time.Millisecond)}))
 		db, ok := t.Service("db")
 		Expect(ok).To(BeTrue())
 		Expect(db.Members[2]).To(Equal(platform.MongoMember{Name: "db-c", Zone: "eu-central-1a", Priority: 1, Tags: map[string]string{"region": "eu-central-1"}}))
@@ -390,7 +390,7 @@ workloads:
   - {<<: *w, service: logs}
 `))
 		Expect(err).NotTo(HaveOccurred())
-		Expect(s.Workloads[1]).To(Equal(scenarios.Workload{Service: "logs", Rate: 10, Timeout: platform.Duration(5 * time.Second)}))
+		Expect(s.Workloads[1]).To(Equal(scenarios.Workload{Service: "logs", Rate: 10, Arrival: scenarios.ArrivalPoisson, Timeout: platform.Duration(5 * time.Second)}))
 	})
 
 	It("accepts any parameter name when no parameter list is given", func() {

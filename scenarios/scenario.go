@@ -11,12 +11,13 @@ type Scenario struct {
 	Topology    TopologyRef       `yaml:"topology" json:"topology"`
 	Duration    platform.Duration `yaml:"duration" json:"duration"`
 	// Parameters override model parameters by name (see `chaosdrill list
-	// --parameters`), e.g. mongo.election_timeout: 5s.
-	Parameters map[string]string `yaml:"parameters,omitempty" json:"parameters,omitempty"`
-	Workloads  []Workload        `yaml:"workloads" json:"workloads"`
-	Faults     []Fault           `yaml:"faults,omitempty" json:"faults,omitempty"`
-	Runbook    []Step            `yaml:"runbook,omitempty" json:"runbook,omitempty"`
-	Expect     []Expectation     `yaml:"expect,omitempty" json:"expect,omitempty"`
+	// --parameters`), e.g. mongo.election_timeout: 5s, or draw them once
+	// per run from a distribution, e.g. {min: 10s, max: 12s}.
+	Parameters map[string]ParameterValue `yaml:"parameters,omitempty" json:"parameters,omitempty"`
+	Workloads  []Workload                `yaml:"workloads" json:"workloads"`
+	Faults     []Fault                   `yaml:"faults,omitempty" json:"faults,omitempty"`
+	Runbook    []Step                    `yaml:"runbook,omitempty" json:"runbook,omitempty"`
+	Expect     []Expectation             `yaml:"expect,omitempty" json:"expect,omitempty"`
 	// BaselineExpectations false opts out of the baseline expectations
 	// (see [Baseline]) that every service with a workload and no expectation
 	// of its own otherwise gets. A file that opts out must then state at
@@ -40,10 +41,16 @@ type TopologyRef struct {
 	Resolved *platform.Topology `yaml:"-" json:"-"`
 }
 
-// Workload drives one service at a steady rate of writes.
+// Workload drives one service with writes at a mean rate, arriving as a
+// Poisson process (the default) or evenly spaced, optionally in bursts.
 type Workload struct {
 	Service string  `yaml:"service" json:"service"`
 	Rate    float64 `yaml:"rate" json:"rate"` // writes per second, > 0
+	// Arrival is how writes arrive: ArrivalPoisson (the default) or
+	// ArrivalConstant.
+	Arrival string `yaml:"arrival,omitempty" json:"arrival,omitempty"`
+	// Bursts, if set, change the rate periodically.
+	Bursts *Bursts `yaml:"bursts,omitempty" json:"bursts,omitempty"`
 	// WriteConcern (mongo only): "1", "majority", a member count, or a write
 	// mode of the topology. Default "majority".
 	WriteConcern string `yaml:"write_concern,omitempty" json:"write_concern,omitempty"`
@@ -82,15 +89,18 @@ type Fault struct {
 	// Latency is the extra one-way latency added by a latency fault.
 	Latency platform.Duration `yaml:"latency,omitempty" json:"latency,omitempty"`
 
-	At         *platform.Duration `yaml:"at,omitempty" json:"at,omitempty"`
-	After      string             `yaml:"after,omitempty" json:"after,omitempty"`             // name of a fault or runbook step
-	AfterEvent string             `yaml:"after_event,omitempty" json:"after_event,omitempty"` // "service:what", e.g. mongo:primary-elected
-	Delay      platform.Duration  `yaml:"delay,omitempty" json:"delay,omitempty"`
-	Heal       platform.Duration  `yaml:"heal,omitempty" json:"heal,omitempty"` // heal this long after injecting; 0 = never
+	// At is a fixed time or a window each run draws its time from.
+	At         *Time             `yaml:"at,omitempty" json:"at,omitempty"`
+	After      string            `yaml:"after,omitempty" json:"after,omitempty"`             // name of a fault or runbook step
+	AfterEvent string            `yaml:"after_event,omitempty" json:"after_event,omitempty"` // "service:what", e.g. mongo:primary-elected
+	Delay      platform.Duration `yaml:"delay,omitempty" json:"delay,omitempty"`
+	Heal       platform.Duration `yaml:"heal,omitempty" json:"heal,omitempty"` // heal this long after injecting; 0 = never
 }
 
 // Step is one runbook step: a named recovery action an operator carries out
 // OperatorDelay after its trigger (a time, a fault or step, or an event).
+// The delay is fixed or a distribution each run draws from (how long a
+// person takes to notice, decide and act varies).
 //
 // A step the run never starts makes the run "not rehearsed", unless it is
 // Optional: a step that answers a condition which may not arise (rebuild
@@ -98,14 +108,14 @@ type Fault struct {
 // step whose event never comes is reported as not needed; one whose event
 // comes too late to start before the end is still not rehearsed.
 type Step struct {
-	Name          string             `yaml:"name" json:"name"`
-	Action        string             `yaml:"action" json:"action"`
-	Params        map[string]string  `yaml:"params,omitempty" json:"params,omitempty"`
-	At            *platform.Duration `yaml:"at,omitempty" json:"at,omitempty"`
-	After         string             `yaml:"after,omitempty" json:"after,omitempty"`
-	AfterEvent    string             `yaml:"after_event,omitempty" json:"after_event,omitempty"`
-	OperatorDelay platform.Duration  `yaml:"operator_delay,omitempty" json:"operator_delay,omitempty"`
-	Optional      bool               `yaml:"optional,omitempty" json:"optional,omitempty"`
+	Name          string                `yaml:"name" json:"name"`
+	Action        string                `yaml:"action" json:"action"`
+	Params        map[string]string     `yaml:"params,omitempty" json:"params,omitempty"`
+	At            *Time                 `yaml:"at,omitempty" json:"at,omitempty"`
+	After         string                `yaml:"after,omitempty" json:"after,omitempty"`
+	AfterEvent    string                `yaml:"after_event,omitempty" json:"after_event,omitempty"`
+	OperatorDelay platform.Distribution `yaml:"operator_delay,omitempty" json:"operator_delay,omitempty"`
+	Optional      bool                  `yaml:"optional,omitempty" json:"optional,omitempty"`
 }
 
 // Service is the name of the service the step acts on: its `service`

@@ -88,6 +88,10 @@ var _ = Describe("schema.json", func() {
 		Entry(nil, "missing-workloads.yaml", ""),
 		Entry(nil, "after-event-misspelled.yaml", "/faults/1/after_event"),
 		Entry(nil, "optional-without-event.yaml", "/runbook/0"),
+		Entry(nil, "operator-delay-half-distribution.yaml", "/runbook/0/operator_delay"),
+		Entry(nil, "window-one-end.yaml", "/faults/0/at"),
+		Entry(nil, "unknown-arrival.yaml", "/workloads/0/arrival"),
+		Entry(nil, "bursts-without-factor.yaml", "/workloads/0/bursts"),
 	)
 
 	// The schema is written by hand; these keep it in step with the Go
@@ -118,6 +122,7 @@ var _ = Describe("schema.json", func() {
 			Entry("node placement", "nodePlacement", platform.NodePlacement{}),
 			Entry("s3 endpoint", "s3Endpoint", platform.S3Endpoint{}),
 			Entry("workload", "workload", scenarios.Workload{}),
+			Entry("bursts", "bursts", scenarios.Bursts{}),
 			Entry("fault", "fault", scenarios.Fault{}),
 			Entry("step", "step", scenarios.Step{}),
 			Entry("expectation", "expectation", scenarios.Expectation{}),

@@ -3,7 +3,6 @@ package simulator
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -42,6 +41,9 @@ type simNode struct {
 	index        int
 	state        nodeState
 	extraLatency time.Duration
+	// clientLatency is the one-way latency from a client in each region
+	// (in topology order) to this node, drawn once per run.
+	clientLatency []time.Duration
 }
 
 // model is one simulated service. Every method is called on the event loop
@@ -81,6 +83,12 @@ type Sim struct {
 	// cuts counts the partitions separating each ordered pair of nodes, so
 	// overlapping partitions heal independently.
 	cuts map[[2]int]int
+	// links[j][i] (i < j) is the one-way latency between nodes i and j,
+	// drawn once per run from the pair's link class; linkSource and
+	// linkRand are reseeded for each link's own stream.
+	links      [][]time.Duration
+	linkSource *rand.PCG
+	linkRand   *rand.Rand
 
 	models    []model
 	byService map[string]model
@@ -91,6 +99,7 @@ var (
 	_ platform.Platform = (*Sim)(nil)
 	_ platform.Loop     = (*Sim)(nil)
 	_ platform.Faults   = simFaults{}
+	_ platform.Sampler  = (*Sim)(nil)
 )
 
 // New builds a simulator for cfg. Bad parameter overrides and topologies the
@@ -117,6 +126,8 @@ func New(cfg platform.Config) (*Sim, error) {
 		cuts:      map[[2]int]int{},
 		byService: map[string]model{},
 	}
+	s.linkSource = rand.NewPCG(0, 0)
+	s.linkRand = rand.New(s.linkSource)
 	for _, n := range cfg.Topology.Nodes() {
 		s.addNode(n)
 	}
@@ -286,12 +297,10 @@ func (s *Sim) complete(op uint64, o platform.Outcome, at time.Duration) {
 }
 
 // rand returns a random stream for one subsystem, derived from the run's
-// seed and the stream's name, so adding a stream never shifts another's
-// numbers.
+// seed and the stream's name (platform.RandomStream), so adding a stream
+// never shifts another's numbers.
 func (s *Sim) rand(stream string) *rand.Rand {
-	h := fnv.New64a()
-	h.Write([]byte(stream))
-	return rand.New(rand.NewPCG(s.cfg.Seed, h.Sum64()))
+	return platform.RandomStream(s.cfg.Seed, stream)
 }
 
 // workload returns the workload config of a service (zero if none).
@@ -307,9 +316,32 @@ func (s *Sim) workload(service string) platform.WorkloadConfig {
 	return platform.WorkloadConfig{Service: service, Timeout: 10 * time.Second}
 }
 
-// addNode registers a node (at construction, or a runbook adding one).
+// addNode registers a node (at construction, or a runbook adding one) and
+// draws the latency of each of its links: to every node already there, and
+// from a client in each region. Each link draws from a stream named after
+// its ends, so the draws do not depend on the order nodes are added in.
 func (s *Sim) addNode(n platform.Node) *simNode {
 	sn := &simNode{Node: n, index: len(s.nodes)}
+	row := make([]time.Duration, len(s.nodes))
+	for _, other := range s.nodes {
+		a, b := other.Name, n.Name
+		if b < a {
+			a, b = b, a
+		}
+		platform.Reseed(s.linkSource, s.cfg.Seed, "net/latency/", a, "|", b)
+		row[other.index] = s.topo.LinkClass(other.Node, n).Sample(s.linkRand)
+	}
+	s.links = append(s.links, row)
+	l := s.topo.EffectiveLatency()
+	sn.clientLatency = make([]time.Duration, 0, len(s.topo.Regions))
+	for _, r := range s.topo.Regions {
+		class := l.InterZone // clients sit in a zone of their own
+		if r.Name != n.Region {
+			class = l.InterRegion
+		}
+		platform.Reseed(s.linkSource, s.cfg.Seed, "net/client-latency/", r.Name, "|", n.Name)
+		sn.clientLatency = append(sn.clientLatency, class.Sample(s.linkRand))
+	}
 	s.nodes = append(s.nodes, sn)
 	s.nodeIndex[n.Name] = sn.index
 	return sn
@@ -324,6 +356,41 @@ func (s *Sim) AddedNodes() []platform.Node {
 		added = append(added, n.Node)
 	}
 	return added
+}
+
+// Sampled lists the link latencies this run drew (see
+// platform.LinkDelay), by link: "latency.A|B" between two nodes,
+// "latency.client@REGION|NODE" from a client in REGION; links of a class
+// without a tail, which draw nothing, are left out. The report records
+// them.
+func (s *Sim) Sampled() map[string]string {
+	out := map[string]string{}
+	for j, row := range s.links {
+		for i, d := range row {
+			a, b := s.nodes[i], s.nodes[j]
+			if !s.topo.LinkClass(a.Node, b.Node).HasTail() {
+				continue
+			}
+			x, y := a.Name, b.Name
+			if y < x {
+				x, y = y, x
+			}
+			out["latency."+x+"|"+y] = d.String()
+		}
+	}
+	l := s.topo.EffectiveLatency()
+	for _, n := range s.nodes {
+		for i, r := range s.topo.Regions {
+			class := l.InterZone
+			if r.Name != n.Region {
+				class = l.InterRegion
+			}
+			if class.HasTail() {
+				out["latency.client@"+r.Name+"|"+n.Name] = n.clientLatency[i].String()
+			}
+		}
+	}
+	return out
 }
 
 func (s *Sim) node(name string) (*simNode, error) {
@@ -349,23 +416,31 @@ func (s *Sim) reachable(a, b *simNode) bool {
 	return s.cuts[[2]int{a.index, b.index}] == 0
 }
 
-// latency is the one-way latency from a to b now, without jitter.
+// latency is the one-way latency from a to b now, without jitter: the
+// link's latency drawn for this run, plus any latency fault on either end.
 func (s *Sim) latency(a, b *simNode) time.Duration {
 	if a.index == b.index {
 		return 0
 	}
-	return s.topo.LinkLatency(a.Node, b.Node) + a.extraLatency + b.extraLatency
+	lo, hi := a.index, b.index
+	if hi < lo {
+		lo, hi = hi, lo
+	}
+	return s.links[hi][lo] + a.extraLatency + b.extraLatency
 }
 
-// clientLatency is the one-way latency from a client in region to node n.
-// Clients sit in a zone of their own, so a same-region node is one inter-zone
-// hop away.
+// clientLatency is the one-way latency from a client in region to node n:
+// the path's latency drawn for this run. Clients sit in a zone of their
+// own, so a same-region node is one inter-zone hop away.
 func (s *Sim) clientLatency(region string, n *simNode) time.Duration {
-	l := s.topo.EffectiveLatency()
-	if region != n.Region {
-		return l.InterRegion.D() + n.extraLatency
+	for i := range s.topo.Regions {
+		if s.topo.Regions[i].Name == region {
+			return n.clientLatency[i] + n.extraLatency
+		}
 	}
-	return l.InterZone.D() + n.extraLatency
+	// A client outside every region of the topology (none is placed so)
+	// is an inter-region hop away.
+	return s.topo.EffectiveLatency().InterRegion.D() + n.extraLatency
 }
 
 // --- fault primitives ---

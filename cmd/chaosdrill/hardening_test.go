@@ -383,11 +383,21 @@ var _ = Describe("names used as paths", func() {
 var _ = Describe("a rate too low for one interval", func() {
 	It("issues one write, not a write every nanosecond", func() {
 		dir := GinkgoT().TempDir()
-		path := writeScenario(dir, "tiny.yaml", "name: tiny\ntopology: ion\nduration: 1s\nbaseline_expectations: false\nworkloads:\n  - {service: mongo, rate: 1e-10}\nexpect:\n  - {service: mongo, lost_writes_max: 0}\n")
+		path := writeScenario(dir, "tiny.yaml", "name: tiny\ntopology: ion\nduration: 1s\nbaseline_expectations: false\nworkloads:\n  - {service: mongo, rate: 1e-10, arrival: constant}\nexpect:\n  - {service: mongo, lost_writes_max: 0}\n")
 		code, stdout, _ := chaosdrill(dir, "run", path, "--out", "o", "--quiet")
 		Expect(code).To(Equal(exitPass), stdout)
 		mongo := reportJSON(filepath.Join(dir, "o"))["services"].(map[string]any)["mongo"].(map[string]any)
 		Expect(mongo["acked"].(float64) + mongo["failed"].(float64) + mongo["unknown"].(float64)).To(Equal(1.0))
+	})
+
+	It("draws no write at all as a Poisson process (mean 1e-10 writes in the second), and says the check could not run", func() {
+		dir := GinkgoT().TempDir()
+		path := writeScenario(dir, "tiny.yaml", "name: tiny\ntopology: ion\nduration: 1s\nbaseline_expectations: false\nworkloads:\n  - {service: mongo, rate: 1e-10, bursts: {every: 100ms, length: 10ms, factor: 2}}\nexpect:\n  - {service: mongo, lost_writes_max: 0}\n")
+		code, stdout, _ := chaosdrill(dir, "run", path, "--out", "o", "--quiet")
+		Expect(code).To(Equal(exitFail), stdout)
+		Expect(stdout).To(ContainSubstring("UNVERIFIED"))
+		mongo := reportJSON(filepath.Join(dir, "o"))["services"].(map[string]any)["mongo"].(map[string]any)
+		Expect(mongo["acked"].(float64) + mongo["failed"].(float64) + mongo["unknown"].(float64)).To(BeZero())
 	})
 })
 
@@ -398,8 +408,8 @@ var _ = Describe("run --dry-run", func() {
 		code, stdout, _ := chaosdrill(dir, "run", library("east-region-outage"), "--dry-run")
 		Expect(code).To(Equal(exitPass))
 		Expect(stdout).To(ContainSubstring("dry run: nothing is started"))
-		Expect(stdout).To(MatchRegexp(`lose-east\s+kill region:us-east-1\s+at 12m0s\s+hits mongo-east-1a, mongo-east-1b, es-east-1a, es-east-1b, es-east-1c, es-east-1d, s3-us-east-1`))
-		Expect(stdout).To(MatchRegexp(`promote-west\s+mongo.force-reconfigure \{promote: mongo-west-1a\} on mongo\s+after lose-east \+ operator delay 2m0s`))
+		Expect(stdout).To(MatchRegexp(`lose-east\s+kill region:us-east-1\s+at between 10m0s and 15m0s\s+hits mongo-east-1a, mongo-east-1b, es-east-1a, es-east-1b, es-east-1c, es-east-1d, s3-us-east-1`))
+		Expect(stdout).To(MatchRegexp(`promote-west\s+mongo.force-reconfigure \{promote: mongo-west-1a\} on mongo\s+after lose-east \+ operator delay \{median: 2m0s, p90: 6m0s\}`))
 		Expect(stdout).To(ContainSubstring("EXPECTATIONS"))
 		Expect(stdout).NotTo(ContainSubstring("CONTAINERS"))
 		Expect(entries(dir)).To(Equal(before))

@@ -27,7 +27,7 @@ func printPlan(out io.Writer, sc *scenarios.Scenario, platformName string, image
 	if len(sc.Parameters) > 0 {
 		var parts []string
 		for _, name := range platform.SortedKeys(sc.Parameters) {
-			parts = append(parts, name+"="+sc.Parameters[name])
+			parts = append(parts, name+"="+sc.Parameters[name].String())
 		}
 		fmt.Fprintf(w, "PARAMETERS\t%s\n", strings.Join(parts, ", "))
 	}
@@ -65,7 +65,7 @@ func printPlan(out io.Writer, sc *scenarios.Scenario, platformName string, image
 		if f.Heal > 0 {
 			heal = ", healed " + f.Heal.String() + " later"
 		}
-		fmt.Fprintf(w, "  %s\t%s %s\t%s%s\thits %s\n", f.Name, what, target, trigger(f.At, f.After, f.AfterEvent, f.Delay, "delay"), heal, strings.Join(sides, " | "))
+		fmt.Fprintf(w, "  %s\t%s %s\t%s%s\thits %s\n", f.Name, what, target, trigger(f.At, f.After, f.AfterEvent, delayText(f.Delay > 0, f.Delay.String()), "delay"), heal, strings.Join(sides, " | "))
 	}
 
 	fmt.Fprintln(w, "\nRUNBOOK")
@@ -82,7 +82,7 @@ func printPlan(out io.Writer, sc *scenarios.Scenario, platformName string, image
 			optional = " (optional: not needed if its event never comes)"
 		}
 		fmt.Fprintf(w, "  %s\t%s {%s} on %s\t%s%s\n", st.Name, st.Action, strings.Join(params, ", "), st.Service(t),
-			trigger(st.At, st.After, st.AfterEvent, st.OperatorDelay, "operator delay"), optional)
+			trigger(st.At, st.After, st.AfterEvent, delayText(!st.OperatorDelay.Fixed() || st.OperatorDelay.Value > 0, st.OperatorDelay.String()), "operator delay"), optional)
 	}
 
 	fmt.Fprintln(w, "\nEXPECTATIONS")
@@ -127,8 +127,18 @@ func resolveForPlan(t *platform.Topology, text string) string {
 	return strings.Join(sel.Static(t), ", ")
 }
 
-// trigger says when a fault or step starts.
-func trigger(at *platform.Duration, after, afterEvent string, delay platform.Duration, delayWord string) string {
+// delayText is the delay's text when there is one.
+func delayText(some bool, text string) string {
+	if !some {
+		return ""
+	}
+	return text
+}
+
+// trigger says when a fault or step starts; delay is "" when none is added
+// to its trigger, else its text (a duration, or a distribution drawn from
+// the seed).
+func trigger(at *scenarios.Time, after, afterEvent string, delay string, delayWord string) string {
 	var when string
 	switch {
 	case at != nil:
@@ -140,7 +150,7 @@ func trigger(at *platform.Duration, after, afterEvent string, delay platform.Dur
 	default:
 		when = "on the first " + afterEvent
 	}
-	if delay > 0 {
+	if delay != "" {
 		when += fmt.Sprintf(" + %s %s", delayWord, delay)
 	}
 	return when
