@@ -290,6 +290,13 @@ type Platform interface {
 	Close() error
 }
 
+// ImageReporter is a Platform that runs container images. RanImages names
+// the image each service kind it started ran (kind -> image reference), for
+// the report; the runner asks after Start.
+type ImageReporter interface {
+	RanImages() map[string]string
+}
+
 // Parameter documents one model parameter: a number every model uses
 // (a timeout, an interval, a latency), its default and where that default
 // comes from. Scenarios override them by name under `parameters:`.

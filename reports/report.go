@@ -128,6 +128,10 @@ type Run struct {
 	// ReadBackErrors holds, by service, why its read-back failed; the
 	// Present flags of its writes then mean nothing.
 	ReadBackErrors map[string]string
+
+	// Images are the container images the run started, by service kind
+	// (mongo, elasticsearch, s3); nil on the simulator.
+	Images map[string]string
 }
 
 // Report is the outcome of a run as written to report.json. Times are
@@ -149,6 +153,10 @@ type Report struct {
 	Expectations    []ExpectationResult       `json:"expectations"`
 	// Error says what failed when the verdict is error; null otherwise.
 	Error *RunError `json:"error"`
+
+	// Images are the container images a live run started, by service
+	// kind (mongo, elasticsearch, s3); absent on the simulator.
+	Images map[string]string `json:"images,omitempty"`
 }
 
 // RunError is why a run could not complete: the phase it stopped in and

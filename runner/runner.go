@@ -166,6 +166,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 		Expect:         sc.Expect,
 		ReadBackErrors: r.readBackErrors,
 	}
+	if images, ok := p.(platform.ImageReporter); ok {
+		run.Images = images.RanImages()
+	}
 	return reports.Build(run), nil
 }
 

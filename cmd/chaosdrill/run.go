@@ -89,7 +89,7 @@ The same scenario and seed on the simulator give a byte-identical report.json.`,
 			case exitEnvironment:
 				return environment(err)
 			default:
-				fmt.Fprintf(stdout, "reproduce with: chaosdrill run %s --platform %s --seed=%d\n", args[0], f.platform, f.seed)
+				fmt.Fprintf(stdout, "reproduce with: chaosdrill run %s --platform %s --seed=%d%s\n", args[0], f.platform, f.seed, imageFlags(cmd.Context()))
 				return &exitError{code: code, err: fmt.Errorf("verdict %s", rep.Verdict)}
 			}
 		},

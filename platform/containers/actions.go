@@ -105,8 +105,8 @@ func (p *Platform) action(a platform.Action) (func(context.Context) error, error
 			return nil, fmt.Errorf("action %s: %w", a.Name, err)
 		}
 		region := a.Params["region"]
-		return func(context.Context) error {
-			if err := s.failOver(region); err != nil {
+		return func(ctx context.Context) error {
+			if err := s.failOver(ctx, region); err != nil {
 				return err
 			}
 			p.emit(platform.Event{Service: s.spec.Name, What: platform.EventEndpointFailedOver, Detail: region})

@@ -75,9 +75,13 @@
 // # What is only proved live
 //
 // The protocol side (replica-set initiation, forced reconfiguration, initial
-// sync, snapshot and restore through LocalStack, the cross-region sync) runs
-// only with the real images, in the `live` Ginkgo suite that users' CI runs
-// nightly (.github/workflows/live.yml). Here, without a registry, the loop is
-// tested under testing/synctest and the bring-up and fault path on locally
-// built stand-in images.
+// sync, snapshot and restore through LocalStack) runs only with the real
+// images, in the `live` Ginkgo suite that users' CI runs nightly
+// (.github/workflows/live.yml). Here, without a registry, the loop is tested
+// under testing/synctest and the bring-up and fault path on locally built
+// stand-in images; the S3 service runs end to end on the S3 stand-in
+// (docker.BuildS3StandinImage, a real-protocol gofakes3 server): puts, the
+// cross-region sync, a region kill, the failover (which first checks that
+// its target endpoint answers, so a failover to a lost region fails, naming
+// it), the read-back and the report (cmd/chaosdrill's stand-in specs).
 package containers

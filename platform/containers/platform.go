@@ -162,6 +162,16 @@ func (p *Platform) Images() []NeededImage {
 	return result
 }
 
+// RanImages names the image of each service kind the run starts (kind ->
+// reference), for the report; only the kinds of the services it uses.
+func (p *Platform) RanImages() map[string]string {
+	out := map[string]string{}
+	for _, need := range p.Images() {
+		out[need.Kind] = need.Image
+	}
+	return out
+}
+
 // NeededImage is one image a run needs and the nodes that run it.
 type NeededImage struct {
 	Kind  string // mongo, elasticsearch or s3
