@@ -136,6 +136,10 @@ type Config struct {
 	// Images are container images by service kind (mongo, elasticsearch,
 	// s3) from the scenario; platforms without containers ignore them.
 	Images map[string]string
+
+	// Runbook lists the scenario's runbook steps, so that a platform can
+	// refuse, before anything starts, a step it could not carry out.
+	Runbook []Action
 }
 
 // Faults are the fault primitives, aimed at one node (or two groups of

@@ -126,6 +126,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 	for _, w := range sc.Workloads {
 		cfg.Workloads = append(cfg.Workloads, platform.WorkloadConfig{Service: w.Service, WriteConcern: w.WriteConcern, Timeout: w.Timeout.D()})
 	}
+	for _, s := range sc.Runbook {
+		cfg.Runbook = append(cfg.Runbook, platform.Action{Name: s.Name, Action: s.Action, Params: s.Params})
+	}
 	p, err := build(cfg)
 	if err != nil {
 		return nil, &Error{reports.PhaseBringUp, fmt.Errorf("build %s platform: %w", sc.Name, err)}

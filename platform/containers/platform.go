@@ -81,6 +81,9 @@ func New(cfg platform.Config, opts ...Option) (*Platform, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new containers platform: %w", err)
 	}
+	if err := rehearsable(cfg.Runbook); err != nil {
+		return nil, fmt.Errorf("new containers platform: %w", err)
+	}
 	planned, err := plan(cfg.Topology, o)
 	if err != nil {
 		return nil, fmt.Errorf("new containers platform: %w", err)

@@ -566,30 +566,44 @@ func AddMember(ctx context.Context, primaryAddr string, member MemberConfig) err
 	return nil
 }
 
+// Reconfigured is the member as a reconfiguration installed it, and the
+// configuration's new version.
+type Reconfigured struct {
+	Version  int64
+	Votes    int
+	Priority float64
+}
+
 // ReconfigureMember changes the votes and/or priority (nil: unchanged) of
 // the member configured as host, with a normal (non-force) replSetReconfig
 // on the primary reachable at primaryAddr. The command returns once a
 // majority of the voting members have installed the new configuration, or
 // fails after reconfigMaxTime (or when ctx ends); the configuration may
 // still propagate then.
-func ReconfigureMember(ctx context.Context, primaryAddr, host string, votes *int, priority *float64) error {
+func ReconfigureMember(ctx context.Context, primaryAddr, host string, votes *int, priority *float64) (Reconfigured, error) {
 	cfg, err := getConfig(ctx, primaryAddr)
 	if err != nil {
-		return fmt.Errorf("reconfigure mongo member %s: read config: %w", host, err)
+		return Reconfigured{}, fmt.Errorf("reconfigure mongo member %s: read config: %w", host, err)
 	}
 	next, err := cfg.reconfiguring(host, votes, priority)
 	if err != nil {
-		return fmt.Errorf("reconfigure mongo member %s: %w", host, err)
+		return Reconfigured{}, fmt.Errorf("reconfigure mongo member %s: %w", host, err)
 	}
 	maxTime, err := maxTimeMS(ctx, reconfigMaxTime)
 	if err != nil {
-		return fmt.Errorf("reconfigure mongo member %s: %w", host, err)
+		return Reconfigured{}, fmt.Errorf("reconfigure mongo member %s: %w", host, err)
 	}
 	cmd := bson.D{{Key: "replSetReconfig", Value: next}, {Key: "maxTimeMS", Value: maxTime}}
 	if err := runAdmin(ctx, primaryAddr, cmd, nil); err != nil {
-		return fmt.Errorf("reconfigure mongo member %s: %w", host, err)
+		return Reconfigured{}, fmt.Errorf("reconfigure mongo member %s: %w", host, err)
 	}
-	return nil
+	out := Reconfigured{Version: next.Version}
+	for _, m := range next.Members {
+		if m.Host == host {
+			out.Votes, out.Priority = m.Votes, m.Priority
+		}
+	}
+	return out, nil
 }
 
 // StepDown asks the primary reachable at primaryAddr to step down and not
