@@ -6,7 +6,7 @@ SCENARIO  ?= scenarios/east-region-outage.yaml
 SEED      ?= 1
 PKGS      := ./...
 
-.PHONY: all build demo test vet bench live cleanup clean
+.PHONY: all build demo test vet bench live cleanup clean standins
 
 all: build
 
@@ -35,6 +35,13 @@ bench:
 # see .github/workflows/live.yml). Each scenario takes its duration in wall time.
 live:
 	TESTCONTAINERS_RYUK_DISABLED=true $(GO) test -count=1 -timeout 6h -v ./platform/containers/ -args -ginkgo.label-filter=live -ginkgo.v -ginkgo.no-color
+
+# Stand-in images built from this module's own source, with no pull:
+# chaosdrill/standin-s3:dev serves the S3 API (gofakes3) on LocalStack's port
+# and health endpoint, for
+#   bin/chaosdrill run scenarios/artifacts-region-outage.yaml --platform containers --image s3=chaosdrill/standin-s3:dev
+standins:
+	$(GO) run ./platform/containers/docker/buildstandins
 
 cleanup: build
 	./$(BIN) cleanup

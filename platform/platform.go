@@ -137,6 +137,10 @@ type Config struct {
 	// Images are container images by service kind (mongo, elasticsearch,
 	// s3) from the scenario; platforms without containers ignore them.
 	Images map[string]string
+
+	// Runbook lists the scenario's runbook steps, so that a platform can
+	// refuse, before anything starts, a step it could not carry out.
+	Runbook []Action
 }
 
 // Faults are the fault primitives, aimed at one node (or two groups of
@@ -290,6 +294,13 @@ type Platform interface {
 	// Close releases everything Start created. It is safe to call more than
 	// once and after a failed Start.
 	Close() error
+}
+
+// ImageReporter is a Platform that runs container images. RanImages names
+// the image each service kind it started ran (kind -> image reference), for
+// the report; the runner asks after Start.
+type ImageReporter interface {
+	RanImages() map[string]string
 }
 
 // Parameter documents one model parameter: a number every model uses

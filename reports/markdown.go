@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -26,6 +27,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		Headers: []string{"verdict", "platform", "seed", "topology", "duration"},
 		Rows:    [][]string{{strings.ToUpper(r.Verdict), r.Platform, strconv.FormatUint(r.Seed, 10), topology, formatSeconds(r.DurationSeconds)}},
 	})
+	if len(r.Images) > 0 {
+		fmt.Fprintf(b, "Images: %s\n\n", markdownText(imagesLine(r.Images)))
+	}
 	fmt.Fprintf(b, "%s\n\n", markdownText(verdictSentence(r)))
 	if r.Error != nil && len(r.Services) == 0 && len(r.Faults) == 0 && len(r.Runbook) == 0 {
 		fmt.Fprintf(b, "Nothing was measured: the run stopped in its %s phase.\n", r.Error.Phase)
@@ -116,4 +120,18 @@ func markdownText(s string) string {
 
 func opensTag(c byte) bool {
 	return c == '/' || c == '!' || c == '?' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+}
+
+// imagesLine lists a live run's images as "kind ref" pairs, by kind.
+func imagesLine(images map[string]string) string {
+	kinds := make([]string, 0, len(images))
+	for kind := range images {
+		kinds = append(kinds, kind)
+	}
+	sort.Strings(kinds)
+	parts := make([]string, len(kinds))
+	for i, kind := range kinds {
+		parts[i] = kind + " " + images[kind]
+	}
+	return strings.Join(parts, ", ")
 }

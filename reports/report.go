@@ -131,6 +131,10 @@ type Run struct {
 	// Sampled holds every value the run drew from its seed, by what it
 	// was drawn for (see Report.Sampled).
 	Sampled map[string]string
+
+	// Images are the container images the run started, by service kind
+	// (mongo, elasticsearch, s3); nil on the simulator.
+	Images map[string]string
 }
 
 // Report is the outcome of a run as written to report.json. Times are
@@ -161,6 +165,10 @@ type Report struct {
 	Sampled map[string]string `json:"sampled"`
 	// Error says what failed when the verdict is error; null otherwise.
 	Error *RunError `json:"error"`
+
+	// Images are the container images a live run started, by service
+	// kind (mongo, elasticsearch, s3); absent on the simulator.
+	Images map[string]string `json:"images,omitempty"`
 }
 
 // RunError is why a run could not complete: the phase it stopped in and

@@ -65,7 +65,11 @@ func randomSchedule(r *rand.Rand, topo *platform.Topology) []scenarios.Fault {
 		services = append(services, s.Name)
 	}
 	target := func() string {
-		switch r.IntN(4) {
+		kind := r.IntN(4)
+		if kind == 1 && len(zones) == 0 {
+			kind = 0 // only regional nodes (S3 endpoints): no zone to aim at
+		}
+		switch kind {
 		case 0:
 			return "node:" + nodes[r.IntN(len(nodes))].Name
 		case 1:

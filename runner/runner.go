@@ -24,6 +24,12 @@ type Options struct {
 	// Log receives one line per fault, runbook step and notable event as it
 	// happens (nil: quiet).
 	Log func(format string, args ...any)
+	// BeforeLoop, if set, is called once the platform is up, just before
+	// the event loop runs; an error stops the run there (the CLI uses it to
+	// stop promptly on an interrupt). The platform itself is never wrapped,
+	// so the optional interfaces it implements (platform.Sampler,
+	// platform.ImageReporter, faults.AddedNodes) stay visible.
+	BeforeLoop func() error
 }
 
 // Error is a run that could not complete, with the phase it stopped in
@@ -127,6 +133,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 	for _, w := range sc.Workloads {
 		cfg.Workloads = append(cfg.Workloads, platform.WorkloadConfig{Service: w.Service, WriteConcern: w.WriteConcern, Timeout: w.Timeout.D()})
 	}
+	for _, s := range sc.Runbook {
+		cfg.Runbook = append(cfg.Runbook, platform.Action{Name: s.Name, Action: s.Action, Params: s.Params})
+	}
 	p, err := build(cfg)
 	if err != nil {
 		return nil, &Error{reports.PhaseBringUp, fmt.Errorf("build %s platform: %w", sc.Name, err)}
@@ -145,6 +154,11 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 	end, err := r.schedule()
 	if err != nil {
 		return nil, &Error{reports.PhaseBringUp, err}
+	}
+	if opts.BeforeLoop != nil {
+		if err := opts.BeforeLoop(); err != nil {
+			return nil, interruptedOr(ctx, reports.PhaseRun, err)
+		}
 	}
 	if err := r.loop.Run(ctx, end); err != nil {
 		return nil, interruptedOr(ctx, reports.PhaseRun, fmt.Errorf("run %s: %w", sc.Name, err))
@@ -167,6 +181,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 		Expect:         sc.Expect,
 		ReadBackErrors: r.readBackErrors,
 		Sampled:        r.sampled(),
+	}
+	if images, ok := p.(platform.ImageReporter); ok {
+		run.Images = images.RanImages()
 	}
 	return reports.Build(run), nil
 }

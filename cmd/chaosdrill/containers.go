@@ -78,6 +78,21 @@ func liveOptions(ctx context.Context) ([]containers.Option, error) {
 // imagesKey carries the --image overrides from flag parsing to the platform.
 type imagesKey struct{}
 
+// imageFlagsKey carries the --image flags as given, for the line that
+// reproduces a run.
+type imageFlagsKey struct{}
+
+// imageFlags are the --image flags of the command line, as given, each
+// written " --image KIND=REF".
+func imageFlags(ctx context.Context) string {
+	overrides, _ := ctx.Value(imageFlagsKey{}).([]string)
+	var b strings.Builder
+	for _, o := range overrides {
+		b.WriteString(" --image " + o)
+	}
+	return b.String()
+}
+
 // addImageFlag gives cmd the repeatable --image KIND=REF flag; what it
 // holds reaches containersPlatform through the command's context.
 func addImageFlag(cmd *cobra.Command) {
@@ -90,7 +105,8 @@ func addImageFlag(cmd *cobra.Command) {
 		if err != nil {
 			return badInput(fmt.Errorf("--image: %w", err))
 		}
-		c.SetContext(context.WithValue(c.Context(), imagesKey{}, images))
+		ctx := context.WithValue(c.Context(), imagesKey{}, images)
+		c.SetContext(context.WithValue(ctx, imageFlagsKey{}, overrides))
 		if before != nil {
 			return before(c, args)
 		}

@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
-
-	"github.com/chaosdrill/chaosdrill/platform"
 )
 
 // Phases of a command, in order. Each one stops within moments of an
@@ -37,27 +34,6 @@ func enterPhase(ctx context.Context, phase string) error {
 		hook(ctx, phase)
 	}
 	return ctx.Err()
-}
-
-// hookedPlatform tells the phase hook when the simulation starts; it
-// changes nothing else.
-type hookedPlatform struct {
-	platform.Platform
-	ctx context.Context
-}
-
-func (p hookedPlatform) Loop() platform.Loop { return hookedLoop{p.Platform.Loop(), p.ctx} }
-
-type hookedLoop struct {
-	platform.Loop
-	ctx context.Context
-}
-
-func (l hookedLoop) Run(ctx context.Context, until time.Duration) error {
-	if err := enterPhase(l.ctx, phaseSimulate); err != nil {
-		return err
-	}
-	return l.Loop.Run(ctx, until)
 }
 
 // terminalWriter escapes what could act on a terminal instead of being

@@ -428,3 +428,17 @@ var _ = Describe("run --dry-run", func() {
 		Expect(code).To(Equal(exitBadInput))
 	})
 })
+
+// The CLI hooks its interrupt phases around the run without wrapping the
+// platform: a wrapper would hide the optional interfaces the runner asks
+// the platform for (here platform.Sampler, whose drawn link latencies the
+// report lists).
+var _ = Describe("run through the CLI", func() {
+	It("reports what the platform itself drew (the simulator's link latencies)", func() {
+		dir := GinkgoT().TempDir()
+		code, stdout, _ := chaosdrill(dir, "run", library("mongo-primary-kill"), "--out", "o", "--quiet")
+		Expect(code).To(Equal(exitPass), stdout)
+		sampled, _ := reportJSON(filepath.Join(dir, "o"))["sampled"].(map[string]any)
+		Expect(sampled).To(HaveKey(HavePrefix("latency.mongo-east-1a|mongo-east-1b")))
+	})
+})

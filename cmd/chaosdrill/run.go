@@ -142,7 +142,8 @@ func runLocked(ctx context.Context, cmd *cobra.Command, path string, sc *scenari
 	if err != nil {
 		return failedRun(ctx, stdout, out, sc, f, reports.PhasePreflight, err)
 	}
-	opts := runner.Options{Seed: f.seed, RunID: runID(f.platform, sc.Name, f.seed)}
+	opts := runner.Options{Seed: f.seed, RunID: runID(f.platform, sc.Name, f.seed),
+		BeforeLoop: func() error { return enterPhase(ctx, phaseSimulate) }}
 	if !f.quiet {
 		opts.Log = func(format string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", a...) }
 	}
@@ -168,14 +169,15 @@ func runLocked(ctx context.Context, cmd *cobra.Command, path string, sc *scenari
 	case exitEnvironment:
 		return environment(err)
 	default:
-		fmt.Fprintf(stdout, "reproduce with: chaosdrill run %s --platform %s --seed=%d\n", path, f.platform, f.seed)
+		fmt.Fprintf(stdout, "reproduce with: chaosdrill run %s --platform %s --seed=%d%s\n", path, f.platform, f.seed, imageFlags(ctx))
 		return &exitError{code: code, err: fmt.Errorf("verdict %s", rep.Verdict)}
 	}
 }
 
 // hooked wraps a platform builder so that the phase hook is told when the
-// models are built and when the simulation starts, and so that an
-// interrupt during construction stops the run there.
+// models are built, and so that an interrupt during construction stops the
+// run there. (The simulation phase is entered through
+// runner.Options.BeforeLoop: the platform itself is not wrapped.)
 func hooked(ctx context.Context, build runner.Builder) runner.Builder {
 	return func(cfg platform.Config) (platform.Platform, error) {
 		if err := enterPhase(ctx, phaseBuild); err != nil {
@@ -189,7 +191,7 @@ func hooked(ctx context.Context, build runner.Builder) runner.Builder {
 			_ = p.Close()
 			return nil, err
 		}
-		return hookedPlatform{Platform: p, ctx: ctx}, nil
+		return p, nil
 	}
 }
 

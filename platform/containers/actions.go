@@ -27,7 +27,52 @@ const (
 	// initial sync of a small workload's data.
 	addMemberTimeout = 10 * time.Minute
 	stepDownTimeout  = 30 * time.Second
+	// reconfigureTimeout covers finding the primary and a replSetReconfig,
+	// which waits up to reconfigMaxTime (60 s) for a majority to install
+	// the new configuration.
+	reconfigureTimeout = 90 * time.Second
+	// resyncTimeout covers replacing the member's container and its
+	// initial sync, as addMemberTimeout.
+	resyncTimeout = addMemberTimeout
 )
+
+// Where a member's data comes from (the `source` of mongo.add-member and
+// mongo.resync-member).
+const (
+	sourceInitialSync = "initial-sync"
+	sourceBackup      = "backup"
+)
+
+// rehearsable refuses, before anything starts, a runbook with a step the
+// containers platform cannot carry out as written (a member seeded from a
+// backup), naming the step, rather than failing it half-way through the
+// scenario.
+func rehearsable(runbook []platform.Action) error {
+	var errs []error
+	for _, a := range runbook {
+		switch a.Action {
+		case platform.ActionMongoAddMember, platform.ActionMongoResyncMember:
+			errs = append(errs, syncSource(a))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// syncSource reads the source parameter of action a. The containers
+// platform keeps no backups of a member's data (a filesystem snapshot
+// taken every mongo.backup_interval, which the simulator models), so
+// source: backup is refused up front rather than carried out as something
+// else.
+func syncSource(a platform.Action) error {
+	switch source := a.Params["source"]; source {
+	case "", sourceInitialSync:
+		return nil
+	case sourceBackup:
+		return fmt.Errorf("runbook step %s: %s with source: backup cannot be rehearsed on the containers platform: it keeps no backups of a member's data to restore (only the simulator models them); use source: initial-sync, or --platform sim", a.Name, a.Action)
+	default:
+		return fmt.Errorf("runbook step %s: source %q: want %s or %s", a.Name, source, sourceInitialSync, sourceBackup)
+	}
+}
 
 // StartAction carries out a runbook action in the background; done is told
 // on the loop when it ends.
@@ -50,7 +95,8 @@ func (p *Platform) StartAction(ctx context.Context, a platform.Action, done plat
 // action checks an action's parameters and returns the work it does.
 func (p *Platform) action(a platform.Action) (func(context.Context) error, error) {
 	switch a.Action {
-	case platform.ActionMongoForceReconfigure, platform.ActionMongoAddMember, platform.ActionMongoStepDown, platform.ActionMongoSetWriteConcern:
+	case platform.ActionMongoForceReconfigure, platform.ActionMongoAddMember, platform.ActionMongoStepDown, platform.ActionMongoSetWriteConcern,
+		platform.ActionMongoReconfigMember, platform.ActionMongoResyncMember:
 		m, err := pick(p.mongos, a.Params["service"], platform.KindMongo)
 		if err != nil {
 			return nil, fmt.Errorf("action %s: %w", a.Name, err)
@@ -61,8 +107,14 @@ func (p *Platform) action(a platform.Action) (func(context.Context) error, error
 			if _, known := p.nodeOfAlias(dockerAlias(promote)); !known {
 				return nil, fmt.Errorf("action %s: promote %q: %w", a.Name, promote, platform.ErrUnknownNode)
 			}
+			if m.isArbiter(promote) {
+				return nil, fmt.Errorf("action %s: promote %q is an arbiter: it holds no data and can never be primary", a.Name, promote)
+			}
 			return func(ctx context.Context) error { return m.forceReconfigure(ctx, promote) }, nil
 		case platform.ActionMongoAddMember:
+			if err := syncSource(a); err != nil {
+				return nil, err
+			}
 			node, err := p.newMemberNode(m, a.Params)
 			if err != nil {
 				return nil, fmt.Errorf("action %s: %w", a.Name, err)
@@ -80,6 +132,24 @@ func (p *Platform) action(a platform.Action) (func(context.Context) error, error
 				return nil, fmt.Errorf("action %s: write_concern is required", a.Name)
 			}
 			return func(ctx context.Context) error { return m.setWriteConcern(ctx, concern) }, nil
+		case platform.ActionMongoReconfigMember:
+			member, votes, priority, err := m.reconfigureParams(a.Params)
+			if err != nil {
+				return nil, fmt.Errorf("action %s: %w", a.Name, err)
+			}
+			return func(ctx context.Context) error { return m.reconfigureMember(ctx, member, votes, priority) }, nil
+		case platform.ActionMongoResyncMember:
+			if err := syncSource(a); err != nil {
+				return nil, err
+			}
+			member := a.Params["member"]
+			if err := m.isMember(member); err != nil {
+				return nil, fmt.Errorf("action %s: %w", a.Name, err)
+			}
+			if m.isArbiter(member) {
+				return nil, fmt.Errorf("action %s: %q is an arbiter: it holds no data to resync", a.Name, member)
+			}
+			return func(ctx context.Context) error { return m.resyncMember(ctx, member) }, nil
 		default:
 			return m.stepDown, nil
 		}
@@ -105,8 +175,8 @@ func (p *Platform) action(a platform.Action) (func(context.Context) error, error
 			return nil, fmt.Errorf("action %s: %w", a.Name, err)
 		}
 		region := a.Params["region"]
-		return func(context.Context) error {
-			if err := s.failOver(region); err != nil {
+		return func(ctx context.Context) error {
+			if err := s.failOver(ctx, region); err != nil {
 				return err
 			}
 			p.emit(platform.Event{Service: s.spec.Name, What: platform.EventEndpointFailedOver, Detail: region})
@@ -270,7 +340,145 @@ func (m *mongoService) addNewMember(ctx context.Context, n plannedNode, priority
 	}); err != nil {
 		return err
 	}
-	m.p.emit(platform.Event{Service: m.spec.Name, What: platform.EventMemberAdded, Node: n.Node.Name})
+	m.p.emit(platform.Event{Service: m.spec.Name, What: platform.EventMemberAdded, Node: n.Node.Name, Detail: "initial sync"})
+	m.follow(n.Node.Name)
+	return nil
+}
+
+// isMember reports, as an error naming it, a node that is not a member of
+// the set now (the topology's, or one a runbook added).
+func (m *mongoService) isMember(node string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, member := range m.members {
+		if member == node {
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is not a member of %s: %w", node, m.replicaSet, platform.ErrUnknownNode)
+}
+
+// reconfigureParams reads mongo.reconfigure-member's parameters: the
+// member (not an arbiter, whose vote and priority are fixed), and its new
+// votes (0 or 1) and/or priority (0..1000); nil for one not given.
+func (m *mongoService) reconfigureParams(params map[string]string) (member string, votes *int, priority *float64, err error) {
+	member = params["member"]
+	if err := m.isMember(member); err != nil {
+		return "", nil, nil, err
+	}
+	if m.isArbiter(member) {
+		return "", nil, nil, fmt.Errorf("%q is an arbiter, whose votes (1) and priority (0) are fixed", member)
+	}
+	if text, given := params["votes"]; given {
+		n, err := strconv.Atoi(text)
+		if err != nil || (n != 0 && n != 1) {
+			return "", nil, nil, fmt.Errorf("votes %q: want 0 or 1", text)
+		}
+		votes = &n
+	}
+	if text, given := params["priority"]; given {
+		f, err := strconv.ParseFloat(text, 64)
+		if err != nil || f < 0 || f > 1000 {
+			return "", nil, nil, fmt.Errorf("priority %q: want a number 0..1000", text)
+		}
+		priority = &f
+	}
+	if votes == nil && priority == nil {
+		return "", nil, nil, fmt.Errorf("give member %q new votes, a new priority, or both", member)
+	}
+	if votes != nil && *votes == 0 && priority != nil && *priority != 0 {
+		return "", nil, nil, fmt.Errorf("a non-voting member must have priority 0 (member %q)", member)
+	}
+	return member, votes, priority, nil
+}
+
+// reconfigureMember changes one member's votes and/or priority with a
+// normal replSetReconfig on the primary (MongoDB's PSA workaround,
+// https://www.mongodb.com/docs/manual/tutorial/mitigate-psa-performance-issues/),
+// done when a majority of the voting members installed it. The primary
+// itself is not made unelectable: MongoDB refuses that reconfig, so the
+// step fails, saying to step it down first.
+func (m *mongoService) reconfigureMember(ctx context.Context, member string, votes *int, priority *float64) error {
+	ctx, cancel := context.WithTimeout(ctx, reconfigureTimeout)
+	defer cancel()
+	var primary string
+	if err := retry(ctx, func() error {
+		st, err := m.status(ctx)
+		if err != nil {
+			return err
+		}
+		primary = st.Primary
+		return nil
+	}); err != nil {
+		return fmt.Errorf("reconfigure %s: %w", member, err)
+	}
+	switch {
+	case primary == "":
+		return fmt.Errorf("reconfigure %s: %s has no primary to run replSetReconfig on", member, m.replicaSet)
+	case primary == memberHost(member) && ((votes != nil && *votes == 0) || (priority != nil && *priority == 0)):
+		return fmt.Errorf("reconfigure %s: it is the primary; step it down before making it unelectable", member)
+	}
+	direct, err := m.p.resolve(ctx, primary)
+	if err != nil {
+		return fmt.Errorf("reconfigure %s: %w", member, err)
+	}
+	installed, err := mongo.ReconfigureMember(ctx, direct, memberHost(member), votes, priority)
+	if err != nil {
+		return err
+	}
+	m.p.emit(platform.Event{Service: m.spec.Name, What: platform.EventReconfigured, Node: member,
+		Detail: fmt.Sprintf("version %d: votes %d, priority %v", installed.Version, installed.Votes, installed.Priority)})
+	return nil
+}
+
+// resyncMember wipes a member and syncs it again, MongoDB's "automatically
+// sync a member" (https://www.mongodb.com/docs/manual/tutorial/resync-replica-set-member/):
+// its container is replaced by an empty one at the same alias, which the
+// set, still listing it, brings back through an initial sync. Done when it
+// is SECONDARY again (member-added); its catch-up is followed after that.
+// A member that is the primary, or not running, is refused as MongoDB's
+// procedure would not apply.
+func (m *mongoService) resyncMember(ctx context.Context, member string) error {
+	ctx, cancel := context.WithTimeout(ctx, resyncTimeout)
+	defer cancel()
+	st, err := m.status(ctx)
+	if err != nil {
+		return fmt.Errorf("resync %s: %w", member, err)
+	}
+	host := memberHost(member)
+	if st.Primary == host {
+		return fmt.Errorf("resync %s: it is the primary; step it down first", member)
+	}
+	running := false
+	for _, s := range st.Members {
+		running = running || (s.Name == host && s.Healthy)
+	}
+	if !running {
+		return fmt.Errorf("resync %s: it is not running", member)
+	}
+	engine, err := m.p.engineNow()
+	if err != nil {
+		return fmt.Errorf("resync %s: %w", member, err)
+	}
+	if _, err := engine.Replace(ctx, member); err != nil {
+		return fmt.Errorf("resync %s: %w", member, err)
+	}
+	if err := retry(ctx, func() error {
+		st, err := m.status(ctx)
+		if err != nil {
+			return err
+		}
+		for _, s := range st.Members {
+			if s.Name == host && s.State == "SECONDARY" {
+				return nil
+			}
+		}
+		return fmt.Errorf("member %s has not finished its initial sync", member)
+	}); err != nil {
+		return fmt.Errorf("resync %s: %w", member, err)
+	}
+	m.p.emit(platform.Event{Service: m.spec.Name, What: platform.EventMemberAdded, Node: member, Detail: "initial sync (resync)"})
+	m.follow(member)
 	return nil
 }
 
@@ -280,6 +488,9 @@ func (m *mongoService) addNewMember(ctx context.Context, n plannedNode, priority
 func (m *mongoService) tagsFor(n platform.Node) map[string]string {
 	tags := map[string]string{}
 	for _, member := range m.spec.Members {
+		if member.Arbiter {
+			continue // arbiters carry no tags
+		}
 		region, _ := m.p.cfg.Topology.RegionOfZone(member.Zone)
 		for key, value := range member.Tags {
 			switch value {

@@ -53,6 +53,24 @@
 // primary, a cluster that answers, an endpoint that answers), so one whose
 // recovery step failed fails at once with the reason.
 //
+// # The Mongo runbook
+//
+// Arbiters start as any member (a mongod with --replSet) and are
+// configured arbiterOnly, with priority 0 and one vote; the set is
+// initiated on a member that can be elected. mongo.force-reconfigure,
+// mongo.add-member (a new container, then an initial sync),
+// mongo.step-down, mongo.set-write-concern and mongo.reconfigure-member (a
+// normal replSetReconfig of one member's votes and priority, done once a
+// majority of the voting members installed it) are carried out against
+// the servers; mongo.resync-member replaces the member's container by an
+// empty one at the same alias, which the set brings back with an initial
+// sync (MongoDB's "automatically sync a member"). A member added or
+// resynced is followed until it is caught up: its lag every heartbeat
+// interval (replication-lag) and member-caught-up once it is within
+// mongo.caught_up_lag. Restoring a member from a backup (source: backup)
+// is refused before the run starts, naming the step: the platform keeps
+// no backups of a member's data.
+//
 // # Faults and events
 //
 // The fault primitives run off the loop; those one loop handler issues (a
@@ -65,19 +83,26 @@
 // primary-elected and primary-lost come from asking every member for
 // replSetGetStatus every mongo.status_poll_interval and believing the
 // primary most members name; health colours and the master from polling
-// _cluster/health; redundancy-restored when as many healthy, synced members
-// (or shard copies: green) exist as the topology declares. replication-lag,
-// one per secondary, is measured at the fault instant from the members'
-// lastAppliedWallTime. snapshot-completed and sync-completed come from the
+// _cluster/health; redundancy-restored when as many healthy, synced
+// data-bearing members (or shard copies: green) exist as the topology
+// declares. replication-lag, for the primary (0 s) and each secondary, is
+// measured at the fault instant from the members' lastAppliedWallTime.
+// member-stale when a member is RECOVERING, too stale to catch up (RS102):
+// its own replSetGetStatus says tooStale, or a view gives the "too stale"
+// message older servers send. snapshot-completed and sync-completed come from the
 // harness's own periodic jobs, which run on a phase drawn from the run's
 // seed and stop at the instant a fault takes down a node they need.
 //
 // # What is only proved live
 //
 // The protocol side (replica-set initiation, forced reconfiguration, initial
-// sync, snapshot and restore through LocalStack, the cross-region sync) runs
-// only with the real images, in the `live` Ginkgo suite that users' CI runs
-// nightly (.github/workflows/live.yml). Here, without a registry, the loop is
-// tested under testing/synctest and the bring-up and fault path on locally
-// built stand-in images.
+// sync, snapshot and restore through LocalStack) runs only with the real
+// images, in the `live` Ginkgo suite that users' CI runs nightly
+// (.github/workflows/live.yml). Here, without a registry, the loop is tested
+// under testing/synctest and the bring-up and fault path on locally built
+// stand-in images; the S3 service runs end to end on the S3 stand-in
+// (docker.BuildS3StandinImage, a real-protocol gofakes3 server): puts, the
+// cross-region sync, a region kill, the failover (which first checks that
+// its target endpoint answers, so a failover to a lost region fails, naming
+// it), the read-back and the report (cmd/chaosdrill's stand-in specs).
 package containers

@@ -175,6 +175,13 @@ var _ = Describe("the scenario library on real containers", Label("live"), func(
 		It("passes "+name, func(ctx SpecContext) {
 			sc, err := scenarios.Load(path)
 			Expect(err).NotTo(HaveOccurred())
+			var runbook []platform.Action
+			for _, s := range sc.Runbook {
+				runbook = append(runbook, platform.Action{Name: s.Name, Action: s.Action, Params: s.Params})
+			}
+			if err := rehearsable(runbook); err != nil {
+				Skip(fmt.Sprintf("%s cannot be rehearsed on containers: %v", name, err))
+			}
 			opts, err := liveOptions()
 			Expect(err).NotTo(HaveOccurred())
 			runID := fmt.Sprintf("live-%d-%s", os.Getpid(), name)

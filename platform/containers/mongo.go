@@ -33,6 +33,12 @@ const (
 	// again; 60 s is the shell helper's default
 	// (https://www.mongodb.com/docs/manual/reference/method/rs.stepDown/).
 	stepDownSeconds = 60
+	// catchUpSampleInterval is how often a member the runbook added or
+	// resynced reports its lag (replication-lag) until it is caught up:
+	// the primary learns its members' positions from their heartbeats,
+	// every heartbeat interval (MongoDB's 2 s, which the live platform
+	// keeps; the simulator samples as often).
+	catchUpSampleInterval = platform.DefaultHeartbeatInterval
 )
 
 // Where the workload's documents live.
@@ -57,13 +63,19 @@ type mongoService struct {
 
 	last atomic.Pointer[mongo.ReplicaSetStatus] // the last polled status
 
+	// catchingUp are the members the runbook added or resynced whose
+	// catch-up is followed (member-caught-up), each with when its lag was
+	// last reported. Guarded by mu.
+	catchingUp map[string]time.Duration
+
 	// Poll state, touched only by the poll goroutine.
 	primary  string
 	degraded bool
+	stale    map[string]bool // members reported too stale, until they leave RECOVERING
 }
 
 func newMongoService(p *Platform, spec *platform.ServiceSpec) *mongoService {
-	m := &mongoService{p: p, spec: spec, replicaSet: replicaSetName(spec)}
+	m := &mongoService{p: p, spec: spec, replicaSet: replicaSetName(spec), catchingUp: map[string]time.Duration{}, stale: map[string]bool{}}
 	for _, member := range spec.Members {
 		m.members = append(m.members, member.Name)
 	}
@@ -206,10 +218,51 @@ func (m *mongoService) reconnectWorkloads(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// isArbiter reports whether node is one of the topology's arbiters.
+func (m *mongoService) isArbiter(node string) bool {
+	for _, member := range m.spec.Members {
+		if member.Name == node {
+			return member.Arbiter
+		}
+	}
+	return false
+}
+
+// dataBearing is how many members of the topology hold data (all but
+// arbiters): the copies full redundancy needs.
+func (m *mongoService) dataBearing() int {
+	n := 0
+	for _, member := range m.spec.Members {
+		if !member.Arbiter {
+			n++
+		}
+	}
+	return n
+}
+
+// initiator is the member replSetInitiate runs on: MongoDB refuses to
+// initiate from a member that is not electable in the new configuration
+// ("is not electable under the new configuration"), so the first member
+// with votes and a priority that is not an arbiter, else the first one
+// holding data.
+func initiator(members []platform.MongoMember) string {
+	for _, member := range members {
+		if !member.Arbiter && member.Priority > 0 && member.VoteCount() > 0 {
+			return member.Name
+		}
+	}
+	for _, member := range members {
+		if !member.Arbiter {
+			return member.Name
+		}
+	}
+	return members[0].Name
+}
+
 // setUp initiates the replica set with the topology's configuration and
 // waits for a primary.
 func (m *mongoService) setUp(ctx context.Context) error {
-	first := m.spec.Members[0].Name
+	first := initiator(m.spec.Members)
 	direct, err := m.p.hostAddress(ctx, first, mongoPort)
 	if err != nil {
 		return err
@@ -259,6 +312,14 @@ func retry(ctx context.Context, try func() error) error {
 // instead would wait on the driver's own monitoring, which notices a frozen
 // primary only after its socket timeout.
 func (m *mongoService) status(ctx context.Context) (mongo.ReplicaSetStatus, error) {
+	st, _, err := m.statusAndViews(ctx)
+	return st, err
+}
+
+// statusAndViews is status, and each member's own view by its host (nil
+// for one that did not answer): a member too stale to catch up says so
+// only in its own answer.
+func (m *mongoService) statusAndViews(ctx context.Context) (mongo.ReplicaSetStatus, map[string]*mongo.ReplicaSetStatus, error) {
 	m.mu.Lock()
 	members := append([]string(nil), m.members...)
 	m.mu.Unlock()
@@ -280,9 +341,13 @@ func (m *mongoService) status(ctx context.Context) (mongo.ReplicaSetStatus, erro
 		})
 	}
 	wait.Wait()
+	own := make(map[string]*mongo.ReplicaSetStatus, len(members))
+	for i, n := range members {
+		own[memberHost(n)] = views[i]
+	}
 	best := majorityView(views)
 	if best == nil {
-		return mongo.ReplicaSetStatus{}, fmt.Errorf("no member of %s answers: %w", m.replicaSet, errors.Join(errs...))
+		return mongo.ReplicaSetStatus{}, own, fmt.Errorf("no member of %s answers: %w", m.replicaSet, errors.Join(errs...))
 	}
 	// The primary's own view has its secondaries' optimes first-hand; the
 	// others' come from heartbeats up to one interval old.
@@ -291,7 +356,7 @@ func (m *mongoService) status(ctx context.Context) (mongo.ReplicaSetStatus, erro
 			best = v
 		}
 	}
-	return *best, nil
+	return *best, own, nil
 }
 
 // majorityView picks, among the members' views (nil: no answer), one naming
@@ -345,7 +410,7 @@ func (m *mongoService) directClient(ctx context.Context, node string) (*mongo.Cl
 func (m *mongoService) poll(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, max(4*m.p.set.mongoStatusPoll, adminServerSelection))
 	defer cancel()
-	st, err := m.status(ctx)
+	st, own, err := m.statusAndViews(ctx)
 	if err != nil {
 		if ctx.Err() != nil && m.p.background.Err() != nil {
 			return // closing
@@ -366,12 +431,113 @@ func (m *mongoService) poll(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	if !redundant(st, len(m.spec.Members)) {
+	m.reportStale(st, tooStale(st, own))
+	if !redundant(st, m.dataBearing()) {
 		m.degraded = true
 	} else if m.degraded {
 		m.degraded = false
 		m.p.emit(platform.Event{Service: m.spec.Name, What: platform.EventRedundancyRestored})
 	}
+	m.followCatchUp(st)
+}
+
+// reportStale emits member-stale once for each member found too stale to
+// catch up, and forgets one once st shows it out of RECOVERING (resynced,
+// or gone), so that a second staleness is reported too; a member whose own
+// answer was missing from one poll is not forgotten for that.
+func (m *mongoService) reportStale(st mongo.ReplicaSetStatus, stale map[string]string) {
+	for _, host := range platform.SortedKeys(stale) {
+		node := m.nodeOfHost(host)
+		if !m.stale[node] {
+			m.stale[node] = true
+			m.p.emit(platform.Event{Service: m.spec.Name, What: platform.EventMemberStale, Node: node, Detail: stale[host]})
+		}
+	}
+	for _, member := range st.Members {
+		if member.State != "RECOVERING" {
+			delete(m.stale, m.nodeOfHost(member.Name))
+		}
+	}
+}
+
+// tooStale names the members too stale to catch up (RS102), by host, each
+// with what the servers say: a member whose own replSetGetStatus says
+// tooStale (MongoDB 4.4+) while its own entry is RECOVERING, or one a view
+// lists RECOVERING with a message naming its staleness (older servers'
+// "error RS102 too stale to catch up"). Such a member stays RECOVERING
+// until it is resynced
+// (https://www.mongodb.com/docs/manual/tutorial/resync-replica-set-member/).
+func tooStale(st mongo.ReplicaSetStatus, own map[string]*mongo.ReplicaSetStatus) map[string]string {
+	out := map[string]string{}
+	detail := func(info string) string {
+		if info == "" {
+			return "RECOVERING: too stale to catch up (RS102)"
+		}
+		return "RECOVERING: too stale to catch up (RS102): " + info
+	}
+	for host, view := range own {
+		if view == nil || !view.TooStale {
+			continue
+		}
+		for _, member := range view.Members {
+			if member.Name == host && member.State == "RECOVERING" {
+				out[host] = detail(member.Info)
+			}
+		}
+	}
+	for _, member := range st.Members {
+		if _, found := out[member.Name]; !found && member.State == "RECOVERING" && strings.Contains(strings.ToLower(member.Info), "too stale") {
+			out[member.Name] = detail(member.Info)
+		}
+	}
+	return out
+}
+
+// follow starts following node's catch-up: from now on its lag is
+// reported every catchUpSampleInterval until it is caught up.
+func (m *mongoService) follow(node string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.catchingUp[node] = -catchUpSampleInterval
+}
+
+// followCatchUp reports, for each member followed, its lag
+// (replication-lag, every catchUpSampleInterval) and, once it is caught
+// up, member-caught-up, after which it is no longer followed.
+func (m *mongoService) followCatchUp(st mongo.ReplicaSetStatus) {
+	now := m.p.loop.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, node := range platform.SortedKeys(m.catchingUp) {
+		lag, ok := secondaryLag(st, memberHost(node))
+		if !ok {
+			continue
+		}
+		caught := lag <= m.p.set.caughtUpLag
+		if caught || now-m.catchingUp[node] >= catchUpSampleInterval {
+			m.catchingUp[node] = now
+			m.p.emit(platform.Event{Service: m.spec.Name, What: platform.EventReplicationLag, Node: node, Detail: lag.String()})
+		}
+		if caught {
+			delete(m.catchingUp, node)
+			m.p.emit(platform.Event{Service: m.spec.Name, What: platform.EventMemberCaughtUp, Node: node, Detail: lag.String()})
+		}
+	}
+}
+
+// secondaryLag is how far host is behind the primary now, when it is a
+// healthy SECONDARY and there is a primary; ok is false otherwise (still
+// syncing, recovering, down, an arbiter, or no primary to be behind).
+func secondaryLag(st mongo.ReplicaSetStatus, host string) (lag time.Duration, ok bool) {
+	if st.Primary == "" {
+		return 0, false
+	}
+	for _, member := range st.Members {
+		if member.Name == host && member.Healthy && member.State == "SECONDARY" {
+			return member.Lag, true
+		}
+	}
+	return 0, false
 }
 
 // redundant reports whether the set holds as many copies of the data as the
@@ -391,11 +557,12 @@ func redundant(st mongo.ReplicaSetStatus, declared int) bool {
 	return copies > 0 && copies >= declared
 }
 
-// reportLag emits one replication-lag event per secondary, stamped at, the
-// fault instant: it is measured then (the status query runs alongside the
-// fault's primitives and answers in about a millisecond), or taken from the
-// last poll (at most mongo.status_poll_interval old) when the set does not
-// answer in time. A member that was primary has no lag and gets no event.
+// reportLag emits one replication-lag event per data-bearing member in
+// service, stamped at the fault instant: it is measured then (the status
+// query runs alongside the fault's primitives and answers in about a
+// millisecond), or taken from the last poll (at most
+// mongo.status_poll_interval old) when the set does not answer in time.
+// The primary is 0 s behind itself, as the simulator reports it.
 func (m *mongoService) reportLag(ctx context.Context, at time.Duration) {
 	ctx, cancel := context.WithTimeout(ctx, lagQueryTimeout)
 	defer cancel()
@@ -407,14 +574,34 @@ func (m *mongoService) reportLag(ctx context.Context, at time.Duration) {
 		}
 		st = *last
 	}
-	if st.Primary == "" {
-		return
+	for _, sample := range lagSamples(st) {
+		m.p.emitAt(platform.Event{Service: m.spec.Name, What: platform.EventReplicationLag, Node: m.nodeOfHost(sample.host), Detail: sample.lag.String()}, at)
 	}
+}
+
+// lagSample is one member's lag behind the primary.
+type lagSample struct {
+	host string
+	lag  time.Duration
+}
+
+// lagSamples are the members' lags at one instant: the primary's (0 s)
+// and each secondary's; none without a primary. Arbiters, and members
+// down, recovering or still syncing, hold no data to be behind with.
+func lagSamples(st mongo.ReplicaSetStatus) []lagSample {
+	if st.Primary == "" {
+		return nil
+	}
+	var out []lagSample
 	for _, member := range st.Members {
-		if member.State == "SECONDARY" {
-			m.p.emitAt(platform.Event{Service: m.spec.Name, What: platform.EventReplicationLag, Node: m.nodeOfHost(member.Name), Detail: member.Lag.String()}, at)
+		switch member.State {
+		case "PRIMARY":
+			out = append(out, lagSample{member.Name, 0})
+		case "SECONDARY":
+			out = append(out, lagSample{member.Name, member.Lag})
 		}
 	}
+	return out
 }
 
 // role resolves primary or secondary to node names, asking the set now.

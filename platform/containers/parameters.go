@@ -14,6 +14,7 @@ const (
 	ParamElectionTimeout        = "mongo.election_timeout"
 	ParamHeartbeatInterval      = "mongo.heartbeat_interval"
 	ParamMongoStatusPoll        = "mongo.status_poll_interval"
+	ParamCaughtUpLag            = "mongo.caught_up_lag"
 	ParamDelayedTimeout         = "es.delayed_timeout"
 	ParamSnapshotInterval       = "es.snapshot_interval"
 	ParamHealthPoll             = "es.health_poll_interval"
@@ -47,6 +48,12 @@ func Parameters() []platform.Parameter {
 			Default:     "250ms",
 			Description: "how often the harness polls replSetGetStatus to report primary-elected and primary-lost; bounds how late those events are seen",
 			Source:      "https://www.mongodb.com/docs/manual/reference/command/replSetGetStatus/",
+		},
+		{
+			Name:        ParamCaughtUpLag,
+			Default:     (2 * time.Second).String(),
+			Description: "a member the runbook added or resynced is caught up (member-caught-up) once it is SECONDARY and its lag behind the primary is within this: MongoDB's own bound for a secondary fresh enough to take over (priorityTakeoverFreshnessWindowSeconds); the simulator's knob of the same name",
+			Source:      "https://github.com/mongodb/mongo/blob/8f1f561d203201f9f19e832374813f46cfe0dc29/src/mongo/db/repl/topology_coordinator.cpp#L1796-L1824",
 		},
 		{
 			Name:        ParamDelayedTimeout,
@@ -109,6 +116,7 @@ func Parameters() []platform.Parameter {
 type settings struct {
 	electionTimeout        time.Duration
 	mongoStatusPoll        time.Duration
+	caughtUpLag            time.Duration
 	delayedTimeout         time.Duration
 	snapshotInterval       time.Duration // 0: the topology's
 	healthPoll             time.Duration
@@ -168,6 +176,7 @@ func parseSettings(overrides map[string]string) (settings, error) {
 		firstErr = fmt.Errorf("parameter %s: the containers platform cannot set it (it keeps MongoDB's 2s)", ParamHeartbeatInterval)
 	}
 	duration(ParamMongoStatusPoll, &s.mongoStatusPoll)
+	duration(ParamCaughtUpLag, &s.caughtUpLag)
 	duration(ParamDelayedTimeout, &s.delayedTimeout)
 	duration(ParamSnapshotInterval, &s.snapshotInterval)
 	duration(ParamHealthPoll, &s.healthPoll)

@@ -296,6 +296,12 @@ var _ = Describe("images from any registry", func() {
 		}
 		Expect(kinds).To(Equal([]string{"elasticsearch", "s3"}), "an Elasticsearch-only scenario does not need the Mongo image")
 	})
+
+	It("tells the report which image each kind it starts ran, and nothing of the kinds it does not start", func() {
+		p := newPlanned(platform.Ion(), []platform.WorkloadConfig{{Service: "artifacts"}}, nil, WithImages(Images{LocalStack: "chaosdrill/standin-s3:dev"}))
+		var reporter platform.ImageReporter = p
+		Expect(reporter.RanImages()).To(Equal(map[string]string{"s3": "chaosdrill/standin-s3:dev"}))
+	})
 })
 
 var _ = Describe("memory", func() {

@@ -81,6 +81,9 @@ func New(cfg platform.Config, opts ...Option) (*Platform, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new containers platform: %w", err)
 	}
+	if err := rehearsable(cfg.Runbook); err != nil {
+		return nil, fmt.Errorf("new containers platform: %w", err)
+	}
 	planned, err := plan(cfg.Topology, o)
 	if err != nil {
 		return nil, fmt.Errorf("new containers platform: %w", err)
@@ -160,6 +163,16 @@ func (p *Platform) Images() []NeededImage {
 		result[i] = *need
 	}
 	return result
+}
+
+// RanImages names the image of each service kind the run starts (kind ->
+// reference), for the report; only the kinds of the services it uses.
+func (p *Platform) RanImages() map[string]string {
+	out := map[string]string{}
+	for _, need := range p.Images() {
+		out[need.Kind] = need.Image
+	}
+	return out
 }
 
 // NeededImage is one image a run needs and the nodes that run it.

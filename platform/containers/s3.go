@@ -135,12 +135,7 @@ func (s *s3Service) readBack(ctx context.Context, ids []uint64, present []bool) 
 	s.mu.Lock()
 	region, client := s.active, s.artifacts[s.active]
 	s.mu.Unlock()
-	endpoint := ""
-	for _, e := range s.spec.Endpoints {
-		if e.Region == region {
-			endpoint = e.Name
-		}
-	}
+	endpoint := s.endpointIn(region)
 	checkCtx, cancel := context.WithTimeout(ctx, readBackCheckTimeout)
 	err := client.Check(checkCtx)
 	cancel()
@@ -153,15 +148,49 @@ func (s *s3Service) readBack(ctx context.Context, ids []uint64, present []bool) 
 	return nil
 }
 
-// failOver makes the artifact clients use region's bucket.
-func (s *s3Service) failOver(region string) error {
+// failOver makes the artifact clients use region's bucket, once that
+// region's endpoint has answered that the bucket is there (HeadBucket), as
+// an operator checks the target before switching: a failover to an
+// endpoint that does not answer (a lost region) fails, naming it, and the
+// clients stay where they were.
+func (s *s3Service) failOver(ctx context.Context, region string) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.artifacts[region] == nil {
+	target := s.artifacts[region]
+	s.mu.Unlock()
+	if target == nil {
 		return fmt.Errorf("fail over %s: no endpoint in region %s", s.spec.Name, region)
 	}
+	checkCtx, cancel := context.WithTimeout(ctx, failoverCheckTimeout)
+	err := target.Check(checkCtx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("fail over %s to %s: its endpoint %s does not answer, so the clients stay on %s: %w", s.spec.Name, region, s.endpointIn(region), s.activeRegion(), err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.active = region
 	return nil
+}
+
+// failoverCheckTimeout bounds the failover's look at its target: an
+// endpoint that answers does so in milliseconds; a killed one is refused at
+// once, a cut-off one takes this long.
+const failoverCheckTimeout = 5 * time.Second
+
+func (s *s3Service) activeRegion() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.active
+}
+
+// endpointIn names the service's endpoint in region.
+func (s *s3Service) endpointIn(region string) string {
+	for _, e := range s.spec.Endpoints {
+		if e.Region == region {
+			return e.Name
+		}
+	}
+	return ""
 }
 
 // syncJob is the cross-region sync as a periodic job: it stops while any

@@ -28,6 +28,15 @@ type MemberConfig struct {
 	Votes    *int              // nil = 1, MongoDB's default
 	Hidden   bool              // requires Priority 0
 	Tags     map[string]string // used by tag-set write modes
+	// Arbiter makes the member an arbiter (members[n].arbiterOnly): a
+	// mongod that votes and holds no data. Its document is written with
+	// priority 0 and one vote, whatever Priority and Votes say
+	// ("arbiters have priority 0", "arbiters always have exactly 1
+	// election vote": https://www.mongodb.com/docs/manual/core/replica-set-arbiter/),
+	// and without hidden or tags: MongoDB 4.x refuses tags on an arbiter
+	// ("Cannot set tags on arbiters", its MemberConfig validation), and
+	// neither means anything for a member that is never read or written.
+	Arbiter bool
 }
 
 // ReplicaSetConfig is what Initiate installs.
@@ -49,7 +58,7 @@ func ConfigFor(spec platform.ServiceSpec, host func(member string) string) Repli
 	cfg := ReplicaSetConfig{Name: spec.ReplicaSet, WriteModes: spec.WriteModes}
 	for i, m := range spec.Members {
 		cfg.Members = append(cfg.Members, MemberConfig{
-			ID: i, Host: host(m.Name), Priority: m.Priority, Votes: m.Votes, Hidden: m.Hidden, Tags: m.Tags,
+			ID: i, Host: host(m.Name), Priority: m.Priority, Votes: m.Votes, Hidden: m.Hidden, Tags: m.Tags, Arbiter: m.Arbiter,
 		})
 	}
 	return cfg
@@ -57,9 +66,14 @@ func ConfigFor(spec platform.ServiceSpec, host func(member string) string) Repli
 
 // MemberStatus is one member as replSetGetStatus reports it.
 type MemberStatus struct {
-	Name       string    // host:port as configured
-	State      string    // stateStr: PRIMARY, SECONDARY, (not reachable/healthy), ...
-	Healthy    bool      // health == 1
+	Name    string // host:port as configured
+	State   string // stateStr: PRIMARY, SECONDARY, RECOVERING, ARBITER, (not reachable/healthy), ...
+	Healthy bool   // health == 1
+	// Info is what the server says about the member's state: its
+	// infoMessage (on its own entry) or lastHeartbeatMessage (on the
+	// others'), e.g. "error RS102 too stale to catch up" from servers
+	// before 3.4; "" when there is none.
+	Info       string
 	OptimeDate time.Time // last applied operation, whole seconds
 	// LastAppliedWallTime is the primary's wall clock, in milliseconds,
 	// when it wrote the member's last applied operation; zero when the
@@ -79,6 +93,13 @@ type ReplicaSetStatus struct {
 	Set     string
 	Primary string // "" when there is none
 	Members []MemberStatus
+	// Self is the member that answered (its entry has self: true).
+	Self string
+	// TooStale is replSetGetStatus.tooStale (4.4+): the member that
+	// answered found every sync source's oplog past its newest write
+	// (RS102) and stays RECOVERING until it is resynced
+	// (https://www.mongodb.com/docs/manual/reference/command/replSetGetStatus/#mongodb-data-replSetGetStatus.tooStale).
+	TooStale bool
 }
 
 // Primary names the current primary as the members know it. On a server
@@ -108,8 +129,9 @@ func (c *Client) Primary(ctx context.Context) (string, error) {
 // rawStatus is the part of replSetGetStatus that Status reads
 // (https://www.mongodb.com/docs/manual/reference/command/replSetGetStatus/).
 type rawStatus struct {
-	Set     string            `bson:"set"`
-	Members []rawMemberStatus `bson:"members"`
+	Set      string            `bson:"set"`
+	TooStale bool              `bson:"tooStale"`
+	Members  []rawMemberStatus `bson:"members"`
 }
 
 // rawMemberStatus is one element of replSetGetStatus's members array.
@@ -119,6 +141,9 @@ type rawMemberStatus struct {
 	StateStr            string    `bson:"stateStr"`
 	OptimeDate          time.Time `bson:"optimeDate"`
 	LastAppliedWallTime time.Time `bson:"lastAppliedWallTime"`
+	Self                bool      `bson:"self"`
+	InfoMessage         string    `bson:"infoMessage"`
+	LastHeartbeatMsg    string    `bson:"lastHeartbeatMessage"`
 }
 
 // Status runs replSetGetStatus on any reachable member, preferring the
@@ -147,17 +172,25 @@ func StatusAt(ctx context.Context, directAddr string) (ReplicaSetStatus, error) 
 }
 
 func (raw rawStatus) status() ReplicaSetStatus {
-	s := ReplicaSetStatus{Set: raw.Set}
+	s := ReplicaSetStatus{Set: raw.Set, TooStale: raw.TooStale}
 	var primary rawMemberStatus
 	for _, m := range raw.Members {
 		if m.StateStr == "PRIMARY" {
 			s.Primary = m.Name
 			primary = m
 		}
+		if m.Self {
+			s.Self = m.Name
+		}
 	}
 	for _, m := range raw.Members {
-		ms := MemberStatus{Name: m.Name, State: m.StateStr, Healthy: m.Health == 1, OptimeDate: m.OptimeDate, LastAppliedWallTime: m.LastAppliedWallTime}
-		if s.Primary != "" && ms.Healthy && m.Name != s.Primary {
+		info := m.InfoMessage
+		if info == "" {
+			info = m.LastHeartbeatMsg
+		}
+		ms := MemberStatus{Name: m.Name, State: m.StateStr, Healthy: m.Health == 1, Info: info, OptimeDate: m.OptimeDate, LastAppliedWallTime: m.LastAppliedWallTime}
+		// An arbiter holds no data, so it has no lag to measure.
+		if s.Primary != "" && ms.Healthy && m.Name != s.Primary && m.StateStr != "ARBITER" {
 			ms.Lag = lagBehind(primary, m)
 		}
 		s.Members = append(s.Members, ms)
@@ -192,16 +225,20 @@ type rsConfig struct {
 }
 
 type rsMember struct {
-	ID       int               `bson:"_id"`
-	Host     string            `bson:"host"`
-	Priority float64           `bson:"priority"`
-	Votes    int               `bson:"votes"`
-	Hidden   bool              `bson:"hidden"`
-	Tags     map[string]string `bson:"tags,omitempty"`
-	Extra    map[string]any    `bson:",inline"`
+	ID          int               `bson:"_id"`
+	Host        string            `bson:"host"`
+	ArbiterOnly bool              `bson:"arbiterOnly,omitempty"`
+	Priority    float64           `bson:"priority"`
+	Votes       int               `bson:"votes"`
+	Hidden      bool              `bson:"hidden"`
+	Tags        map[string]string `bson:"tags,omitempty"`
+	Extra       map[string]any    `bson:",inline"`
 }
 
 func (m MemberConfig) raw() rsMember {
+	if m.Arbiter {
+		return rsMember{ID: m.ID, Host: m.Host, ArbiterOnly: true, Priority: 0, Votes: 1}
+	}
 	votes := 1
 	if m.Votes != nil {
 		votes = *m.Votes
@@ -236,6 +273,11 @@ func (cfg ReplicaSetConfig) raw() rsConfig {
 func (cfg rsConfig) forced(keep []string, promote string) (rsConfig, error) {
 	if !slices.Contains(keep, promote) {
 		return rsConfig{}, fmt.Errorf("promote %q is not among the members to keep %v", promote, keep)
+	}
+	for _, m := range cfg.Members {
+		if m.Host == promote && m.ArbiterOnly {
+			return rsConfig{}, fmt.Errorf("promote %q is an arbiter: it holds no data and can never be primary", promote)
+		}
 	}
 	out := cfg
 	out.Members = nil
@@ -272,6 +314,54 @@ func (cfg rsConfig) adding(member MemberConfig) (rsConfig, error) {
 	raw := member.raw()
 	raw.ID = next
 	out.Members = append(slices.Clone(cfg.Members), raw)
+	out.Version++
+	return out, nil
+}
+
+// reconfiguring is cfg with one member's votes and/or priority changed (nil
+// leaves it as it is), checked against the documented rules a non-forced
+// replSetReconfig is held to
+// (https://www.mongodb.com/docs/manual/reference/replica-configuration/):
+// votes 0 or 1, priority 0..1000, a non-voting or hidden member has
+// priority 0, and an arbiter's vote (1) and priority (0) are fixed. It is
+// the PSA workaround's reconfig
+// (https://www.mongodb.com/docs/manual/tutorial/mitigate-psa-performance-issues/),
+// and one member's vote changing is within the "add or remove at most one
+// voting member" a reconfig may make.
+func (cfg rsConfig) reconfiguring(host string, votes *int, priority *float64) (rsConfig, error) {
+	if votes == nil && priority == nil {
+		return rsConfig{}, fmt.Errorf("member %s: give it new votes, a new priority, or both", host)
+	}
+	index := slices.IndexFunc(cfg.Members, func(m rsMember) bool { return m.Host == host })
+	if index < 0 {
+		return rsConfig{}, fmt.Errorf("member %s is not in the configuration", host)
+	}
+	member := cfg.Members[index]
+	if member.ArbiterOnly {
+		return rsConfig{}, fmt.Errorf("member %s is an arbiter, whose votes (1) and priority (0) are fixed", host)
+	}
+	if votes != nil {
+		if *votes != 0 && *votes != 1 {
+			return rsConfig{}, fmt.Errorf("member %s: votes %d: want 0 or 1", host, *votes)
+		}
+		member.Votes = *votes
+	}
+	if priority != nil {
+		if *priority < 0 || *priority > 1000 {
+			return rsConfig{}, fmt.Errorf("member %s: priority %v: want 0..1000", host, *priority)
+		}
+		member.Priority = *priority
+	}
+	switch {
+	case member.Votes == 0 && member.Priority != 0:
+		return rsConfig{}, fmt.Errorf("member %s: a non-voting member must have priority 0 (it would have %v)", host, member.Priority)
+	case member.Hidden && member.Priority != 0:
+		return rsConfig{}, fmt.Errorf("member %s: a hidden member must have priority 0 (it would have %v)", host, member.Priority)
+	}
+	out := cfg
+	out.Extra = withoutKey(cfg.Extra, "term")
+	out.Members = slices.Clone(cfg.Members)
+	out.Members[index] = member
 	out.Version++
 	return out, nil
 }
@@ -411,6 +501,8 @@ func (cfg rsConfig) differsFrom(have rsConfig) string {
 		switch {
 		case w.ID != h.ID || w.Host != h.Host:
 			return fmt.Sprintf("member %d is _id %d %s, want _id %d %s", i, h.ID, h.Host, w.ID, w.Host)
+		case w.ArbiterOnly != h.ArbiterOnly:
+			return fmt.Sprintf("member %s has arbiterOnly %v, want %v", w.Host, h.ArbiterOnly, w.ArbiterOnly)
 		case w.Priority != h.Priority || w.Votes != h.Votes || w.Hidden != h.Hidden:
 			return fmt.Sprintf("member %s has priority %v votes %d hidden %v, want %v %d %v", w.Host, h.Priority, h.Votes, h.Hidden, w.Priority, w.Votes, w.Hidden)
 		case !maps.Equal(w.Tags, h.Tags) && (len(w.Tags) > 0 || len(h.Tags) > 0):
@@ -472,6 +564,46 @@ func AddMember(ctx context.Context, primaryAddr string, member MemberConfig) err
 		return fmt.Errorf("add mongo member %s: %w", member.Host, err)
 	}
 	return nil
+}
+
+// Reconfigured is the member as a reconfiguration installed it, and the
+// configuration's new version.
+type Reconfigured struct {
+	Version  int64
+	Votes    int
+	Priority float64
+}
+
+// ReconfigureMember changes the votes and/or priority (nil: unchanged) of
+// the member configured as host, with a normal (non-force) replSetReconfig
+// on the primary reachable at primaryAddr. The command returns once a
+// majority of the voting members have installed the new configuration, or
+// fails after reconfigMaxTime (or when ctx ends); the configuration may
+// still propagate then.
+func ReconfigureMember(ctx context.Context, primaryAddr, host string, votes *int, priority *float64) (Reconfigured, error) {
+	cfg, err := getConfig(ctx, primaryAddr)
+	if err != nil {
+		return Reconfigured{}, fmt.Errorf("reconfigure mongo member %s: read config: %w", host, err)
+	}
+	next, err := cfg.reconfiguring(host, votes, priority)
+	if err != nil {
+		return Reconfigured{}, fmt.Errorf("reconfigure mongo member %s: %w", host, err)
+	}
+	maxTime, err := maxTimeMS(ctx, reconfigMaxTime)
+	if err != nil {
+		return Reconfigured{}, fmt.Errorf("reconfigure mongo member %s: %w", host, err)
+	}
+	cmd := bson.D{{Key: "replSetReconfig", Value: next}, {Key: "maxTimeMS", Value: maxTime}}
+	if err := runAdmin(ctx, primaryAddr, cmd, nil); err != nil {
+		return Reconfigured{}, fmt.Errorf("reconfigure mongo member %s: %w", host, err)
+	}
+	out := Reconfigured{Version: next.Version}
+	for _, m := range next.Members {
+		if m.Host == host {
+			out.Votes, out.Priority = m.Votes, m.Priority
+		}
+	}
+	return out, nil
 }
 
 // StepDown asks the primary reachable at primaryAddr to step down and not

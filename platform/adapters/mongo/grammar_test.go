@@ -34,6 +34,15 @@ import (
 // A mode needing more distinct values than the members have is accepted
 // but can never be met (writes with it wait); satisfiableModes checks that
 // apart, for the configurations the harness initiates.
+//
+// Arbiters (members[n].arbiterOnly, a boolean): "arbiters have priority
+// 0" and "arbiters always have exactly 1 election vote"
+// (https://www.mongodb.com/docs/manual/core/replica-set-arbiter/,
+// https://www.mongodb.com/docs/manual/core/replica-set-members/#arbiter);
+// MongoDB 4.x refuses tags on an arbiter ("Cannot set tags on arbiters",
+// its MemberConfig validation); and since 5.3 a set has at most one
+// arbiter unless allowMultipleArbiters is set
+// (https://www.mongodb.com/docs/manual/reference/parameters/#mongodb-parameter-param.allowMultipleArbiters).
 const (
 	maxMembers       = 50
 	maxVotingMembers = 7
@@ -60,7 +69,7 @@ func documentedConfigProblems(doc bson.Raw) []string {
 		add("members: %d members, at most %d", len(members), maxMembers)
 	}
 	ids, hosts := map[int64]bool{}, map[string]bool{}
-	voters := 0
+	voters, arbiters := 0, 0
 	tagValues := map[string]map[string]bool{}
 	for i, value := range members {
 		m, ok := value.DocumentOK()
@@ -99,6 +108,24 @@ func documentedConfigProblems(doc bson.Raw) []string {
 			}
 		}
 		voters += int(votes)
+		if v, err := m.LookupErr("arbiterOnly"); err == nil {
+			arbiter, ok := v.BooleanOK()
+			if !ok {
+				add("members[%d].arbiterOnly: want a boolean", i)
+			}
+			if arbiter {
+				arbiters++
+				if priority != 0 {
+					add("members[%d]: an arbiter has priority 0", i)
+				}
+				if votes != 1 {
+					add("members[%d]: an arbiter has exactly 1 vote", i)
+				}
+				if _, err := m.LookupErr("tags"); err == nil {
+					add("members[%d]: an arbiter carries no tags", i)
+				}
+			}
+		}
 		if votes == 0 && priority != 0 {
 			add("members[%d]: a non-voting member must have priority 0", i)
 		}
@@ -136,6 +163,9 @@ func documentedConfigProblems(doc bson.Raw) []string {
 	}
 	if voters == 0 {
 		add("members: no voting member")
+	}
+	if arbiters > 1 {
+		add("members: %d arbiters, at most 1 (allowMultipleArbiters)", arbiters)
 	}
 	settings, err := doc.LookupErr("settings")
 	if err != nil {
@@ -231,6 +261,16 @@ func nonVotingTopology() platform.ServiceSpec {
 	return out
 }
 
+// psaTopology is scenarios/mongo-psa-secondary-down.yaml's set, its arbiter
+// given what an arbiter's document must not carry.
+func psaTopology() platform.ServiceSpec {
+	return platform.ServiceSpec{Name: "mongo", Kind: platform.KindMongo, ReplicaSet: "psa-rs", Members: []platform.MongoMember{
+		{Name: "mongo-a", Zone: "us-east-1a", Priority: 2},
+		{Name: "mongo-b", Zone: "us-east-1b", Priority: 1},
+		{Name: "mongo-arbiter", Zone: "us-east-1c", Arbiter: true, Hidden: true, Tags: map[string]string{"zone": "us-east-1c"}},
+	}}
+}
+
 func sevenVoters() platform.ServiceSpec {
 	spec := platform.ServiceSpec{Name: "big", Kind: platform.KindMongo, ReplicaSet: "big-rs"}
 	for i := range 7 {
@@ -256,6 +296,7 @@ var _ = Describe("the replica-set documents the live platform sends, against Mon
 			return *spec
 		}()),
 		Entry("a non-voting member", nonVotingTopology()),
+		Entry("primary-secondary-arbiter, the arbiter given tags and hidden by its topology", psaTopology()),
 		Entry("seven voters and a three-zone write mode", sevenVoters()),
 	)
 
@@ -306,6 +347,16 @@ var _ = Describe("the replica-set documents the live platform sends, against Mon
 		Entry("a write mode on a tag no member has", func(c *rsConfig) {
 			c.Extra = map[string]any{"settings": bson.D{{Key: "getLastErrorModes", Value: bson.D{{Key: "twoRacks", Value: bson.D{{Key: "rack", Value: 2}}}}}}}
 		}, "no member carries tag"),
+		Entry("an arbiter with a priority", func(c *rsConfig) { c.Members[1].ArbiterOnly, c.Members[1].Priority = true, 1 }, "an arbiter has priority 0"),
+		Entry("an arbiter without a vote", func(c *rsConfig) {
+			c.Members[1].ArbiterOnly, c.Members[1].Priority, c.Members[1].Votes = true, 0, 0
+		}, "an arbiter has exactly 1 vote"),
+		Entry("an arbiter with tags", func(c *rsConfig) { c.Members[1].ArbiterOnly, c.Members[1].Priority = true, 0 }, "an arbiter carries no tags"),
+		Entry("two arbiters", func(c *rsConfig) {
+			for i := range 2 {
+				c.Members[i].ArbiterOnly, c.Members[i].Priority, c.Members[i].Tags = true, 0, nil
+			}
+		}, "2 arbiters"),
 		Entry("eight voters", func(c *rsConfig) {
 			for i := range 5 {
 				c.Members = append(c.Members, rsMember{ID: 10 + i, Host: fmt.Sprintf("extra-%d:27017", i), Priority: 1, Votes: 1})

@@ -96,5 +96,10 @@
 // [BuildStandinImage] compiles ./standin (a static echo and probe server)
 // and imports it with `docker import`, tagged by the binary's hash, so the
 // tests of this package and of platform/containers can exercise every
-// mechanism above without pulling an image.
+// mechanism above without pulling an image. [BuildS3StandinImage] does the
+// same for ./standins3, a real-protocol S3 server (gofakes3) behind
+// LocalStack's port and health endpoint: `make standins` tags it
+// chaosdrill/standin-s3:dev, and `--image s3=chaosdrill/standin-s3:dev`
+// runs the whole live platform on it, from bring-up to report, with no
+// special case. Stand-in images carry [LabelStandin].
 package docker

@@ -234,6 +234,29 @@ var _ = Describe("a stand-in topology across 2 regions and 4 AZs", Ordered, func
 		Expect(dial(ctx, engine, "es-1c", "es-west", healthyTimeout).Reachable).To(BeTrue())
 	})
 
+	It("replaces a node by a new, empty container at the same alias, its partition kept", func(ctx SpecContext) {
+		before, err := engine.owned(ctx, "es-1b")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(engine.Partition(ctx, []string{"es-1b"}, []string{"es-west"})).To(Succeed())
+
+		started, err := engine.Replace(ctx, "es-1b")
+		Expect(err).NotTo(HaveOccurred())
+
+		after, err := engine.owned(ctx, "es-1b")
+		Expect(err).NotTo(HaveOccurred(), "the new container carries the run's and the node's labels")
+		Expect(after.ID).NotTo(Equal(before.ID))
+		_, err = rawDocker(ctx).ContainerInspect(ctx, before.ID, client.ContainerInspectOptions{})
+		Expect(err).To(HaveOccurred(), "the old container, and its volumes, are gone")
+		Expect(started).To(BeTemporally(">", mustParse(before.State.StartedAt)))
+		Expect(answers(ctx, engine, "es-1b")).To(Succeed())
+		result := dial(ctx, engine, "es-1a", "es-1b", healthyTimeout)
+		Expect(result.Reachable).To(BeTrue(), result.Error)
+		Expect(result.Reply).To(Equal("pong es-1b"))
+		Expect(dial(ctx, engine, "es-1b", "es-west", crossCutTimeout).Reachable).To(BeFalse(), "the cut holds for the new container")
+		Expect(engine.Heal(ctx, []string{"es-1b"}, []string{"es-west"})).To(Succeed())
+		Expect(dial(ctx, engine, "es-1b", "es-west", healthyTimeout).Reachable).To(BeTrue())
+	})
+
 	It("adds latency that shows in measured round trips, and removes it", func(ctx SpecContext) {
 		Expect(engine.AddLatency(ctx, "es-1c", addedLatency)).To(Succeed())
 		for _, pair := range [][2]string{{"es-1a", "es-1c"}, {"es-1c", "es-1a"}} {
@@ -491,3 +514,10 @@ var _ = Describe("where the Docker engine is", func() {
 		Entry("over SSH", "ssh://ci@builder.example", false),
 	)
 })
+
+func mustParse(rfc3339 string) time.Time {
+	GinkgoHelper()
+	t, err := time.Parse(time.RFC3339Nano, rfc3339)
+	Expect(err).NotTo(HaveOccurred())
+	return t
+}

@@ -76,6 +76,41 @@ func (e *Engine) Start(ctx context.Context, node string) (time.Time, error) {
 	return started, nil
 }
 
+// Replace removes node's container with its anonymous volumes (its data)
+// and starts a new one from the same spec, under the same name, alias and
+// labels, waiting for it to be ready: the node comes back empty, as a
+// member an operator wipes to resync it
+// (https://www.mongodb.com/docs/manual/tutorial/resync-replica-set-member/).
+// The network state is applied to the new container as after Start. It
+// returns the time Docker recorded the new container's start.
+func (e *Engine) Replace(ctx context.Context, node string) (time.Time, error) {
+	found, err := e.owned(ctx, node)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("replace: %w", err)
+	}
+	e.mu.Lock()
+	spec := e.nodes[node].spec
+	e.mu.Unlock()
+	if _, err := e.docker.ContainerRemove(ctx, found.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
+		return time.Time{}, fmt.Errorf("%w: replace %s: remove its container: %v", platform.ErrEnvironment, node, err)
+	}
+	if err := e.startNode(ctx, spec); err != nil {
+		return time.Time{}, fmt.Errorf("replace %s: %w", node, err)
+	}
+	replaced, err := e.owned(ctx, node)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("replace: %w", err)
+	}
+	started, err := e.stateTime(ctx, node, replaced.ID, func(s *container.State) string { return s.StartedAt })
+	if err != nil {
+		return time.Time{}, err
+	}
+	if err := e.reapplyNetworkFaults(ctx, node); err != nil {
+		return started, fmt.Errorf("replace %s: %w", node, err)
+	}
+	return started, nil
+}
+
 // Pause freezes every process of node (cgroup freezer): its connections
 // stay open and nothing answers. It returns the time of Docker's pause event.
 func (e *Engine) Pause(ctx context.Context, node string) (time.Time, error) {

@@ -53,17 +53,67 @@ const (
 // of the same binary exists already. It needs the Go toolchain and this
 // module's source, so it is for tests.
 func BuildStandinImage(ctx context.Context) (string, error) {
+	return buildImage(ctx, "standin", StandinRepository, "chaosdrill stand-in", []string{
+		`CMD ["/standin"]`,
+		"EXPOSE " + StandinEchoPort + " " + StandinControlPort,
+	})
+}
+
+// The S3 stand-in image: ./standins3, gofakes3 behind LocalStack's port and
+// health endpoint (see its package documentation).
+const (
+	S3StandinRepository = "chaosdrill/standin-s3"
+	// S3StandinDevImage is the name `make standins` gives it, for
+	// --image s3=chaosdrill/standin-s3:dev.
+	S3StandinDevImage = S3StandinRepository + ":dev"
+	// S3StandinPort is LocalStack's edge port, which the stand-in serves.
+	S3StandinPort = "4566/tcp"
+)
+
+// BuildS3StandinImage compiles the S3 stand-in and imports it as
+// chaosdrill/standin-s3:<hash of the binary> (reused when it exists), then
+// gives it each of alsoTag (e.g. S3StandinDevImage). It returns the hashed
+// name, which no other build of other source can move.
+func BuildS3StandinImage(ctx context.Context, alsoTag ...string) (string, error) {
+	image, err := buildImage(ctx, "standins3", S3StandinRepository, "chaosdrill S3 stand-in (gofakes3)", []string{
+		`CMD ["/standin"]`,
+		"EXPOSE " + S3StandinPort,
+	})
+	if err != nil {
+		return "", err
+	}
+	if len(alsoTag) == 0 {
+		return image, nil
+	}
+	docker, err := connect(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer docker.Close()
+	for _, tag := range alsoTag {
+		if _, err := docker.ImageTag(ctx, client.ImageTagOptions{Source: image, Target: tag}); err != nil {
+			return "", fmt.Errorf("%w: tag %s as %s: %v", platform.ErrEnvironment, image, tag, err)
+		}
+	}
+	return image, nil
+}
+
+// buildImage compiles the main package in ./source (next to this file) and
+// imports it as repository:<hash of the binary>, the binary at /standin,
+// with changes (Dockerfile instructions) and LabelStandin, unless an image
+// of that name exists already.
+func buildImage(ctx context.Context, source, repository, message string, changes []string) (string, error) {
 	_, thisFile, _, ok := runtime.Caller(0)
 	if !ok {
-		return "", fmt.Errorf("build stand-in image: cannot locate the stand-in source")
+		return "", fmt.Errorf("build %s image: cannot locate the stand-in source", repository)
 	}
-	binary, err := buildStandinBinary(ctx, filepath.Join(filepath.Dir(thisFile), "standin"))
+	binary, err := buildStandinBinary(ctx, filepath.Join(filepath.Dir(thisFile), source))
 	if err != nil {
-		return "", fmt.Errorf("build stand-in image: %w", err)
+		return "", fmt.Errorf("build %s image: %w", repository, err)
 	}
 	sum := sha256.Sum256(binary)
 	hash := hex.EncodeToString(sum[:])[:16]
-	image := StandinRepository + ":" + hash
+	image := repository + ":" + hash
 
 	docker, err := connect(ctx)
 	if err != nil {
@@ -75,25 +125,21 @@ func BuildStandinImage(ctx context.Context) (string, error) {
 	}
 	archive, err := standinArchive(binary)
 	if err != nil {
-		return "", fmt.Errorf("build stand-in image: %w", err)
+		return "", fmt.Errorf("build %s image: %w", repository, err)
 	}
 	imported, err := docker.ImageImport(ctx, client.ImageImportSource{Source: bytes.NewReader(archive), SourceName: "-"}, image, client.ImageImportOptions{
-		Message: "chaosdrill stand-in",
-		Changes: []string{
-			`CMD ["/standin"]`,
-			"EXPOSE " + StandinEchoPort + " " + StandinControlPort,
-			"LABEL " + LabelStandin + "=" + hash,
-		},
+		Message: message,
+		Changes: append(append([]string(nil), changes...), "LABEL "+LabelStandin+"="+hash),
 	})
 	if err != nil {
-		return "", fmt.Errorf("%w: import stand-in image %s: %v", platform.ErrEnvironment, image, err)
+		return "", fmt.Errorf("%w: import image %s: %v", platform.ErrEnvironment, image, err)
 	}
 	defer imported.Close()
 	if _, err := io.Copy(io.Discard, imported); err != nil {
-		return "", fmt.Errorf("%w: import stand-in image %s: %v", platform.ErrEnvironment, image, err)
+		return "", fmt.Errorf("%w: import image %s: %v", platform.ErrEnvironment, image, err)
 	}
 	if _, err := docker.ImageInspect(ctx, image); err != nil {
-		return "", fmt.Errorf("%w: stand-in image %s missing after import: %v", platform.ErrEnvironment, image, err)
+		return "", fmt.Errorf("%w: image %s missing after import: %v", platform.ErrEnvironment, image, err)
 	}
 	return image, nil
 }
