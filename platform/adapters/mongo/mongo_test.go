@@ -113,16 +113,22 @@ var _ = Describe("Client against FerretDB", func() {
 	It("calls a write whose reply never came back unknown, and the write did happen", func(ctx SpecContext) {
 		p := startProxy(server.addr)
 		m.Set(p.Addr())
-		c := connect(ctx, m, func(o *mongo.Options) { o.Timeout = 500 * time.Millisecond })
+		// The timeout is long enough for the insert to reach the server on
+		// a loaded machine; the server applies it whether or not the reply
+		// gets back, so the read-back waits for it rather than assuming it
+		// landed before the client gave up.
+		c := connect(ctx, m, func(o *mongo.Options) { o.Timeout = 2 * time.Second })
 		Expect(c.Write(ctx, 1)).To(Equal(platform.Acked)) // connection established
 		p.dropReplies.Store(true)
 		Expect(c.Write(ctx, 2)).To(Equal(platform.Unknown))
 
 		m.Set(server.addr)
 		fresh := connect(ctx, m, nil)
-		present := make([]bool, 2)
-		Expect(fresh.ReadBack(ctx, []uint64{1, 2}, present)).To(Succeed())
-		Expect(present).To(Equal([]bool{true, true}))
+		Eventually(func() []bool {
+			present := make([]bool, 2)
+			Expect(fresh.ReadBack(ctx, []uint64{1, 2}, present)).To(Succeed())
+			return present
+		}).WithTimeout(10 * time.Second).Should(Equal([]bool{true, true}))
 	})
 
 	It("calls a write whose connection was reset after sending unknown", func(ctx SpecContext) {
