@@ -88,6 +88,8 @@ func Build(run *Run) *Report {
 		Faults:          faultReports(run.Faults),
 		Runbook:         stepReports(run.Steps),
 		Events:          eventReports(run.Events),
+		VersionSkew:     versionSkewReports(run.VersionSkews),
+		Upgrades:        upgradeReports(run),
 	}
 
 	span := run.Duration
@@ -177,6 +179,8 @@ func BuildError(run *Run, phase string, err error) *Report {
 		Runbook:         stepReports(run.Steps),
 		Events:          eventReports(run.Events),
 		Expectations:    []ExpectationResult{},
+		VersionSkew:     versionSkewReports(run.VersionSkews),
+		Upgrades:        upgradeReports(run),
 	}
 	report.MarkError(phase, err)
 	return report

@@ -128,6 +128,10 @@ type Run struct {
 	// ReadBackErrors holds, by service, why its read-back failed; the
 	// Present flags of its writes then mean nothing.
 	ReadBackErrors map[string]string
+	// VersionSkews and Upgrades are what the roles.* steps did, from a
+	// platform that carries them out (platform.RoleHistory).
+	VersionSkews []platform.VersionSkew
+	Upgrades     []platform.Upgrade
 }
 
 // Report is the outcome of a run as written to report.json. Times are
@@ -147,6 +151,11 @@ type Report struct {
 	Runbook         []StepReport              `json:"runbook"`
 	Events          []EventReport             `json:"events"`
 	Expectations    []ExpectationResult       `json:"expectations"`
+	// VersionSkew lists the roles rebuilt on an older version of a key
+	// than the newest published; Upgrades the rolling upgrades and their
+	// mixed-version windows (reports/roles.go).
+	VersionSkew []VersionSkewReport `json:"version_skew"`
+	Upgrades    []UpgradeReport     `json:"upgrades"`
 	// Error says what failed when the verdict is error; null otherwise.
 	Error *RunError `json:"error"`
 }

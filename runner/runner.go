@@ -126,6 +126,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 	for _, w := range sc.Workloads {
 		cfg.Workloads = append(cfg.Workloads, platform.WorkloadConfig{Service: w.Service, WriteConcern: w.WriteConcern, Timeout: w.Timeout.D()})
 	}
+	cfg.DiskNodes = faults.DiskTargets(topo, sc.Faults)
 	p, err := build(cfg)
 	if err != nil {
 		return nil, &Error{reports.PhaseBringUp, fmt.Errorf("build %s platform: %w", sc.Name, err)}
@@ -165,6 +166,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 		Events:         r.events,
 		Expect:         sc.Expect,
 		ReadBackErrors: r.readBackErrors,
+	}
+	if h, ok := p.(platform.RoleHistory); ok {
+		run.VersionSkews, run.Upgrades = h.VersionSkews(), h.Upgrades()
 	}
 	return reports.Build(run), nil
 }

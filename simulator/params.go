@@ -46,7 +46,7 @@ func boolean(name string, b bool, description, source string) paramDef {
 
 // parameterTables returns every model's parameter table.
 func parameterTables() [][]paramDef {
-	return [][]paramDef{networkParameters, clientParameters, mongoParameters, elasticParameters, logsParameters, s3Parameters}
+	return [][]paramDef{networkParameters, clientParameters, mongoParameters, elasticParameters, logsParameters, s3Parameters, rolesParameters, diskParameters}
 }
 
 // networkParameters and clientParameters belong to the engine itself.
