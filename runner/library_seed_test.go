@@ -212,7 +212,7 @@ var _ = Describe("disk faults", func() {
 				start, end := float64(i)*t.BucketSeconds, float64(i+1)*t.BucketSeconds
 				if start >= flood[0].At && end <= released[0].At-timeout {
 					Expect(t.Acked[i]).To(BeZero(), "seed %d: bucket at %vs", seed, start)
-					Expect(t.Unknown[i]+t.Failed[i]).To(BeNumerically(">", 0))
+					Expect(t.Unknown[i] + t.Failed[i]).To(BeNumerically(">", 0))
 				}
 				if start >= released[0].At+1 && end <= rep.DurationSeconds {
 					Expect(t.Acked[i]).To(BeNumerically(">", 0))
