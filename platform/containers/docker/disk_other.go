@@ -22,9 +22,9 @@ const (
 type diskVolume struct{ mount string }
 
 func newDiskVolume(string, string, int64) (*diskVolume, error) { return nil, errDiskVolumes }
-func (v *diskVolume) close() error                              { return nil }
-func (v *diskVolume) set(diskMode, time.Duration, float64)      {}
-func (v *diskVolume) fill() error                               { return errDiskVolumes }
-func (v *diskVolume) heal() error                               { return errDiskVolumes }
-func (v *diskVolume) usage() (float64, error)                   { return 0, errDiskVolumes }
-func cleanupDisks(string) (int, error)                          { return 0, nil }
+func (v *diskVolume) close() error                             { return nil }
+func (v *diskVolume) set(diskMode, time.Duration, float64)     {}
+func (v *diskVolume) fill() error                              { return errDiskVolumes }
+func (v *diskVolume) heal() error                              { return errDiskVolumes }
+func (v *diskVolume) usage() (float64, error)                  { return 0, errDiskVolumes }
+func cleanupDisks(string) (int, error)                         { return 0, nil }
