@@ -50,7 +50,15 @@ type EventInfo struct {
 var nodeEvents = []EventInfo{
 	{EventNodeDown, "a node of the service stopped answering (killed, stopped, paused or cut off); Node names it"},
 	{EventNodeUp, "a node of the service answers again; Node names it"},
+	{EventDiskFaulted, "a disk fault (disk-slow, disk-error, disk-full) took effect on a node's data volume; Node names it, Detail what"},
+	{EventDiskHealed, "a node's data volume works again; Node names it"},
 }
+
+// Events of the disk fault primitives, for nodes of every kind.
+const (
+	EventDiskFaulted = "disk-faulted"
+	EventDiskHealed  = "disk-healed"
+)
 
 // eventCatalog lists, per service kind, every event the platforms emit for a
 // service of that kind. Both platforms emit the same words; a scenario that

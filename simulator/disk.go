@@ -77,6 +77,14 @@ type diskState struct {
 	since          time.Duration
 }
 
+// describe says what the fault does, for the disk-faulted event.
+func (d diskState) describe() string {
+	if d.mode != diskSlow {
+		return d.mode.String()
+	}
+	return fmt.Sprintf("slow: +%s per I/O, cap %.3g MB/s (0: none)", d.latency, d.bytesPerSecond/1e6)
+}
+
 // failing reports whether writes to the volume fail (I/O error or full).
 func (d diskState) failing() bool { return d.mode == diskError || d.mode == diskFull }
 
@@ -156,6 +164,11 @@ func (s *Sim) setDisk(ctx context.Context, name string, d diskState) error {
 	n.disk = d
 	n.crashedByDisk = false
 	n.diskSeq++
+	if d.mode == diskOK {
+		s.emit(n.Service, platform.EventDiskHealed, n.Name, "")
+	} else {
+		s.emit(n.Service, platform.EventDiskFaulted, n.Name, d.describe())
+	}
 	for _, m := range s.models {
 		m.nodeChanged(n, changeDisk)
 	}

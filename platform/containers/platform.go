@@ -95,6 +95,7 @@ func New(cfg platform.Config, opts ...Option) (*Platform, error) {
 			idle[n.Node.Name] = n.Node.Service
 		}
 	}
+	giveDataVolumes(nodes, cfg.DiskNodes, o.standin != "")
 	background, stop := context.WithCancel(context.Background())
 	p := &Platform{
 		cfg: cfg, opts: o, set: set, loop: newWallLoop(), nodes: nodes, used: used, idle: idle,
@@ -227,6 +228,11 @@ func (p *Platform) Start(ctx context.Context) error {
 			l := p.cfg.Topology.EffectiveLatency()
 			return fmt.Errorf("%w; they also apply the topology's link latencies (inter-region %v, inter-zone %v one way) at bring-up: fix that, or run without them (%s=off)",
 				err, l.InterRegion, l.InterZone, LinkLatencyVariable)
+		}
+	}
+	if needsDataVolumes(p.nodes) {
+		if err := docker.DiskFaultsUsable(ctx); err != nil {
+			return err
 		}
 	}
 	specs := make([]docker.NodeSpec, len(p.nodes))

@@ -135,3 +135,12 @@ func (e *Engine) DiskUsage(ctx context.Context, node string) (float64, error) {
 	}
 	return v.usage()
 }
+
+// Running reports whether node's container is running now.
+func (e *Engine) Running(ctx context.Context, node string) (bool, error) {
+	found, err := e.owned(ctx, node)
+	if err != nil {
+		return false, err
+	}
+	return found.State != nil && found.State.Running, nil
+}
