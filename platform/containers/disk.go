@@ -16,7 +16,7 @@ import (
 
 // dataDirs is where each image keeps its data.
 var dataDirs = map[string]string{
-	platform.KindMongo:   "/data/db",                     // the official image's dbPath (https://hub.docker.com/_/mongo)
+	platform.KindMongo:   "/data/db",                      // the official image's dbPath (https://hub.docker.com/_/mongo)
 	platform.KindElastic: "/usr/share/elasticsearch/data", // path.data of the official image (https://www.elastic.co/docs/deploy-manage/deploy/self-managed/install-elasticsearch-docker-basic)
 	// LocalStack's community image keeps S3 objects in memory
 	// (persistence is a Pro feature), so a disk fault on an s3 endpoint
