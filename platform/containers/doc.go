@@ -72,6 +72,20 @@
 // harness's own periodic jobs, which run on a phase drawn from the run's
 // seed and stop at the instant a fault takes down a node they need.
 //
+// # Disk faults
+//
+// The nodes a disk fault of the scenario may hit (platform.Config.DiskNodes:
+// the nodes its static targets name, every node of the service a role
+// target names) get a data volume of the harness's at their server's data
+// directory: MongoDB's /data/db, Elasticsearch's data path (see package
+// docker for the tmpfs and FUSE mechanics, and what they need: root, Linux,
+// /dev/fuse; Start checks it before any container starts). disk-slow,
+// disk-error and disk-full act on that volume; disk-faulted and disk-healed
+// say when, and a heal starts again a server the fault crashed (mongod
+// aborts on a failed journal write). LocalStack's community image keeps its
+// objects in memory, so a disk fault on an s3 endpoint has no volume to act
+// on: it fails (fault-failed) and the runner reports it not rehearsed.
+//
 // # What is only proved live
 //
 // The protocol side (replica-set initiation, forced reconfiguration, initial

@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,6 +70,7 @@ var _ = Describe("disk faults on a stand-in's data volume", Ordered, func() {
 
 	It("passes the node's I/O through to its size-limited volume", func(ctx SpecContext) {
 		result := write(ctx, 64<<10)
+		fmt.Fprintf(GinkgoWriter, "healthy volume: 64 KiB write+fsync took %v\n", result.Took())
 		Expect(result.Error).To(BeEmpty())
 		Expect(result.Written).To(Equal(64 << 10))
 		// The container's statfs sees the 16 MiB volume, nearly empty.
@@ -81,18 +83,22 @@ var _ = Describe("disk faults on a stand-in's data volume", Ordered, func() {
 		Expect(err).NotTo(HaveOccurred())
 		// A write and its fsync each wait the latency at least, however
 		// loaded the machine.
-		Expect(write(ctx, 4096).Took()).To(BeNumerically(">=", 2*latency))
+		slowed := write(ctx, 4096)
+		fmt.Fprintf(GinkgoWriter, "%v added: 4 KiB write+fsync took %v\n", latency, slowed.Took())
+		Expect(slowed.Took()).To(BeNumerically(">=", 2*latency))
 
 		rate := 256 << 10 // bytes per second
 		_, err = engine.SlowDisk(ctx, node, 0, float64(rate))
 		Expect(err).NotTo(HaveOccurred())
 		capped := write(ctx, rate)
 		Expect(capped.Error).To(BeEmpty())
+		fmt.Fprintf(GinkgoWriter, "capped at %d B/s: %d B write+fsync took %v\n", rate, rate, capped.Took())
 		Expect(capped.Took()).To(BeNumerically(">=", 900*time.Millisecond), "a second's worth of bytes at the cap")
 
 		_, err = engine.HealDisk(ctx, node)
 		Expect(err).NotTo(HaveOccurred())
 		healed := write(ctx, rate)
+		fmt.Fprintf(GinkgoWriter, "healed: %d B write+fsync took %v\n", rate, healed.Took())
 		Expect(healed.Error).To(BeEmpty())
 		Expect(healed.Took()).To(BeNumerically("<", capped.Took()/2))
 	})
@@ -107,8 +113,10 @@ var _ = Describe("disk faults on a stand-in's data volume", Ordered, func() {
 	})
 
 	It("fills the volume for real: writes fail with ENOSPC and it is 100% used, until healed", func(ctx SpecContext) {
+		began := time.Now()
 		_, err := engine.FillDisk(ctx, node)
 		Expect(err).NotTo(HaveOccurred())
+		fmt.Fprintf(GinkgoWriter, "filling the 16 MiB volume took %v\n", time.Since(began))
 		full := write(ctx, 64<<10)
 		Expect(full.Error).To(ContainSubstring("no space left on device"))
 		Expect(full.UsedPercent).To(BeNumerically("==", 100))
