@@ -47,6 +47,7 @@ type Platform struct {
 	mongos   map[string]*mongoService
 	elastics map[string]*elasticService
 	buckets  map[string]*s3Service
+	roles    map[string]*roleState // by s3 service: what the roles.* actions did (roles.go); guarded by mu
 	clients  map[string]platform.Client
 	faults   *injector
 	jobs     *jobs
