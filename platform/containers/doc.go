@@ -86,6 +86,17 @@
 // objects in memory, so a disk fault on an s3 endpoint has no volume to act
 // on: it fails (fault-failed) and the runner reports it not rehearsed.
 //
+// # Artifacts and roles
+//
+// The artifact keys of an s3 service (the seed's ion-console,
+// chef-configuration, elasticsearch) are objects of its artifact bucket, put
+// into every region's bucket at bring-up and carried by the sync. The
+// artifacts.* and roles.* steps are real requests to the LocalStacks;
+// roles.rebuild stands in for the recipe run with roles.converge_duration
+// (the harness runs no Chef), and roles.upgrade restarts the containers of
+// the role's Elasticsearch nodes one at a time on the same image: the
+// version a node runs is the one it fetched (roles.go).
+//
 // # What is only proved live
 //
 // The protocol side (replica-set initiation, forced reconfiguration, initial
