@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"regexp"
 	"time"
@@ -323,5 +324,17 @@ faults:
 		Expect(fault.Status).To(Equal(reports.StatusNotRehearsed))
 		Expect(fault.Reason).To(ContainSubstring("cannot fault disks"))
 		Expect(rep.Verdict).To(Equal(reports.VerdictNotRehearsed))
+	})
+})
+
+var _ = Describe("the new scenarios on the simulator", func() {
+	It("give the same report for the same seed", func() {
+		for _, name := range []string{"east-region-outage-version-skew", "es-rolling-upgrade", "es-upgrade-node-failure", "es-disk-full", "mongo-disk-error", "east-region-outage-slow-west-disk"} {
+			a, err := json.Marshal(runLibrary(name, 7))
+			Expect(err).NotTo(HaveOccurred())
+			b, err := json.Marshal(runLibrary(name, 7))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(a).To(Equal(b), name)
+		}
 	})
 })
