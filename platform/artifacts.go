@@ -137,7 +137,6 @@ type Upgrade struct {
 	MixedFrom      *time.Duration // the first node back on To; nil if none came back
 	MixedUntil     *time.Duration // every node on To; nil if that never happened
 	Nodes          []string       // in upgrade order
-	NodesUpgraded  int
 	Done           bool
 	NodesRestarted []NodeRestart
 }

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/chaosdrill/chaosdrill/platform"
@@ -129,4 +130,42 @@ func spoiled(ledger *Ledger, service string, from, to time.Duration, verified bo
 		}
 	}
 	return failed, unknown, lost
+}
+
+// rolesSections are the report's tables of version skew and rolling
+// upgrades, for the runs that had any.
+func rolesSections(r *Report) []struct {
+	title string
+	table table
+} {
+	var out []struct {
+		title string
+		table table
+	}
+	if len(r.VersionSkew) > 0 {
+		t := table{Headers: []string{"role", "region", "key", "rebuilt on", "newest", "newest published before"}}
+		for _, s := range r.VersionSkew {
+			t.Rows = append(t.Rows, []string{s.Role, s.Region, s.Key, s.Version, s.Newest, formatSeconds(s.NewestAgeSeconds)})
+		}
+		out = append(out, struct {
+			title string
+			table table
+		}{"Version skew", t})
+	}
+	if len(r.Upgrades) > 0 {
+		t := table{Headers: []string{"role", "key", "from", "to", "done", "mixed versions for", "writes failed", "unknown", "lost"}}
+		for _, u := range r.Upgrades {
+			window := "never closed"
+			if u.MixedWindowSeconds != nil {
+				window = formatSeconds(*u.MixedWindowSeconds)
+			}
+			t.Rows = append(t.Rows, []string{u.Role, u.Key, u.From, u.To, strconv.FormatBool(u.Done), window,
+				strconv.FormatInt(u.WritesFailed, 10), strconv.FormatInt(u.WritesUnknown, 10), strconv.FormatInt(u.WritesLost, 10)})
+		}
+		out = append(out, struct {
+			title string
+			table table
+		}{"Rolling upgrades", t})
+	}
+	return out
 }
