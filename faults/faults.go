@@ -121,6 +121,8 @@ func (r Resolver) Bind(spec scenarios.Fault) (Fault, error) {
 		return &restart{nodes: nodes}, nil
 	case scenarios.FaultLatency:
 		return &latency{nodes: nodes, extra: spec.Latency.D()}, nil
+	case scenarios.FaultDiskSlow, scenarios.FaultDiskError, scenarios.FaultDiskFull:
+		return &disk{kind: spec.Kind, nodes: nodes, spec: spec}, nil
 	}
 	return nil, fmt.Errorf("faults: unknown fault kind %q", spec.Kind)
 }
@@ -240,5 +242,8 @@ func Describe(kind string) string {
 		scenarios.FaultRestart:   "stop and start at once (one step of a rolling restart)",
 		scenarios.FaultPartition: "cut every link between two groups, both ways; heal reconnects",
 		scenarios.FaultLatency:   "add one-way latency to every link of the nodes; heal removes it",
+		scenarios.FaultDiskSlow:  "slow each node's data volume: latency added to every I/O and/or a throughput cap (throughput_mb); heal removes it",
+		scenarios.FaultDiskError: "make every write of each node's data volume fail with an I/O error (EIO); heal repairs it and starts a process it crashed",
+		scenarios.FaultDiskFull:  "fill each node's data volume up (writes fail with ENOSPC, usage 100%); heal frees it and starts a process it crashed",
 	}[kind]
 }

@@ -33,6 +33,12 @@ const (
 	EventFaultApplied = "fault-applied"
 )
 
+// Events of an Elasticsearch service about its nodes' disks.
+const (
+	EventFloodStage         = "flood-stage"
+	EventFloodStageReleased = "flood-stage-released"
+)
+
 // EventInfo documents one event a service kind emits: the word scenarios
 // trigger on (`after_event: SERVICE:WHAT`) and what it means.
 type EventInfo struct {
@@ -44,7 +50,15 @@ type EventInfo struct {
 var nodeEvents = []EventInfo{
 	{EventNodeDown, "a node of the service stopped answering (killed, stopped, paused or cut off); Node names it"},
 	{EventNodeUp, "a node of the service answers again; Node names it"},
+	{EventDiskFaulted, "a disk fault (disk-slow, disk-error, disk-full) took effect on a node's data volume; Node names it, Detail what"},
+	{EventDiskHealed, "a node's data volume works again; Node names it"},
 }
+
+// Events of the disk fault primitives, for nodes of every kind.
+const (
+	EventDiskFaulted = "disk-faulted"
+	EventDiskHealed  = "disk-healed"
+)
 
 // eventCatalog lists, per service kind, every event the platforms emit for a
 // service of that kind. Both platforms emit the same words; a scenario that
@@ -72,10 +86,18 @@ var eventCatalog = map[string][]EventInfo{
 		{EventRestoreCompleted, "a snapshot restore into a new cluster finished (primaries recovered); Detail names the snapshot"},
 		{EventEndpointFailedOver, "the log tier now writes to another cluster; Detail names its region"},
 		{EventRedundancyRestored, "every shard has all its copies again (green after a fault)"},
+		{EventFloodStage, "a node's disk passed the flood-stage watermark (cluster.routing.allocation.disk.watermark.flood_stage): every index with a shard on it is read-only (index.blocks.read_only_allow_delete) and bulk writes to it are rejected; Node names it, Detail gives its usage"},
+		{EventFloodStageReleased, "the read-only block was released: the node's disk usage fell below the high watermark; Node names it"},
 	},
 	KindS3: {
 		{EventSyncCompleted, "a cross-region sync pass finished; Detail names the destination region"},
 		{EventEndpointFailedOver, "the clients now use another region's bucket; Detail names the region"},
+		{EventArtifactPublished, "a new version of an artifact key was put into a region's bucket (artifacts.publish, roles.upgrade); Node names the endpoint, Detail key@version"},
+		{EventArtifactDeleted, "an artifact key was removed from a region's bucket (artifacts.delete); Node names the endpoint, Detail the key"},
+		{EventRoleRebuilt, "a role was rebuilt from a region's bucket and serves again (roles.rebuild); Node names the role, Detail the region and the versions it came back on"},
+		{EventVersionSkew, "a role was rebuilt on an older version of a key than the newest published; Node names the role, Detail the key, the version rebuilt, the newest and its age"},
+		{EventNodeUpgraded, "a node of a role was restarted on the new version by a rolling upgrade and the service is healthy again (roles.upgrade); Node names it, Detail key@version"},
+		{EventUpgradeCompleted, "every node of the role runs the new version (roles.upgrade); Node names the role, Detail the mixed-version window"},
 	},
 }
 

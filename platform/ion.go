@@ -55,6 +55,16 @@ func Ion() *Topology {
 				},
 				PrimaryRegion: "us-east-1",
 				SyncInterval:  Duration(time.Minute),
+				// The seed's key-value pairs and the roles built from them.
+				Artifacts: []Artifact{
+					{Key: "ion-console", File: "console.war"},
+					{Key: "chef-configuration", File: "chef-recipe.config"},
+					{Key: "elasticsearch", File: "elasticsearch.jar"},
+				},
+				Roles: []ArtifactRole{
+					{Name: "console", Keys: []string{"ion-console", "chef-configuration"}},
+					{Name: "elasticsearch", Keys: []string{"elasticsearch", "chef-configuration"}, Service: "logs"},
+				},
 			},
 		},
 	}

@@ -141,6 +141,11 @@ type Config struct {
 	// Runbook lists the scenario's runbook steps, so that a platform can
 	// refuse, before anything starts, a step it could not carry out.
 	Runbook []Action
+
+	// DiskNodes are the nodes a disk fault of the scenario may hit (every
+	// node of a service a role selector names): the live platform gives
+	// them a data volume it can fill, slow down and fail.
+	DiskNodes []string
 }
 
 // Faults are the fault primitives, aimed at one node (or two groups of
@@ -194,7 +199,7 @@ type ActionInfo struct {
 
 // ActionCatalog lists every runbook action a platform must carry out.
 func ActionCatalog() []ActionInfo {
-	return []ActionInfo{
+	return append([]ActionInfo{
 		{
 			Name:        ActionMongoForceReconfigure,
 			Description: "force-reconfigure the replica set onto the members that still answer, making `promote` electable (priority 1, not hidden, 1 vote)",
@@ -271,7 +276,7 @@ func ActionCatalog() []ActionInfo {
 			},
 			Required: []string{"region"},
 		},
-	}
+	}, artifactActions()...)
 }
 
 // Platform is one environment a scenario runs on: the embedded simulator

@@ -201,6 +201,11 @@ type ServiceSpec struct {
 	// its own after a lag (simulator only: LocalStack's community image
 	// does not replicate).
 	Replication string `yaml:"replication,omitempty" json:"replication,omitempty"`
+	// Artifacts are the keys of the service's artifact bucket (the seed's
+	// components and Chef recipes), in every region's bucket at time 0;
+	// Roles are the Chef roles built from them (platform/artifacts.go).
+	Artifacts []Artifact     `yaml:"artifacts,omitempty" json:"artifacts,omitempty"`
+	Roles     []ArtifactRole `yaml:"roles,omitempty" json:"roles,omitempty"`
 }
 
 // MongoMember is one replica-set member and its replica-set configuration.
@@ -550,6 +555,7 @@ func (t *Topology) Validate() []FieldError {
 			if s.SyncPhase != nil && (*s.SyncPhase < 0 || *s.SyncPhase >= s.SyncInterval) {
 				add(p+".sync_phase", "sync_phase must be at least 0 and less than sync_interval (%s)", s.SyncInterval.D())
 			}
+			errs = append(errs, validateArtifacts(t, p, s)...)
 		default:
 			add(p+".kind", "unknown service kind %q (want %s, %s or %s)", s.Kind, KindMongo, KindElastic, KindS3)
 		}

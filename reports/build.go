@@ -8,6 +8,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/chaosdrill/chaosdrill/platform"
+	"github.com/chaosdrill/chaosdrill/scenarios"
 )
 
 // Latency histogram bounds, in microseconds: one microsecond is below any
@@ -89,6 +90,8 @@ func Build(run *Run) *Report {
 		Faults:          faultReports(run.Faults),
 		Runbook:         stepReports(run.Steps),
 		Events:          eventReports(run.Events),
+		VersionSkew:     versionSkewReports(run.VersionSkews),
+		Upgrades:        upgradeReports(run),
 		Sampled:         make(map[string]string, len(run.Sampled)),
 	}
 	for k, v := range run.Sampled {
@@ -188,6 +191,8 @@ func BuildError(run *Run, phase string, err error) *Report {
 		Runbook:         stepReports(run.Steps),
 		Events:          eventReports(run.Events),
 		Expectations:    []ExpectationResult{},
+		VersionSkew:     versionSkewReports(run.VersionSkews),
+		Upgrades:        upgradeReports(run),
 	}
 	report.MarkError(phase, err)
 	return report
@@ -432,10 +437,18 @@ func referenceFault(faults []FaultRecord, topology *platform.Topology, service s
 				own[n.Name] = true
 			}
 		}
-		for _, f := range ordered {
-			for _, n := range f.Nodes {
-				if own[n] {
-					return f, true
+		// A slowed disk degrades a service without interrupting it: the
+		// service is measured from a fault that can interrupt it, if one
+		// hits it (disk-slow on the west standby, then the east lost).
+		for _, degrading := range []bool{false, true} {
+			for _, f := range ordered {
+				if (f.Kind == scenarios.FaultDiskSlow) != degrading {
+					continue
+				}
+				for _, n := range f.Nodes {
+					if own[n] {
+						return f, true
+					}
 				}
 			}
 		}

@@ -64,6 +64,10 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 		writeMarkdownTable(b, s.table)
 	}
+	for _, s := range rolesSections(r) {
+		fmt.Fprintf(b, "## %s\n\n", s.title)
+		writeMarkdownTable(b, s.table)
+	}
 
 	fmt.Fprintf(b, "## Timeline\n\n")
 	timeline, omitted := timelineTable(r, timelineEntriesListed)

@@ -135,6 +135,10 @@ type Run struct {
 	// Images are the container images the run started, by service kind
 	// (mongo, elasticsearch, s3); nil on the simulator.
 	Images map[string]string
+	// VersionSkews and Upgrades are what the roles.* steps did, from a
+	// platform that carries them out (platform.RoleHistory).
+	VersionSkews []platform.VersionSkew
+	Upgrades     []platform.Upgrade
 }
 
 // Report is the outcome of a run as written to report.json. Times are
@@ -163,6 +167,11 @@ type Report struct {
 	// file writes them. Empty when nothing was drawn; null in an error
 	// report.
 	Sampled map[string]string `json:"sampled"`
+	// VersionSkew lists the roles rebuilt on an older version of a key
+	// than the newest published; Upgrades the rolling upgrades and their
+	// mixed-version windows (reports/roles.go).
+	VersionSkew []VersionSkewReport `json:"version_skew"`
+	Upgrades    []UpgradeReport     `json:"upgrades"`
 	// Error says what failed when the verdict is error; null otherwise.
 	Error *RunError `json:"error"`
 

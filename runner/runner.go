@@ -136,6 +136,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 	for _, s := range sc.Runbook {
 		cfg.Runbook = append(cfg.Runbook, platform.Action{Name: s.Name, Action: s.Action, Params: s.Params})
 	}
+	cfg.DiskNodes = faults.DiskTargets(topo, sc.Faults)
 	p, err := build(cfg)
 	if err != nil {
 		return nil, &Error{reports.PhaseBringUp, fmt.Errorf("build %s platform: %w", sc.Name, err)}
@@ -184,6 +185,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 	}
 	if images, ok := p.(platform.ImageReporter); ok {
 		run.Images = images.RanImages()
+	}
+	if h, ok := p.(platform.RoleHistory); ok {
+		run.VersionSkews, run.Upgrades = h.VersionSkews(), h.Upgrades()
 	}
 	return reports.Build(run), nil
 }

@@ -428,9 +428,10 @@ func (c *checker) checkFault(i int) {
 	if f.Kind == FaultLatency && f.Latency <= 0 {
 		c.add(p+".latency", "a latency fault needs a positive latency, e.g. 200ms")
 	}
-	if f.Kind != FaultLatency && c.doc.has(p+".latency") {
+	if f.Kind != FaultLatency && f.Kind != FaultDiskSlow && c.doc.has(p+".latency") {
 		c.add(p+".latency", "latency is for latency faults, not %s", f.Kind)
 	}
+	c.checkDiskFault(f, p)
 	if f.Heal < 0 {
 		c.add(p+".heal", "heal must not be negative, got %s", f.Heal)
 	}
@@ -491,6 +492,10 @@ var actionServiceKind = map[string]string{
 	platform.ActionMongoResyncMember:     platform.KindMongo,
 	platform.ActionLogsRestoreSnapshot:   platform.KindElastic,
 	platform.ActionArtifactsFailover:     platform.KindS3,
+	platform.ActionArtifactsPublish:      platform.KindS3,
+	platform.ActionArtifactsDelete:       platform.KindS3,
+	platform.ActionRolesRebuild:          platform.KindS3,
+	platform.ActionRolesUpgrade:          platform.KindS3,
 }
 
 func (c *checker) checkStep(i int) {
@@ -608,6 +613,10 @@ func (c *checker) checkStepParams(i int, pp string) {
 			// https://www.mongodb.com/docs/manual/reference/replica-configuration/#mongodb-rsconf-rsconf.members-n-.priority
 			if v, err := strconv.ParseFloat(value, 64); err != nil || !(v >= 0 && v <= 1000) {
 				c.add(path, "priority must be a number from 0 to 1000, got %q", value)
+			}
+		case "key", "role":
+			if svc != nil {
+				c.checkArtifactParam(svc, st.Action, name, value, path)
 			}
 		case "name":
 			if st.Action != platform.ActionMongoAddMember {

@@ -66,10 +66,15 @@ const (
 	FaultRestart   = "restart" // stop then start at once (a rolling-restart step)
 	FaultPartition = "partition"
 	FaultLatency   = "latency"
+	// Disk faults on a node's data volume (the seed's EBS lesson): slowed
+	// (latency and/or throughput_mb), failing with I/O errors, or full.
+	FaultDiskSlow  = "disk-slow"
+	FaultDiskError = "disk-error"
+	FaultDiskFull  = "disk-full"
 )
 
 // FaultKinds lists the fault kinds in the order `chaosdrill list` shows them.
-var FaultKinds = []string{FaultKill, FaultStop, FaultPause, FaultRestart, FaultPartition, FaultLatency}
+var FaultKinds = []string{FaultKill, FaultStop, FaultPause, FaultRestart, FaultPartition, FaultLatency, FaultDiskSlow, FaultDiskError, FaultDiskFull}
 
 // Fault is one scheduled fault. It fires at a time (At) or after another
 // fault or runbook step, or a platform event (After / AfterEvent, plus
@@ -86,8 +91,12 @@ type Fault struct {
 	Target string `yaml:"target,omitempty" json:"target,omitempty"`
 	// Between is the two sides of a partition, each a selector as above.
 	Between []string `yaml:"between,omitempty" json:"between,omitempty"`
-	// Latency is the extra one-way latency added by a latency fault.
+	// Latency is the extra one-way latency added by a latency fault, or
+	// the latency added to every I/O by a disk-slow fault.
 	Latency platform.Duration `yaml:"latency,omitempty" json:"latency,omitempty"`
+	// ThroughputMB caps a disk-slow fault's volume at this many MB/s
+	// (0: no cap).
+	ThroughputMB float64 `yaml:"throughput_mb,omitempty" json:"throughput_mb,omitempty"`
 
 	// At is a fixed time or a window each run draws its time from.
 	At         *Time             `yaml:"at,omitempty" json:"at,omitempty"`

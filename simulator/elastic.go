@@ -99,6 +99,7 @@ const (
 	gateOpen        shardGate = iota
 	gateStalled               // an in-sync copy is unreachable and not yet failed: writes wait
 	gateUnavailable           // no active primary or no master: writes wait up to the bulk timeout, then fail
+	gateRejected              // the index is read-only (flood stage) or a copy's disk fails: items are rejected at once
 )
 
 // esShard is one primary shard with its copies. log is every event the
@@ -141,6 +142,9 @@ type esNode struct {
 	// lives counts the node's crashes and removals from the cluster: work
 	// it had in progress (a shard snapshot) is lost when it changes.
 	lives int
+	// flooded is a node the master last read past the flood-stage
+	// watermark (elastic_disk.go).
+	flooded bool
 }
 
 // esCluster is one Elasticsearch cluster: the original, or one a restore
@@ -214,6 +218,8 @@ type elasticModel struct {
 	restoreRate                       float64 // bytes per second; 0 unlimited
 	concurrentRecoveries              int
 	initialPrimariesRecoveries        int
+
+	disk esDisk
 }
 
 func newElasticModel(s *Sim, spec *platform.ServiceSpec) (model, error) {
@@ -263,6 +269,7 @@ func newElasticModel(s *Sim, spec *platform.ServiceSpec) (model, error) {
 		nodes = append(nodes, n)
 		region = n.Region
 	}
+	m.initDisk()
 	m.cluster = m.newCluster(region, nodes, s.rand("elastic/placement"), false)
 	m.clusters = []*esCluster{m.cluster}
 	m.tier = newLogTier(m)
@@ -337,6 +344,9 @@ func (m *elasticModel) nodeChanged(n *simNode, c nodeChange) {
 			}
 			if c == changeKilled || c == changeStopped {
 				en.lives++
+			}
+			if c == changeDisk {
+				m.diskChanged()
 			}
 			if c == changeStarted {
 				// The node serves only once booted: an election that
@@ -518,7 +528,7 @@ func (c *esCluster) reconcile() {
 			if c.suspect(i) {
 				if en.detectAt == never {
 					en.detectAt = now + m.publishDelay()
-					if en.sn.state != nodeDown {
+					if en.sn.state != nodeDown && !c.diskFailed(i) {
 						en.detectAt = now + m.checkDelay(m.followerInterval, m.followerTimeout, m.followerRetries)
 					}
 					m.at(en.detectAt)
@@ -535,7 +545,7 @@ func (c *esCluster) reconcile() {
 			membership = true
 		}
 		for i, en := range c.nodes {
-			if !en.inCluster && c.reach(c.master, i) {
+			if !en.inCluster && c.reach(c.master, i) && !c.diskFailed(i) {
 				en.inCluster, en.detectAt = true, never
 				c.join(i)
 				membership = true
@@ -568,7 +578,7 @@ func (c *esCluster) quorumLostToCrashes() bool {
 // (the primary fails the copy through the master; modelled as a node
 // removal after the same checks).
 func (c *esCluster) suspect(i int) bool {
-	if !c.reach(c.master, i) {
+	if !c.reach(c.master, i) || c.diskFailed(i) {
 		return true
 	}
 	for _, sh := range c.shards {
@@ -770,7 +780,7 @@ func (c *esCluster) allocationTarget(s int, sh *esShard) int {
 		return [3]int{inZone[c.nodes[i].sn.Zone], load[i], (c.nodes[i].order - s%len(c.nodes) + len(c.nodes)) % len(c.nodes)}
 	}
 	for i, en := range c.nodes {
-		if !en.inCluster || !c.alive(i) || inZone[en.sn.Zone] >= perZone {
+		if !en.inCluster || !c.alive(i) || inZone[en.sn.Zone] >= perZone || c.belowLowWatermark(i) {
 			continue
 		}
 		holds := false
@@ -811,7 +821,7 @@ func (c *esCluster) updateGates() {
 			gate = gateStalled
 		default:
 			primary := c.nodes[p.node].sn
-			path = 2*m.s.clientLatency(c.region, primary) + m.indexLatency
+			path = 2*m.s.clientLatency(c.region, primary) + m.indexLatency + primary.disk.ioLatency()
 			var replicas time.Duration
 			for _, cp := range sh.copies {
 				if cp.status != copyStarted || cp.primary {
@@ -821,9 +831,12 @@ func (c *esCluster) updateGates() {
 					gate = gateStalled
 					break
 				}
-				replicas = max(replicas, 2*m.s.latency(primary, c.nodes[cp.node].sn)+m.indexLatency)
+				replicas = max(replicas, 2*m.s.latency(primary, c.nodes[cp.node].sn)+m.indexLatency+c.nodes[cp.node].sn.disk.ioLatency())
 			}
 			path += replicas
+			if gate == gateOpen && c.rejects(sh) {
+				gate = gateRejected
+			}
 		}
 		if gate == gateOpen && sh.gate != gateOpen {
 			sh.readyAt = now

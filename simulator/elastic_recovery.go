@@ -148,10 +148,11 @@ func (c *esCluster) scheduleRecoveries() {
 				if m.restoreRate > 0 {
 					rate = min(rate, m.restoreRate)
 				}
-				r.rate = rate / float64(sharing[r.target])
+				r.rate = c.diskRate(r.target, rate) / float64(sharing[r.target])
 			}
 		case c.reach(r.source, r.target):
-			r.rate = m.recoveryRate / float64(max(sharing[r.target], sharing[r.source]))
+			// A slow volume at either end caps the node's whole budget.
+			r.rate = min(c.diskRate(r.target, m.recoveryRate)/float64(sharing[r.target]), c.diskRate(r.source, m.recoveryRate)/float64(sharing[r.source]))
 		}
 		if r.rate > 0 {
 			next = min(next, m.s.now+time.Duration(math.Ceil(r.left/r.rate*float64(time.Second))))

@@ -114,7 +114,9 @@ func (m *elasticModel) snapshot() {
 	// A shard still uploading for an earlier snapshot is queued behind it
 	// and then uploads only what that one did not (concurrent snapshots,
 	// Elasticsearch 7.9+).
-	for _, shards := range perNode {
+	for node, shards := range perNode {
+		// A slow volume caps what the node reads for upload.
+		rate := c.diskRate(node, m.snapshotRate)
 		bytes := func(s int) float64 {
 			return float64(run.shards[s].upto-max(c.snapped[s], c.uploading[s].upto)) * m.eventBytes
 		}
@@ -123,11 +125,11 @@ func (m *elasticModel) snapshot() {
 		})
 		elapsed, sent := 0.0, 0.0
 		for k, s := range shards {
-			elapsed += (bytes(s) - sent) * float64(len(shards)-k) / m.snapshotRate
+			elapsed += (bytes(s) - sent) * float64(len(shards)-k) / rate
 			sent = bytes(s)
 			doneAt := now + time.Duration(elapsed*float64(time.Second))
 			if prev := c.uploading[s]; prev.doneAt > now {
-				doneAt = max(doneAt, prev.doneAt+time.Duration(bytes(s)/m.snapshotRate*float64(time.Second)))
+				doneAt = max(doneAt, prev.doneAt+time.Duration(bytes(s)/rate*float64(time.Second)))
 			}
 			run.shards[s].doneAt = doneAt
 			c.uploading[s] = shardUpload{upto: run.shards[s].upto, doneAt: doneAt}

@@ -220,6 +220,8 @@ type mongoModel struct {
 	selecting     mongoQueue[mongoSelecting]
 
 	times, values []time.Duration // scratch for commit-point computation
+
+	diskBytesPerWrite int
 }
 
 func newMongoModel(s *Sim, spec *platform.ServiceSpec) (model, error) {
@@ -264,6 +266,7 @@ func newMongoModel(s *Sim, spec *platform.ServiceSpec) (model, error) {
 	m.configVersion = 1
 	m.oplogEntries = max(1, int(int64(m.set.oplogSizeMB)<<20/int64(m.set.oplogEntryBytes)))
 	m.sampleLag = m.sampleCatchUp
+	m.diskBytesPerWrite = s.params.integer("mongo.disk_bytes_per_write")
 	m.recount()
 	return m, nil
 }
@@ -598,7 +601,9 @@ func kth(ts []time.Duration, k int) time.Duration {
 // for a replicating secondary, never for a member cut off from it.
 func (m *mongoModel) knownAt(x *mongoMember, l *oplog, i int) time.Duration {
 	if x == l.owner {
-		return l.entry(i).at
+		// A write that waits for more than the primary itself waits for
+		// its journal too (writeConcernMajorityJournalDefault).
+		return l.entry(i).at + x.node.disk.ioLatency()
 	}
 	if x.ackLog == l && i < x.ackIdx {
 		return 0
@@ -614,8 +619,9 @@ func (m *mongoModel) appliedAt(x *mongoMember, i int) time.Duration {
 	if i < x.epochIdx {
 		return x.epochAt
 	}
-	stream := x.log.entry(i).applied + x.lat
-	backlog := x.epochAt + x.lat + m.set.applyOverhead + time.Duration(i-x.epochIdx+1)*m.set.applyPerOp
+	extra, perOp := m.diskCost(x)
+	stream := x.log.entry(i).applied + x.lat + extra
+	backlog := x.epochAt + x.lat + m.set.applyOverhead + extra + time.Duration(i-x.epochIdx+1)*perOp
 	return max(stream, backlog)
 }
 
@@ -772,6 +778,8 @@ func (m *mongoModel) nodeChanged(n *simNode, c nodeChange) {
 		x.live = false
 	case changeStarted, changeResumed:
 		x.lastHeard = now
+	case changeDisk:
+		m.diskChanged(x)
 	}
 	m.netSig = m.networkSignature()
 	m.settle()

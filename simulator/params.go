@@ -84,7 +84,7 @@ var parameterRanges = map[string][2]string{
 
 // parameterTables returns every model's parameter table.
 func parameterTables() [][]paramDef {
-	return [][]paramDef{networkParameters, clientParameters, mongoParameters, elasticParameters, logsParameters, s3Parameters}
+	return [][]paramDef{networkParameters, clientParameters, mongoParameters, elasticParameters, logsParameters, s3Parameters, rolesParameters, diskParameters}
 }
 
 // networkParameters and clientParameters belong to the engine itself.

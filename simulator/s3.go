@@ -89,14 +89,22 @@ type s3Endpoint struct {
 	// crrSnapAt keeps snapshots arriving in the order they were taken: a
 	// snapshot refers to the files of the ones before it.
 	crrSnapAt time.Duration
+
+	// keys is the artifact bucket: the version of each key it holds
+	// (artifacts.go); syncedPubs how much of the primary's publication
+	// log the sync job copied here.
+	keys       map[string]artifactCopy
+	syncedPubs int
 }
 
-// crrItem is one object (op) or snapshot replicating to an endpoint.
+// crrItem is one object (op), snapshot or artifact publication
+// replicating to an endpoint.
 type crrItem struct {
 	due  time.Duration
 	seq  uint64
 	op   uint64
 	snap *esSnapshot
+	pub  *publication
 }
 
 // syncPass is one copy from the primary to a destination endpoint.
@@ -105,6 +113,7 @@ type syncPass struct {
 	start      time.Duration
 	objectsTo  int
 	snapsTo    int
+	pubsTo     int
 	perBatch   time.Duration
 	concurrent int
 	base       time.Duration
@@ -136,6 +145,8 @@ type s3Model struct {
 	crrMu    float64 // log of the median lag in seconds
 	crrSigma float64
 	crrSeq   uint64
+
+	artifacts artifactStore
 }
 
 func newS3Model(s *Sim, spec *platform.ServiceSpec) (model, error) {
@@ -178,6 +189,7 @@ func newS3Model(s *Sim, spec *platform.ServiceSpec) (model, error) {
 	}
 	m.active = m.primary
 	m.syncTick = m.syncAll
+	m.initArtifacts()
 	return m, nil
 }
 
@@ -230,16 +242,21 @@ func (m *s3Model) write(op uint64) {
 		one += time.Duration(m.jitter.Int64N(int64(m.jitterMax)))
 	}
 	p := s3Put{op: op, issued: now, arrival: now + one}
-	switch e.node.state {
-	case nodeDown:
+	switch {
+	case e.node.state == nodeDown:
 		// Connection refused: the client knows it did not happen.
 		p.outcome, p.committed = platform.Failed, true
 		p.replyAt = m.monotone(now + 2*one)
-	case nodePaused:
+	case e.node.state == nodePaused:
 		p.outcome, p.commitAt, p.replyAt = platform.Acked, never, never
+	case e.node.disk.failing():
+		// The endpoint cannot store it and answers 500 InternalError: the
+		// client knows it did not happen.
+		p.outcome, p.committed = platform.Failed, true
+		p.replyAt = m.monotone(now + 2*one + m.putLatency)
 	default:
 		p.outcome = platform.Acked
-		p.commitAt = max(p.arrival+m.putLatency, e.lastCommit)
+		p.commitAt = max(p.arrival+m.putLatency+e.node.disk.ioLatency(), e.lastCommit)
 		e.lastCommit = p.commitAt
 		p.replyAt = m.monotone(p.commitAt + one)
 	}
@@ -297,7 +314,7 @@ func (m *s3Model) commit(e *s3Endpoint, t time.Duration) {
 			e.objects = append(e.objects, p.op)
 			p.committed = true
 			if m.crr && e == m.primary {
-				m.replicateLater(p.commitAt, p.op, nil, 0)
+				m.replicateLater(p.commitAt, p.op, nil, 0, nil)
 			}
 		}
 		e.commitAt++
@@ -414,7 +431,7 @@ func (m *s3Model) syncPasses(now time.Duration) {
 		if dst == m.primary || dst.pass != nil || !m.s.reachable(m.primary.node, dst.node) {
 			continue
 		}
-		objects := len(m.primary.objects) - dst.synced
+		objects := len(m.primary.objects) - dst.synced + len(m.artifacts.pubs) - dst.syncedPubs
 		snaps := len(m.primary.snaps) - dst.syncedSnaps
 		var snapBytes float64
 		for _, sn := range m.primary.snaps[dst.syncedSnaps:] {
@@ -422,7 +439,7 @@ func (m *s3Model) syncPasses(now time.Duration) {
 		}
 		batches := (objects + snaps + m.concurrency - 1) / m.concurrency
 		took := m.syncBase + time.Duration(batches)*m.copyPerObject + time.Duration(snapBytes/m.bandwidth*float64(time.Second))
-		pass := &syncPass{dst: dst, start: now, objectsTo: len(m.primary.objects), snapsTo: len(m.primary.snaps),
+		pass := &syncPass{dst: dst, start: now, objectsTo: len(m.primary.objects), snapsTo: len(m.primary.snaps), pubsTo: len(m.artifacts.pubs),
 			perBatch: m.copyPerObject, concurrent: m.concurrency, base: m.syncBase}
 		dst.pass = pass
 		m.s.after(took, platform.HandlerFunc(func(time.Duration) { m.finishPass(pass) }))
@@ -436,12 +453,14 @@ func (m *s3Model) finishPass(p *syncPass) {
 	p.dst.pass = nil
 	p.dst.synced = max(p.dst.synced, p.objectsTo)
 	p.dst.syncedSnaps = max(p.dst.syncedSnaps, p.snapsTo)
+	m.syncPubs(p.dst, p.pubsTo)
 	m.s.emit(m.spec.Name, platform.EventSyncCompleted, p.dst.node.Name, p.dst.region)
 }
 
 // checkPasses aborts the passes whose source or destination is gone. The
 // artifacts copied before that stay copied (the job copies object by object,
-// artifacts first); the snapshot objects, copied last, do not.
+// artifact keys first, then the other objects); the snapshot objects, copied
+// last, do not.
 func (m *s3Model) checkPasses() {
 	for _, dst := range m.endpoints {
 		p := dst.pass
@@ -451,6 +470,9 @@ func (m *s3Model) checkPasses() {
 		dst.pass = nil
 		if elapsed := m.s.now - p.start - p.base; elapsed > 0 {
 			copied := int(elapsed/p.perBatch) * p.concurrent
+			keys := min(copied, p.pubsTo-dst.syncedPubs)
+			m.syncPubs(dst, dst.syncedPubs+keys)
+			copied -= keys
 			dst.synced = max(dst.synced, min(p.objectsTo, dst.synced+copied))
 		}
 	}
@@ -464,6 +486,9 @@ func (m *s3Model) role(name string) ([]string, error) {
 
 func (m *s3Model) action(a platform.Action, done platform.ActionDone) error {
 	if a.Action != platform.ActionArtifactsFailover {
+		if a.Action != "" {
+			return m.artifactAction(a, done)
+		}
 		return fmt.Errorf("%w: %q on s3 service %q", platform.ErrUnknownAction, a.Action, m.spec.Name)
 	}
 	e := m.endpoint(a.Params["region"])
@@ -507,7 +532,7 @@ func (m *s3Model) putSnapshot(endpoint, from *simNode, snap *esSnapshot) bool {
 	}
 	e.snaps = append(e.snaps, snap)
 	if m.crr && e == m.primary {
-		m.replicateLater(m.s.now, 0, snap, float64(snap.newEvents)*m.eventBytes)
+		m.replicateLater(m.s.now, 0, snap, float64(snap.newEvents)*m.eventBytes, nil)
 	}
 	return true
 }
@@ -555,9 +580,9 @@ func (m *s3Model) snapshotEndpoint(region string) *simNode {
 // S3 keeps it PENDING, and is copied once both answer again; so the loss of
 // the primary region loses exactly the objects still pending.
 
-// replicateLater queues an object (op) or a snapshot (with its bytes) for
-// every other endpoint, stored at the given time.
-func (m *s3Model) replicateLater(stored time.Duration, op uint64, snap *esSnapshot, bytes float64) {
+// replicateLater queues an object (op), a snapshot (with its bytes) or an
+// artifact publication for every other endpoint, stored at the given time.
+func (m *s3Model) replicateLater(stored time.Duration, op uint64, snap *esSnapshot, bytes float64, pub *publication) {
 	for _, dst := range m.endpoints {
 		if dst == m.primary {
 			continue
@@ -568,7 +593,7 @@ func (m *s3Model) replicateLater(stored time.Duration, op uint64, snap *esSnapsh
 			dst.crrSnapAt = due
 		}
 		m.crrSeq++
-		dst.pushCRR(crrItem{due: due, seq: m.crrSeq, op: op, snap: snap})
+		dst.pushCRR(crrItem{due: due, seq: m.crrSeq, op: op, snap: snap, pub: pub})
 	}
 }
 
@@ -590,9 +615,12 @@ func (m *s3Model) replicate(t time.Duration) {
 				dst.crrBlocked = append(dst.crrBlocked, it)
 				continue
 			}
-			if it.snap != nil {
+			switch {
+			case it.pub != nil:
+				dst.apply(*it.pub)
+			case it.snap != nil:
 				dst.crrSnaps = append(dst.crrSnaps, it.snap)
-			} else {
+			default:
 				dst.replicated = append(dst.replicated, it.op)
 			}
 		}

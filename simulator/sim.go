@@ -28,10 +28,11 @@ const (
 	changeStarted
 	changePaused
 	changeResumed
+	changeDisk // its data volume's state changed (disk.go)
 )
 
 func (c nodeChange) String() string {
-	return [...]string{"killed", "stopped", "started", "paused", "resumed"}[c]
+	return [...]string{"killed", "stopped", "started", "paused", "resumed", "disk"}[c]
 }
 
 // simNode is a node's simulated state. index is its position in Sim.nodes,
@@ -44,6 +45,12 @@ type simNode struct {
 	// clientLatency is the one-way latency from a client in each region
 	// (in topology order) to this node, drawn once per run.
 	clientLatency []time.Duration
+	disk          diskState
+	// crashedByDisk marks a node whose process a disk fault crashed (its
+	// heal starts it again); diskSeq invalidates a crash scheduled under
+	// an earlier disk state.
+	crashedByDisk bool
+	diskSeq       int
 }
 
 // model is one simulated service. Every method is called on the event loop
@@ -267,7 +274,7 @@ func (s *Sim) Role(role string) ([]string, error) {
 func (s *Sim) StartAction(ctx context.Context, a platform.Action, done platform.ActionDone) error {
 	service := a.Params["service"]
 	if service == "" {
-		kind := map[string]string{"mongo": platform.KindMongo, "logs": platform.KindElastic, "artifacts": platform.KindS3}[strings.Split(a.Action, ".")[0]]
+		kind := map[string]string{"mongo": platform.KindMongo, "logs": platform.KindElastic, "artifacts": platform.KindS3, "roles": platform.KindS3}[strings.Split(a.Action, ".")[0]]
 		spec, ok := s.topo.ServiceOfKind(kind)
 		if !ok {
 			return fmt.Errorf("%w: %q has no %s service to act on", platform.ErrUnknownAction, a.Action, kind)

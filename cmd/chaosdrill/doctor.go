@@ -129,6 +129,7 @@ func examine(ctx context.Context, out io.Writer, planned *containers.Platform, s
 		findings = append(findings, dockerFindings(host)...)
 		findings = append(findings, imageFindings(ctx, host, planned)...)
 		findings = append(findings, networkFindings(host, sc, links)...)
+		findings = append(findings, diskFindings(host, sc)...)
 		findings = append(findings, memoryFindings(host, planned))
 	}
 	blocking := 0

@@ -169,6 +169,8 @@ func (p *Platform) action(a platform.Action) (func(context.Context) error, error
 			}
 		}
 		return func(ctx context.Context) error { return e.restoreInto(ctx, region, count) }, nil
+	case platform.ActionArtifactsPublish, platform.ActionArtifactsDelete, platform.ActionRolesRebuild, platform.ActionRolesUpgrade:
+		return p.roleAction(a)
 	case platform.ActionArtifactsFailover:
 		s, err := pick(p.buckets, a.Params["service"], platform.KindS3)
 		if err != nil {

@@ -93,6 +93,31 @@
 // harness's own periodic jobs, which run on a phase drawn from the run's
 // seed and stop at the instant a fault takes down a node they need.
 //
+// # Disk faults
+//
+// The nodes a disk fault of the scenario may hit (platform.Config.DiskNodes:
+// the nodes its static targets name, every node of the service a role
+// target names) get a data volume of the harness's at their server's data
+// directory: MongoDB's /data/db, Elasticsearch's data path (see package
+// docker for the tmpfs and FUSE mechanics, and what they need: root, Linux,
+// /dev/fuse; Start checks it before any container starts). disk-slow,
+// disk-error and disk-full act on that volume; disk-faulted and disk-healed
+// say when, and a heal starts again a server the fault crashed (mongod
+// aborts on a failed journal write). LocalStack's community image keeps its
+// objects in memory, so a disk fault on an s3 endpoint has no volume to act
+// on: it fails (fault-failed) and the runner reports it not rehearsed.
+//
+// # Artifacts and roles
+//
+// The artifact keys of an s3 service (the seed's ion-console,
+// chef-configuration, elasticsearch) are objects of its artifact bucket, put
+// into every region's bucket at bring-up and carried by the sync. The
+// artifacts.* and roles.* steps are real requests to the LocalStacks;
+// roles.rebuild stands in for the recipe run with roles.converge_duration
+// (the harness runs no Chef), and roles.upgrade restarts the containers of
+// the role's Elasticsearch nodes one at a time on the same image: the
+// version a node runs is the one it fetched (roles.go).
+//
 // # What is only proved live
 //
 // The protocol side (replica-set initiation, forced reconfiguration, initial

@@ -109,6 +109,12 @@ func Parameters() []platform.Parameter {
 			Description: "longest the log tier waits to fill a bulk before sending what it has (Logstash pipeline.batch.delay)",
 			Source:      "https://www.elastic.co/guide/en/logstash/current/logstash-settings-file.html",
 		},
+		{
+			Name:        ParamConvergeDuration,
+			Default:     defaultConvergeDuration.String(),
+			Description: "what roles.rebuild waits, once it has fetched the role's keys, for the recipe run it stands in for (the harness runs no Chef); the simulator's default (model assumption)",
+			Source:      "https://docs.chef.io/chef_client_overview/",
+		},
 	}
 }
 

@@ -47,6 +47,7 @@ type Platform struct {
 	mongos   map[string]*mongoService
 	elastics map[string]*elasticService
 	buckets  map[string]*s3Service
+	roles    map[string]*roleState // by s3 service: what the roles.* actions did (roles.go); guarded by mu
 	clients  map[string]platform.Client
 	faults   *injector
 	jobs     *jobs
@@ -98,6 +99,7 @@ func New(cfg platform.Config, opts ...Option) (*Platform, error) {
 			idle[n.Node.Name] = n.Node.Service
 		}
 	}
+	giveDataVolumes(nodes, cfg.DiskNodes, o.standin != "")
 	background, stop := context.WithCancel(context.Background())
 	p := &Platform{
 		cfg: cfg, opts: o, set: set, loop: newWallLoop(), nodes: nodes, used: used, idle: idle,
@@ -240,6 +242,11 @@ func (p *Platform) Start(ctx context.Context) error {
 			l := p.cfg.Topology.EffectiveLatency()
 			return fmt.Errorf("%w; they also apply the topology's link latencies (inter-region %v, inter-zone %v one way) at bring-up: fix that, or run without them (%s=off)",
 				err, l.InterRegion, l.InterZone, LinkLatencyVariable)
+		}
+	}
+	if needsDataVolumes(p.nodes) {
+		if err := docker.DiskFaultsUsable(ctx); err != nil {
+			return err
 		}
 	}
 	specs := make([]docker.NodeSpec, len(p.nodes))

@@ -56,7 +56,7 @@ func (s *s3Service) setUp(ctx context.Context) error {
 			s.snapshots[e.Region] = client
 		}
 	}
-	return nil
+	return s.putInitialArtifacts(ctx)
 }
 
 func (s *s3Service) endpointURL(ctx context.Context, endpoint string) (string, error) {

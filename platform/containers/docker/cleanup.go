@@ -11,6 +11,9 @@ import (
 // Removed counts what Cleanup removed.
 type Removed struct {
 	Containers, Networks, Volumes int
+	// Disks counts the data volumes (tmpfs and FUSE mounts on the host)
+	// unmounted for disk faults.
+	Disks int
 }
 
 // Cleanup removes every container, network and volume labelled with run
@@ -22,7 +25,10 @@ func Cleanup(ctx context.Context, runID string) (Removed, error) {
 		return Removed{}, err
 	}
 	defer docker.Close()
-	return cleanup(ctx, docker, runID)
+	removed, err := cleanup(ctx, docker, runID)
+	disks, diskErr := cleanupDisks(runID)
+	removed.Disks = disks
+	return removed, errors.Join(err, diskErr)
 }
 
 type labelledResources interface {

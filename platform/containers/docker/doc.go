@@ -2,7 +2,7 @@
 // the containers of one chaosdrill run in parallel through testcontainers-go,
 // labels and names them, tells the harness where their ports are, injects
 // the fault primitives (kill, stop, start, pause, resume, partition, added
-// latency) into them for real, puts the topology's link latencies on their
+// latency, and slow, failing or full data volumes) into them for real, puts the topology's link latencies on their
 // network, measures outages with a [Prober], and removes
 // everything a run created, even one that was killed ([Cleanup]). It knows
 // nothing about MongoDB or Elasticsearch; platform/containers builds the
@@ -72,6 +72,43 @@
 // (about 1 s for one stand-in on this host) and an image with iptables,
 // which cannot be pulled here; for latency it would also have to keep
 // running the delayer for as long as the fault lasts.
+//
+// # Disk faults
+//
+// Needs root on a Linux Docker host with /dev/fuse ([Host.DiskFaultProblems]
+// says what is missing). A node whose [NodeSpec] names a DataDir gets a data
+// volume of its own on the host: a tmpfs mounted with size= (the real,
+// size-limited store), and over it a FUSE passthrough file system served by
+// the harness itself (github.com/hanwen/go-fuse/v2, its loopback node with
+// the file handles wrapped), bind-mounted into the container at DataDir.
+// Every read, write, fsync and file creation of the node's server goes
+// through the harness, which:
+//
+//   - slows it ([Engine.SlowDisk]): sleeps the added latency on each one
+//     and, with a throughput cap, queues every transfer behind the ones
+//     before it at the capped rate (the kernel's FUSE passthrough is not
+//     offered, so no I/O bypasses the harness);
+//   - fails it ([Engine.FailDisk]): writes, fsyncs, fallocates and creates
+//     answer EIO; reads still work, as on a disk whose writes fail;
+//   - fills it ([Engine.FillDisk]): a ballast file is written into the
+//     tmpfs itself until it refuses with ENOSPC, so the server's writes fail
+//     for real and statfs through the FUSE mount reports 100% used (what
+//     Elasticsearch's disk watermarks read);
+//
+// and [Engine.HealDisk] undoes any of them at once (the ballast removed).
+// The alternatives were device-mapper delay and error targets over a loop
+// device, which the kernels this project is built on do not always have
+// (this one has no device-mapper), and an LD_PRELOAD shim, which would
+// need a library built into each image. A volume is unmounted (FUSE, then
+// the tmpfs) when the engine closes, after its container is gone; Cleanup
+// unmounts what a killed harness left, found by its folder
+// (<tmp>/chaosdrill-disk-<run>-<node>) in the mount table.
+//
+// Measured here (a stand-in appending to a file of its volume and fsyncing
+// it, timed inside the container; 2 shared cores): 64 KiB through a
+// healthy volume 0.7 ms; with 150 ms added, 4 KiB took 301 ms (the write
+// and the fsync each wait the latency); capped at 256 KiB/s, 256 KiB took
+// 1.003 s, and 1.0 ms once healed; filling a 16 MiB volume took 6 ms.
 //
 // # Times
 //

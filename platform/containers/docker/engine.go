@@ -72,6 +72,12 @@ type NodeSpec struct {
 	Files              []testcontainers.ContainerFile
 	CapAdd             []string
 	Memory             int64 // bytes, 0 = unlimited
+	// DataDir, if set, is where the node's server keeps its data: the
+	// engine mounts a data volume of DiskBytes (DefaultDiskBytes if 0)
+	// there that disk faults can slow, fail and fill (disk.go; needs root
+	// on a Linux Docker host).
+	DataDir   string
+	DiskBytes int64
 }
 
 // Engine runs the containers of one chaosdrill run on Docker and injects
@@ -85,6 +91,7 @@ type Engine struct {
 	networkName string // empty until the first node starts
 	nodes       map[string]*node
 	network     networkFaults
+	disks       map[string]*diskVolume
 }
 
 type node struct {
@@ -359,6 +366,14 @@ func uninterrupted(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 func (e *Engine) startNode(ctx context.Context, spec NodeSpec) error {
+	dataMount := ""
+	if spec.DataDir != "" {
+		v, err := e.attachDisk(spec)
+		if err != nil {
+			return fmt.Errorf("start node %s: %w", spec.Name, err)
+		}
+		dataMount = v.mount
+	}
 	// testcontainers computes the bindings after this modifier runs and
 	// keeps the ones it finds for exposed ports; a binding left to it would
 	// listen on every interface.
@@ -375,6 +390,9 @@ func (e *Engine) startNode(ctx context.Context, spec NodeSpec) error {
 		}
 		hostConfig.CapAdd = append(hostConfig.CapAdd, spec.CapAdd...)
 		hostConfig.Memory = spec.Memory
+		if dataMount != "" {
+			hostConfig.Binds = append(hostConfig.Binds, dataMount+":"+spec.DataDir)
+		}
 	}
 	request := testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
@@ -587,6 +605,8 @@ func (e *Engine) Nodes() []string {
 func (e *Engine) Close(ctx context.Context) error {
 	e.network.closeAll()
 	_, err := cleanup(ctx, e.docker, e.runID)
+	// The data volumes go once no container uses them.
+	err = errors.Join(err, e.closeDisks())
 	e.mu.Lock()
 	e.nodes = map[string]*node{}
 	e.networkName = ""

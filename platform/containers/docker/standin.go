@@ -283,3 +283,40 @@ func StandinDial(ctx context.Context, engine *Engine, from, to string, timeout t
 	}
 	return result, nil
 }
+
+// DiskResult is what a stand-in saw when it appended to a file of its data
+// volume and fsynced it (GET /disk).
+type DiskResult struct {
+	Path        string  `json:"path"`
+	Written     int     `json:"written"`
+	TookNs      int64   `json:"took_ns"`
+	Error       string  `json:"error,omitempty"`
+	UsedPercent float64 `json:"used_percent"`
+}
+
+// Took is how long the write and fsync took inside the container.
+func (r DiskResult) Took() time.Duration { return time.Duration(r.TookNs) }
+
+// StandinDiskWrite asks stand-in node to append bytes to path and fsync it.
+// A write that failed is a result (Error set), not an error.
+func StandinDiskWrite(ctx context.Context, engine *Engine, node, path string, bytes int) (DiskResult, error) {
+	control, err := engine.HostAddress(ctx, node, StandinControlPort)
+	if err != nil {
+		return DiskResult{}, err
+	}
+	query := url.Values{"path": {path}, "bytes": {fmt.Sprint(bytes)}}
+	request, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+control+"/disk?"+query.Encode(), nil)
+	if err != nil {
+		return DiskResult{}, fmt.Errorf("disk write on %s: %w", node, err)
+	}
+	response, err := http.DefaultClient.Do(request)
+	if err != nil {
+		return DiskResult{}, fmt.Errorf("disk write on %s: %w", node, err)
+	}
+	defer response.Body.Close()
+	var result DiskResult
+	if err := json.NewDecoder(response.Body).Decode(&result); err != nil {
+		return DiskResult{}, fmt.Errorf("disk write on %s: decode answer: %w", node, err)
+	}
+	return result, nil
+}

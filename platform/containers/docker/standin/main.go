@@ -9,7 +9,10 @@
 //     The harness probes this through the container's host port.
 //   - ControlPort (HTTP): GET / answers the node name (the readiness check);
 //     GET /dial?addr=host:port&timeout=500ms&rounds=3 connects to a peer's
-//     echo port from inside this container and answers a JSON DialResult.
+//     echo port from inside this container and answers a JSON DialResult;
+//     GET /disk?path=/data/f&bytes=4096 appends that many bytes to the file,
+//     fsyncs it and answers a JSON DiskResult (how long it took, the error,
+//     the usage of the file system holding it): the disk-fault specs.
 //
 // The node name comes from the NODE_NAME environment variable.
 package main
@@ -23,8 +26,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -66,6 +71,11 @@ func main() {
 	})
 	mux.HandleFunc("/dial", func(w http.ResponseWriter, r *http.Request) {
 		result := dial(node, r)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(result)
+	})
+	mux.HandleFunc("/disk", func(w http.ResponseWriter, r *http.Request) {
+		result := diskWrite(r)
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(result)
 	})
@@ -147,5 +157,44 @@ func dial(node string, r *http.Request) DialResult {
 		result.Reply = strings.TrimSpace(reply)
 	}
 	result.Reachable = true
+	return result
+}
+
+// DiskResult is the JSON body of GET /disk. Durations are nanoseconds.
+type DiskResult struct {
+	Path        string  `json:"path"`
+	Written     int     `json:"written"`
+	TookNs      int64   `json:"took_ns"`
+	Error       string  `json:"error,omitempty"`
+	UsedPercent float64 `json:"used_percent"`
+}
+
+func diskWrite(r *http.Request) DiskResult {
+	query := r.URL.Query()
+	result := DiskResult{Path: query.Get("path")}
+	size, err := strconv.Atoi(query.Get("bytes"))
+	if err != nil || size < 0 {
+		result.Error = "bytes must be a whole number"
+		return result
+	}
+	started := time.Now()
+	f, err := os.OpenFile(result.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err == nil {
+		result.Written, err = f.Write(make([]byte, size))
+		if err == nil {
+			err = f.Sync()
+		}
+		if closeErr := f.Close(); err == nil {
+			err = closeErr
+		}
+	}
+	result.TookNs = time.Since(started).Nanoseconds()
+	if err != nil {
+		result.Error = err.Error()
+	}
+	var st syscall.Statfs_t
+	if syscall.Statfs(filepath.Dir(result.Path), &st) == nil && st.Blocks > 0 {
+		result.UsedPercent = 100 * float64(st.Blocks-st.Bavail) / float64(st.Blocks)
+	}
 	return result
 }
