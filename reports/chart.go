@@ -115,15 +115,19 @@ func formatTick(seconds float64) string {
 }
 
 // countAxis picks a round top and step for a count axis over [0, peak]
-// with at most maxTicks steps: step is 1, 2 or 5 times a power of ten.
+// with at most maxTicks steps: step is 1, 2, 2.5 (from 25 up, so that it
+// stays whole) or 5 times a power of ten.
 func countAxis(peak float64, maxTicks int) (top, step float64) {
 	if !(peak > 0) {
 		return 1, 1
 	}
 	raw := peak / float64(maxTicks)
 	magnitude := math.Pow(10, math.Floor(math.Log10(raw)))
-	for _, m := range []float64{1, 2, 5, 10} {
+	for _, m := range []float64{1, 2, 2.5, 5, 10} {
 		step = m * magnitude
+		if m == 2.5 && magnitude < 10 {
+			continue
+		}
 		if step >= raw {
 			break
 		}
