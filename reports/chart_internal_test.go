@@ -230,7 +230,7 @@ var _ = ginkgo.Describe("chart helpers", func() {
 			for i, a := range spans {
 				for j, b := range spans {
 					if i < j && rows[i] == rows[j] {
-						Expect(a.To+chartLabelGap <= b.From || b.To+chartLabelGap <= a.From).To(BeTrue(), "round %d: %v and %v on row %d", round, a, b, rows[i])
+						Expect(a.to+chartLabelGap <= b.from || b.to+chartLabelGap <= a.from).To(BeTrue(), "round %d: %v and %v on row %d", round, a, b, rows[i])
 					}
 				}
 			}
