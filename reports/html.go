@@ -398,8 +398,14 @@ func buildChart(r *Report, service string) chartView {
 			Title: fmt.Sprintf("first acknowledgement of a write that survived, at %s: RTO %s", formatSeconds(*recovered), formatSeconds(*s.RTO))})
 	}
 
-	// Lost writes at their acknowledgement times, one tick per pixel.
+	// Lost writes at their acknowledgement times, one tick per pixel, over
+	// the span they were acknowledged in (the list holds the first
+	// lostWritesListed; the span covers them all).
 	if s.Lost > 0 && len(s.LostWrites) > 0 {
+		from, to := lostSpan(s)
+		x0 := x(from)
+		c.Lanes = append(c.Lanes, svgRect{X: x0, Y: plotBottom + rugGap, W: math.Max(x(to), x0+laneMinWidth) - x0, H: rugHeight, Class: "rug-span",
+			Title: fmt.Sprintf("%d acknowledged writes lost, acknowledged from %s; the first %d listed are ticked", s.Lost, formatSeconds(from), len(s.LostWrites))})
 		seen := map[int]bool{}
 		for _, lw := range s.LostWrites {
 			px := x(lw.AckedAt)
