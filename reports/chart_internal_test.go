@@ -149,6 +149,23 @@ var _ = ginkgo.Describe("report.html charts", func() {
 		Expect(laneLabels(c)).To(ContainElement(HaveField("Text", "kill-primary (measured from)")))
 	})
 
+	ginkgo.It("draws a fault whose injection was refused as an instant saying so, not as a fault in force", func() {
+		run := crowdedRun()
+		run.Faults = append(run.Faults, FaultRecord{Name: "kill-new-member", Kind: scenarios.FaultKill, Target: "node:m9", Services: []string{"mongo"},
+			At: 4 * time.Minute, Error: `no node "m9"`, NotRehearsed: `could not be injected: no node "m9"`})
+		c := chartFor(Build(run), "mongo")
+		Expect(laneLabels(c)).To(ContainElement(HaveField("Text", "kill-new-member: not injected")))
+		for _, l := range c.Lanes {
+			if strings.Contains(l.Title, "kill-new-member") {
+				Expect(l.W).To(Equal(laneMinWidth))
+				Expect(l.Class).To(Equal("lane-refused"))
+			}
+		}
+		for _, b := range c.Bands {
+			Expect(b.Title).NotTo(ContainSubstring("kill-new-member"))
+		}
+	})
+
 	ginkgo.It("marks the instant writes came back (the RTO) and the lost writes at their acknowledgement times", func() {
 		s := r.Services["mongo"]
 		Expect(s.RTO).NotTo(BeNil())

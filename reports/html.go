@@ -245,6 +245,12 @@ func buildChart(r *Report, service string) chartView {
 		if f.At == nil || !(touches(r, f, service) || f.Name == s.Fault) {
 			continue
 		}
+		if notInjected(f) {
+			// Tried and refused: an instant, not a span of fault.
+			items = append(items, laneItem{from: *f.At, to: *f.At, class: "lane-refused", label: f.Name + ": not injected",
+				title: fmt.Sprintf("fault %s: %s %s at %s %s", f.Name, f.Kind, f.Target, formatSeconds(*f.At), f.Reason)})
+			continue
+		}
 		item := laneItem{from: *f.At, to: end, class: "lane-fault", label: f.Name}
 		healed := "never healed"
 		if f.HealedAt != nil {
@@ -430,6 +436,13 @@ func buildChart(r *Report, service string) chartView {
 	}
 	c.Texts = append(c.Texts, svgText{X: plotLeft + plotWidth/2, Y: tickY + 16, Text: "time since the scenario started", Anchor: "middle", Class: "axis-title"})
 	return c
+}
+
+// notInjected reports whether a fault's injection was refused outright
+// (the runner's reason "could not be injected: ..."), so that nothing of
+// it was ever in force.
+func notInjected(f FaultReport) bool {
+	return f.Status == StatusNotRehearsed && f.Error != "" && strings.HasPrefix(f.Reason, "could not be injected")
 }
 
 // lostSpan is the span of acknowledged data lost: from the oldest lost
