@@ -393,10 +393,19 @@ var _ = Describe("reading stored runs", func() {
 		Expect(from).To(Equal("the folder's name"))
 		Expect(at).To(Equal(time.Date(2025, 3, 9, 0, 0, 0, 0, time.UTC)))
 
-		undated := filepath.Join(root, "undated")
-		writeRun(undated, reports.Build(regionLoss()), nil)
-		_, _, ok = loadSet(undated).StartedAt()
-		Expect(ok).To(BeFalse())
+		nested := filepath.Join(root, "20250310", "suite")
+		writeRun(nested, reports.Build(regionLoss()), nil)
+		at, _, _ = loadSet(filepath.Join(nested, reports.FileJSON)).StartedAt()
+		Expect(at).To(Equal(time.Date(2025, 3, 10, 0, 0, 0, 0, time.UTC)))
+
+		// Digits that are not a date of their own (a run id, a temporary
+		// folder's number) are not taken for one.
+		for _, name := range []string{"undated", "run-123420250312999", "build-99991231"} {
+			undated := filepath.Join(root, "x", name)
+			writeRun(undated, reports.Build(regionLoss()), nil)
+			_, _, ok = loadSet(undated).StartedAt()
+			Expect(ok).To(BeFalse(), name)
+		}
 	})
 })
 

@@ -139,13 +139,15 @@ func (s *RunSet) Run(scenario string) (StoredRun, bool) {
 	return s.Runs[i], true
 }
 
-// pathDate finds a date written in a path, as nightly folders are often
-// named (nightly-2025-03-14, reports/20250314): the last one wins.
-var pathDate = regexp.MustCompile(`(\d{4})-?(\d{2})-?(\d{2})`)
+// pathDate finds a date in a folder's name, as nightly folders are often
+// named (nightly-2025-03-14, 20250314): 8 digits, dashes allowed, not part
+// of a longer number.
+var pathDate = regexp.MustCompile(`(?:^|[^0-9])((?:19|20|21)\d{2})-?(\d{2})-?(\d{2})(?:[^0-9]|$)`)
 
 // StartedAt is when the set ran by the wall clock: the suite's start from
 // summary.json, else the earliest run.json start of its runs, else a date
-// (UTC midnight) written in its path. ok is false when none says.
+// (UTC midnight) in the name of its folder or of the folder above. ok is
+// false when none says.
 func (s *RunSet) StartedAt() (at time.Time, source string, ok bool) {
 	if s.Suite != nil && !s.Suite.StartedAt.IsZero() {
 		return s.Suite.StartedAt, FileSuiteJSON, true
@@ -158,15 +160,22 @@ func (s *RunSet) StartedAt() (at time.Time, source string, ok bool) {
 	if ok {
 		return at, FileRunInfo, true
 	}
-	abs, err := filepath.Abs(s.Path)
-	if err != nil {
-		abs = s.Path
+	// The folder's own name, then its parent's (nights/2025-03-14/suite);
+	// for a report.json, its folder's.
+	dir := s.Path
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		dir = filepath.Dir(dir)
 	}
-	matches := pathDate.FindAllStringSubmatch(abs, -1)
-	for i := len(matches) - 1; i >= 0; i-- {
-		m := matches[i]
-		if t, err := time.Parse("2006-01-02", m[1]+"-"+m[2]+"-"+m[3]); err == nil {
-			return t, "the folder's name", true
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	for _, name := range []string{filepath.Base(dir), filepath.Base(filepath.Dir(dir))} {
+		matches := pathDate.FindAllStringSubmatch(name, -1)
+		for i := len(matches) - 1; i >= 0; i-- {
+			m := matches[i]
+			if t, err := time.Parse("2006-01-02", m[1]+"-"+m[2]+"-"+m[3]); err == nil {
+				return t, "the folder's name", true
+			}
 		}
 	}
 	return time.Time{}, "", false
