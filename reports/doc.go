@@ -8,8 +8,16 @@
 // and runbook step of the file, the platform events, and the services whose
 // read-back failed. [Build] measures it per service and checks the
 // scenario's expectations; [BuildError] reports a run that could not
-// complete; [WriteAll] writes the four files; [Summary] prints the few
-// lines a terminal needs.
+// complete; [WriteAll] writes the four files ([WriteRunContext] adds
+// run.json, the run's wall-clock facts); [Summary] prints the few lines a
+// terminal needs.
+//
+// For nightly CI: [SummarizeRun] and [NewSuiteSummary] gather many runs
+// into one summary (summary.json, summary.md, the terminal table) whose
+// exit code is the worst of the runs' ([WorstExitCode]), and
+// [WriteSuiteJUnit] one junit.xml; [LoadRunSet] reads stored runs or
+// suites back, [Compare] compares two of them against [Thresholds], and
+// [NewTrend] follows each scenario over many nights.
 //
 // # Verdicts
 //
@@ -48,8 +56,11 @@
 //
 // report.json (schema [Schema]) is byte-identical for identical input:
 // times are seconds of scenario time rounded to the microsecond, maps are
-// written with sorted keys, nothing reads the wall clock. junit.xml uses the
-// types of github.com/jstemmer/go-junit-report/v2/junit. Latency
+// written with sorted keys, nothing reads the wall clock; the wall clock
+// goes into run.json ([RunInfo]) beside it. junit.xml uses the types of
+// github.com/jstemmer/go-junit-report/v2/junit (a well-kept library that
+// already served go-junit-report's own output); its time attributes are
+// wall seconds from run.json, the simulated seconds a property. Latency
 // percentiles come from github.com/HdrHistogram/hdrhistogram-go at 3
 // significant digits, deterministic and linear in the number of writes.
 // report.html is one file with inline CSS and SVG, rendered by html/template

@@ -5,28 +5,40 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"sort"
+	"math"
+	"slices"
 	"strings"
 )
 
 //go:embed report.html.tmpl
 var htmlSource string
 
-var htmlTemplate = template.Must(template.New("report").Parse(htmlSource))
+//go:embed chart.svg.tmpl
+var chartSource string
 
-// Chart geometry, in SVG user units.
+var htmlTemplate = template.Must(template.Must(template.New("report").Parse(htmlSource)).Parse(chartSource))
+
+// Geometry of a service's chart, in SVG user units. From the top: rows of
+// lanes (one bar and label per fault, runbook step, outage and lost-write
+// span that touches the service), the plot of stacked bars, a strip of
+// ticks at the acknowledgement times of lost writes, the time axis.
 const (
 	chartWidth      = 960.0
-	chartPlotHeight = 140.0
-	chartLeft       = 48.0 // room for the count axis
-	chartTopMargin  = 8.0  // above the highest label row
-	labelRowHeight  = 12.0 // one row of fault and step labels
-	labelCharWidth  = 6.2  // estimated width of a label character at the chart's font size
-	chartBottom     = 22.0 // room for the time axis
-	chartTicks      = 6    // time-axis labels
-	chartMinBarGap  = 0.15 // fraction of a bucket left blank between bars
-	chartRight      = 28.0 // room for the last time label
-	legendSpacing   = 190.0
+	chartLeft       = 66.0  // count labels and the count axis title
+	chartRight      = 24.0  // half of the last time label
+	chartTopMargin  = 4.0   // above the first lane row
+	laneRowHeight   = 18.0  // one lane: a label over a thin bar
+	laneBarHeight   = 5.0   // the bar of a lane
+	laneLabelDrop   = 10.0  // label baseline below the row's top
+	laneMaxRows     = 24    // more than this and the rest are left to the tables
+	laneMinWidth    = 3.0   // the narrowest span drawn (an instant restart)
+	chartPlotHeight = 150.0 // the bars
+	rugGap          = 4.0   // between the axis and the strip of lost-write ticks
+	rugHeight       = 8.0   // the strip of lost-write ticks under the axis
+	chartBottom     = 48.0  // rug, time labels and the time axis title
+	chartCountTicks = 5     // most count-axis intervals
+	chartMinBarGap  = 0.15  // fraction of a bucket left blank between bars
+	labelMaxRunes   = 60    // longer labels are cut (the tooltip has all)
 )
 
 // outcomeSeries are the stacked series of a chart, bottom to top.
@@ -43,37 +55,47 @@ var outcomeSeries = []struct {
 type svgRect struct {
 	X, Y, W, H float64
 	Class      string
-	Label      string
-	LabelY     float64
 	Title      string
 }
 
-type svgMarker struct {
-	X, DoneX float64
-	Done     bool
-	Label    string
-	LabelY   float64
-	Title    string
+type svgLine struct {
+	X1, Y1, X2, Y2 float64
+	Class          string
+	Title          string
 }
 
-type svgTick struct {
-	X, Y  float64
-	Label string
+type svgText struct {
+	X, Y   float64
+	Text   string
+	Class  string
+	Anchor string // start (default), middle or end
+	Rotate bool   // turned a quarter left about (X, Y): a vertical axis title
+	Title  string
 }
 
+// chartView is one SVG chart as layers drawn bottom to top.
 type chartView struct {
-	Service        string
-	Width, Height  float64
-	PlotLeft       float64
-	PlotRight      float64
-	PlotTop        float64
-	PlotBottom     float64
-	Bars           []svgRect
-	Bands          []svgRect
-	Markers        []svgMarker
-	TimeTicks      []svgTick
-	CountTicks     []svgTick
-	BucketDuration string
+	Title         string
+	Subtitle      string
+	Label         string // aria-label
+	Width, Height float64
+	Bands         []svgRect // fault spans behind the bars
+	Grid          []svgLine
+	Bars          []svgRect
+	Marks         []svgLine // runbook steps, the RTO instant
+	Lanes         []svgRect
+	Rug           []svgLine
+	Axes          []svgLine
+	Texts         []svgText
+	Points        []svgPoint    // trend charts only
+	Paths         []svgPath     // trend charts only
+	Legend        []legendEntry // trend charts only
+	Note          string        // what was left out, if anything
+}
+
+type legendEntry struct {
+	X, Y        float64
+	Class, Text string
 }
 
 type htmlView struct {
@@ -84,7 +106,7 @@ type htmlView struct {
 	Duration     string
 	Answers      []answer
 	Charts       []chartView
-	Legend       []svgRect
+	Legend       chartView
 	Services     table
 	Expectations table
 	Faults       table
@@ -94,9 +116,12 @@ type htmlView struct {
 }
 
 // WriteHTML writes report.html: one self-contained page (no external
-// assets) with a chart of write outcomes over time per service, fault spans
-// shaded and runbook steps marked, and the tables of report.md. All text is
-// escaped by html/template.
+// assets, no scrolling boxes, so that it prints whole) with a chart of
+// write outcomes over time per service and the tables of report.md. Each
+// chart shows the faults and runbook steps that touch its service as
+// spans over the bars (a restart as the short span it takes), the outage
+// up to the RTO instant, and the lost writes at their acknowledgement
+// times. All text is escaped by html/template.
 func WriteHTML(w io.Writer, r *Report) error {
 	topology := "-"
 	if r.Topology != nil {
@@ -110,6 +135,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 		Topology:     topology,
 		Duration:     formatSeconds(r.DurationSeconds),
 		Answers:      answers(r),
+		Legend:       chartLegend(),
 		Services:     servicesTable(r),
 		Expectations: expectationsTable(r),
 		Faults:       faultsTable(r),
@@ -117,11 +143,6 @@ func WriteHTML(w io.Writer, r *Report) error {
 		Sampled:      sampledTable(r),
 		Timeline:     timeline,
 	}
-	for i, s := range outcomeSeries {
-		view.Legend = append(view.Legend, svgRect{X: float64(i) * legendSpacing, Class: s.class, Title: s.label})
-	}
-	view.Legend = append(view.Legend,
-		svgRect{X: float64(len(outcomeSeries)) * legendSpacing, Class: "fault", Title: "fault"})
 	for _, name := range r.ServiceNames() {
 		view.Charts = append(view.Charts, buildChart(r, name))
 	}
@@ -131,145 +152,320 @@ func WriteHTML(w io.Writer, r *Report) error {
 	return nil
 }
 
-// labelRows puts each label (left edge x, text) on the lowest row where it
-// does not overlap the label before it on that row.
-func labelRows(x []float64, text []string) []int {
-	rows := make([]int, len(x))
-	var rowEnds []float64
-	order := make([]int, len(x))
-	for i := range order {
-		order[i] = i
+// chartLegend lays the legend out left to right by the width of each
+// entry, wrapping to a new row rather than running off the page.
+func chartLegend() chartView {
+	entries := []struct{ class, text string }{}
+	for _, s := range outcomeSeries {
+		entries = append(entries, struct{ class, text string }{s.class, s.label})
 	}
-	sort.SliceStable(order, func(a, b int) bool { return x[order[a]] < x[order[b]] })
-	for _, i := range order {
-		end := x[i] + 3 + float64(len(text[i]))*labelCharWidth
-		row := 0
-		for row < len(rowEnds) && rowEnds[row] > x[i] {
-			row++
+	entries = append(entries,
+		struct{ class, text string }{"lane-fault", "fault (from injection to heal)"},
+		struct{ class, text string }{"lane-step", "runbook step (start to done)"},
+		struct{ class, text string }{"lane-outage", "outage, up to the RTO instant"},
+		struct{ class, text string }{"lane-lost", "lost writes: span (RPO) and ack times"},
+	)
+	v := chartView{Width: chartWidth, Label: "legend"}
+	x, y := 0.0, 4.0
+	for _, e := range entries {
+		w := 16 + textWidth(e.text) + 18
+		if x > 0 && x+w > chartWidth {
+			x, y = 0, y+18
 		}
-		if row == len(rowEnds) {
-			rowEnds = append(rowEnds, 0)
-		}
-		rowEnds[row] = end + 4
-		rows[i] = row
+		v.Lanes = append(v.Lanes, svgRect{X: x, Y: y, W: 12, H: 12, Class: e.class})
+		v.Texts = append(v.Texts, svgText{X: x + 16, Y: y + 10, Text: e.text})
+		x += w
 	}
-	return rows
+	v.Height = y + 18
+	return v
+}
+
+// laneItem is one span drawn in the lanes above a chart's plot.
+type laneItem struct {
+	from, to float64 // seconds
+	class    string
+	label    string
+	title    string
+}
+
+// clip cuts a label to labelMaxRunes runes.
+func clip(s string) string {
+	r := []rune(s)
+	if len(r) <= labelMaxRunes {
+		return s
+	}
+	return string(r[:labelMaxRunes-1]) + "…"
+}
+
+// touches reports whether fault f hit a node of service: a fault that
+// names no nodes, or a report without a topology, touches every service.
+func touches(r *Report, f FaultReport, service string) bool {
+	if r.Topology == nil || len(f.Nodes) == 0 {
+		return true
+	}
+	for _, n := range r.Topology.Nodes {
+		if n.Service == service && slices.Contains(f.Nodes, n.Name) {
+			return true
+		}
+	}
+	return false
 }
 
 func buildChart(r *Report, service string) chartView {
-	t := r.Services[service].Timeline
-	c := chartView{
-		Service:        service,
-		Width:          chartWidth,
-		PlotLeft:       chartLeft,
-		PlotRight:      chartWidth - chartRight,
-		BucketDuration: formatSeconds(t.BucketSeconds),
-	}
+	s := r.Services[service]
+	t := s.Timeline
 	buckets := len(t.Acked)
-	spanSeconds := max(float64(buckets)*t.BucketSeconds, r.DurationSeconds)
-	if spanSeconds <= 0 {
+	spanSeconds := math.Max(float64(buckets)*t.BucketSeconds, r.DurationSeconds)
+	if !(spanSeconds > 0) || math.IsInf(spanSeconds, 0) {
 		spanSeconds = 1
 	}
-	plotWidth := c.PlotRight - c.PlotLeft
-	x := func(s float64) float64 { return c.PlotLeft + min(max(s, 0), spanSeconds)/spanSeconds*plotWidth }
+	c := chartView{
+		Title:    service,
+		Subtitle: fmt.Sprintf("(bars of %s by invocation time)", formatSeconds(t.BucketSeconds)),
+		Label:    "write outcomes of " + service + " over time",
+		Width:    chartWidth,
+	}
+	plotLeft, plotRight := chartLeft, chartWidth-chartRight
+	plotWidth := plotRight - plotLeft
+	x := func(sec float64) float64 {
+		if math.IsNaN(sec) {
+			sec = 0
+		}
+		return plotLeft + math.Min(math.Max(sec, 0), spanSeconds)/spanSeconds*plotWidth
+	}
+	end := r.DurationSeconds
+	if !(end > 0) {
+		end = spanSeconds
+	}
 
-	// Fault and step labels that would overlap go on separate rows above
-	// the plot; the plot starts below the last row used.
-	// Only what happened is drawn.
-	var faults []FaultReport
-	var steps []StepReport
+	// The spans that touch this service: its faults (and the fault it is
+	// measured from, wherever that hit), its runbook steps, its outage and
+	// its lost writes.
+	var items []laneItem
+	var faultBands []laneItem
 	for _, f := range r.Faults {
-		if f.At != nil {
-			faults = append(faults, f)
+		if f.At == nil || !(touches(r, f, service) || f.Name == s.Fault) {
+			continue
 		}
-	}
-	for _, s := range r.Runbook {
-		if s.StartedAt != nil {
-			steps = append(steps, s)
+		if notInjected(f) {
+			// Tried and refused: an instant, not a span of fault.
+			items = append(items, laneItem{from: *f.At, to: *f.At, class: "lane-refused", label: f.Name + ": not injected",
+				title: fmt.Sprintf("fault %s: %s %s at %s %s", f.Name, f.Kind, f.Target, formatSeconds(*f.At), f.Reason)})
+			continue
 		}
+		item := laneItem{from: *f.At, to: end, class: "lane-fault", label: f.Name}
+		healed := "never healed"
+		if f.HealedAt != nil {
+			item.to = *f.HealedAt
+			healed = "healed at " + formatSeconds(*f.HealedAt)
+			if f.Kind == "restart" {
+				healed = fmt.Sprintf("back up at %s, %s after", formatSeconds(*f.HealedAt), formatSeconds(*f.HealedAt-*f.At))
+			}
+		} else if f.Kind == "restart" {
+			healed = "never back up"
+		}
+		if !touches(r, f, service) {
+			item.label += " (measured from)"
+		}
+		item.title = fmt.Sprintf("fault %s: %s %s at %s, %s", f.Name, f.Kind, f.Target, formatSeconds(*f.At), healed)
+		items = append(items, item)
+		faultBands = append(faultBands, item)
 	}
-	var labelX []float64
-	var labels []string
-	for _, f := range faults {
-		labelX, labels = append(labelX, x(*f.At)), append(labels, f.Name)
+	var steps []StepReport
+	for _, st := range r.Runbook {
+		if st.StartedAt == nil || (st.Service != "" && st.Service != service) {
+			continue
+		}
+		steps = append(steps, st)
+		item := laneItem{from: *st.StartedAt, to: end, class: "lane-step", label: st.Name}
+		done := "never done"
+		if st.DoneAt != nil {
+			item.to = *st.DoneAt
+			done = "done at " + formatSeconds(*st.DoneAt)
+		}
+		if st.Error != "" {
+			done += ": " + st.Error
+		}
+		item.title = fmt.Sprintf("runbook %s (%s): started at %s, %s", st.Name, st.Action, formatSeconds(*st.StartedAt), done)
+		items = append(items, item)
 	}
-	for _, s := range steps {
-		labelX, labels = append(labelX, x(*s.StartedAt)), append(labels, s.Name)
+	var recovered *float64
+	if s.OutageStart != nil && s.FaultAt != nil {
+		item := laneItem{from: *s.OutageStart, to: end, class: "lane-outage"}
+		if s.RTO != nil {
+			back := *s.FaultAt + *s.RTO
+			recovered = &back
+			item.to = back
+			item.label = "outage: RTO " + formatSeconds(*s.RTO)
+			item.title = fmt.Sprintf("no write invoked from %s on was acknowledged for good until %s: RTO %s after the fault at %s", formatSeconds(*s.OutageStart), formatSeconds(back), formatSeconds(*s.RTO), formatSeconds(*s.FaultAt))
+		} else {
+			item.label = "outage: writes never came back"
+			item.title = fmt.Sprintf("no write invoked from %s on was acknowledged for good before the run ended", formatSeconds(*s.OutageStart))
+		}
+		items = append(items, item)
 	}
-	rows := labelRows(labelX, labels)
-	rowCount := 1
+	if s.Lost > 0 && len(s.LostWrites) > 0 {
+		from, to := lostSpan(s)
+		items = append(items, laneItem{
+			from: from, to: to, class: "lane-lost",
+			label: fmt.Sprintf("%s lost (RPO %s)", formatCount(float64(s.Lost)), formatSeconds(s.RPO)),
+			title: fmt.Sprintf("%d acknowledged writes lost, acknowledged from %s to %s; RPO %s", s.Lost, formatSeconds(from), formatSeconds(math.Max(from, lostNewestListed(s))), formatSeconds(s.RPO)),
+		})
+	}
+
+	// Lay the lanes out: each item keeps clear its bar and its label, and
+	// goes on the lowest row where it overlaps nothing.
+	type placed struct {
+		x0, x1, labelX float64
+	}
+	geometry := make([]placed, len(items))
+	spans := make([]span, len(items))
+	for i, it := range items {
+		it.label = clip(it.label)
+		items[i].label = it.label
+		x0 := x(it.from)
+		x1 := math.Max(x(it.to), x0+laneMinWidth)
+		labelX := math.Min(x0, chartWidth-2-textWidth(it.label))
+		labelX = math.Max(labelX, 0)
+		geometry[i] = placed{x0, x1, labelX}
+		spans[i] = span{math.Min(x0, labelX), math.Max(x1, labelX+textWidth(it.label))}
+	}
+	rows := packRows(spans, laneMaxRows)
+	rowCount, left := 0, 0
 	for _, row := range rows {
 		rowCount = max(rowCount, row+1)
+		if row < 0 {
+			left++
+		}
 	}
-	c.PlotTop = chartTopMargin + float64(rowCount)*labelRowHeight + 4
-	c.PlotBottom = c.PlotTop + chartPlotHeight
-	c.Height = c.PlotBottom + chartBottom
-	labelY := func(i int) float64 { return c.PlotTop - 5 - float64(rows[i])*labelRowHeight }
+	if left > 0 {
+		c.Note = fmt.Sprintf("%d more faults and steps are not drawn; the tables below list them all.", left)
+	}
+	plotTop := chartTopMargin + float64(rowCount)*laneRowHeight + 4
+	plotBottom := plotTop + chartPlotHeight
+	c.Height = plotBottom + chartBottom
+	for i, it := range items {
+		if rows[i] < 0 {
+			continue
+		}
+		top := chartTopMargin + float64(rows[i])*laneRowHeight
+		g := geometry[i]
+		c.Lanes = append(c.Lanes, svgRect{X: g.x0, Y: top + laneLabelDrop + 2, W: g.x1 - g.x0, H: laneBarHeight, Class: it.class, Title: it.title})
+		c.Texts = append(c.Texts, svgText{X: g.labelX, Y: top + laneLabelDrop, Text: it.label, Class: it.class, Title: it.title})
+	}
+	for _, f := range faultBands {
+		x0 := x(f.from)
+		c.Bands = append(c.Bands, svgRect{X: x0, Y: plotTop, W: math.Max(x(f.to), x0+laneMinWidth) - x0, H: chartPlotHeight, Class: "band-fault", Title: f.title})
+	}
 
+	// Bars, scaled to a round top of the count axis.
 	var peak int64
 	for i := 0; i < buckets; i++ {
 		var total int64
-		for _, s := range outcomeSeries {
-			total += s.counts(t)[i]
+		for _, series := range outcomeSeries {
+			total += series.counts(t)[i]
 		}
 		peak = max(peak, total)
 	}
-	if peak == 0 {
-		peak = 1
-	}
+	top, step := countAxis(float64(peak), chartCountTicks)
 	barWidth := t.BucketSeconds / spanSeconds * plotWidth
 	for i := 0; i < buckets; i++ {
 		from := float64(i) * t.BucketSeconds
-		y := c.PlotBottom
-		for _, s := range outcomeSeries {
-			n := s.counts(t)[i]
+		y := plotBottom
+		for _, series := range outcomeSeries {
+			n := series.counts(t)[i]
 			if n == 0 {
 				continue
 			}
-			h := float64(n) / float64(peak) * chartPlotHeight
+			h := float64(n) / top * chartPlotHeight
 			y -= h
 			c.Bars = append(c.Bars, svgRect{
-				X: x(from), Y: y, W: barWidth * (1 - chartMinBarGap), H: h, Class: s.class,
-				Title: fmt.Sprintf("%s–%s: %d %s", formatSeconds(from), formatSeconds(from+t.BucketSeconds), n, s.label),
+				X: x(from), Y: y, W: barWidth * (1 - chartMinBarGap), H: h, Class: series.class,
+				Title: fmt.Sprintf("%s–%s: %d %s", formatSeconds(from), formatSeconds(from+t.BucketSeconds), n, series.label),
 			})
 		}
 	}
+	for v := 0.0; v <= top*(1+1e-9); v += step {
+		y := plotBottom - v/top*chartPlotHeight
+		c.Grid = append(c.Grid, svgLine{X1: plotLeft, X2: plotRight, Y1: y, Y2: y, Class: "grid"})
+		c.Texts = append(c.Texts, svgText{X: plotLeft - 6, Y: y + 4, Text: formatCount(v), Anchor: "end", Class: "tick"})
+	}
+	c.Texts = append(c.Texts, svgText{X: 12, Y: plotTop + chartPlotHeight/2, Text: "writes per " + formatTick(t.BucketSeconds), Anchor: "middle", Rotate: true, Class: "axis-title"})
 
-	for _, f := range faults {
-		end := spanSeconds
-		healed := "never healed"
-		if f.HealedAt != nil {
-			end = *f.HealedAt
-			healed = "healed at " + formatSeconds(end)
+	// The runbook steps of this service and the instant writes came back.
+	for _, st := range steps {
+		title := fmt.Sprintf("runbook %s started at %s", st.Name, formatSeconds(*st.StartedAt))
+		c.Marks = append(c.Marks, svgLine{X1: x(*st.StartedAt), X2: x(*st.StartedAt), Y1: plotTop, Y2: plotBottom, Class: "step", Title: title})
+		if st.DoneAt != nil {
+			title := fmt.Sprintf("runbook %s done at %s", st.Name, formatSeconds(*st.DoneAt))
+			c.Marks = append(c.Marks, svgLine{X1: x(*st.DoneAt), X2: x(*st.DoneAt), Y1: plotTop, Y2: plotBottom, Class: "step-done", Title: title})
 		}
-		// A short fault (a restart that is back at once) still gets a
-		// visible sliver.
-		width := max(x(end)-x(*f.At), 2)
-		c.Bands = append(c.Bands, svgRect{
-			X: x(*f.At), Y: c.PlotTop, W: width, H: chartPlotHeight, Class: "fault", Label: f.Name, LabelY: labelY(len(c.Bands)),
-			Title: fmt.Sprintf("fault %s: %s %s at %s, %s", f.Name, f.Kind, f.Target, formatSeconds(*f.At), healed),
-		})
 	}
-	for _, s := range steps {
-		m := svgMarker{X: x(*s.StartedAt), Label: s.Name, LabelY: labelY(len(faults) + len(c.Markers))}
-		done := "never done"
-		if s.DoneAt != nil {
-			done = "done at " + formatSeconds(*s.DoneAt)
-			m.Done, m.DoneX = true, x(*s.DoneAt)
+	if recovered != nil {
+		c.Marks = append(c.Marks, svgLine{X1: x(*recovered), X2: x(*recovered), Y1: plotTop - 6, Y2: plotBottom, Class: "rto",
+			Title: fmt.Sprintf("first acknowledgement of a write that survived, at %s: RTO %s", formatSeconds(*recovered), formatSeconds(*s.RTO))})
+	}
+
+	// Lost writes at their acknowledgement times, one tick per pixel, over
+	// the span they were acknowledged in (the list holds the first
+	// lostWritesListed; the span covers them all).
+	if s.Lost > 0 && len(s.LostWrites) > 0 {
+		from, to := lostSpan(s)
+		x0 := x(from)
+		c.Lanes = append(c.Lanes, svgRect{X: x0, Y: plotBottom + rugGap, W: math.Max(x(to), x0+laneMinWidth) - x0, H: rugHeight, Class: "rug-span",
+			Title: fmt.Sprintf("%d acknowledged writes lost, acknowledged from %s; the first %d listed are ticked", s.Lost, formatSeconds(from), len(s.LostWrites))})
+		seen := map[int]bool{}
+		for _, lw := range s.LostWrites {
+			px := x(lw.AckedAt)
+			if seen[int(px*2)] {
+				continue
+			}
+			seen[int(px*2)] = true
+			c.Rug = append(c.Rug, svgLine{X1: px, X2: px, Y1: plotBottom + rugGap, Y2: plotBottom + rugGap + rugHeight, Class: "rug",
+				Title: fmt.Sprintf("lost write %d, acknowledged at %s", lw.Op, formatSeconds(lw.AckedAt))})
 		}
-		if s.Error != "" {
-			done += ": " + s.Error
-		}
-		m.Title = fmt.Sprintf("runbook %s (%s): started at %s, %s", s.Name, s.Action, formatSeconds(*s.StartedAt), done)
-		c.Markers = append(c.Markers, m)
+		c.Texts = append(c.Texts, svgText{X: plotLeft - 6, Y: plotBottom + rugGap + rugHeight + 1, Text: "lost acks", Anchor: "end", Class: "lane-lost"})
 	}
-	for i := 0; i <= chartTicks; i++ {
-		at := spanSeconds * float64(i) / chartTicks
-		c.TimeTicks = append(c.TimeTicks, svgTick{X: x(at), Y: c.PlotBottom + 15, Label: formatSeconds(at)})
+
+	c.Axes = []svgLine{
+		{X1: plotLeft, X2: plotRight, Y1: plotBottom, Y2: plotBottom, Class: "axis"},
+		{X1: plotLeft, X2: plotLeft, Y1: plotTop, Y2: plotBottom, Class: "axis"},
 	}
-	c.CountTicks = []svgTick{
-		{X: c.PlotLeft - 6, Y: c.PlotBottom, Label: "0"},
-		{X: c.PlotLeft - 6, Y: c.PlotTop + 4, Label: fmt.Sprint(peak)},
+	tickY := plotBottom + rugGap + rugHeight + 14
+	for _, at := range timeTicks(spanSeconds, plotWidth) {
+		c.Axes = append(c.Axes, svgLine{X1: x(at), X2: x(at), Y1: plotBottom, Y2: plotBottom + 4, Class: "axis"})
+		c.Texts = append(c.Texts, svgText{X: x(at), Y: tickY, Text: formatTick(at), Anchor: "middle", Class: "tick"})
 	}
+	c.Texts = append(c.Texts, svgText{X: plotLeft + plotWidth/2, Y: tickY + 16, Text: "time since the scenario started", Anchor: "middle", Class: "axis-title"})
 	return c
+}
+
+// notInjected reports whether a fault's injection was refused outright
+// (the runner's reason "could not be injected: ..."), so that nothing of
+// it was ever in force.
+func notInjected(f FaultReport) bool {
+	return f.Status == StatusNotRehearsed && f.Error != "" && strings.HasPrefix(f.Reason, "could not be injected")
+}
+
+// lostSpan is the span of acknowledged data lost: from the oldest lost
+// acknowledgement to the reference fault (or to the newest lost
+// acknowledgement when later). With every lost write listed it is read
+// off the list; otherwise from the fault and the RPO.
+func lostSpan(s *ServiceReport) (from, to float64) {
+	oldest := math.Inf(1)
+	for _, lw := range s.LostWrites {
+		oldest = math.Min(oldest, lw.AckedAt)
+	}
+	if int64(len(s.LostWrites)) < s.Lost && s.FaultAt != nil && s.LostAfterFault == 0 {
+		oldest = *s.FaultAt - s.RPO
+	}
+	return oldest, oldest + s.RPO
+}
+
+func lostNewestListed(s *ServiceReport) float64 {
+	newest := math.Inf(-1)
+	for _, lw := range s.LostWrites {
+		newest = math.Max(newest, lw.AckedAt)
+	}
+	return newest
 }

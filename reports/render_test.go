@@ -197,7 +197,7 @@ var _ = Describe("Writing reports", func() {
 		Expect(strings.Count(html, "<svg")).To(BeNumerically(">=", 3), "legend plus one chart per service")
 		Expect(html).NotTo(ContainSubstring("<script>"))
 		Expect(html).To(ContainSubstring("&lt;script&gt;alert(1)&lt;/script&gt;"))
-		Expect(html).To(ContainSubstring(`class="fault"`))
+		Expect(html).To(ContainSubstring(`class="band-fault"`))
 		Expect(html).To(ContainSubstring("promote-west"))
 		Expect(html).NotTo(MatchRegexp(`(?i)(src|href)=`), "no external assets")
 	})

@@ -377,7 +377,7 @@ var _ = Describe("Verdicts", func() {
 			Expect(jsonOf(r)["faults"]).To(ContainElement(HaveKeyWithValue("healed_at_seconds", 10.8)))
 			var html bytes.Buffer
 			Expect(reports.WriteHTML(&html, r)).To(Succeed())
-			band := regexp.MustCompile(`<rect x="[0-9.]+" y="[0-9.]+" width="([0-9.]+)" height="[0-9.]+" class="fault"><title>fault restart-a`).FindAllStringSubmatch(html.String(), -1)
+			band := regexp.MustCompile(`<rect x="[0-9.]+" y="[0-9.]+" width="([0-9.]+)" height="[0-9.]+" class="band-fault"><title>fault restart-a`).FindAllStringSubmatch(html.String(), -1)
 			Expect(band).To(HaveLen(2), "one band per service chart")
 			width, err := strconv.ParseFloat(band[0][1], 64)
 			Expect(err).NotTo(HaveOccurred())

@@ -6,11 +6,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -357,7 +359,7 @@ var _ = Describe("without Docker", func() {
 		before := entries(dir)
 		for _, cause := range []error{context.Canceled, errors.New("docker: request aborted")} {
 			var stdout bytes.Buffer
-			returned := failedRun(ctx, &stdout, filepath.Join(dir, "out"), sc, runFlags{platform: "containers", seed: 1}, "bring-up", cause)
+			returned := failedRun(ctx, &stdout, io.Discard, library("es-node-kill"), filepath.Join(dir, "out"), sc, runFlags{platform: "containers", seed: 1}, time.Now(), "bring-up", cause)
 			Expect(returned).To(MatchError(cause))
 			Expect(stdout.String()).To(BeEmpty())
 			Expect(entries(dir)).To(Equal(before))

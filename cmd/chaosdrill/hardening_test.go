@@ -92,7 +92,7 @@ var _ = Describe("an interrupt in each phase of a run", func() {
 		code, _, _ := chaosdrillHooked(hook, "run", library("es-node-kill"), "--out", filepath.Join(GinkgoT().TempDir(), "o"), "--quiet")
 		Expect(code).To(Equal(exitPass))
 		Expect(seen).To(Equal([]string{phaseLoad, phaseBuild, phaseSimulate, phaseReport, phaseWrite,
-			phaseWrite + ":report.json", phaseWrite + ":junit.xml", phaseWrite + ":report.md", phaseWrite + ":report.html"}))
+			phaseWrite + ":report.json", phaseWrite + ":junit.xml", phaseWrite + ":report.md", phaseWrite + ":report.html", phaseWrite + ":run.json"}))
 	})
 
 	It("stops validate and sweep too, exit 3, writing nothing", func() {
@@ -182,7 +182,7 @@ var _ = Describe("two runs into one --out", func() {
 		for _, n := range names {
 			left = append(left, n.Name())
 		}
-		Expect(left).To(ConsistOf("report.json", "junit.xml", "report.md", "report.html"), "no lock file or temporary folder is left")
+		Expect(left).To(ConsistOf("report.json", "junit.xml", "report.md", "report.html", "run.json"), "no lock file or temporary folder is left")
 
 		// Once the first has finished, the folder is free again.
 		code, _, _ = chaosdrillHooked(nil, "run", library("mongo-primary-kill"), "--out", out, "--quiet")

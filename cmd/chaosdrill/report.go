@@ -12,12 +12,16 @@ import (
 func newReportCommand() *cobra.Command {
 	var out string
 	cmd := &cobra.Command{
-		Use:   "report REPORT.json",
-		Short: "Re-render a stored report and print its summary",
+		Use:   "report REPORT.json | report compare BASE NEW | report trend FOLDER...",
+		Short: "Re-render a stored report; compare runs; follow them over time",
 		Long: `Read a report.json written by an earlier run (for example one kept as a CI
 artifact), print its summary, and write junit.xml, report.md and report.html
-(and the report.json itself) into --out (default: beside it). Nothing is run
-again.
+(and the report.json itself, and its run.json when one is beside it) into
+--out (default: beside it). Nothing is run again.
+
+"report compare BASE NEW" compares two runs or suites and exits 1 on a
+regression; "report trend FOLDER..." follows each scenario over many nights'
+runs (see their --help).
 
 The stored report is checked before anything is written: a file that is not
 a regular file, is over 512 MiB, or does not hold together (an unknown
@@ -37,6 +41,11 @@ not-rehearsed or unverified, 3 error.`,
 			if err != nil {
 				return badInput(err)
 			}
+			// run.json beside it keeps the run's wall time for junit.xml.
+			info, err := reports.ReadRunInfo(filepath.Dir(args[0]))
+			if err != nil {
+				return badInput(err)
+			}
 			if worked := reports.RecomputeVerdict(rep); worked != rep.Verdict {
 				fmt.Fprintf(cmd.ErrOrStderr(), "chaosdrill: the stored verdict %q contradicts the report's own checks, faults, runbook and read-backs, which give %q; rendering %q\n",
 					rep.Verdict, worked, worked)
@@ -52,7 +61,7 @@ not-rehearsed or unverified, 3 error.`,
 			if err != nil {
 				return err
 			}
-			if err := writeReport(ctx, out, rep); err != nil {
+			if err := writeReport(ctx, out, rep, info); err != nil {
 				if interrupted(ctx, err) {
 					_ = lock.Abandon()
 				} else {
@@ -72,5 +81,6 @@ not-rehearsed or unverified, 3 error.`,
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "folder for the rendered files (default: the report's own folder)")
+	cmd.AddCommand(newCompareCommand(), newTrendCommand())
 	return cmd
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -30,16 +31,35 @@ type runFlags struct {
 	out      string
 	quiet    bool
 	dryRun   bool
+	format   string
 }
 
 func newRunCommand() *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
-		Use:   "run SCENARIO",
-		Short: "Run one scenario and write its report",
+		Use:   "run SCENARIO|FOLDER...",
+		Short: "Run scenarios and write their reports",
 		Long: `Run one scenario file on the embedded simulator (--platform sim, the default)
 or on real containers (--platform containers), then write report.json,
-junit.xml, report.md and report.html into --out (default out/<scenario>-<seed>).
+junit.xml, report.md, report.html and run.json (the run's wall-clock start and
+wall time, kept out of report.json) into --out (default out/<scenario>-<seed>).
+
+Given several files, or a folder (its *.yaml and *.yml files, not its
+subfolders), run them all as one suite: every file is checked before anything
+runs (a bad one: exit 2, nothing run); then each scenario runs in turn and its
+reports go into --out/<scenario>/ (default --out: out/suite-<seed>); then
+--out gets one junit.xml with a testsuite per scenario and a testcase per
+check, summary.json and summary.md, and one table of scenario x service (lost,
+RTO, RPO, verdict, checks met) is printed. A scenario whose environment fails
+gets its error report and the next one runs. The exit code is the worst of the
+runs': 3 (environment) before 2 (bad input) before 1 before 0.
+
+With --format json, the summary (schema chaosdrill.summary/v1, the same as
+summary.json) is printed on standard output instead of the table. When
+GITHUB_STEP_SUMMARY names a file (GitHub Actions), the Markdown summary is
+appended to it. In junit.xml each testsuite's time is the run's wall seconds;
+the scenario's simulated seconds are its property simulated_seconds; a
+passing testcase carries what was measured in its system-out.
 
 The verdict is pass only if every fault and runbook step of the file happened
 and every check held: not-rehearsed (something of the file did not happen) and
@@ -57,12 +77,19 @@ fault hits, and when; the runbook chain; the expectations; on the containers
 platform the images and network it would create) without running anything.
 
 The same scenario and seed on the simulator give a byte-identical report.json.`,
-		Args: argsError(cobra.ExactArgs(1)),
+		Args: argsError(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			started := time.Now()
 			ctx := cmd.Context()
+			if err := checkFormat(f.format, []string{formatText, formatJSON}); err != nil {
+				return err
+			}
 			known, err := parametersOf(f.platform)
 			if err != nil {
 				return err
+			}
+			if len(args) > 1 || isFolder(args[0]) {
+				return runSuite(ctx, cmd, args, known, f, started)
 			}
 			if err := enterPhase(ctx, phaseLoad); err != nil {
 				return err
@@ -91,7 +118,7 @@ The same scenario and seed on the simulator give a byte-identical report.json.`,
 			if err != nil {
 				return err
 			}
-			err = runLocked(ctx, cmd, args[0], sc, f, out)
+			err = runLocked(ctx, cmd, args[0], sc, f, out, started)
 			if interrupted(ctx, err) {
 				_ = lock.Abandon()
 				return err
@@ -104,10 +131,11 @@ The same scenario and seed on the simulator give a byte-identical report.json.`,
 	}
 	cmd.Flags().StringVar(&f.platform, "platform", "sim", "where to run: sim (embedded simulator) or containers (Docker)")
 	cmd.Flags().Uint64Var(&f.seed, "seed", 1, "root seed of the run (the simulator is deterministic per seed)")
-	cmd.Flags().StringVar(&f.out, "out", "", "folder for the report files (default out/<scenario>-<seed>)")
+	cmd.Flags().StringVar(&f.out, "out", "", "folder for the report files (default out/<scenario>-<seed>, or out/suite-<seed> for several)")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "do not print faults and events as they happen")
 	addImageFlag(cmd)
 	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "check the scenario and print its plan without running anything")
+	addFormatFlag(cmd, &f.format, []string{formatText, formatJSON}, "what to print on standard output: the summary table, or the summary as JSON")
 	return cmd
 }
 
@@ -136,11 +164,11 @@ func lockOut(out string) (*files.Lock, error) {
 
 // runLocked runs the scenario and writes its report into out, which this
 // command holds.
-func runLocked(ctx context.Context, cmd *cobra.Command, path string, sc *scenarios.Scenario, f runFlags, out string) error {
+func runLocked(ctx context.Context, cmd *cobra.Command, path string, sc *scenarios.Scenario, f runFlags, out string, started time.Time) error {
 	stdout := cmd.OutOrStdout()
 	build, _, err := platformFor(ctx, f.platform)
 	if err != nil {
-		return failedRun(ctx, stdout, out, sc, f, reports.PhasePreflight, err)
+		return failedRun(ctx, stdout, cmd.ErrOrStderr(), path, out, sc, f, started, reports.PhasePreflight, err)
 	}
 	opts := runner.Options{Seed: f.seed, RunID: runID(f.platform, sc.Name, f.seed),
 		BeforeLoop: func() error { return enterPhase(ctx, phaseSimulate) }}
@@ -150,7 +178,7 @@ func runLocked(ctx context.Context, cmd *cobra.Command, path string, sc *scenari
 	rep, err := runner.Run(ctx, sc, hooked(ctx, build), opts)
 	if err != nil {
 		if rep == nil || interrupted(ctx, err) {
-			return failedRun(ctx, stdout, out, sc, f, phaseOf(err), err)
+			return failedRun(ctx, stdout, cmd.ErrOrStderr(), path, out, sc, f, started, phaseOf(err), err)
 		}
 		// Measured in full, then the tear-down failed.
 		rep.MarkError(phaseOf(err), err)
@@ -158,20 +186,39 @@ func runLocked(ctx context.Context, cmd *cobra.Command, path string, sc *scenari
 	if perr := enterPhase(ctx, phaseReport); perr != nil {
 		return perr
 	}
-	if werr := writeReport(ctx, out, rep); werr != nil {
+	info := reports.NewRunInfo(started, time.Now(), versionText())
+	if werr := writeReport(ctx, out, rep, info); werr != nil {
 		return werr
 	}
-	reports.Summary(stdout, rep)
-	fmt.Fprintf(stdout, "report: %s\n", filepath.Join(out, reports.FileHTML))
-	switch code := reports.ExitCode(rep.Verdict); code {
+	code := reports.ExitCode(rep.Verdict)
+	summary := singleSummary(path, out, rep, info, f, code)
+	appendStepSummary(cmd.ErrOrStderr(), func(w io.Writer) error { return reports.WriteSuiteMarkdown(w, summary) })
+	if f.format == formatJSON {
+		if jerr := reports.WriteSuiteJSON(stdout, summary); jerr != nil {
+			return environment(jerr)
+		}
+	} else {
+		reports.Summary(stdout, rep)
+		fmt.Fprintf(stdout, "report: %s\n", filepath.Join(out, reports.FileHTML))
+	}
+	switch code {
 	case exitPass:
 		return nil
 	case exitEnvironment:
 		return environment(err)
 	default:
-		fmt.Fprintf(stdout, "reproduce with: chaosdrill run %s --platform %s --seed=%d%s\n", path, f.platform, f.seed, imageFlags(ctx))
+		if f.format != formatJSON {
+			fmt.Fprintf(stdout, "reproduce with: chaosdrill run %s --platform %s --seed=%d%s\n", path, f.platform, f.seed, imageFlags(ctx))
+		}
 		return &exitError{code: code, err: fmt.Errorf("verdict %s", rep.Verdict)}
 	}
+}
+
+// singleSummary is the summary of a run of one scenario: a suite of one,
+// so that CI reads one shape whatever it ran.
+func singleSummary(path, out string, rep *reports.Report, info *reports.RunInfo, f runFlags, code int) *reports.SuiteSummary {
+	row := reports.SummarizeRun(rep, info, path, out, code)
+	return reports.NewSuiteSummary(f.platform, f.seed, info.StartedAt, info.WallSeconds, []reports.SuiteRun{row})
 }
 
 // hooked wraps a platform builder so that the phase hook is told when the
@@ -195,13 +242,13 @@ func hooked(ctx context.Context, build runner.Builder) runner.Builder {
 	}
 }
 
-// writeReport writes the four report files into out as one; an interrupt
-// leaves out as it was.
-func writeReport(ctx context.Context, out string, rep *reports.Report) error {
+// writeReport writes the report files (and run.json when info is not nil)
+// into out as one; an interrupt leaves out as it was.
+func writeReport(ctx context.Context, out string, rep *reports.Report, info *reports.RunInfo) error {
 	if err := enterPhase(ctx, phaseWrite); err != nil {
 		return err
 	}
-	err := reports.WriteAllContext(ctx, out, rep, func(file string) { _ = enterPhase(ctx, phaseWrite+":"+file) })
+	err := reports.WriteRunContext(ctx, out, rep, info, func(file string) { _ = enterPhase(ctx, phaseWrite+":"+file) })
 	switch {
 	case err == nil:
 		return nil
@@ -216,22 +263,34 @@ func writeReport(ctx context.Context, out string, rep *reports.Report) error {
 // nothing (the platform has removed what it started); anything else writes
 // the error report, verdict error, so that CI has an artifact that says
 // what failed and where, and returns err for exit code 3.
-func failedRun(ctx context.Context, stdout io.Writer, out string, sc *scenarios.Scenario, f runFlags, phase string, err error) error {
+func failedRun(ctx context.Context, stdout, stderr io.Writer, path, out string, sc *scenarios.Scenario, f runFlags, started time.Time, phase string, err error) error {
 	if interrupted(ctx, err) || classify(err) == exitBadInput {
 		return err
 	}
-	rep := reports.BuildError(&reports.Run{
-		Scenario: sc.Name, Description: sc.Description, Platform: f.platform, Seed: f.seed,
-		Duration: sc.Duration.D(), Topology: sc.Topology.Resolved, Expect: sc.Expect,
-	}, phase, err)
-	if werr := reports.WriteAllContext(ctx, out, rep, nil); werr != nil {
+	rep := errorReport(sc, f, phase, err)
+	info := reports.NewRunInfo(started, time.Now(), versionText())
+	if werr := reports.WriteRunContext(ctx, out, rep, info, nil); werr != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		return environment(fmt.Errorf("%w (and the error report could not be written: %v)", err, werr))
 	}
-	fmt.Fprintf(stdout, "error report: %s\n", filepath.Join(out, reports.FileJSON))
+	summary := singleSummary(path, out, rep, info, f, exitEnvironment)
+	appendStepSummary(stderr, func(w io.Writer) error { return reports.WriteSuiteMarkdown(w, summary) })
+	if f.format == formatJSON {
+		_ = reports.WriteSuiteJSON(stdout, summary)
+	} else {
+		fmt.Fprintf(stdout, "error report: %s\n", filepath.Join(out, reports.FileJSON))
+	}
 	return err
+}
+
+// errorReport is the report of a run of sc that could not complete.
+func errorReport(sc *scenarios.Scenario, f runFlags, phase string, err error) *reports.Report {
+	return reports.BuildError(&reports.Run{
+		Scenario: sc.Name, Description: sc.Description, Platform: f.platform, Seed: f.seed,
+		Duration: sc.Duration.D(), Topology: sc.Topology.Resolved, Expect: sc.Expect,
+	}, phase, err)
 }
 
 // interrupted reports whether the run was interrupted (SIGINT, SIGTERM):
