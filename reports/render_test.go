@@ -208,7 +208,7 @@ var _ = Describe("Writing reports", func() {
 		md := buf.String()
 
 		Expect(md).To(ContainSubstring("m3 1.2s"))
-		Expect(md).To(ContainSubstring("mongo: 30.04s after the fault (fault at 10s, first unacknowledged write at 10s, writes acknowledged again at 40.04s)"))
+		Expect(md).To(ContainSubstring("mongo: RTO 30.04s, its longest outage: no write issued from 10s on was served until one was acknowledged at 40.04s (fault at 10s; 1 outage window in the run)"))
 		Expect(md).To(ContainSubstring("artifacts: not within the run"))
 		Expect(md).To(ContainSubstring("artifacts: the last completed sync or snapshot before the fault was 6s old"))
 		Expect(md).To(ContainSubstring("| FAIL | mongo: lost writes <= 0 | 10 lost writes |"))

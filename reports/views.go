@@ -234,11 +234,11 @@ func answers(r *Report) []answer {
 		case s.FaultAt == nil:
 			back.Lines = append(back.Lines, name+": no fault in this run.")
 		case s.OutageStart == nil:
-			back.Lines = append(back.Lines, fmt.Sprintf("%s: never interrupted; every write after the fault (%s) was acknowledged.", name, formatSeconds(*s.FaultAt)))
+			back.Lines = append(back.Lines, fmt.Sprintf("%s: never interrupted; every write after the fault (%s) was served.", name, formatSeconds(*s.FaultAt)))
 		case s.RTO == nil:
-			back.Lines = append(back.Lines, fmt.Sprintf("%s: not within the run; writes stopped being acknowledged at %s and never came back (fault at %s, run ended at %s).", name, formatSeconds(*s.OutageStart), formatSeconds(*s.FaultAt), formatSeconds(r.DurationSeconds)))
+			back.Lines = append(back.Lines, fmt.Sprintf("%s: not within the run; no write issued from %s on was served (fault at %s, run ended at %s).", name, formatSeconds(*s.OutageStart), formatSeconds(*s.FaultAt), formatSeconds(r.DurationSeconds)))
 		default:
-			back.Lines = append(back.Lines, fmt.Sprintf("%s: %s after the fault (fault at %s, first unacknowledged write at %s, writes acknowledged again at %s).", name, formatSeconds(*s.RTO), formatSeconds(*s.FaultAt), formatSeconds(*s.OutageStart), formatSeconds(*s.FaultAt+*s.RTO)))
+			back.Lines = append(back.Lines, fmt.Sprintf("%s: RTO %s, its longest outage: no write issued from %s on was served until one was acknowledged at %s (fault at %s; %s).", name, formatSeconds(*s.RTO), formatSeconds(*s.OutageStart), formatSeconds(*s.OutageStart+*s.RTO), formatSeconds(*s.FaultAt), outagesPhrase(s)))
 		}
 
 		if len(s.MembersCaughtUp) > 0 {
@@ -266,6 +266,14 @@ func answers(r *Report) []answer {
 		back.Lines = []string{"No writes in this run."}
 	}
 	return []answer{behind, back, redundant}
+}
+
+// outagesPhrase counts a service's outage windows and their total length.
+func outagesPhrase(s *ServiceReport) string {
+	if s.OutageWindowsTotal == 1 {
+		return "1 outage window in the run"
+	}
+	return fmt.Sprintf("%d outage windows in the run, %s unavailable in all", s.OutageWindowsTotal, formatSeconds(s.UnavailableSeconds))
 }
 
 // nodeRegion is " (region)" for a node of the topology, else empty.
