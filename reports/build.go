@@ -135,6 +135,7 @@ func Build(run *Run) *Report {
 	}
 
 	countOutcomes(ledger, tallies)
+	classifyReads(ledger, tallies)
 	for _, t := range tallies {
 		t.finish(run.Events, run.Steps, span)
 		t.report.ReplicationLagUnmeasured = unmeasuredMembers(run.Topology, t.name, t.report.ReplicationLag)

@@ -86,6 +86,8 @@ type htmlView struct {
 	Charts       []chartView
 	Legend       []svgRect
 	Services     table
+	Outages      table
+	Reads        table
 	Expectations table
 	Faults       table
 	Runbook      table
@@ -110,6 +112,8 @@ func WriteHTML(w io.Writer, r *Report) error {
 		Duration:     formatSeconds(r.DurationSeconds),
 		Answers:      answers(r),
 		Services:     servicesTable(r),
+		Outages:      outagesTable(r),
+		Reads:        readsTable(r),
 		Expectations: expectationsTable(r),
 		Faults:       faultsTable(r),
 		Runbook:      runbookTable(r),

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -47,9 +48,18 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		empty string
 	}{
 		{"Services", servicesTable(r), "No writes were issued."},
+		{"Outage windows", outagesTable(r), "No write went unserved."},
 		{"Checks", expectationsTable(r), "Nothing was checked."},
 		{"Faults", faultsTable(r), "No fault was injected."},
 		{"Runbook", runbookTable(r), "No runbook step ran."},
+	}
+	if reads := readsTable(r); len(reads.Rows) > 0 {
+		// After the services and their outages, before the checks.
+		sections = slices.Insert(sections, 2, struct {
+			title string
+			table table
+			empty string
+		}{"Reads", reads, ""})
 	}
 	for _, s := range sections {
 		fmt.Fprintf(b, "## %s\n\n", s.title)

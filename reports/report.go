@@ -234,6 +234,10 @@ type ServiceReport struct {
 	ReadBackError string `json:"read_back_error,omitempty"`
 
 	Timeline Timeline `json:"timeline"`
+
+	// Reads classifies the reads of the service's read workload; null when
+	// it has none.
+	Reads *ReadsReport `json:"reads"`
 }
 
 // Latency gives percentiles of acknowledged write latency in milliseconds.

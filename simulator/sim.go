@@ -89,6 +89,7 @@ type Sim struct {
 
 var (
 	_ platform.Platform = (*Sim)(nil)
+	_ platform.Readers  = (*Sim)(nil)
 	_ platform.Loop     = (*Sim)(nil)
 	_ platform.Faults   = simFaults{}
 )
@@ -213,6 +214,19 @@ func (s *Sim) Client(service string) (platform.Client, error) {
 		return nil, fmt.Errorf("%w: %q", platform.ErrUnknownService, service)
 	}
 	return simClient{m}, nil
+}
+
+// Reader makes the reader of a read workload: mongo services only.
+func (s *Sim) Reader(cfg platform.ReadConfig, done platform.ReadCompletions) (platform.Reader, error) {
+	m, ok := s.byService[cfg.Service]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", platform.ErrUnknownService, cfg.Service)
+	}
+	mongo, ok := m.(*mongoModel)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q cannot be read (read workloads are for mongo services)", platform.ErrUnknownService, cfg.Service)
+	}
+	return mongo.newReader(cfg, done)
 }
 
 type simClient struct{ m model }
