@@ -208,7 +208,7 @@ var _ = Describe("mongo reads", func() {
 			case platform.Failed:
 				killed++
 				Expect(issued).To(BeNumerically(">", stepDown-5*time.Second))
-				Expect(rd.at - stepDown).To(BeNumerically("<=", 2*time.Millisecond), "the error answer's trip back")
+				Expect(rd.at-stepDown).To(BeNumerically("<=", 2*time.Millisecond), "the error answer's trip back")
 			case platform.Unknown:
 				timedOut++
 				Expect(rd.at - issued).To(Equal(5 * time.Second))
