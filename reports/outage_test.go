@@ -139,6 +139,19 @@ var _ = Describe("Outage windows and RTO", func() {
 		Expect(string(w["writes_failed"])).To(Equal("800"))
 	})
 
+	It("lists the outage windows in report.md", func() {
+		run.Faults[0].At = 10 * time.Second
+		writeSteadily(ledger, "mongo", 0, time.Minute, spacing, func(at time.Duration) outcome {
+			if at >= 20*time.Second && at < 25*time.Second {
+				return outcome{platform.Unknown, false, 10 * time.Second}
+			}
+			return outcome{platform.Acked, true, latency}
+		})
+		var md bytes.Buffer
+		Expect(reports.WriteMarkdown(&md, reports.Build(run))).To(Succeed())
+		Expect(md.String()).To(ContainSubstring("## Outage windows\n\n| service | from | to | length | failed | unknown | lost |\n|---|---|---|---|---|---|---|\n| mongo | 20s | 25.005s | 5.005s | 0 | 50 | 0 |"))
+	})
+
 	It("lists the 100 longest windows in time order and counts them all", func() {
 		// 150 windows; window i holds i%7+1 failed writes.
 		at := time.Duration(0)

@@ -117,6 +117,27 @@ var _ = Describe("Reads", func() {
 		Expect(doc.Services["mongo"]["reads"]).To(MatchJSON(`{"ok": 1, "failed": 0, "unknown": 0, "stale": 0, "dirty": 0, "served_by": {"mongo-east-1a": 1}}`))
 	})
 
+	It("shows the reads in report.md, report.html and the summary, and nothing about reads where nobody read", func() {
+		lost := write(1*time.Second, 1100*time.Millisecond, false)
+		write(2*time.Second, 2100*time.Millisecond, true)
+		read(1500*time.Millisecond, lost, "mongo-east-1a")
+		read(3*time.Second, platform.ReadNothing, "mongo-east-1b")
+		r := reports.Build(run)
+
+		var md, html, summary bytes.Buffer
+		Expect(reports.WriteMarkdown(&md, r)).To(Succeed())
+		Expect(reports.WriteHTML(&html, r)).To(Succeed())
+		reports.Summary(&summary, r)
+		Expect(md.String()).To(ContainSubstring("## Reads\n\n| service | ok | stale | dirty | failed | unknown | served by |\n|---|---|---|---|---|---|---|\n| mongo | 0 | 1 | 1 | 0 | 0 | mongo-east-1a 1, mongo-east-1b 1 |"))
+		Expect(html.String()).To(ContainSubstring("<h2>Reads</h2>"))
+		Expect(summary.String()).To(ContainSubstring("mongo reads: 0 ok, 1 stale, 1 dirty, 0 failed, 0 unknown"))
+
+		ledger.Reads = nil
+		md.Reset()
+		Expect(reports.WriteMarkdown(&md, reports.Build(run))).To(Succeed())
+		Expect(md.String()).NotTo(ContainSubstring("Reads"))
+	})
+
 	Context("with bounds on stale and dirty reads", func() {
 		zero, one := 0, 1
 		BeforeEach(func() {
