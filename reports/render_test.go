@@ -112,7 +112,8 @@ var _ = Describe("Writing reports", func() {
 		}
 		mongo := doc["services"].(map[string]any)["mongo"].(map[string]any)
 		for _, key := range []string{"acked", "failed", "unknown", "unknown_present", "lost", "lost_after_fault", "rto_seconds", "rpo_seconds",
-			"redundancy_seconds", "write_latency_ms", "lost_writes", "last_sync_age_seconds", "replication_lag_seconds"} {
+			"redundancy_seconds", "write_latency_ms", "lost_writes", "last_sync_age_seconds", "replication_lag_seconds",
+			"outage_windows", "outage_windows_total", "unavailable_seconds", "reads"} {
 			Expect(mongo).To(HaveKey(key))
 		}
 		Expect(mongo["write_latency_ms"]).To(SatisfyAll(HaveKey("p50"), HaveKey("p90"), HaveKey("p99"), HaveKey("max")))

@@ -33,7 +33,8 @@ import (
 //     majority has applied a no-op the primary writes after the read, which
 //     proves it is still primary
 //     (https://www.mongodb.com/docs/manual/reference/read-concern-linearizable/);
-//     a primary cut off from the majority never gets that answer, and a
+//     a primary cut off from the majority never gets that answer, one in
+//     replSetStepDown writes no no-op until the step-down ends, and a
 //     step-down kills the read (InterruptedDueToReplStateChange, SERVER-38755).
 //
 // The read workload's driver shares the write workload's view of the set
@@ -190,14 +191,19 @@ func (r *mongoReader) plan(rd *mongoRead) {
 		n = m.majorityVisible(x, at)
 		rd.served = at
 	case concernLinearizable:
-		if !x.isPrimary || x.steppingDown {
+		if !x.isPrimary {
 			// Killed by the step-down, or sent to a member that is no
-			// longer primary: an error answer.
-			rd.outcome, rd.done = platform.Failed, max(now, rd.arrive)+m.s.clientLatency(m.clientRegion, x.node)
+			// longer primary: an error answer, sent once the read is there.
+			rd.outcome, rd.served = platform.Failed, at
+			rd.done = at + m.s.clientLatency(m.clientRegion, x.node)
 			return
 		}
 		n = m.localVisible(x, at)
-		rd.served = m.noopMajorityAt(x, at, n)
+		if !x.steppingDown {
+			// A primary waiting in replSetStepDown writes no no-op: the
+			// read waits for the step-down to end either way.
+			rd.served = m.noopMajorityAt(x, at, n)
+		}
 	}
 	if rd.served == mongoNever {
 		rd.outcome, rd.done = platform.Unknown, deadline
