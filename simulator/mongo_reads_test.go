@@ -260,6 +260,39 @@ var _ = Describe("mongo reads", func() {
 		Expect(answeredLate).To(BeNumerically("~", 1000, 1))
 	})
 
+	It("returns ever staler data from a secondary whose replication lag grows (it applies writes slower than w:1 acknowledges them)", func() {
+		// 6 ms to apply a write, one write every 5 ms: the secondary falls
+		// behind by a second every 6 seconds.
+		s, wrec := mongoSim(1, "1", map[string]string{"mongo.apply_cost_per_op": "6ms"})
+		drive(s, "mongo", 0, interval, time.Minute)
+		rec := readEvery(s, platform.ReadConfig{Preference: platform.ReadSecondary}, readEach, time.Minute)
+		mongoRunTo(s, time.Minute+15*time.Second)
+
+		// How far behind the writes acknowledged by its issue a read was,
+		// in writes (op ids count writes issued every 5 ms from 0).
+		behind := func(at time.Duration) uint64 {
+			var newest uint64
+			for op, o := range wrec.outcomes {
+				if o == platform.Acked && wrec.completed[op] <= at {
+					newest = max(newest, op)
+				}
+			}
+			for id, rd := range rec.reads {
+				if rec.issued[id] == at {
+					Expect(rd.outcome).To(Equal(platform.Acked))
+					Expect(rd.member).To(Equal(east1b))
+					Expect(rd.value).To(BeNumerically("<", newest), "stale at %v", at)
+					return newest - rd.value
+				}
+			}
+			Fail("no read issued at " + at.String())
+			return 0
+		}
+		early, late := behind(20*time.Second), behind(50*time.Second)
+		Expect(early).To(BeNumerically(">", 100))
+		Expect(late).To(BeNumerically(">", early+700), "30 s later, about 1,000 writes further behind")
+	})
+
 	It("keeps op ids growing along every branch of the oplog, which the read checker relies on", func() {
 		s, _ := mongoSim(3, "1", nil)
 		drive(s, "mongo", 0, interval, 3*time.Minute)
