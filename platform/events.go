@@ -16,6 +16,23 @@ const EventMemberCaughtUp = "member-caught-up"
 // the member; Detail says what it missed.
 const EventMemberStale = "member-stale"
 
+// Events a platform emits about the faults it was asked to carry out. They
+// belong to no service. Node names the node, or several nodes joined with
+// commas (a partition, or every node of a fault that had nothing to do).
+const (
+	// EventFaultFailed: a fault primitive the platform accepted could not be
+	// carried out; Detail gives the primitive and the reason. The runner
+	// marks the fault not rehearsed.
+	EventFaultFailed = "fault-failed"
+	// EventFaultSkipped: a node was left out of a fault because its service
+	// was not started (the scenario has no workload on it).
+	EventFaultSkipped = "fault-skipped"
+	// EventFaultApplied: a fault on more than one node (a zone or region
+	// outage) took effect on all of them; stamped when the last one did,
+	// Detail gives the spread.
+	EventFaultApplied = "fault-applied"
+)
+
 // EventInfo documents one event a service kind emits: the word scenarios
 // trigger on (`after_event: SERVICE:WHAT`) and what it means.
 type EventInfo struct {
@@ -51,6 +68,7 @@ var eventCatalog = map[string][]EventInfo{
 		{EventHealthYellow, "cluster health turned yellow: every primary is allocated, some replicas are not"},
 		{EventHealthRed, "cluster health turned red: some primary shard is unallocated"},
 		{EventSnapshotCompleted, "a snapshot reached the S3 repository; Detail names it"},
+		{EventSnapshotPartial, "a snapshot reached the S3 repository PARTIAL: the shards whose node crashed or left during it failed; Detail names them"},
 		{EventRestoreCompleted, "a snapshot restore into a new cluster finished (primaries recovered); Detail names the snapshot"},
 		{EventEndpointFailedOver, "the log tier now writes to another cluster; Detail names its region"},
 		{EventRedundancyRestored, "every shard has all its copies again (green after a fault)"},

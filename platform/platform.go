@@ -56,6 +56,7 @@ const (
 	EventHealthYellow       = "health-yellow"        //
 	EventHealthRed          = "health-red"           //
 	EventSnapshotCompleted  = "snapshot-completed"   // elasticsearch: a snapshot reached the repository
+	EventSnapshotPartial    = "snapshot-partial"     // elasticsearch: a snapshot was stored PARTIAL (shards failed); Detail names them
 	EventSyncCompleted      = "sync-completed"       // s3: a cross-region sync pass finished; Detail names the destination region
 	EventRedundancyRestored = "redundancy-restored"  // the service has all its copies again (time to full redundancy)
 	EventRestoreCompleted   = "restore-completed"    // elasticsearch: a snapshot restore finished
@@ -132,6 +133,10 @@ type Config struct {
 	// Completions and Events are called on the loop.
 	Completions Completions
 	Events      Events
+
+	// Images are container images by service kind (mongo, elasticsearch,
+	// s3) from the scenario; platforms without containers ignore them.
+	Images map[string]string
 }
 
 // Faults are the fault primitives, aimed at one node (or two groups of
@@ -244,11 +249,12 @@ func ActionCatalog() []ActionInfo {
 		},
 		{
 			Name:        ActionLogsRestoreSnapshot,
-			Description: "create a new Elasticsearch cluster in `region` and restore the newest snapshot found in that region's bucket; the log tier then writes to it",
+			Description: "create a new Elasticsearch cluster in `region` and restore the newest complete snapshot found in that region's bucket (or the newest at all with `partial`); the log tier then writes to it",
 			Params: map[string]string{
 				"service": "the elasticsearch service",
 				"region":  "region to build the new cluster in",
 				"nodes":   "number of nodes of the new cluster (default: as many as the old one)",
+				"partial": "\"true\" to allow restoring a PARTIAL snapshot, its failed shards recreated empty (default false: PARTIAL snapshots are skipped, as Elasticsearch refuses them)",
 			},
 			Required: []string{"region"},
 		},
@@ -281,6 +287,10 @@ type Platform interface {
 	// StartAction begins a runbook action. An error means it could not
 	// start; otherwise done is told when it ends.
 	StartAction(ctx context.Context, a Action, done ActionDone) error
+	// Reader makes the reader of a read workload (see ReadConfig); it is
+	// called after Start. A service that cannot be read (only mongo
+	// services can) gives an error wrapping ErrUnknownService.
+	Reader(cfg ReadConfig, done ReadCompletions) (Reader, error)
 	// Close releases everything Start created. It is safe to call more than
 	// once and after a failed Start.
 	Close() error
@@ -289,11 +299,21 @@ type Platform interface {
 // Parameter documents one model parameter: a number every model uses
 // (a timeout, an interval, a latency), its default and where that default
 // comes from. Scenarios override them by name under `parameters:`.
+//
+// Every value is checked before a run (see [Parameter.Check]): Kind says its
+// form, and Min and Max, when set, narrow the kind's default range.
 type Parameter struct {
 	Name        string `json:"name"`
 	Default     string `json:"default"`
 	Description string `json:"description"`
 	Source      string `json:"source"` // documentation URL
+	// Kind is the form of its values: ParamDuration, ParamInt, ParamFloat
+	// or ParamBool. Empty: the form of Default.
+	Kind string `json:"kind,omitempty"`
+	// Min and Max bound its values, inclusive, written in its form ("1ms",
+	// "1", "0.5"). Empty: the bound of the kind's default range.
+	Min string `json:"min,omitempty"`
+	Max string `json:"max,omitempty"`
 }
 
 // Errors shared by platforms; callers compare with errors.Is.

@@ -76,11 +76,3 @@ type Reader interface {
 	// Reader was made with. Read is called on the loop.
 	Read(read uint64)
 }
-
-// Readers is implemented by platforms whose services can be read (mongo).
-type Readers interface {
-	// Reader makes the reader of one read workload; it is called after
-	// Start. An error wrapping ErrUnknownService means the service cannot
-	// be read.
-	Reader(cfg ReadConfig, done ReadCompletions) (Reader, error)
-}

@@ -71,11 +71,25 @@ type ServiceSpec struct {
 	// with that service's sync job.
 	SnapshotTo       string   `yaml:"snapshot_to,omitempty" json:"snapshot_to,omitempty"`
 	SnapshotInterval Duration `yaml:"snapshot_interval,omitempty" json:"snapshot_interval,omitempty"`
+	// SnapshotPhase pins when the periodic snapshots run: at phase, phase +
+	// interval, ... after a baseline at time 0. Nil: the simulator draws it
+	// from the seed, uniform in [0, interval), since a real schedule has
+	// been running long before the drill.
+	SnapshotPhase *Duration `yaml:"snapshot_phase,omitempty" json:"snapshot_phase,omitempty"`
 
 	// s3
 	Endpoints     []S3Endpoint `yaml:"endpoints,omitempty" json:"endpoints,omitempty"`
 	PrimaryRegion string       `yaml:"primary_region,omitempty" json:"primary_region,omitempty"`
 	SyncInterval  Duration     `yaml:"sync_interval,omitempty" json:"sync_interval,omitempty"`
+	// SyncPhase pins when the periodic sync passes start, like
+	// SnapshotPhase (nil: drawn from the seed).
+	SyncPhase *Duration `yaml:"sync_phase,omitempty" json:"sync_phase,omitempty"`
+	// Replication is how the primary region's objects reach the other
+	// regions: ReplicationSync (the default) is the periodic sync job;
+	// ReplicationCRR is S3 cross-region replication, each object copied on
+	// its own after a lag (simulator only: LocalStack's community image
+	// does not replicate).
+	Replication string `yaml:"replication,omitempty" json:"replication,omitempty"`
 }
 
 // MongoMember is one replica-set member and its replica-set configuration.
@@ -102,6 +116,12 @@ func (m MongoMember) VoteCount() int {
 	}
 	return *m.Votes
 }
+
+// S3 replication modes (ServiceSpec.Replication).
+const (
+	ReplicationSync = "sync" // the harness's periodic sync job, every SyncInterval
+	ReplicationCRR  = "crr"  // S3 cross-region replication, object by object
+)
 
 // NodePlacement puts a named node in a zone.
 type NodePlacement struct {
@@ -360,6 +380,9 @@ func (t *Topology) Validate() []FieldError {
 					add(p+".snapshot_interval", "snapshot_interval must be positive when snapshot_to is set")
 				}
 			}
+			if s.SnapshotPhase != nil && (*s.SnapshotPhase < 0 || *s.SnapshotPhase >= s.SnapshotInterval) {
+				add(p+".snapshot_phase", "snapshot_phase must be at least 0 and less than snapshot_interval (%s)", s.SnapshotInterval.D())
+			}
 		case KindS3:
 			if len(s.Endpoints) == 0 {
 				add(p+".endpoints", "an s3 service needs at least one endpoint")
@@ -379,8 +402,20 @@ func (t *Topology) Validate() []FieldError {
 			if !seen[s.PrimaryRegion] {
 				add(p+".primary_region", "primary_region %q has no endpoint", s.PrimaryRegion)
 			}
-			if len(s.Endpoints) > 1 && s.SyncInterval <= 0 {
-				add(p+".sync_interval", "sync_interval must be positive when there is more than one endpoint")
+			switch s.Replication {
+			case "", ReplicationSync:
+				if len(s.Endpoints) > 1 && s.SyncInterval <= 0 {
+					add(p+".sync_interval", "sync_interval must be positive when there is more than one endpoint")
+				}
+			case ReplicationCRR:
+				if s.SyncInterval != 0 || s.SyncPhase != nil {
+					add(p+".sync_interval", "sync_interval and sync_phase are for replication: %s; replication: %s copies each object on its own", ReplicationSync, ReplicationCRR)
+				}
+			default:
+				add(p+".replication", "unknown replication %q (want %s or %s)", s.Replication, ReplicationSync, ReplicationCRR)
+			}
+			if s.SyncPhase != nil && (*s.SyncPhase < 0 || *s.SyncPhase >= s.SyncInterval) {
+				add(p+".sync_phase", "sync_phase must be at least 0 and less than sync_interval (%s)", s.SyncInterval.D())
 			}
 		default:
 			add(p+".kind", "unknown service kind %q (want %s, %s or %s)", s.Kind, KindMongo, KindElastic, KindS3)

@@ -116,7 +116,12 @@ func Build(run *Run) *Report {
 		}
 		width := timelineWidth(span, opsPerService[i])
 		t.timelineWidth = width
-		t.timelineLen = int((span + width - 1) / width)
+		// Rounded up without span+width, which overflows for a span near
+		// time.Duration's limit.
+		t.timelineLen = int(span / width)
+		if span%width != 0 {
+			t.timelineLen++
+		}
 		t.report.Timeline = Timeline{
 			BucketSeconds: seconds(width),
 			Acked:         make([]int64, t.timelineLen),
@@ -195,6 +200,7 @@ func countOutcomes(ledger *Ledger, tallies []*serviceTally) {
 		s := t.report
 		bucket := min(int(op.Invoked/t.timelineWidth), t.timelineLen-1)
 		bucket = max(bucket, 0)
+		t.outages.issued(op.Invoked, t.hasFault, t.faultAt)
 		if op.Outcome == platform.Acked {
 			s.Acked++
 			latency := op.Completed - op.Invoked
@@ -203,7 +209,7 @@ func countOutcomes(ledger *Ledger, tallies []*serviceTally) {
 			_ = t.latency.RecordValue(min(max(int64(latency/time.Microsecond), 0), latencyHighestMicros))
 			if op.Present || !t.verified {
 				s.Timeline.Acked[bucket]++
-				t.outages.served(op.Completed, t.hasFault, t.faultAt)
+				t.outages.served(op.Completed)
 				continue
 			}
 			s.Lost++

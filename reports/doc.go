@@ -31,24 +31,24 @@
 // was still there when the harness read everything back (when the
 // read-back failed, every acknowledged write counts as served: nothing says
 // otherwise); a failed, unknown or lost write was not served. An outage
-// window is a run of consecutive writes of a service, in the order the
-// workload issued them, none of which was served: it starts when the first
-// of them was issued and ends when the first write issued after them was
-// acknowledged (the client saw the service again); a window no served write
-// ends is open. RTO is the length of the longest window that did not end
-// before F, counted from F when it began before (writes in flight when the
-// fault hit, or acknowledged just before it and lost with it, whose loss
-// is the RPO): the time the service was actually unavailable, not the time
-// from F to the last hiccup. A takeover that fails one write for milliseconds long after
-// F gives an RTO of milliseconds; writes that are slow but succeed (added
-// latency, or a stall that every waiting write rides out within its
-// timeout) are no outage: they show in the write latency, which
-// latency_p99_max bounds; a service with
-// no window after F was not interrupted (RTO 0); one with an open window
-// never came back (null RTO). The report lists the longest windows (start,
-// end, writes failed, unknown and lost in each), their count and their
-// total. The definition reads only the history, so it is the same on every
-// platform.
+// window starts when a write that was not served is issued and ends at the
+// earliest acknowledgement of a served write issued since: the moment the
+// client saw the service again. The unserved writes issued in between
+// belong to it; the next one issued after it ended starts a new window. A
+// window no served write ends is open. RTO is the length of the longest
+// window that did not end before F, counted from F when it began before
+// (writes in flight when the fault hit, or acknowledged just before it and
+// lost with it, whose loss is the RPO): the time the service was actually
+// unavailable, not the time from F to the last hiccup. A takeover that
+// fails one write for milliseconds long after F gives an RTO of
+// milliseconds; writes that are slow but succeed (added latency, or a
+// stall that every waiting write rides out within its timeout) are no
+// outage: they show in the write latency, which latency_p99_max bounds. A
+// service with no window after F was not interrupted (RTO 0); one with an
+// open window never came back (null RTO). The report lists the longest
+// windows (start, end, writes failed, unknown and lost in each), their
+// count and their total. The definition reads only the history, so it is
+// the same on every platform.
 //
 // RPO is the span
 // of acknowledged data lost: from the ack time of the oldest lost write

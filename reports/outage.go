@@ -2,6 +2,7 @@ package reports
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"time"
 )
@@ -10,11 +11,11 @@ import (
 // report (the longest ones); the count and the total are always complete.
 const outageWindowsListed = 100
 
-// OutageWindow is one run of consecutive writes of a service that were not
-// served (the package documentation defines it, under Measures). Start is the invocation of the first
-// of them; End is when the first write issued after them was acknowledged,
-// null when none was within the run. Failed, Unknown and Lost count the
-// writes of the window by outcome (Lost: acknowledged, then missing on
+// OutageWindow is one outage of a service (the package documentation
+// defines it, under Measures). Start is the issue of its first unserved
+// write; End the earliest acknowledgement of a served write issued since,
+// null when none came within the run. Failed, Unknown and Lost count its
+// unserved writes by outcome (Lost: acknowledged, then missing on
 // read-back).
 type OutageWindow struct {
 	Start   float64  `json:"start_seconds"`
@@ -37,7 +38,11 @@ func (w *outageWindow) length() time.Duration { return w.end - w.start }
 
 // outages follows one service's writes in issue order and keeps its
 // outage windows: the longest few, the count, the total time, and the
-// longest one that matters for the RTO.
+// longest one that matters for the RTO. The window being read ends at the
+// earliest acknowledgement of a served write issued since it started
+// (current.end, noAck while there is none); it closes once a write is
+// issued at or after that, since none issued later can be acknowledged
+// earlier.
 type outages struct {
 	// current is the window being read, when inWindow.
 	current  outageWindow
@@ -53,39 +58,51 @@ type outages struct {
 	hasRTO bool
 }
 
-// unserved notes a write issued at invoked that was not served, with its
-// outcome counted into the window.
+// noAck is the end of a window no served write has ended yet.
+const noAck = time.Duration(math.MaxInt64)
+
+// issued closes the window in progress if a write issued at invoked comes
+// after its end: the client had seen the service again by then. faultAt is
+// the reference fault (hasFault false: none).
+func (o *outages) issued(invoked time.Duration, hasFault bool, faultAt time.Duration) {
+	if o.inWindow && invoked >= o.current.end {
+		o.inWindow = false
+		o.close(o.current, hasFault, faultAt)
+	}
+}
+
+// unserved notes a write issued at invoked that was not served: it starts
+// a window, or joins the one in progress, counted by outcome.
 func (o *outages) unserved(invoked time.Duration, failed, unknown, lost int64) {
 	if !o.inWindow {
 		o.inWindow = true
-		o.current = outageWindow{start: invoked}
+		o.current = outageWindow{start: invoked, end: noAck}
 	}
 	o.current.failed += failed
 	o.current.unknown += unknown
 	o.current.lost += lost
 }
 
-// served notes a write acknowledged at acked that was served: it ends the
-// window in progress, if any. faultAt is the reference fault (hasFault
-// false: none).
-func (o *outages) served(acked time.Duration, hasFault bool, faultAt time.Duration) {
-	if !o.inWindow {
-		return
+// served notes a served write acknowledged at acked: the window in
+// progress ends there at the latest.
+func (o *outages) served(acked time.Duration) {
+	if o.inWindow {
+		o.current.end = min(o.current.end, acked)
 	}
-	o.inWindow = false
-	o.current.end = acked
-	o.close(o.current, hasFault, faultAt)
 }
 
-// finish closes the window still open at the end of the run at runEnd
-// (counted in the total up to there).
+// finish closes the window still in progress at the end of the run: at its
+// end, or open (counted in the total up to runEnd) when no served write
+// ended it.
 func (o *outages) finish(runEnd time.Duration, hasFault bool, faultAt time.Duration) {
 	if !o.inWindow {
 		return
 	}
 	o.inWindow = false
-	o.current.open = true
-	o.current.end = max(runEnd, o.current.start)
+	if o.current.end == noAck {
+		o.current.open = true
+		o.current.end = max(runEnd, o.current.start)
+	}
 	o.close(o.current, hasFault, faultAt)
 }
 

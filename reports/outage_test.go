@@ -87,6 +87,30 @@ var _ = Describe("Outage windows and RTO", func() {
 		Expect(s.UnavailableSeconds).To(BeNumerically("~", 8.01, 1e-6))
 	})
 
+	It("ends a window at the earliest acknowledgement of a write issued since, when acknowledgements come out of order (a shipper's retries)", func() {
+		s := ledger.ServiceIndex("logs")
+		issue := func(at time.Duration, o platform.Outcome, acked time.Duration) {
+			id := ledger.Invoke(s, at)
+			ledger.Complete(id, o, acked)
+			ledger.Ops[id].Present = o == platform.Acked
+		}
+		issue(10*time.Second, platform.Acked, 10100*time.Millisecond)
+		issue(20*time.Second, platform.Failed, 20100*time.Millisecond)
+		issue(21*time.Second, platform.Acked, 40*time.Second) // retried for 19 s
+		issue(22*time.Second, platform.Acked, 30*time.Second) // the first the client saw succeed
+		issue(23*time.Second, platform.Unknown, 33*time.Second)
+		issue(31*time.Second, platform.Failed, 31100*time.Millisecond) // after the service was seen again: a new outage
+		issue(32*time.Second, platform.Acked, 32100*time.Millisecond)
+
+		r := reports.Build(run).Services["logs"]
+
+		Expect(r.OutageWindows).To(Equal([]reports.OutageWindow{
+			{Start: 20, End: floatPointer(30), Seconds: floatPointer(10), Failed: 1, Unknown: 1},
+			{Start: 31, End: floatPointer(32.1), Seconds: floatPointer(1.1), Failed: 1},
+		}))
+		Expect(r.RTO).To(HaveValue(BeNumerically("==", 10)))
+	})
+
 	It("counts an outage the fault caused from the fault, though writes in flight or lost with it were issued before", func() {
 		run.Faults[0].At = 10 * time.Second
 		writeSteadily(ledger, "mongo", 0, 60*time.Second, spacing, func(at time.Duration) outcome {

@@ -1,13 +1,13 @@
 package reports
 
 import (
-	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+
+	"github.com/chaosdrill/chaosdrill/internal/files"
 )
 
 // Files every run writes into its output folder.
@@ -19,11 +19,19 @@ const (
 )
 
 // WriteAll writes report.json, junit.xml, report.md and report.html into
-// dir, creating it if needed.
+// dir, creating it if needed. See WriteAllContext.
 func WriteAll(dir string, r *Report) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create report folder: %w", err)
-	}
+	return WriteAllContext(context.Background(), dir, r, nil)
+}
+
+// WriteAllContext writes the four report files into dir as one: each is
+// written in full into a temporary folder inside dir, and only when all
+// four are written are they renamed into place, so that no reader (nor a
+// second run) ever sees a torn or half-written file. When ctx ends first
+// (an interrupt), the temporary folder is removed and dir holds nothing
+// new; the renames themselves are not interrupted. progress, if not nil,
+// is told each file once it is written (for tests of an interrupt).
+func WriteAllContext(ctx context.Context, dir string, r *Report, progress func(file string)) error {
 	writers := []struct {
 		file  string
 		write func(io.Writer, *Report) error
@@ -33,29 +41,11 @@ func WriteAll(dir string, r *Report) error {
 		{FileMarkdown, WriteMarkdown},
 		{FileHTML, WriteHTML},
 	}
+	var set []files.File
 	for _, wr := range writers {
-		if err := writeFile(filepath.Join(dir, wr.file), r, wr.write); err != nil {
-			return fmt.Errorf("write %s: %w", wr.file, err)
-		}
+		set = append(set, files.File{Name: wr.file, Write: func(w io.Writer) error { return wr.write(w, r) }})
 	}
-	return nil
-}
-
-func writeFile(path string, r *Report, write func(io.Writer, *Report) error) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	buffered := bufio.NewWriter(f)
-	if err := write(buffered, r); err != nil {
-		f.Close()
-		return err
-	}
-	if err := buffered.Flush(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return files.WriteAll(ctx, dir, set, progress)
 }
 
 // WriteJSON writes report.json: indented, map keys sorted, no wall-clock
@@ -74,11 +64,19 @@ func WriteJSON(w io.Writer, r *Report) error {
 }
 
 // Read loads a report.json written by WriteJSON, for rendering it again.
+// The file must be a regular file of at most MaxReportBytes, of the current
+// schema, and hold together (see Validate): a report anyone may have edited
+// is checked before anything is rendered from it.
 func Read(path string) (*Report, error) {
-	b, err := os.ReadFile(path)
+	b, err := files.ReadRegular(path, MaxReportBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read report: %w", err)
 	}
+	return Decode(path, b)
+}
+
+// Decode reads a report.json held in memory; path names it in errors.
+func Decode(path string, b []byte) (*Report, error) {
 	var r Report
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("decode report %s: %w", path, err)
@@ -91,6 +89,9 @@ func Read(path string) (*Report, error) {
 		return nil, fmt.Errorf("decode report %s: schema %q was written by an older chaosdrill whose pass could hide faults that never fired; run the scenario again", path, r.Schema)
 	default:
 		return nil, fmt.Errorf("decode report %s: schema %q, want %q", path, r.Schema, Schema)
+	}
+	if err := Validate(&r); err != nil {
+		return nil, fmt.Errorf("decode report %s: %w", path, err)
 	}
 	return &r, nil
 }

@@ -12,11 +12,7 @@ import (
 // startReads arms a read workload: one read per interval until the end of
 // traffic, through the platform's reader for the workload's settings.
 func (r *Runner) startReads(w scenarios.Workload) error {
-	readers, ok := r.p.(platform.Readers)
-	if !ok {
-		return fmt.Errorf("read workload on %s: the %s platform cannot read: %w", w.Service, r.p.Name(), platform.ErrUnknownService)
-	}
-	reader, err := readers.Reader(platform.ReadConfig{
+	reader, err := r.p.Reader(platform.ReadConfig{
 		Service:    w.Service,
 		Preference: w.ReadPreference,
 		TagSets:    w.ReadPreferenceTags,

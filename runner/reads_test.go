@@ -88,7 +88,7 @@ workloads:
 		var runErr *Error
 		Expect(err).To(BeAssignableToTypeOf(runErr))
 		Expect(err.(*Error).Phase).To(Equal(reports.PhaseBringUp))
-		Expect(err).To(MatchError(ContainSubstring("read workload on mongo: the fake platform cannot read")))
+		Expect(err).To(MatchError(ContainSubstring("read workload on mongo: the fake platform cannot read mongo")))
 		Expect(err).To(MatchError(platform.ErrUnknownService))
 	})
 })

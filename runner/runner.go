@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -40,11 +39,6 @@ func (e *Error) Unwrap() error { return e.Err }
 // drainMargin is how long the loop keeps running after the workloads stop
 // and the longest write timeout has passed, so that late answers land.
 const drainMargin = time.Second
-
-// eventFaultFailed is the event the containers platform emits when a fault
-// primitive it had accepted fails later (a graceful stop runs in the
-// background): the fault did not happen after all.
-const eventFaultFailed = "fault-failed"
 
 // Runner is one run of a scenario. It is the platform's Completions and
 // Events sink.
@@ -124,6 +118,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 		Topology:    topo,
 		Seed:        opts.Seed,
 		Parameters:  sc.Parameters,
+		Images:      sc.Images,
 		Completions: r,
 		Events:      r,
 	}
@@ -201,11 +196,9 @@ func (r *Runner) schedule() (time.Duration, error) {
 		if err != nil {
 			return 0, err
 		}
-		interval := time.Duration(math.Round(float64(time.Second) / w.Rate))
-		if interval <= 0 {
-			interval = 1
-		}
-		wl := &workload{r: r, client: client, service: r.ledger.ServiceIndex(w.Service), interval: interval, stop: r.duration}
+		// A rate too low for its interval to fit a time.Duration gives one
+		// write, not an overflowed interval of 1 ns.
+		wl := &workload{r: r, client: client, service: r.ledger.ServiceIndex(w.Service), interval: w.Interval(), stop: r.duration}
 		r.loop.At(0, wl)
 		longest = max(longest, w.Timeout.D())
 	}
@@ -467,18 +460,19 @@ func (r *Runner) Observed(e platform.Event) {
 		r.opts.Log("%8s  %s: %s %s %s", fmtTime(e.At), e.Service, e.What, e.Node, e.Detail)
 	case platform.EventNodeUp:
 		r.nodeUp(e.Node, e.At)
-	case eventFaultFailed:
+	case platform.EventFaultFailed:
 		r.faultFailed(e)
 	}
 	r.happened("event:"+e.Service+":"+e.What, e.At)
 }
 
-// faultFailed marks the latest fault injected on the event's node as not
-// rehearsed: the platform took it, then could not carry it out.
+// faultFailed marks the latest fault injected on one of the event's nodes
+// (one, or several joined with commas) as not rehearsed: the platform took
+// it, then could not carry it out.
 func (r *Runner) faultFailed(e platform.Event) {
 	for i := len(r.faults) - 1; i >= 0; i-- {
 		rec := &r.faults[i]
-		if rec.Injected && rec.At <= e.At && slices.Contains(rec.Nodes, e.Node) {
+		if rec.Injected && rec.At <= e.At && slices.ContainsFunc(strings.Split(e.Node, ","), func(n string) bool { return slices.Contains(rec.Nodes, n) }) {
 			rec.NotRehearsed = fmt.Sprintf("failed on %s after it was accepted: %s", e.Node, e.Detail)
 			r.opts.Log("%8s  fault %s failed on %s: %s", fmtTime(e.At), rec.Name, e.Node, e.Detail)
 			return
@@ -645,6 +639,10 @@ func (w *workload) Fire(now time.Duration) {
 	}
 	id := w.r.ledger.Invoke(w.service, now)
 	w.client.Write(id)
+	if w.interval > w.stop-w.next {
+		w.next = w.stop // the next write would come at or after the end (and the sum could overflow)
+		return
+	}
 	w.next += w.interval
 	w.r.loop.At(w.next, w)
 }

@@ -152,13 +152,24 @@ runbook:
 	})
 
 	It("is not rehearsed when the platform reports that a fault it accepted failed later", func() {
-		fake.emitEvent(platform.Event{At: 3 * time.Second, Service: "logs", What: eventFaultFailed, Node: "es-east-1b", Detail: "stop: timeout"})
+		fake.emitEvent(platform.Event{At: 3 * time.Second, Service: "logs", What: platform.EventFaultFailed, Node: "es-east-1b", Detail: "stop: timeout"})
 		rep := run(header + `
 workloads: [{service: logs, rate: 10}]
 faults:
   - {name: stop-b, kind: stop, target: node:es-east-1b, at: 2s}
 `)
 		Expect(faultNamed(rep, "stop-b").Reason).To(Equal("failed on es-east-1b after it was accepted: stop: timeout"))
+		Expect(rep.Verdict).To(Equal(reports.VerdictNotRehearsed))
+	})
+
+	It("is not rehearsed when a partition the platform accepted failed later (its nodes named together)", func() {
+		fake.emitEvent(platform.Event{At: 3 * time.Second, What: platform.EventFaultFailed, Node: "mongo-east-1a,mongo-west-1a", Detail: "partition: iptables-restore: exit status 1"})
+		rep := run(header + `
+workloads: [{service: mongo, rate: 10}]
+faults:
+  - {name: cut, kind: partition, between: [node:mongo-east-1a, node:mongo-west-1a], at: 2s, heal: 5s}
+`)
+		Expect(faultNamed(rep, "cut").Reason).To(Equal("failed on mongo-east-1a,mongo-west-1a after it was accepted: partition: iptables-restore: exit status 1"))
 		Expect(rep.Verdict).To(Equal(reports.VerdictNotRehearsed))
 	})
 

@@ -27,6 +27,9 @@ type checker struct {
 	all      []*trigger
 	triggers map[string]*trigger
 	problems []Problem
+	// added maps the name of each member a runbook step adds to the first
+	// step that adds it (built on first use).
+	added map[string]int
 }
 
 // trigger is what faults and runbook steps share: a name and what starts
@@ -63,6 +66,7 @@ func (c *checker) check() {
 	}
 	c.checkTopology()
 	c.checkParameters()
+	c.checkImages()
 	c.checkWorkloads()
 	c.collectTriggers()
 	for i := range s.Faults {
@@ -75,6 +79,9 @@ func (c *checker) check() {
 	for i := range s.Expect {
 		c.checkExpectation(i)
 	}
+	c.checkNames()
+	c.checkNodeNames()
+	c.checkLimits()
 	if s.BaselineExpectations != nil && !*s.BaselineExpectations && len(s.Expect) == 0 && len(s.Workloads) > 0 {
 		c.add("baseline_expectations", "false, and no expectation under expect: no run of this scenario could fail; "+
 			"add one, e.g. expect: [{service: %s, lost_writes_max: 0, recovers: true}], or drop baseline_expectations", s.Workloads[0].Service)
@@ -104,6 +111,19 @@ func (c *checker) checkTopology() {
 	}
 }
 
+// checkImages accepts an image per service kind.
+func (c *checker) checkImages() {
+	kinds := []string{platform.KindMongo, platform.KindElastic, platform.KindS3}
+	for _, kind := range platform.SortedKeys(c.scenario.Images) {
+		path := fieldPath("images", kind)
+		if !slices.Contains(kinds, kind) {
+			c.add(path, "no service kind %q%s", kind, suggestion(kind, kinds, "service kinds"))
+		} else if strings.TrimSpace(c.scenario.Images[kind]) == "" {
+			c.add(path, "want an image reference such as mongo:8.0")
+		}
+	}
+}
+
 func (c *checker) checkParameters() {
 	if !c.options.checkParameters {
 		return
@@ -126,14 +146,14 @@ func (c *checker) checkParameters() {
 			c.add(path, "unknown parameter %q%s", name, hint)
 			continue
 		}
-		// A parameter takes values of the same form as its default.
-		if _, err := time.ParseDuration(p.Default); err == nil && p.Default != "0" {
-			if d, err := time.ParseDuration(value); err != nil || d < 0 {
-				c.add(path, "want a duration such as %q, got %q", p.Default, value)
-			}
-		} else if _, err := strconv.ParseFloat(p.Default, 64); err == nil {
-			if _, err := strconv.ParseFloat(value, 64); err != nil {
-				c.add(path, "want a number such as %s, got %q", p.Default, value)
+		// Every parameter has a kind and a range (platform.Parameter.Check).
+		if err := p.Check(value); err != nil {
+			c.add(path, "%v (default %s)", err, p.Default)
+			continue
+		}
+		if p.Periodic() && p.ValueKind() == platform.ParamDuration {
+			if d, err := time.ParseDuration(value); err == nil {
+				c.checkPeriod(path, d)
 			}
 		}
 	}
@@ -667,18 +687,36 @@ func (c *checker) checkStepParams(i int, pp string) {
 			}
 		case "priority":
 			// https://www.mongodb.com/docs/manual/reference/replica-configuration/#mongodb-rsconf-rsconf.members-n-.priority
-			if v, err := strconv.ParseFloat(value, 64); err != nil || v < 0 || v > 1000 {
+			if v, err := strconv.ParseFloat(value, 64); err != nil || !(v >= 0 && v <= 1000) {
 				c.add(path, "priority must be a number from 0 to 1000, got %q", value)
 			}
 		case "name":
 			if st.Action != platform.ActionMongoAddMember {
 				continue
 			}
-			if _, taken := t.Node(value); taken || slices.Contains(c.addedMembers(i), value) {
+			if _, taken := t.Node(value); taken || c.addedBefore(value, i) {
 				c.add(path, "node %q already exists; a new member needs a new name", value)
 			}
 		}
 	}
+}
+
+// addedBefore reports whether a runbook step before step i adds a member
+// named name.
+func (c *checker) addedBefore(name string, i int) bool {
+	if c.added == nil {
+		c.added = map[string]int{}
+		for j, st := range c.scenario.Runbook {
+			if st.Action != platform.ActionMongoAddMember || st.Params["name"] == "" {
+				continue
+			}
+			if _, seen := c.added[st.Params["name"]]; !seen {
+				c.added[st.Params["name"]] = j
+			}
+		}
+	}
+	j, ok := c.added[name]
+	return ok && j < i
 }
 
 // addedMembers lists the members that runbook steps before step i add.
@@ -701,7 +739,7 @@ func (c *checker) members(svc *platform.ServiceSpec, step int) []string {
 }
 
 func (c *checker) isMember(svc *platform.ServiceSpec, name string, step int) bool {
-	return slices.Contains(c.members(svc, step), name)
+	return slices.ContainsFunc(svc.Members, func(m platform.MongoMember) bool { return m.Name == name }) || c.addedBefore(name, step)
 }
 
 // checkTriggers checks what starts each fault and step: one of at, after
@@ -711,11 +749,7 @@ func (c *checker) checkTriggers() {
 	for _, t := range c.all {
 		c.checkTrigger(t)
 	}
-	for i, t := range c.all {
-		if cycle := c.afterCycle(i); cycle != "" {
-			c.add(t.path+".after", "after forms a loop: %s", cycle)
-		}
-	}
+	c.checkAfterLoops()
 }
 
 func (c *checker) checkTrigger(t *trigger) {
@@ -785,25 +819,65 @@ func (c *checker) checkEvent(path, text string) {
 	c.add(path, "service %q (%s) emits no event %q, so this would wait forever%s", service, svc.Kind, what, hint)
 }
 
-// afterCycle returns the loop of afters through c.all[i] ("a -> b -> a")
-// if it is the loop's first member in the file, so that each loop is
-// reported once.
-func (c *checker) afterCycle(i int) string {
-	t := c.all[i]
-	if t.after == t.name {
-		return "" // checkTrigger reports it
+// checkAfterLoops reports each loop of afters once, at its member that
+// comes first in the file, as "a -> b -> a". Each fault or step names at
+// most one other with after, so the afters form chains that end, or end in
+// a loop; one walk that colours what it has seen finds every loop in time
+// linear in the number of faults and steps.
+func (c *checker) checkAfterLoops() {
+	index := make(map[*trigger]int, len(c.all))
+	for i, t := range c.all {
+		index[t] = i
 	}
-	chain := []string{t.name}
-	for next := c.triggers[t.after]; next != nil; next = c.triggers[next.after] {
-		if next == t {
-			return strings.Join(append(chain, t.name), " -> ")
+	const (
+		unseen = iota
+		onPath
+		done
+	)
+	state := make([]uint8, len(c.all))
+	for start := range c.all {
+		if state[start] != unseen {
+			continue
 		}
-		if slices.Contains(chain, next.name) || slices.Index(c.all, next) < i {
-			return ""
+		var path []int
+		i := start
+		for {
+			state[i] = onPath
+			path = append(path, i)
+			t := c.all[i]
+			next, ok := c.triggers[t.after]
+			if !ok || t.after == "" || t.after == t.name {
+				break // no after, a missing one, or after itself: checkTrigger reports those
+			}
+			j := index[next]
+			if state[j] == done {
+				break
+			}
+			if state[j] == onPath {
+				c.reportLoop(path[slices.Index(path, j):])
+				break
+			}
+			i = j
 		}
-		chain = append(chain, next.name)
+		for _, k := range path {
+			state[k] = done
+		}
 	}
-	return ""
+}
+
+// reportLoop reports the loop of afters through the triggers of loop (each
+// after the next), starting from its member that comes first in the file.
+func (c *checker) reportLoop(loop []int) {
+	first := slices.Index(loop, slices.Min(loop))
+	// Walking the afters goes against file order's reading "a after c":
+	// list the loop as the first member, then what it runs after.
+	names := make([]string, 0, len(loop)+1)
+	for k := range loop {
+		names = append(names, c.all[loop[(first+k)%len(loop)]].name)
+	}
+	names = append(names, names[0])
+	t := c.all[loop[first]]
+	c.add(t.path+".after", "after forms a loop: %s", strings.Join(names, " -> "))
 }
 
 func (c *checker) hasWorkload(service string) bool {

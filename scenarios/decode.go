@@ -1,7 +1,9 @@
 package scenarios
 
 import (
+	"context"
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 
@@ -21,7 +23,19 @@ type document struct {
 	// problem with an entry points at its name.
 	keys     map[string]*yaml.Node
 	problems []Problem
-	bad      []string // paths whose value could not be decoded
+	// bad holds the paths whose value could not be decoded, and badInside
+	// every path that contains one, so that related answers in the depth
+	// of a path rather than the number of bad values.
+	bad       map[string]bool
+	badInside map[string]bool
+
+	// values counts the values decoded, an alias again each time it is
+	// used; past MaxValues decoding stops. ctx is checked every few
+	// thousand values; err is its error once it has ended.
+	values  int
+	stopped bool
+	ctx     context.Context
+	err     error
 
 	// expanding holds the aliases being decoded, so that an anchor that
 	// contains itself is reported instead of recursing forever; expansions
@@ -34,8 +48,32 @@ type document struct {
 // file has a handful of aliases at most.
 const maxAliasExpansions = 10000
 
-func newDocument() *document {
-	return &document{nodes: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}, expanding: map[*yaml.Node]bool{}}
+func newDocument(ctx context.Context) *document {
+	return &document{nodes: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}, expanding: map[*yaml.Node]bool{},
+		bad: map[string]bool{}, badInside: map[string]bool{}, ctx: ctx}
+}
+
+var durationType = reflect.TypeFor[platform.Duration]()
+
+// count accounts for one more decoded value and reports whether decoding
+// goes on: not past MaxValues, nor once the context has ended.
+func (d *document) count(n *yaml.Node, path string) bool {
+	if d.stopped {
+		return false
+	}
+	d.values++
+	if d.values&4095 == 0 {
+		if err := d.ctx.Err(); err != nil {
+			d.err, d.stopped = err, true
+			return false
+		}
+	}
+	if d.values > MaxValues {
+		d.fail(n, path, "the file holds more than %d values once its aliases are expanded (each use of an alias counts its whole value); a scenario needs far fewer", MaxValues)
+		d.stopped = true
+		return false
+	}
+	return true
 }
 
 var (
@@ -62,7 +100,14 @@ func (d *document) problem(n *yaml.Node, path, format string, args ...any) {
 // follow-on complaints.
 func (d *document) fail(n *yaml.Node, path, format string, args ...any) {
 	d.problem(n, path, format, args...)
-	d.bad = append(d.bad, path)
+	if d.bad[path] {
+		return
+	}
+	d.bad[path] = true
+	for p := path; p != ""; {
+		p = parentPath(p)
+		d.badInside[p] = true
+	}
 }
 
 // has reports whether the file gives the field a (non-null) value.
@@ -90,21 +135,17 @@ func (d *document) position(path string) (line, column int) {
 // related reports whether path is, contains or lies inside a field that
 // could not be decoded.
 func (d *document) related(path string) bool {
-	for _, b := range d.bad {
-		if isWithin(path, b) || isWithin(b, path) {
+	if d.badInside[path] {
+		return true
+	}
+	for p := path; ; p = parentPath(p) {
+		if d.bad[p] {
 			return true
 		}
+		if p == "" {
+			return false
+		}
 	}
-	return false
-}
-
-// isWithin reports whether path is inner or a field below it.
-func isWithin(path, inner string) bool {
-	if !strings.HasPrefix(path, inner) {
-		return false
-	}
-	rest := path[len(inner):]
-	return inner == "" || rest == "" || rest[0] == '.' || rest[0] == '['
 }
 
 func parentPath(p string) string {
@@ -129,6 +170,9 @@ func indexPath(parent string, i int) string { return fmt.Sprintf("%s[%d]", paren
 
 // decode stores node n into out, whose type is one the scenario format uses.
 func (d *document) decode(n *yaml.Node, out reflect.Value, path string) {
+	if !d.count(n, path) {
+		return
+	}
 	d.nodes[path] = n
 	if n.Kind == yaml.AliasNode {
 		target, ok := d.enterAlias(n, path)
@@ -155,6 +199,14 @@ func (d *document) decode(n *yaml.Node, out reflect.Value, path string) {
 	case reflect.PointerTo(t).Implements(unmarshalerType):
 		if err := n.Decode(out.Addr().Interface()); err != nil {
 			d.fail(n, path, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+			return
+		}
+		// A duration near time.Duration's limits would overflow once the
+		// runner adds it to a time; no scenario needs one over a week.
+		if t == durationType {
+			if v := out.Interface().(platform.Duration); v.D() > MaxDuration || v.D() < -MaxDuration {
+				d.fail(n, path, "%s is longer than the longest duration a scenario may hold, %s", v, MaxDuration)
+			}
 		}
 	case t.Kind() == reflect.Struct:
 		d.decodeStruct(n, out, path)
@@ -179,7 +231,7 @@ func (d *document) decode(n *yaml.Node, out reflect.Value, path string) {
 			before := len(d.bad)
 			d.keys[fieldPath(path, p.key.Value)] = p.key
 			d.decode(p.value, v, fieldPath(path, p.key.Value))
-			if len(d.bad) == before {
+			if len(d.bad) == before && !d.stopped {
 				m.SetMapIndex(reflect.ValueOf(p.key.Value).Convert(t.Key()), v)
 			}
 		}
@@ -209,6 +261,15 @@ func (d *document) decodeScalar(n *yaml.Node, out reflect.Value, path, want stri
 		if n.Kind == yaml.ScalarNode && tag == ok {
 			if err := n.Decode(out.Addr().Interface()); err != nil {
 				d.fail(n, path, "want %s, got %s", want, describe(n))
+				return
+			}
+			// No value of the format is meant to be infinite or not a
+			// number (.nan, .inf): every comparison with NaN is false, so
+			// it would pass any range check.
+			if out.Kind() == reflect.Float64 || out.Kind() == reflect.Float32 {
+				if f := out.Float(); math.IsNaN(f) || math.IsInf(f, 0) {
+					d.fail(n, path, "want a finite number, got %s", n.Value)
+				}
 			}
 			return
 		}
@@ -323,8 +384,17 @@ func (d *document) mergePairs(v *yaml.Node, path string) []pair {
 		defer delete(d.expanding, target)
 		v = target
 	}
+	if !d.count(v, path) {
+		return nil
+	}
 	switch v.Kind {
 	case yaml.MappingNode:
+		// Each merged entry is a value decoded later; count them now, so
+		// that a merge of many aliases cannot gather millions first.
+		d.values += len(v.Content) / 2
+		if !d.count(v, path) {
+			return nil
+		}
 		return d.pairs(v, path)
 	case yaml.SequenceNode:
 		var ps []pair

@@ -32,6 +32,18 @@
 // (unknown_max) and, for mongo, how soon every member the runbook adds
 // catches up (caught_up_max).
 //
+// # Limits and names
+//
+// A file is read only if it is a regular file of at most [MaxFileBytes],
+// and decoded only up to [MaxValues] values (aliases counted where used),
+// so that no input can block the loader or exhaust memory. The work a file
+// asks for is checked against the limits in limits.go before anything runs
+// (writes per run, rate, durations, periods, shards, members, nodes; each
+// with its source where the modelled system has one), and every model
+// parameter against its kind and range (platform.Parameter.Check). Names
+// follow one rule ([CheckName]): they become folder names, container names
+// and terminal text. [WithContext] makes loading stop on an interrupt.
+//
 // # Errors
 //
 // Bad input is one [*Error] holding every [Problem], printed one per line

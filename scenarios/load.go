@@ -2,17 +2,20 @@ package scenarios
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"reflect"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
-	"github.com/chaosdrill/chaosdrill/platform"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/chaosdrill/chaosdrill/internal/files"
+	"github.com/chaosdrill/chaosdrill/platform"
 )
 
 // Defaults applied to fields a scenario leaves out.
@@ -34,6 +37,8 @@ type Option func(*options)
 type options struct {
 	parameters      []platform.Parameter
 	checkParameters bool
+	ctx             context.Context
+	nodeName        func(node string) string
 }
 
 // WithParameters makes the loader check the names under `parameters:`
@@ -46,11 +51,26 @@ func WithParameters(known []platform.Parameter) Option {
 	}
 }
 
+// WithContext makes loading stop when ctx ends (an interrupt): Load and
+// Parse then return ctx's error, not an *Error.
+func WithContext(ctx context.Context) Option {
+	return func(o *options) { o.ctx = ctx }
+}
+
+// WithNodeNames makes the loader check the names a platform derives from
+// node names (the containers platform's DNS aliases and container names):
+// none may be empty and no two nodes may share one.
+func WithNodeNames(derive func(node string) string) Option {
+	return func(o *options) { o.nodeName = derive }
+}
+
 // Load reads and checks the scenario file at path. Bad input returns an
 // *Error listing every problem; the scenario is only returned when there are
-// none.
+// none. Only a regular file of at most MaxFileBytes is read: a folder, a
+// FIFO or a device is refused at once (errors.Is files.ErrNotRegular), as is
+// a larger file.
 func Load(path string, opts ...Option) (*Scenario, error) {
-	data, err := os.ReadFile(path)
+	data, err := files.ReadRegular(path, MaxFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read scenario: %w", err)
 	}
@@ -60,23 +80,39 @@ func Load(path string, opts ...Option) (*Scenario, error) {
 // Parse checks a scenario held in memory; path names it in problems and in
 // Scenario.Path.
 func Parse(path string, data []byte, opts ...Option) (*Scenario, error) {
-	var o options
+	o := options{ctx: context.Background()}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if err := o.ctx.Err(); err != nil {
+		return nil, err
 	}
 	root, problems := parseYAML(data)
 	if len(problems) > 0 {
 		return nil, &Error{File: path, Problems: problems}
 	}
+	if err := o.ctx.Err(); err != nil {
+		return nil, err
+	}
 	var s Scenario
-	doc := newDocument()
+	doc := newDocument(o.ctx)
 	doc.decode(root, reflect.ValueOf(&s).Elem(), "")
+	if doc.err != nil {
+		return nil, doc.err
+	}
 	c := &checker{doc: doc, scenario: &s, options: o}
-	c.check()
+	if !doc.stopped {
+		// A document decoded only in part would draw complaints about
+		// everything it did not get to.
+		c.check()
+	}
+	if err := o.ctx.Err(); err != nil {
+		return nil, err
+	}
 	problems = append(doc.problems, c.problems...)
 	if len(problems) > 0 {
 		sortProblems(problems)
-		return nil, &Error{File: path, Problems: problems}
+		return nil, &Error{File: path, Problems: capProblems(problems)}
 	}
 	s.Path = path
 	s.Topology.Resolved = c.topology
@@ -118,12 +154,69 @@ func syntaxProblem(data []byte, err error) Problem {
 		line, _ = strconv.Atoi(m[1])
 		message = message[len(m[0]):]
 	}
+	message = strings.TrimPrefix(message, "yaml: ")
 	// The parser names a tab in the indentation vaguely ("found character
 	// that cannot start any token"), and often on the line before it.
 	if tabLine, column, ok := indentingTab(data, line, line+1); ok {
 		return Problem{Line: tabLine, Column: column, Message: "YAML syntax: a tab indents this line; YAML indents with spaces only (the parser says: " + message + ")"}
 	}
-	return Problem{Line: line, Message: "YAML syntax: " + message}
+	return Problem{Line: line, Column: syntaxColumn(data, line, message), Message: "YAML syntax: " + message}
+}
+
+// syntaxColumn places a YAML syntax error on its line, since the parser
+// names the line only: at the second ':' of a line where a mapping value
+// is not allowed (key: value: more), at the first character no token can
+// start with, else where the line's content starts.
+func syntaxColumn(data []byte, line int, message string) int {
+	text := lineText(data, line)
+	if text == nil {
+		return 0
+	}
+	start := len(text) - len(bytes.TrimLeft(text, " \t"))
+	switch {
+	case strings.Contains(message, "mapping values are not allowed"):
+		if first := bytes.IndexByte(text, ':'); first >= 0 {
+			if second := bytes.IndexByte(text[first+1:], ':'); second >= 0 {
+				return first + 1 + second + 1
+			}
+		}
+	case strings.Contains(message, "cannot start any token"):
+		if i := bytes.IndexAny(text[start:], "@`\t%"); i >= 0 {
+			return start + i + 1
+		}
+	}
+	return start + 1
+}
+
+// lineText returns line (1-based) of data without its end, nil past the
+// end.
+func lineText(data []byte, line int) []byte {
+	for i := 1; len(data) > 0 || i == line; i++ {
+		end := bytes.IndexByte(data, '\n')
+		if end < 0 {
+			end = len(data)
+		}
+		if i == line {
+			return bytes.TrimRight(data[:end], "\r")
+		}
+		if end == len(data) {
+			return nil
+		}
+		data = data[end+1:]
+	}
+	return nil
+}
+
+// capProblems keeps the first MaxProblems problems and says how many more
+// there were.
+func capProblems(ps []Problem) []Problem {
+	if len(ps) <= MaxProblems {
+		return ps
+	}
+	more := len(ps) - MaxProblems
+	last := ps[MaxProblems-1]
+	return append(ps[:MaxProblems:MaxProblems], Problem{Line: last.Line, Column: last.Column,
+		Message: fmt.Sprintf("and %d more problems after these %d (fix these first)", more, MaxProblems)})
 }
 
 // indentingTab finds the first line from first to last whose indentation

@@ -17,6 +17,7 @@ import (
 
 	"github.com/chaosdrill/chaosdrill/platform"
 	"github.com/chaosdrill/chaosdrill/scenarios"
+	"github.com/chaosdrill/chaosdrill/simulator"
 )
 
 // knownParameters stands in for a platform's parameter list.
@@ -172,7 +173,7 @@ var _ = Describe("bad scenario files", func() {
 			Expect(m).NotTo(BeNil(), "the file must start with # want: LINE: PATH")
 			line, _ := strconv.Atoi(m[1])
 
-			s, err := scenarios.Load(file, scenarios.WithParameters(knownParameters))
+			s, err := scenarios.Load(file, scenarios.WithParameters(simulator.Parameters()))
 			Expect(s).To(BeNil(), "a bad file is never half-accepted")
 			var bad *scenarios.Error
 			Expect(errors.As(err, &bad)).To(BeTrue(), "want a *scenarios.Error, got %v", err)
@@ -267,8 +268,8 @@ var _ = DescribeTable("problems found in a scenario",
 	// parameters
 	Entry("a parameter typo", base+"parameters: {mongo.heartbeat_intervall: 1s}\n", "parameters.mongo.heartbeat_intervall", `did you mean "mongo.heartbeat_interval"?`),
 	Entry("an unknown parameter", base+"parameters: {cosmic.rays: 1}\n", "parameters.cosmic.rays", "chaosdrill list --parameters"),
-	Entry("a parameter of the wrong form", base+"parameters: {mongo.election_timeout: 5}\n", "parameters.mongo.election_timeout", `want a duration such as "10s", got "5"`),
-	Entry("a count that is not a number", base+"parameters: {logs.follower_check_retries: many}\n", "parameters.logs.follower_check_retries", "want a number"),
+	Entry("a parameter of the wrong form", base+"parameters: {mongo.election_timeout: 5}\n", "parameters.mongo.election_timeout", `want a duration from 0s to 168h0m0s, got "5" (default 10s)`),
+	Entry("a count that is not a number", base+"parameters: {logs.follower_check_retries: many}\n", "parameters.logs.follower_check_retries", "want a whole number from 0 to 1000000, got \"many\""),
 
 	// workloads
 	Entry("a workload without a service", base+"  - {rate: 1}\n", "workloads[1].service", "needs a service"),

@@ -23,6 +23,11 @@ type Scenario struct {
 	// least one expectation itself. Nil (the field left out) means true.
 	BaselineExpectations *bool `yaml:"baseline_expectations,omitempty" json:"baseline_expectations,omitempty"`
 
+	// Images overrides the live platform's container image per service
+	// kind (mongo, elasticsearch, s3), e.g. mongo: registry.example/mongo:8.0.
+	// The simulator ignores it.
+	Images map[string]string `yaml:"images,omitempty" json:"images,omitempty"`
+
 	// Path is the file the scenario was loaded from (not part of the file).
 	Path string `yaml:"-" json:"-"`
 }

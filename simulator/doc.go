@@ -1,8 +1,9 @@
 // Package simulator is the embedded platform: a deterministic discrete-event
 // model of the services a topology places (MongoDB replica set,
 // Elasticsearch cluster behind the log tier, regional S3 with a cross-region
-// sync), the network between their nodes and the faults that hit them. It
-// implements platform.Platform, so a scenario runs on it unchanged.
+// sync job or cross-region replication), the network between their nodes and
+// the faults that hit them. It implements platform.Platform, so a scenario
+// runs on it unchanged.
 //
 // # Determinism
 //

@@ -3,7 +3,6 @@ package simulator
 import (
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"time"
 
 	"github.com/chaosdrill/chaosdrill/platform"
@@ -31,7 +30,7 @@ var elasticParameters = []paramDef{
 		"consecutive failed leader checks before nodes give up on a paused or cut-off master (cluster.fault_detection.leader_check.retry_count)", esDiscoverySettings),
 	duration("es.election_initial_timeout", 100*time.Millisecond,
 		"upper bound of the random wait before a node first tries to win an election (cluster.election.initial_timeout)", esDiscoverySettings),
-	duration("es.delayed_timeout", time.Minute,
+	duration("es.delayed_timeout", platform.DefaultDelayedTimeout,
 		"how long the master waits for a departed node before rebuilding its replicas elsewhere (index.unassigned.node_left.delayed_timeout); promotion of replicas is not delayed",
 		"https://www.elastic.co/guide/en/elasticsearch/reference/current/delayed-allocation.html"),
 	duration("es.primary_wait_timeout", time.Minute,
@@ -44,10 +43,18 @@ var elasticParameters = []paramDef{
 		"time from starting an Elasticsearch process to it serving and joining (JVM start, plugin and data path loading); a reasoned default for a small node",
 		"https://www.elastic.co/guide/en/elasticsearch/reference/current/starting-elasticsearch.html"),
 	duration("es.recovery_base", 2*time.Second,
-		"fixed cost of one peer recovery (file comparison, translog replay, finalisation) on top of copying the data; a reasoned default",
+		"fixed cost of one peer recovery or shard restore (file comparison, translog replay, finalisation) on top of copying the data; a reasoned default",
 		esRecoverySettings),
 	float("es.recovery_rate_mb", 40,
-		"MB/s a peer recovery or a snapshot restore copies (indices.recovery.max_bytes_per_sec)", esRecoverySettings),
+		"MB/s of recovery traffic each node allows, in and out together, shared by every peer recovery and snapshot restore it takes part in (indices.recovery.max_bytes_per_sec: \"applies to each node separately\")", esRecoverySettings),
+	float("es.restore_rate_mb", 0,
+		"MB/s each node may read from the snapshot repository while restoring (the repository's max_restore_bytes_per_sec; 0: unlimited, the default, so indices.recovery.max_bytes_per_sec bounds restores)", esSnapshotRepo),
+	integer("es.node_concurrent_recoveries", 2,
+		"peer recoveries a node may receive, and send, at once (cluster.routing.allocation.node_concurrent_recoveries); more wait their turn",
+		"https://www.elastic.co/guide/en/elasticsearch/reference/current/modules-cluster.html#cluster-shard-allocation-settings"),
+	integer("es.node_initial_primaries_recoveries", 4,
+		"primaries a node may restore from the snapshot repository at once (cluster.routing.allocation.node_initial_primaries_recoveries; ThrottlingAllocationDecider counts restores of unassigned primaries against it)",
+		"https://github.com/elastic/elasticsearch/blob/main/server/src/main/java/org/elasticsearch/cluster/routing/allocation/decider/ThrottlingAllocationDecider.java"),
 	integer("es.event_bytes", 500,
 		"bytes one log event takes in a shard (source plus index overhead); a reasoned default for a one-line log event",
 		"https://www.elastic.co/guide/en/elasticsearch/reference/current/size-your-shards.html"),
@@ -55,7 +62,7 @@ var elasticParameters = []paramDef{
 		"fixed cost of one snapshot (cluster-state updates, repository metadata writes); a reasoned default",
 		"https://www.elastic.co/guide/en/elasticsearch/reference/current/snapshots-take-snapshot.html"),
 	float("es.snapshot_rate_mb", 40,
-		"MB/s a snapshot uploads new segment data (max_snapshot_bytes_per_sec)", esSnapshotRepo),
+		"MB/s each node uploads new segment data of the shards whose primaries it holds during a snapshot (the repository's max_snapshot_bytes_per_sec, per node)", esSnapshotRepo),
 	duration("es.restore_base", 10*time.Second,
 		"fixed cost of restoring a snapshot into a new cluster (registering the repository, reading its metadata, allocating the shards); a reasoned default",
 		"https://www.elastic.co/guide/en/elasticsearch/reference/current/snapshots-restore-snapshot.html"),
@@ -75,11 +82,13 @@ type shardCopy struct {
 	primary bool
 	status  copyStatus
 	upto    int
+	// rec is the recovery building a recovering copy.
+	rec *recovery
 	// keptInSync marks a stale copy the master kept in the in-sync set
 	// because it was among the last copies: it may become primary again.
 	keptInSync bool
-	// until is the end of delayed allocation for a stale copy, the end of
-	// recovery for a recovering one.
+	// until is the end of delayed allocation for a stale copy (a
+	// recovering one's progress is in rec).
 	until time.Duration
 }
 
@@ -129,6 +138,9 @@ type esNode struct {
 	order     int           // seeded tie-break rank
 	bootedAt  time.Duration // the process serves from here on (after a start)
 	detectAt  time.Duration // when the master removes it; never if not suspected
+	// lives counts the node's crashes and removals from the cluster: work
+	// it had in progress (a shard snapshot) is lost when it changes.
+	lives int
 }
 
 // esCluster is one Elasticsearch cluster: the original, or one a restore
@@ -148,16 +160,23 @@ type esCluster struct {
 	// cluster replaced this one (it keeps its state but reports nothing).
 	restoring bool
 	detached  bool
-	snapshots int // events covered by this cluster's last snapshot
-}
 
-// esSnapshot is one snapshot of a cluster: each shard's log as it was when
-// the snapshot started.
-type esSnapshot struct {
-	takenAt   time.Duration
-	logs      [][]uint64
-	events    int
-	newEvents int
+	// snapped is, per shard, the events the repository holds from this
+	// cluster's successful shard snapshots: a snapshot uploads the rest.
+	snapped []int
+	// snapshotting are the snapshots in progress; uploading is, per shard,
+	// the newest upload begun.
+	snapshotting []*snapshotRun
+	uploading    []shardUpload
+
+	// Recoveries in progress (see elastic_recovery.go).
+	recoveries   []*recovery
+	recoveredAt  time.Duration
+	recoveryWake time.Duration
+	recoveryLoad []int
+	// repository is the S3 endpoint a restoring cluster reads from.
+	repository *simNode
+	restore    *restoreRun
 }
 
 type elasticModel struct {
@@ -173,6 +192,10 @@ type elasticModel struct {
 	election *rand.Rand
 	checks   *rand.Rand
 	wake     platform.HandlerFunc
+	// changed re-evaluates every cluster after something that can end a
+	// lost quorum: a node starting, resuming, finishing its boot, or the
+	// network healing.
+	changed platform.HandlerFunc
 
 	followerInterval, followerTimeout time.Duration
 	followerRetries                   int
@@ -188,36 +211,48 @@ type elasticModel struct {
 	snapshotBase                      time.Duration
 	snapshotRate                      float64
 	restoreBase                       time.Duration
+	restoreRate                       float64 // bytes per second; 0 unlimited
+	concurrentRecoveries              int
+	initialPrimariesRecoveries        int
 }
 
 func newElasticModel(s *Sim, spec *platform.ServiceSpec) (model, error) {
 	p := s.params
 	m := &elasticModel{
-		s:                s,
-		spec:             spec,
-		election:         s.rand("elastic/election"),
-		checks:           s.rand("elastic/fault-detection"),
-		followerInterval: p.duration("es.follower_check_interval"),
-		followerTimeout:  p.duration("es.follower_check_timeout"),
-		followerRetries:  p.integer("es.follower_check_retry_count"),
-		leaderInterval:   p.duration("es.leader_check_interval"),
-		leaderTimeout:    p.duration("es.leader_check_timeout"),
-		leaderRetries:    p.integer("es.leader_check_retry_count"),
-		electionTimeout:  p.duration("es.election_initial_timeout"),
-		delayedTimeout:   p.duration("es.delayed_timeout"),
-		indexLatency:     p.duration("es.index_latency"),
-		bootTime:         p.duration("es.node_boot_time"),
-		recoveryBase:     p.duration("es.recovery_base"),
-		recoveryRate:     p.float("es.recovery_rate_mb") * 1e6,
-		eventBytes:       float64(p.integer("es.event_bytes")),
-		snapshotBase:     p.duration("es.snapshot_base"),
-		snapshotRate:     p.float("es.snapshot_rate_mb") * 1e6,
-		restoreBase:      p.duration("es.restore_base"),
+		s:                          s,
+		spec:                       spec,
+		election:                   s.rand("elastic/election"),
+		checks:                     s.rand("elastic/fault-detection"),
+		followerInterval:           p.duration("es.follower_check_interval"),
+		followerTimeout:            p.duration("es.follower_check_timeout"),
+		followerRetries:            p.integer("es.follower_check_retry_count"),
+		leaderInterval:             p.duration("es.leader_check_interval"),
+		leaderTimeout:              p.duration("es.leader_check_timeout"),
+		leaderRetries:              p.integer("es.leader_check_retry_count"),
+		electionTimeout:            p.duration("es.election_initial_timeout"),
+		delayedTimeout:             p.duration("es.delayed_timeout"),
+		indexLatency:               p.duration("es.index_latency"),
+		bootTime:                   p.duration("es.node_boot_time"),
+		recoveryBase:               p.duration("es.recovery_base"),
+		recoveryRate:               p.float("es.recovery_rate_mb") * 1e6,
+		eventBytes:                 float64(p.integer("es.event_bytes")),
+		snapshotBase:               p.duration("es.snapshot_base"),
+		snapshotRate:               p.float("es.snapshot_rate_mb") * 1e6,
+		restoreBase:                p.duration("es.restore_base"),
+		restoreRate:                p.float("es.restore_rate_mb") * 1e6,
+		concurrentRecoveries:       max(1, p.integer("es.node_concurrent_recoveries")),
+		initialPrimariesRecoveries: max(1, p.integer("es.node_initial_primaries_recoveries")),
 	}
 	if m.recoveryRate <= 0 || m.snapshotRate <= 0 {
 		return nil, fmt.Errorf("build elasticsearch service %q: recovery and snapshot rates must be positive", spec.Name)
 	}
 	m.wake = func(time.Duration) { m.reconcileAll() }
+	m.changed = func(time.Duration) {
+		for _, cl := range m.clusters {
+			cl.noQuorum = false
+		}
+		m.reconcileAll()
+	}
 	var nodes []*simNode
 	region := ""
 	for _, np := range spec.Nodes {
@@ -228,24 +263,26 @@ func newElasticModel(s *Sim, spec *platform.ServiceSpec) (model, error) {
 		nodes = append(nodes, n)
 		region = n.Region
 	}
-	m.cluster = m.newCluster(region, nodes, s.rand("elastic/placement"))
+	m.cluster = m.newCluster(region, nodes, s.rand("elastic/placement"), false)
 	m.clusters = []*esCluster{m.cluster}
 	m.tier = newLogTier(m)
 	return m, nil
 }
 
 // newCluster places the shard copies on nodes (all up, all members) with
-// zone awareness; ranks are drawn from r.
-func (m *elasticModel) newCluster(region string, nodes []*simNode, r *rand.Rand) *esCluster {
-	c := &esCluster{m: m, region: region, master: -1, lostAt: never, electAt: never, health: platform.EventHealthGreen}
+// zone awareness; ranks are drawn from r. A cluster built for a restore
+// places the primaries only: the replicas are recovered from them after.
+func (m *elasticModel) newCluster(region string, nodes []*simNode, r *rand.Rand, primariesOnly bool) *esCluster {
+	c := &esCluster{m: m, region: region, master: -1, lostAt: never, electAt: never, health: platform.EventHealthGreen, recoveryWake: never}
 	for i, rank := range r.Perm(len(nodes)) {
 		c.nodes = append(c.nodes, &esNode{sn: nodes[i], inCluster: true, order: rank, detectAt: never})
 	}
 	c.updateVoters()
+	c.snapped = make([]int, max(1, m.spec.Shards))
 	for i := 0; i < max(1, m.spec.Shards); i++ {
 		sh := &esShard{}
 		c.shards = append(c.shards, sh)
-		for j := 0; j <= m.spec.Replicas; j++ {
+		for j := 0; j <= m.spec.Replicas && (j == 0 || !primariesOnly); j++ {
 			target := c.allocationTarget(i, sh)
 			if target < 0 {
 				break
@@ -271,10 +308,15 @@ func (m *elasticModel) start() {
 	}
 	c.reconcile()
 	if m.s3 != nil && m.spec.SnapshotInterval > 0 {
-		// A snapshot schedule has been running long before any drill: the
-		// first one is taken as the scenario starts, as the live platform
-		// takes a baseline before time 0.
-		m.s.after(0, platform.HandlerFunc(m.snapshotTick))
+		// A baseline is taken as the scenario starts, as the live platform
+		// takes one before time 0; the schedule, which has been running
+		// long before any drill, fires at its phase.
+		interval := m.spec.SnapshotInterval.D()
+		phase := jobPhase(m.s, m.spec.SnapshotPhase, interval, "elastic/snapshot-phase/"+m.spec.Name)
+		if phase > 0 {
+			m.s.after(0, platform.HandlerFunc(func(time.Duration) { m.snapshot() }))
+		}
+		m.s.after(phase, platform.HandlerFunc(m.snapshotTick))
 	}
 }
 
@@ -282,28 +324,33 @@ func (m *elasticModel) write(op uint64)         { m.tier.write(op) }
 func (m *elasticModel) advance(t time.Duration) { m.tier.advance(t) }
 
 func (m *elasticModel) nodeChanged(n *simNode, c nodeChange) {
+	if n.Kind != platform.KindElastic || n.Service != m.spec.Name {
+		// Another service's node: it may have taken the last of the
+		// tier's region with it, or brought the region back.
+		m.tier.clusterChanged()
+		return
+	}
 	for _, cl := range m.clusters {
 		for _, en := range cl.nodes {
 			if en.sn != n {
 				continue
 			}
-			if c == changeStarted {
-				en.bootedAt = m.s.now + m.bootTime
-				m.s.At(en.bootedAt, m.wake)
+			if c == changeKilled || c == changeStopped {
+				en.lives++
 			}
-			cl.noQuorum = false
-			m.reconcileAll()
+			if c == changeStarted {
+				// The node serves only once booted: an election that
+				// found no quorum meanwhile is retried then.
+				en.bootedAt = m.s.now + m.bootTime
+				m.s.At(en.bootedAt, m.changed)
+			}
+			m.changed(m.s.now)
 			return
 		}
 	}
 }
 
-func (m *elasticModel) networkChanged() {
-	for _, cl := range m.clusters {
-		cl.noQuorum = false
-	}
-	m.reconcileAll()
-}
+func (m *elasticModel) networkChanged() { m.changed(m.s.now) }
 
 func (m *elasticModel) reconcileAll() {
 	for _, c := range m.clusters {
@@ -332,6 +379,8 @@ func (m *elasticModel) checkDelay(interval, timeout time.Duration, retries int) 
 	return phase + time.Duration(retries)*timeout + time.Duration(max(0, retries-1))*interval
 }
 
+// recoveryTime is how long rebuilding a copy of events takes alone on its
+// nodes: the fastest a peer recovery can be.
 func (m *elasticModel) recoveryTime(events int) time.Duration {
 	return m.recoveryBase + time.Duration(float64(events)*m.eventBytes/m.recoveryRate*float64(time.Second))
 }
@@ -412,7 +461,10 @@ func (c *esCluster) updateVoters() {
 // promotion and allocation, write gates and health. Every timer it needs is
 // scheduled as a wake-up that calls it again.
 func (c *esCluster) reconcile() {
+	c.accountRecoveries()
 	if c.restoring {
+		c.restoreProgress()
+		c.scheduleRecoveries()
 		c.updateGates()
 		return
 	}
@@ -494,6 +546,8 @@ func (c *esCluster) reconcile() {
 		}
 		c.allocate()
 	}
+	c.scheduleRecoveries()
+	c.checkSnapshots()
 	c.updateGates()
 	c.updateHealth()
 }
@@ -567,6 +621,7 @@ func (c *esCluster) remove(nodes []int) {
 	}
 	for _, i := range nodes {
 		c.nodes[i].inCluster, c.nodes[i].detectAt = false, never
+		c.nodes[i].lives++
 	}
 	for _, sh := range c.shards {
 		kept := sh.copies[:0]
@@ -578,7 +633,8 @@ func (c *esCluster) remove(nodes []int) {
 			}
 			switch cp.status {
 			case copyRecovering:
-				continue // the recovery is abandoned
+				cp.rec.done = true // the recovery is abandoned
+				continue
 			case copyStarted:
 				lostPrimary = lostPrimary || cp.primary
 				cp.status, cp.primary, cp.upto = copyStale, false, len(sh.log)
@@ -623,9 +679,9 @@ func (c *esCluster) join(i int) {
 				cp.status, cp.primary = copyStarted, true
 				sh.log = sh.log[:cp.upto]
 			case sh.primary() != nil && (cp.until > now || cp.keptInSync):
+				// Only the operations it missed are copied.
 				cp.status = copyRecovering
-				cp.until = now + c.m.recoveryTime(len(sh.log)-cp.upto)
-				c.m.at(cp.until)
+				cp.rec = c.startRecovery(sh, i, sh.primary().node, float64(len(sh.log)-cp.upto)*c.m.eventBytes)
 			case sh.primary() == nil:
 				continue // stale and not in sync: useless while the shard is red
 			default:
@@ -648,10 +704,16 @@ func (c *esCluster) allocate() {
 			switch cp.status {
 			case copyRecovering:
 				if p == nil || !c.nodes[cp.node].inCluster {
+					cp.rec.done = true
 					continue
 				}
-				if now >= cp.until {
-					cp.status = copyStarted
+				if cp.rec.source != p.node && !cp.rec.done {
+					// Its source failed and a replica was promoted: the
+					// recovery fails and starts over from the new primary.
+					cp.rec.restart(cp.node, p.node)
+				}
+				if now >= cp.rec.readyAt {
+					cp.status, cp.rec = copyStarted, nil
 				}
 			case copyStale:
 				if p != nil && now >= cp.until {
@@ -672,9 +734,8 @@ func (c *esCluster) allocate() {
 			if target < 0 {
 				break
 			}
-			until := now + c.m.recoveryTime(len(sh.log))
-			sh.copies = append(sh.copies, shardCopy{node: target, status: copyRecovering, until: until})
-			c.m.at(until)
+			rec := c.startRecovery(sh, target, p.node, float64(len(sh.log))*c.m.eventBytes)
+			sh.copies = append(sh.copies, shardCopy{node: target, status: copyRecovering, rec: rec})
 		}
 	}
 }
@@ -811,110 +872,6 @@ func (c *esCluster) setHealth(health, detail string) {
 		c.faulted = false
 		c.m.s.emit(name, platform.EventRedundancyRestored, master, "")
 	}
-}
-
-// --- snapshots and restore ---
-
-func (m *elasticModel) snapshotTick(time.Duration) {
-	m.s.after(m.spec.SnapshotInterval.D(), platform.HandlerFunc(m.snapshotTick))
-	c := m.cluster
-	if c.master < 0 || c.restoring {
-		return
-	}
-	endpoint := m.s3.snapshotEndpoint(c.region)
-	if endpoint == nil || !m.s.reachable(c.nodes[c.master].sn, endpoint) {
-		return
-	}
-	snap := &esSnapshot{takenAt: m.s.now}
-	for _, sh := range c.shards {
-		if sh.primary() == nil {
-			return // partial: false fails the snapshot when a primary is missing
-		}
-		snap.logs = append(snap.logs, sh.log[:len(sh.log):len(sh.log)])
-		snap.events += len(sh.log)
-	}
-	snap.newEvents = max(0, snap.events-c.snapshots)
-	took := m.snapshotBase + time.Duration(float64(snap.newEvents)*m.eventBytes/m.snapshotRate*float64(time.Second))
-	m.s.after(took, platform.HandlerFunc(func(time.Duration) {
-		if c.master < 0 || !m.s3.putSnapshot(c.region, c.nodes[c.master].sn, snap) {
-			return
-		}
-		c.snapshots = snap.events
-		if !c.detached {
-			m.s.emit(m.spec.Name, platform.EventSnapshotCompleted, c.nodes[c.master].sn.Name,
-				fmt.Sprintf("%d events as of %s", snap.events, snap.takenAt))
-		}
-	}))
-}
-
-// restore builds a new cluster in a region from the newest snapshot in that
-// region's bucket; the log tier writes to it once it is green.
-func (m *elasticModel) restore(a platform.Action, done platform.ActionDone) error {
-	region := a.Params["region"]
-	if !m.s.topo.HasRegion(region) {
-		return fmt.Errorf("restore logs: no region %q in the topology", region)
-	}
-	if m.s3 == nil {
-		return fmt.Errorf("restore logs: service %q has no snapshot repository", m.spec.Name)
-	}
-	count := len(m.cluster.nodes)
-	if text := a.Params["nodes"]; text != "" {
-		n, err := strconv.Atoi(text)
-		if err != nil || n < 1 {
-			return fmt.Errorf("restore logs: nodes %q: want a positive whole number", text)
-		}
-		count = n
-	}
-	snap, ok := m.s3.latestSnapshot(region)
-	if !ok {
-		return fmt.Errorf("restore logs: the s3 endpoint of %s does not answer", region)
-	}
-	if snap == nil {
-		return fmt.Errorf("restore logs: no snapshot in the %s bucket", region)
-	}
-	var zones []string
-	for _, r := range m.s.topo.Regions {
-		if r.Name == region {
-			zones = r.Zones
-		}
-	}
-	m.restores++
-	var nodes []*simNode
-	for k := 0; k < count; k++ {
-		zone := zones[k%len(zones)]
-		nodes = append(nodes, m.s.addNode(platform.Node{
-			Name:    fmt.Sprintf("%s-restore%d-%d-%s", m.spec.Name, m.restores, k+1, zone),
-			Service: m.spec.Name, Kind: platform.KindElastic, Region: region, Zone: zone,
-		}))
-	}
-	c := m.newCluster(region, nodes, m.s.rand(fmt.Sprintf("elastic/placement/restore%d", m.restores)))
-	c.restoring = true
-	for i, sh := range c.shards {
-		if i < len(snap.logs) {
-			sh.log = append([]uint64(nil), snap.logs[i]...)
-		}
-	}
-	for _, en := range c.nodes {
-		en.bootedAt = m.s.now + m.bootTime
-	}
-	m.clusters = append(m.clusters, c)
-	took := m.bootTime + m.restoreBase + time.Duration(float64(snap.events)*m.eventBytes/m.recoveryRate*float64(time.Second))
-	m.s.after(took, platform.HandlerFunc(func(now time.Duration) {
-		c.restoring = false
-		c.master = c.firstVoter()
-		old := m.cluster
-		old.detached = true
-		m.cluster = c
-		name := m.spec.Name
-		m.s.emit(name, platform.EventMasterElected, c.nodes[c.master].sn.Name, "")
-		m.s.emit(name, platform.EventRestoreCompleted, c.nodes[c.master].sn.Name, fmt.Sprintf("snapshot of %s, %d events", snap.takenAt, snap.events))
-		c.health, c.faulted = platform.EventHealthRed, true
-		c.reconcile()
-		m.tier.attach(c)
-		m.tier.clusterChanged()
-		done.ActionDone(a.Name, nil, now)
-	}))
-	return nil
 }
 
 // --- roles, actions and read-back ---

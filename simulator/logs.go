@@ -7,22 +7,32 @@ import (
 	"github.com/chaosdrill/chaosdrill/platform"
 )
 
-const logstashSettings = "https://www.elastic.co/guide/en/logstash/current/logstash-settings-file.html"
+const (
+	logstashSettings   = "https://www.elastic.co/guide/en/logstash/current/logstash-settings-file.html"
+	fluentBitRetries   = "https://docs.fluentbit.io/manual/administration/scheduling-and-retries"
+	fluentBitBuffering = "https://docs.fluentbit.io/manual/administration/backpressure"
+)
 
 var logsParameters = []paramDef{
-	integer("logs.bulk_size", 125,
+	integer("logs.bulk_size", platform.DefaultLogsBulkSize,
 		"events the log tier sends to Elasticsearch in one bulk request (Logstash pipeline.batch.size)", logstashSettings),
-	duration("logs.flush_interval", 50*time.Millisecond,
+	duration("logs.flush_interval", platform.DefaultLogsFlushInterval,
 		"longest the tier waits to fill a bulk before sending what it has (Logstash pipeline.batch.delay)", logstashSettings),
-	boolean("logs.ack_on_receipt", false,
+	boolean("logs.ack_on_receipt", platform.DefaultLogsAckOnReceipt,
 		"acknowledge an event to the app as soon as the tier has it, instead of once Elasticsearch acknowledged it; events the tier then loses were acknowledged",
 		"https://www.elastic.co/guide/en/logstash/current/persistent-queues.html"),
 	integer("logs.retry_limit", 1,
-		"times the tier retries an event Elasticsearch rejected (no active primary, no master) before discarding it (Fluent Bit Retry_Limit)",
-		"https://docs.fluentbit.io/manual/administration/scheduling-and-retries"),
+		"times the tier retries a bulk Elasticsearch rejected or could not take (no master, no active primary, no node answering) before discarding its events (Fluent Bit Retry_Limit; a large number stands for no_limits)",
+		fluentBitRetries),
 	duration("logs.retry_wait", 5*time.Second,
-		"base of the tier's random exponential backoff before a retry (Fluent Bit scheduler.base)",
-		"https://docs.fluentbit.io/manual/administration/scheduling-and-retries"),
+		"base of the tier's backoff: the wait before retry n is drawn uniformly between this and min(retry_cap, retry_wait * 2^n) (Fluent Bit scheduler.base)",
+		fluentBitRetries),
+	duration("logs.retry_cap", 2000*time.Second,
+		"longest wait before a retry, however many came before (Fluent Bit scheduler.cap)",
+		fluentBitRetries),
+	float("logs.buffer_mb", 256,
+		"MB of events the tier holds while they wait for Elasticsearch (received, not yet indexed or discarded); when it is full the tier pauses its input and refuses new events, as Fluent Bit does at Mem_Buf_Limit. Fluent Bit sets no default; 256 MB is its storage.max_chunks_up default (128) times its 2 MB chunk, a reasoned default",
+		fluentBitBuffering),
 }
 
 // tierEvent is one app event the tier received.
@@ -63,7 +73,14 @@ type refusal struct {
 // logTier is the log aggregation tier in front of the cluster: it takes
 // events from apps, bulk-indexes them and answers each app once
 // Elasticsearch acknowledged its event (or on receipt, if so configured).
-// It runs in its cluster's region and is lost with it.
+//
+// It runs on the app hosts of its cluster's region, not on the
+// Elasticsearch nodes: when every node of the cluster is down it keeps
+// taking events into its buffer and retries them with a capped backoff,
+// discarding a bulk's events once it has retried retry_limit times (Fluent
+// Bit's scheduler); when the buffer is full it refuses new events. It is
+// lost, with everything it buffered, only with its region (every node the
+// topology places there down).
 type logTier struct {
 	m       *elasticModel
 	cluster *esCluster
@@ -74,6 +91,10 @@ type logTier struct {
 	flush        time.Duration
 	retryLimit   int
 	retryWait    time.Duration
+	retryCap     time.Duration
+	// bufferEvents is the buffer's capacity; buffered the events in it.
+	bufferEvents int
+	buffered     int
 	primaryWait  time.Duration
 	timeout      time.Duration
 	appLatency   time.Duration
@@ -96,6 +117,12 @@ type logTier struct {
 
 	refused     []refusal
 	refusedHead int
+
+	// compactAt is the length events must reach before compact looks again
+	// after a look that found a retry still holding the oldest events:
+	// looking on every call would cost the number of bulks in flight per
+	// event (issue 17.7).
+	compactAt int
 }
 
 func newLogTier(m *elasticModel) *logTier {
@@ -108,6 +135,8 @@ func newLogTier(m *elasticModel) *logTier {
 		flush:        p.duration("logs.flush_interval"),
 		retryLimit:   p.integer("logs.retry_limit"),
 		retryWait:    p.duration("logs.retry_wait"),
+		retryCap:     p.duration("logs.retry_cap"),
+		bufferEvents: int(p.float("logs.buffer_mb") * 1e6 / float64(max(1, p.integer("es.event_bytes")))),
 		primaryWait:  p.duration("es.primary_wait_timeout"),
 		timeout:      m.s.workload(m.spec.Name).Timeout,
 		appLatency:   m.s.topo.EffectiveLatency().InterZone.D(),
@@ -127,8 +156,9 @@ func (t *logTier) write(op uint64) {
 	if t.jitterMax > 0 {
 		one += time.Duration(t.jitter.Int64N(int64(t.jitterMax)))
 	}
-	if t.lost {
-		// Nothing listens: connection refused.
+	if t.lost || t.buffered >= t.bufferEvents {
+		// Nothing listens (connection refused), or the buffer is full and
+		// the input paused.
 		at := now + 2*one
 		if n := len(t.refused); n > t.refusedHead && t.refused[n-1].at > at {
 			at = t.refused[n-1].at
@@ -138,6 +168,7 @@ func (t *logTier) write(op uint64) {
 	}
 	arrival := max(now+one, t.lastArrival)
 	t.lastArrival = arrival
+	t.buffered++
 	t.events = append(t.events, tierEvent{id: op, issued: now, arrival: arrival, shard: uint32(shardOf(op, len(t.cluster.shards)))})
 }
 
@@ -263,6 +294,9 @@ func (t *logTier) send(b *bulk) {
 // the state changes, an unavailable one until the bulk timeout.
 func (t *logTier) dueOf(b *bulk) time.Duration {
 	c := t.cluster
+	if t.refusedByCluster() {
+		return b.sent + 2*t.appLatency
+	}
 	done := b.sent
 	unavailable := false
 	for s, sh := range c.shards {
@@ -289,11 +323,13 @@ func (t *logTier) dueOf(b *bulk) time.Duration {
 // and are retried, up to the retry limit, after a backoff.
 func (t *logTier) deliver(b *bulk) {
 	c := t.cluster
+	refused := t.refusedByCluster()
 	var retry *bulk
 	apply := func(abs uint64) {
 		e := t.event(abs)
 		sh := c.shards[e.shard]
-		if sh.gate == gateOpen {
+		if sh.gate == gateOpen && !refused {
+			t.buffered--
 			sh.log = append(sh.log, e.id)
 			if !t.ackOnReceipt && !e.done {
 				t.m.s.complete(e.id, platform.Acked, b.due)
@@ -302,7 +338,8 @@ func (t *logTier) deliver(b *bulk) {
 			return
 		}
 		if b.attempt >= t.retryLimit {
-			return // discarded
+			t.buffered-- // discarded
+			return
 		}
 		if retry == nil {
 			retry = t.newBulk()
@@ -321,26 +358,50 @@ func (t *logTier) deliver(b *bulk) {
 		}
 	}
 	if retry != nil {
-		wait := t.retryWait
-		if t.retryWait > 0 {
-			wait += time.Duration(t.backoff.Int64N(int64(t.retryWait) << min(b.attempt, 16)))
-		}
-		retry.sent = b.due + wait
+		retry.sent = b.due + t.backoffBefore(retry.attempt)
 		t.send(retry)
 	}
 	t.free = append(t.free, b)
+}
+
+// backoffBefore draws the wait before retry n (n >= 1) as Fluent Bit's
+// scheduler does: uniform between the base and min(cap, base * 2^n).
+func (t *logTier) backoffBefore(n int) time.Duration {
+	if t.retryWait <= 0 {
+		return 0
+	}
+	upper := t.retryCap
+	if n < 32 && t.retryWait<<n > 0 && t.retryWait<<n < upper {
+		upper = t.retryWait << n
+	}
+	if upper <= t.retryWait {
+		return t.retryWait
+	}
+	return t.retryWait + time.Duration(t.backoff.Int64N(int64(upper-t.retryWait)+1))
+}
+
+// refusedByCluster reports whether no node of the cluster accepts a
+// connection (every one killed, stopped or still booting): a bulk fails at
+// once instead of waiting for a master.
+func (t *logTier) refusedByCluster() bool {
+	for i, n := range t.cluster.nodes {
+		if n.sn.state == nodePaused || t.cluster.alive(i) {
+			return false
+		}
+	}
+	return true
 }
 
 // clusterChanged recomputes when each bulk in flight completes, after a
 // change of the shards' gates.
 func (t *logTier) clusterChanged() {
 	if t.lost {
-		if !t.clusterDown() {
+		if !t.regionDown() {
 			t.lost = false
 		}
 		return
 	}
-	if t.clusterDown() {
+	if t.regionDown() {
 		t.lose()
 		return
 	}
@@ -352,11 +413,12 @@ func (t *logTier) clusterChanged() {
 	}
 }
 
-// clusterDown reports whether every node of the tier's cluster is down: the
-// tier, on hosts in the same zones, is gone with them (a region loss).
-func (t *logTier) clusterDown() bool {
-	for _, n := range t.cluster.nodes {
-		if n.sn.state != nodeDown {
+// regionDown reports whether every node the topology places in the tier's
+// region is down: the region is lost, and the app hosts the tier runs on
+// with it.
+func (t *logTier) regionDown() bool {
+	for _, n := range t.m.s.nodes {
+		if n.Region == t.cluster.region && n.state != nodeDown {
 			return false
 		}
 	}
@@ -376,6 +438,7 @@ func (t *logTier) lose() {
 	t.events, t.base, t.open, t.cursor = t.events[:0], t.end(), t.end(), t.end()
 	t.free = append(t.free, t.pending...)
 	t.pending = t.pending[:0]
+	t.buffered, t.compactAt = 0, 0
 	t.lost = true
 }
 
@@ -389,15 +452,18 @@ func (t *logTier) attach(c *esCluster) {
 // compact drops the events nothing refers to any more.
 func (t *logTier) compact() {
 	live := min(t.open, t.cursor)
-	if live-t.base < 4096 || (live-t.base)*2 < uint64(len(t.events)) {
+	if live-t.base < 4096 || (live-t.base)*2 < uint64(len(t.events)) || len(t.events) < t.compactAt {
 		return
 	}
 	for _, b := range t.pending {
 		live = min(live, b.first())
 	}
-	if live == t.base {
+	if (live-t.base)*2 < uint64(len(t.events)) {
+		// A retry holds most of the events: look again once they doubled.
+		t.compactAt = 2 * len(t.events)
 		return
 	}
+	t.compactAt = 0
 	n := copy(t.events, t.events[live-t.base:])
 	t.events = t.events[:n]
 	t.base = live

@@ -1,19 +1,23 @@
 package simulator
 
-import "time"
+import (
+	"time"
+
+	"github.com/chaosdrill/chaosdrill/platform"
+)
 
 // mongoSource pins the MongoDB source lines the election parameters
 // are read from.
 const mongoSource = "https://github.com/mongodb/mongo/blob/8f1f561d203201f9f19e832374813f46cfe0dc29/src/mongo/db/repl/"
 
 var mongoParameters = []paramDef{
-	duration("mongo.election_timeout", 10*time.Second,
+	duration("mongo.election_timeout", platform.DefaultElectionTimeout,
 		"electionTimeoutMillis: a secondary that has heard nothing from the primary (heartbeat or oplog batch) for this long calls an election; a primary that has not heard from a majority of voters for this long steps down",
 		"https://www.mongodb.com/docs/manual/reference/replica-configuration/#mongodb-rsconf-rsconf.settings.electionTimeoutMillis"),
 	float("mongo.election_offset_fraction", 0.15,
 		"replElectionTimeoutOffsetLimitFraction: each election timer gets a random extra delay in [0, fraction*election_timeout), so secondaries rarely stand at once",
 		mongoSource+"repl_server_parameters.idl#L387-L395"),
-	duration("mongo.heartbeat_interval", 2*time.Second,
+	duration("mongo.heartbeat_interval", platform.DefaultHeartbeatInterval,
 		"members heartbeat each other this often; with no oplog traffic the last news from a primary is its last heartbeat",
 		"https://www.mongodb.com/docs/manual/core/replica-set-elections/"),
 	duration("mongo.step_up_duration", 5*time.Millisecond,

@@ -29,19 +29,57 @@ type paramDef struct {
 }
 
 func duration(name string, d time.Duration, description, source string) paramDef {
-	return paramDef{Parameter: platform.Parameter{Name: name, Default: d.String(), Description: description, Source: source}, kind: paramDuration}
+	return ranged(paramDef{Parameter: platform.Parameter{Name: name, Default: d.String(), Description: description, Source: source, Kind: platform.ParamDuration}, kind: paramDuration})
 }
 
 func integer(name string, n int, description, source string) paramDef {
-	return paramDef{Parameter: platform.Parameter{Name: name, Default: strconv.Itoa(n), Description: description, Source: source}, kind: paramInt}
+	return ranged(paramDef{Parameter: platform.Parameter{Name: name, Default: strconv.Itoa(n), Description: description, Source: source, Kind: platform.ParamInt}, kind: paramInt})
 }
 
 func float(name string, f float64, description, source string) paramDef {
-	return paramDef{Parameter: platform.Parameter{Name: name, Default: strconv.FormatFloat(f, 'g', -1, 64), Description: description, Source: source}, kind: paramFloat}
+	return ranged(paramDef{Parameter: platform.Parameter{Name: name, Default: strconv.FormatFloat(f, 'g', -1, 64), Description: description, Source: source, Kind: platform.ParamFloat}, kind: paramFloat})
 }
 
 func boolean(name string, b bool, description, source string) paramDef {
-	return paramDef{Parameter: platform.Parameter{Name: name, Default: strconv.FormatBool(b), Description: description, Source: source}, kind: paramBool}
+	return ranged(paramDef{Parameter: platform.Parameter{Name: name, Default: strconv.FormatBool(b), Description: description, Source: source, Kind: platform.ParamBool}, kind: paramBool})
+}
+
+// ranged gives a parameter its entry of parameterRanges, if any.
+func ranged(d paramDef) paramDef {
+	if r, ok := parameterRanges[d.Name]; ok {
+		d.Min, d.Max = r[0], r[1]
+	}
+	return d
+}
+
+// parameterRanges narrows the default range of a parameter's kind (see
+// platform.Parameter.Range: durations 0 to a week, periods from 1 ms,
+// numbers 0 to a million) where a value inside it would mean nothing or
+// stall a model: {min, max}, "" keeping the kind's bound. A parameter added
+// to a table gets its kind's range; add a row here when that is wrong.
+var parameterRanges = map[string][2]string{
+	// MongoDB refuses a replica set config whose electionTimeoutMillis is
+	// not greater than 0 ("election timeout must be greater than 0",
+	// src/mongo/db/repl/repl_set_config.cpp); at 0 the model would call
+	// elections at one instant forever.
+	"mongo.election_timeout": {"1ms", ""},
+	// A fraction of the election timeout.
+	"mongo.election_offset_fraction": {"0", "1"},
+	// Counts of things that must be at least one: a bulk request of no
+	// events, a copy of no bytes, no worker, no check before giving up.
+	"logs.bulk_size":                {"1", ""},
+	"s3.copy_concurrency":           {"1", ""},
+	"es.follower_check_retry_count": {"1", ""},
+	"es.leader_check_retry_count":   {"1", ""},
+	// One log event is one document of an index request, which the HTTP
+	// layer caps at http.max_content_length, 100mb by default
+	// (https://www.elastic.co/guide/en/elasticsearch/reference/current/modules-network.html#http-settings).
+	"es.event_bytes": {"1", "104857600"},
+	// Transfer rates: at 0 a recovery, snapshot or copy would never end.
+	// 1 KB/s is far below any disk or link these systems run on.
+	"es.recovery_rate_mb":  {"0.001", ""},
+	"es.snapshot_rate_mb":  {"0.001", ""},
+	"s3.copy_bandwidth_mb": {"0.001", ""},
 }
 
 // parameterTables returns every model's parameter table.
@@ -57,7 +95,7 @@ var networkParameters = []paramDef{
 }
 
 var clientParameters = []paramDef{
-	duration("client.server_selection_timeout", 30*time.Second,
+	duration("client.server_selection_timeout", platform.DefaultServerSelectionTimeout,
 		"how long a Mongo client waits for a writable primary before the write fails (serverSelectionTimeoutMS)",
 		"https://www.mongodb.com/docs/drivers/go/current/fundamentals/connections/connection-options/"),
 	duration("client.heartbeat_interval", 10*time.Second,
@@ -104,12 +142,11 @@ func newParams(overrides map[string]string) (*params, error) {
 	}
 	var problems []string
 	for _, name := range platform.SortedKeys(overrides) {
-		kind, ok := p.kinds[name]
-		if !ok {
+		if _, ok := p.kinds[name]; !ok {
 			problems = append(problems, fmt.Sprintf("unknown parameter %q", name))
 			continue
 		}
-		if err := checkParam(kind, overrides[name]); err != nil {
+		if err := CheckParameter(name, overrides[name]); err != nil {
 			problems = append(problems, fmt.Sprintf("parameter %q: %v", name, err))
 			continue
 		}
@@ -122,39 +159,16 @@ func newParams(overrides map[string]string) (*params, error) {
 }
 
 // CheckParameter reports whether value is acceptable for the named
-// parameter; the scenario loader uses it to reject bad values with a line.
+// parameter: of its kind and inside its range (platform.Parameter.Check).
 func CheckParameter(name, value string) error {
 	for _, table := range parameterTables() {
 		for _, d := range table {
 			if d.Name == name {
-				return checkParam(d.kind, value)
+				return d.Check(value)
 			}
 		}
 	}
 	return fmt.Errorf("unknown parameter %q", name)
-}
-
-func checkParam(kind paramKind, text string) error {
-	switch kind {
-	case paramDuration:
-		d, err := time.ParseDuration(text)
-		if err != nil || d < 0 {
-			return fmt.Errorf("want a non-negative duration such as \"10s\", got %q", text)
-		}
-	case paramInt:
-		if n, err := strconv.Atoi(text); err != nil || n < 0 {
-			return fmt.Errorf("want a non-negative whole number, got %q", text)
-		}
-	case paramFloat:
-		if f, err := strconv.ParseFloat(text, 64); err != nil || f < 0 {
-			return fmt.Errorf("want a non-negative number, got %q", text)
-		}
-	case paramBool:
-		if _, err := strconv.ParseBool(text); err != nil {
-			return fmt.Errorf("want true or false, got %q", text)
-		}
-	}
-	return nil
 }
 
 // The accessors panic on a name no table declares: that is a bug in a model,

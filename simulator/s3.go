@@ -23,9 +23,21 @@ var s3Parameters = []paramDef{
 		"objects the sync job copies at once, like `aws s3 sync` (max_concurrent_requests)",
 		"https://docs.aws.amazon.com/cli/latest/topic/s3-config.html"),
 	float("s3.copy_bandwidth_mb", 100,
-		"MB/s the sync job moves across regions for snapshot data (a conservative share of an instance's inter-region bandwidth)",
+		"MB/s the sync job, or cross-region replication, moves across regions for snapshot data (a conservative share of an instance's inter-region bandwidth)",
 		"https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-instance-network-bandwidth.html"),
+	duration("s3.crr_lag_median", 5*time.Second,
+		"median time cross-region replication (replication: crr) takes to copy an object after it is stored; each object's lag is drawn from a log-normal with this median. AWS: S3 Replication Time Control \"replicates most objects that you upload to Amazon S3 in seconds\"; 5 s is a reasoned reading of that",
+		s3ReplicationTime),
+	duration("s3.crr_lag_p9999", 15*time.Minute,
+		"the 99.99th percentile of the cross-region replication lag: the long tail of a replication backlog (S3 RTC: \"99.99 percent of those objects within 15 minutes\"; without RTC AWS gives no bound)",
+		s3ReplicationTime),
 }
+
+const s3ReplicationTime = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-time-control.html"
+
+// z9999 is the standard normal quantile of 0.9999: a log-normal's p99.99
+// is its median times exp(z9999 * sigma).
+const z9999 = 3.719016485455709
 
 // never is the time of something that will not happen unless the state
 // changes.
@@ -65,6 +77,26 @@ type s3Endpoint struct {
 	synced      int
 	syncedSnaps int
 	pass        *syncPass
+
+	// As a cross-region replication destination: the objects and
+	// snapshots on their way here (a min-heap on due), those whose time
+	// came while the source or this endpoint could not be reached, and
+	// those that arrived.
+	crr        []crrItem
+	crrBlocked []crrItem
+	replicated []uint64
+	crrSnaps   []*esSnapshot
+	// crrSnapAt keeps snapshots arriving in the order they were taken: a
+	// snapshot refers to the files of the ones before it.
+	crrSnapAt time.Duration
+}
+
+// crrItem is one object (op) or snapshot replicating to an endpoint.
+type crrItem struct {
+	due  time.Duration
+	seq  uint64
+	op   uint64
+	snap *esSnapshot
 }
 
 // syncPass is one copy from the primary to a destination endpoint.
@@ -97,6 +129,13 @@ type s3Model struct {
 	jitter        *rand.Rand
 	lastReply     time.Duration
 	syncTick      platform.HandlerFunc
+
+	// Cross-region replication (replication: crr).
+	crr      bool
+	crrLag   *rand.Rand
+	crrMu    float64 // log of the median lag in seconds
+	crrSigma float64
+	crrSeq   uint64
 }
 
 func newS3Model(s *Sim, spec *platform.ServiceSpec) (model, error) {
@@ -112,6 +151,16 @@ func newS3Model(s *Sim, spec *platform.ServiceSpec) (model, error) {
 		eventBytes:    float64(s.params.integer("es.event_bytes")),
 		jitterMax:     s.params.duration("net.jitter_max"),
 		jitter:        s.rand("s3/jitter"),
+		crr:           spec.Replication == platform.ReplicationCRR,
+		crrLag:        s.rand("s3/crr/" + spec.Name),
+	}
+	if m.crr {
+		median, p9999 := s.params.duration("s3.crr_lag_median"), s.params.duration("s3.crr_lag_p9999")
+		if median <= 0 || p9999 < median {
+			return nil, fmt.Errorf("build s3 service %q: s3.crr_lag_median must be positive and at most s3.crr_lag_p9999", spec.Name)
+		}
+		m.crrMu = math.Log(median.Seconds())
+		m.crrSigma = math.Log(float64(p9999)/float64(median)) / z9999
 	}
 	for _, e := range spec.Endpoints {
 		n, err := s.node(e.Name)
@@ -135,11 +184,30 @@ func newS3Model(s *Sim, spec *platform.ServiceSpec) (model, error) {
 func (m *s3Model) service() string { return m.spec.Name }
 
 func (m *s3Model) start() {
-	if len(m.endpoints) > 1 && m.spec.SyncInterval > 0 {
-		// The first pass starts with the scenario, as the live platform
-		// syncs once before time 0.
-		m.s.after(0, m.syncTick)
+	if !m.crr && len(m.endpoints) > 1 && m.spec.SyncInterval > 0 {
+		// A first pass runs as the scenario starts, as the live platform
+		// syncs once before time 0; the cron schedule fires at its phase.
+		interval := m.spec.SyncInterval.D()
+		phase := jobPhase(m.s, m.spec.SyncPhase, interval, "s3/sync-phase/"+m.spec.Name)
+		if phase > 0 {
+			m.s.after(0, platform.HandlerFunc(func(now time.Duration) { m.syncPasses(now) }))
+		}
+		m.s.after(phase, m.syncTick)
 	}
+}
+
+// jobPhase is when a periodic job first fires: the pinned phase, or one
+// drawn from the seed's stream for the job, uniform in [0, interval). A
+// schedule that has been running for a long time is as likely to fire at
+// any point of its interval when a drill begins.
+func jobPhase(s *Sim, pinned *platform.Duration, interval time.Duration, stream string) time.Duration {
+	if pinned != nil {
+		return pinned.D()
+	}
+	if interval <= 0 {
+		return 0
+	}
+	return time.Duration(s.rand(stream).Int64N(int64(interval)))
 }
 
 // endpoint returns the region's endpoint, or nil.
@@ -193,6 +261,9 @@ func (m *s3Model) advance(t time.Duration) {
 	for _, e := range m.endpoints {
 		m.commit(e, t)
 	}
+	if m.crr {
+		m.replicate(t)
+	}
 	for {
 		var best *s3Endpoint
 		bestAt, bestIndex := never, 0
@@ -225,6 +296,9 @@ func (m *s3Model) commit(e *s3Endpoint, t time.Duration) {
 			}
 			e.objects = append(e.objects, p.op)
 			p.committed = true
+			if m.crr && e == m.primary {
+				m.replicateLater(p.commitAt, p.op, nil, 0)
+			}
 		}
 		e.commitAt++
 	}
@@ -308,6 +382,7 @@ func (m *s3Model) nodeChanged(n *simNode, c nodeChange) {
 		}
 	}
 	m.checkPasses()
+	m.unblock()
 }
 
 func (m *s3Model) byNode(n *simNode) *s3Endpoint {
@@ -319,13 +394,22 @@ func (m *s3Model) byNode(n *simNode) *s3Endpoint {
 	return nil
 }
 
-func (m *s3Model) networkChanged() { m.checkPasses() }
+func (m *s3Model) networkChanged() {
+	m.checkPasses()
+	m.unblock()
+}
 
 // --- the cross-region sync job ---
 
 // syncAll starts a pass to every destination that has none running. It runs
 // every SyncInterval, like a cron job.
 func (m *s3Model) syncAll(now time.Duration) {
+	m.syncPasses(now)
+	m.s.after(m.spec.SyncInterval.D(), m.syncTick)
+}
+
+// syncPasses starts a pass to every destination that has none running.
+func (m *s3Model) syncPasses(now time.Duration) {
 	for _, dst := range m.endpoints {
 		if dst == m.primary || dst.pass != nil || !m.s.reachable(m.primary.node, dst.node) {
 			continue
@@ -343,7 +427,6 @@ func (m *s3Model) syncAll(now time.Duration) {
 		dst.pass = pass
 		m.s.after(took, platform.HandlerFunc(func(time.Duration) { m.finishPass(pass) }))
 	}
-	m.s.after(m.spec.SyncInterval.D(), m.syncTick)
 }
 
 func (m *s3Model) finishPass(p *syncPass) {
@@ -396,8 +479,11 @@ func (m *s3Model) action(a platform.Action, done platform.ActionDone) error {
 // readBack answers from the active endpoint: what was written to it and, if
 // it is not the primary, what the sync job copied to it.
 func (m *s3Model) readBack(ids []uint64, present []bool) {
-	have := make(map[uint64]struct{}, len(m.active.objects)+m.active.synced)
+	have := make(map[uint64]struct{}, len(m.active.objects)+m.active.synced+len(m.active.replicated))
 	for _, id := range m.active.objects {
+		have[id] = struct{}{}
+	}
+	for _, id := range m.active.replicated {
 		have[id] = struct{}{}
 	}
 	if m.active != m.primary {
@@ -412,34 +498,44 @@ func (m *s3Model) readBack(ids []uint64, present []bool) {
 
 // --- the snapshot repository, for the elasticsearch model ---
 
-// putSnapshot stores a finished snapshot in the bucket of region's endpoint.
-// It reports false when that endpoint does not answer from node.
-func (m *s3Model) putSnapshot(region string, from *simNode, snap *esSnapshot) bool {
-	e := m.endpoint(region)
+// putSnapshot stores a finished snapshot in the bucket of the endpoint
+// node. It reports false when that endpoint does not answer from node.
+func (m *s3Model) putSnapshot(endpoint, from *simNode, snap *esSnapshot) bool {
+	e := m.byNode(endpoint)
 	if e == nil || !m.s.reachable(from, e.node) {
 		return false
 	}
 	e.snaps = append(e.snaps, snap)
+	if m.crr && e == m.primary {
+		m.replicateLater(m.s.now, 0, snap, float64(snap.newEvents)*m.eventBytes)
+	}
 	return true
 }
 
-// latestSnapshot is the newest snapshot in region's bucket (written there or
-// copied by the sync job), or nil; ok is false when the endpoint is gone.
-func (m *s3Model) latestSnapshot(region string) (snap *esSnapshot, ok bool) {
+// snapshots lists the snapshots in region's bucket (written there, copied
+// by the sync job or replicated); ok is false when the endpoint is gone.
+func (m *s3Model) snapshots(region string) (snaps []*esSnapshot, ok bool) {
 	e := m.endpoint(region)
 	if e == nil || !m.s.up(e.node) {
 		return nil, false
 	}
-	candidates := e.snaps
-	if e != m.primary {
-		candidates = append(append([]*esSnapshot(nil), m.primary.snaps[:e.syncedSnaps]...), e.snaps...)
+	if e == m.primary {
+		return e.snaps, true
 	}
-	for _, sn := range candidates {
+	snaps = append(append([]*esSnapshot(nil), m.primary.snaps[:e.syncedSnaps]...), e.snaps...)
+	return append(snaps, e.crrSnaps...), true
+}
+
+// latestSnapshot is the newest snapshot in region's bucket, or nil; ok is
+// false when the endpoint is gone.
+func (m *s3Model) latestSnapshot(region string) (snap *esSnapshot, ok bool) {
+	snaps, ok := m.snapshots(region)
+	for _, sn := range snaps {
 		if snap == nil || sn.takenAt > snap.takenAt {
 			snap = sn
 		}
 	}
-	return snap, true
+	return snap, ok
 }
 
 // snapshotEndpoint is the node of region's endpoint, or nil.
@@ -448,4 +544,117 @@ func (m *s3Model) snapshotEndpoint(region string) *simNode {
 		return e.node
 	}
 	return nil
+}
+
+// --- cross-region replication (replication: crr) ---
+//
+// Each object stored in the primary region is copied to every other
+// region on its own, after a lag drawn from a log-normal (seconds usually,
+// a tail of minutes: s3.crr_lag_median, s3.crr_lag_p9999). An object whose
+// time comes while its source or destination cannot be reached waits, as
+// S3 keeps it PENDING, and is copied once both answer again; so the loss of
+// the primary region loses exactly the objects still pending.
+
+// replicateLater queues an object (op) or a snapshot (with its bytes) for
+// every other endpoint, stored at the given time.
+func (m *s3Model) replicateLater(stored time.Duration, op uint64, snap *esSnapshot, bytes float64) {
+	for _, dst := range m.endpoints {
+		if dst == m.primary {
+			continue
+		}
+		due := stored + m.drawLag()
+		if snap != nil {
+			due = max(due+time.Duration(bytes/m.bandwidth*float64(time.Second)), dst.crrSnapAt)
+			dst.crrSnapAt = due
+		}
+		m.crrSeq++
+		dst.pushCRR(crrItem{due: due, seq: m.crrSeq, op: op, snap: snap})
+	}
+}
+
+// drawLag draws one object's replication lag.
+func (m *s3Model) drawLag() time.Duration {
+	lag := math.Exp(m.crrMu + m.crrSigma*m.crrLag.NormFloat64())
+	// Clamped to a million seconds only so that a draw far out in the tail
+	// cannot overflow a time.Duration; no parameter reaches it.
+	return time.Duration(min(lag, 1e6) * float64(time.Second))
+}
+
+// replicate lands every replication due by t whose source and destination
+// answer; the others wait for them.
+func (m *s3Model) replicate(t time.Duration) {
+	for _, dst := range m.endpoints {
+		for len(dst.crr) > 0 && dst.crr[0].due <= t {
+			it := dst.popCRR()
+			if !m.s.reachable(m.primary.node, dst.node) {
+				dst.crrBlocked = append(dst.crrBlocked, it)
+				continue
+			}
+			if it.snap != nil {
+				dst.crrSnaps = append(dst.crrSnaps, it.snap)
+			} else {
+				dst.replicated = append(dst.replicated, it.op)
+			}
+		}
+	}
+}
+
+// unblock requeues, as due now, the replications that waited for an
+// endpoint that answers again.
+func (m *s3Model) unblock() {
+	if !m.crr {
+		return
+	}
+	for _, dst := range m.endpoints {
+		if len(dst.crrBlocked) == 0 || !m.s.reachable(m.primary.node, dst.node) {
+			continue
+		}
+		for _, it := range dst.crrBlocked {
+			it.due = m.s.now
+			dst.pushCRR(it)
+		}
+		dst.crrBlocked = dst.crrBlocked[:0]
+	}
+}
+
+func (e *s3Endpoint) crrLess(i, j int) bool {
+	a, b := &e.crr[i], &e.crr[j]
+	if a.due != b.due {
+		return a.due < b.due
+	}
+	return a.seq < b.seq
+}
+
+func (e *s3Endpoint) pushCRR(it crrItem) {
+	e.crr = append(e.crr, it)
+	for i := len(e.crr) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !e.crrLess(i, parent) {
+			break
+		}
+		e.crr[i], e.crr[parent] = e.crr[parent], e.crr[i]
+		i = parent
+	}
+}
+
+func (e *s3Endpoint) popCRR() crrItem {
+	top := e.crr[0]
+	last := len(e.crr) - 1
+	e.crr[0] = e.crr[last]
+	e.crr = e.crr[:last]
+	for i := 0; ; {
+		l, r, small := 2*i+1, 2*i+2, i
+		if l < last && e.crrLess(l, small) {
+			small = l
+		}
+		if r < last && e.crrLess(r, small) {
+			small = r
+		}
+		if small == i {
+			break
+		}
+		e.crr[i], e.crr[small] = e.crr[small], e.crr[i]
+		i = small
+	}
+	return top
 }

@@ -89,7 +89,6 @@ type Sim struct {
 
 var (
 	_ platform.Platform = (*Sim)(nil)
-	_ platform.Readers  = (*Sim)(nil)
 	_ platform.Loop     = (*Sim)(nil)
 	_ platform.Faults   = simFaults{}
 )
@@ -179,9 +178,18 @@ func (s *Sim) At(t time.Duration, h platform.Handler) {
 	s.queue.push(t, h)
 }
 
+// MaxEventsAtOneInstant bounds the events the loop fires at one virtual
+// time. A model that keeps scheduling work at the current time (a timer of
+// zero length) would otherwise hold virtual time still and run forever; no
+// model needs anywhere near this many events at one instant.
+const MaxEventsAtOneInstant = 1_000_000
+
 // Run steps the event queue until virtual time reaches until. ctx is checked
-// every few thousand events so an interrupt stops a long run promptly.
+// every few thousand events so an interrupt stops a long run promptly. A
+// run that fires more than MaxEventsAtOneInstant events at one virtual time
+// stops with an error saying so.
 func (s *Sim) Run(ctx context.Context, until time.Duration) error {
+	atInstant := 0
 	for steps := 0; ; steps++ {
 		if steps&4095 == 0 && ctx.Err() != nil {
 			return ctx.Err()
@@ -196,6 +204,14 @@ func (s *Sim) Run(ctx context.Context, until time.Duration) error {
 		}
 		s.advanceModels(t)
 		ev := s.queue.pop()
+		if ev.at == s.now {
+			atInstant++
+			if atInstant > MaxEventsAtOneInstant {
+				return fmt.Errorf("simulator: more than %d events at virtual time %s without time moving on: a model is looping (a timer or period of zero? check the scenario's parameters)", MaxEventsAtOneInstant, s.now)
+			}
+		} else {
+			atInstant = 1
+		}
 		s.now = ev.at
 		ev.h.Fire(s.now)
 	}

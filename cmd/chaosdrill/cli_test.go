@@ -349,7 +349,7 @@ var _ = Describe("without Docker", func() {
 	})
 
 	It("writes no report for an interrupted run, whatever error the interrupt surfaced as", func() {
-		sc, err := loadScenario(library("es-node-kill"), nil)
+		sc, err := loadScenario(context.Background(), library("es-node-kill"), nil, "sim")
 		Expect(err).NotTo(HaveOccurred())
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()

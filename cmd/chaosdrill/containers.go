@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -14,13 +16,86 @@ import (
 	"github.com/chaosdrill/chaosdrill/runner"
 )
 
+// Environment variables of the live platform the CLI reads, beside
+// containers.ImagesVariable, containers.MemoryProfileVariable and
+// containers.LinkLatencyVariable.
+const (
+	// pullVariable set to "never" makes a missing image an environment
+	// failure at once instead of a pull (air-gapped machines, CI that
+	// pre-pulls).
+	pullVariable = "CHAOSDRILL_PULL"
+)
+
 // containersPlatform builds the live platform. Docker is checked up front so
 // that a run without it exits 3 before anything else happens.
 func containersPlatform(ctx context.Context) (runner.Builder, []platform.Parameter, error) {
 	if err := docker.IsReachable(ctx); err != nil {
 		return nil, nil, environment(err)
 	}
-	return func(cfg platform.Config) (platform.Platform, error) { return containers.New(cfg) }, containers.Parameters(), nil
+	opts, err := liveOptions(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return func(cfg platform.Config) (platform.Platform, error) { return containers.New(cfg, opts...) }, containers.Parameters(), nil
+}
+
+// liveOptions are the live platform's options from the environment and the
+// command line: images (the scenario's images: block, then
+// CHAOSDRILL_IMAGES, then --image), the memory profile, link latencies, and
+// whether to pull. A bad value is bad input.
+func liveOptions(ctx context.Context) ([]containers.Option, error) {
+	var opts []containers.Option
+	fromEnvironment, err := containers.ImagesFromEnvironment()
+	if err != nil {
+		return nil, badInput(err)
+	}
+	opts = append(opts, containers.WithImages(fromEnvironment))
+	if fromFlags, ok := ctx.Value(imagesKey{}).(containers.Images); ok {
+		opts = append(opts, containers.WithImages(fromFlags))
+	}
+	profile, err := containers.MemoryProfileNamed(strings.TrimSpace(os.Getenv(containers.MemoryProfileVariable)))
+	if err != nil {
+		return nil, badInput(fmt.Errorf("%s: %w", containers.MemoryProfileVariable, err))
+	}
+	opts = append(opts, containers.WithMemoryProfile(profile))
+	switch value := strings.TrimSpace(os.Getenv(containers.LinkLatencyVariable)); value {
+	case "", "on":
+	case "off":
+		opts = append(opts, containers.WithoutLinkLatency())
+	default:
+		return nil, badInput(fmt.Errorf("%s=%q: want on or off", containers.LinkLatencyVariable, value))
+	}
+	switch value := strings.TrimSpace(os.Getenv(pullVariable)); value {
+	case "", "missing":
+	case "never":
+		opts = append(opts, containers.WithoutPull())
+	default:
+		return nil, badInput(fmt.Errorf("%s=%q: want missing (the default) or never", pullVariable, value))
+	}
+	return opts, nil
+}
+
+// imagesKey carries the --image overrides from flag parsing to the platform.
+type imagesKey struct{}
+
+// addImageFlag gives cmd the repeatable --image KIND=REF flag; what it
+// holds reaches containersPlatform through the command's context.
+func addImageFlag(cmd *cobra.Command) {
+	var overrides []string
+	cmd.Flags().StringArrayVar(&overrides, "image", nil,
+		"container image for a service kind on --platform containers, KIND=REF from any registry (kinds: "+strings.Join(containers.ImageKinds, ", ")+"); repeatable; wins over "+containers.ImagesVariable+" and the scenario's images:")
+	before := cmd.PreRunE
+	cmd.PreRunE = func(c *cobra.Command, args []string) error {
+		images, err := containers.ParseImages(overrides)
+		if err != nil {
+			return badInput(fmt.Errorf("--image: %w", err))
+		}
+		c.SetContext(context.WithValue(c.Context(), imagesKey{}, images))
+		if before != nil {
+			return before(c, args)
+		}
+		return nil
+	}
 }
 
 func newCleanupCommand() *cobra.Command {

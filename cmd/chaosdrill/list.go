@@ -47,9 +47,9 @@ the documentation it comes from.
 				default:
 					return badInput(fmt.Errorf("--platform %q: want sim or containers", platformName))
 				}
-				fmt.Fprintln(w, "PARAMETER\tDEFAULT\tMEANING\tSOURCE")
+				fmt.Fprintln(w, "PARAMETER\tDEFAULT\tRANGE\tMEANING\tSOURCE")
 				for _, p := range list {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.Name, p.Default, p.Description, p.Source)
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", p.Name, p.Default, describeRange(p), p.Description, p.Source)
 				}
 				return nil
 			}
@@ -105,6 +105,19 @@ the documentation it comes from.
 	cmd.Flags().BoolVar(&parameters, "parameters", false, "list the model parameters instead")
 	cmd.Flags().StringVar(&platformName, "platform", "sim", "whose parameters --parameters lists: sim or containers")
 	return cmd
+}
+
+// describeRange says what values a parameter takes: "1ms..168h0m0s",
+// "true|false", or "any" for free text.
+func describeRange(p platform.Parameter) string {
+	if p.ValueKind() == platform.ParamBool {
+		return "true|false"
+	}
+	lowest, highest := p.Range()
+	if lowest == "" && highest == "" {
+		return "any"
+	}
+	return lowest + ".." + highest
 }
 
 func firstLine(s string) string {

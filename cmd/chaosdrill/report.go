@@ -17,13 +17,30 @@ func newReportCommand() *cobra.Command {
 		Long: `Read a report.json written by an earlier run (for example one kept as a CI
 artifact), print its summary, and write junit.xml, report.md and report.html
 (and the report.json itself) into --out (default: beside it). Nothing is run
-again; the verdict is the stored one, and so is the exit code: 0 pass, 1 fail,
+again.
+
+The stored report is checked before anything is written: a file that is not
+a regular file, is over 512 MiB, or does not hold together (an unknown
+verdict or status, a service without figures, a timeline whose series differ
+in length) is bad input, exit 2, and nothing is written. The verdict is
+worked out again from the report's own checks, faults, runbook steps and
+read-backs; when it differs from the stored one, that is said, and the
+worked-out verdict is rendered and gives the exit code: 0 pass, 1 fail,
 not-rehearsed or unverified, 3 error.`,
 		Args: argsError(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if err := enterPhase(ctx, phaseLoad); err != nil {
+				return err
+			}
 			rep, err := reports.Read(args[0])
 			if err != nil {
 				return badInput(err)
+			}
+			if worked := reports.RecomputeVerdict(rep); worked != rep.Verdict {
+				fmt.Fprintf(cmd.ErrOrStderr(), "chaosdrill: the stored verdict %q contradicts the report's own checks, faults, runbook and read-backs, which give %q; rendering %q\n",
+					rep.Verdict, worked, worked)
+				rep.Verdict = worked
 			}
 			if out == "" {
 				out = filepath.Dir(args[0])
@@ -31,13 +48,25 @@ not-rehearsed or unverified, 3 error.`,
 			if err := checkOutFolder(out); err != nil {
 				return badInput(err)
 			}
-			if err := reports.WriteAll(out, rep); err != nil {
-				return environment(fmt.Errorf("write report: %w", err))
+			lock, err := lockOut(out)
+			if err != nil {
+				return err
+			}
+			if err := writeReport(ctx, out, rep); err != nil {
+				if interrupted(ctx, err) {
+					_ = lock.Abandon()
+				} else {
+					_ = lock.Release()
+				}
+				return err
+			}
+			if err := lock.Release(); err != nil {
+				return environment(fmt.Errorf("release the lock on %s: %w", out, err))
 			}
 			reports.Summary(cmd.OutOrStdout(), rep)
 			fmt.Fprintf(cmd.OutOrStdout(), "report: %s\n", filepath.Join(out, reports.FileHTML))
 			if code := reports.ExitCode(rep.Verdict); code != exitPass {
-				return &exitError{code: code, err: fmt.Errorf("the stored verdict is %s", rep.Verdict)}
+				return &exitError{code: code, err: fmt.Errorf("the verdict is %s", rep.Verdict)}
 			}
 			return nil
 		},

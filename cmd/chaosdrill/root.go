@@ -53,11 +53,26 @@ func classify(err error) int {
 }
 
 func execute(args []string, stdout, stderr io.Writer) int {
+	return executeContext(context.Background(), args, stdout, stderr)
+}
+
+// rawStderrKey carries the unescaped standard error in a command's context,
+// for the progress bar's own cursor control.
+type rawStderrKey struct{}
+
+// executeContext runs the command line with parent's values (the specs'
+// phase hook). SIGINT and SIGTERM cancel the command's context: every
+// phase stops, removes what it created and writes nothing, exit 3.
+func executeContext(parent context.Context, args []string, stdout, stderr io.Writer) int {
 	// testcontainers narrates every Docker connection on stderr; the CLI
 	// reports what matters itself.
 	tclog.SetDefault(tclog.NewNoopLogger())
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	ctx = context.WithValue(ctx, rawStderrKey{}, stderr)
+	// Names, stored reports and environment errors may hold control
+	// characters; nothing reaches the terminal raw.
+	stdout, stderr = terminalWriter{stdout}, terminalWriter{stderr}
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
@@ -68,10 +83,10 @@ func execute(args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, &ee) && ee.code == exitFail {
 		return exitFail
 	}
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		// Interrupted (SIGINT/SIGTERM): the platform was closed on the way
-		// out, so nothing the run started is left.
-		fmt.Fprintln(stderr, "chaosdrill: interrupted; everything the run started has been removed")
+	if ctx.Err() != nil {
+		// Interrupted (SIGINT/SIGTERM): whatever error that surfaced as,
+		// the platform was closed and the output folder left as it was.
+		fmt.Fprintln(stderr, "chaosdrill: interrupted; everything the run started has been removed and nothing was written")
 		return exitEnvironment
 	}
 	fmt.Fprintf(stderr, "chaosdrill: %v\n", err)
@@ -130,7 +145,7 @@ unverified (a check could not run, e.g. a read-back failed); 2 bad input;
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
-	root.AddCommand(newRunCommand(), newValidateCommand(), newListCommand(), newSweepCommand(), newReportCommand(), newCleanupCommand(), newVersionCommand())
+	root.AddCommand(newRunCommand(), newValidateCommand(), newListCommand(), newSweepCommand(), newReportCommand(), newCleanupCommand(), newVersionCommand(), newDoctorCommand())
 	return root
 }
 

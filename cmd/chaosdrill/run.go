@@ -9,12 +9,15 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/chaosdrill/chaosdrill/internal/files"
 	"github.com/chaosdrill/chaosdrill/platform"
 	"github.com/chaosdrill/chaosdrill/platform/containers"
+	"github.com/chaosdrill/chaosdrill/platform/containers/docker"
 	"github.com/chaosdrill/chaosdrill/reports"
 	"github.com/chaosdrill/chaosdrill/runner"
 	"github.com/chaosdrill/chaosdrill/scenarios"
@@ -26,6 +29,7 @@ type runFlags struct {
 	seed     uint64
 	out      string
 	quiet    bool
+	dryRun   bool
 }
 
 func newRunCommand() *cobra.Command {
@@ -40,65 +44,170 @@ junit.xml, report.md and report.html into --out (default out/<scenario>-<seed>).
 The verdict is pass only if every fault and runbook step of the file happened
 and every check held: not-rehearsed (something of the file did not happen) and
 unverified (a check could not run, e.g. a read-back failed) exit 1 like fail.
-A run the environment stops still writes its report, verdict error, exit 3;
-an interrupted run (Ctrl-C) removes what it started and writes nothing.
+A run the environment stops still writes its report, verdict error, exit 3.
+
+The output folder is locked while the run may write there: a second command
+given the same --out refuses at once (exit 2). The report files are written
+into a temporary folder and moved into place together, so a reader never sees
+a torn report. An interrupt (Ctrl-C, SIGTERM) stops any phase at once, removes
+what the run started and writes nothing (exit 3).
+
+With --dry-run, the scenario is checked and its plan printed (which nodes each
+fault hits, and when; the runbook chain; the expectations; on the containers
+platform the images and network it would create) without running anything.
 
 The same scenario and seed on the simulator give a byte-identical report.json.`,
 		Args: argsError(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
 			known, err := parametersOf(f.platform)
 			if err != nil {
 				return err
 			}
-			sc, err := loadScenario(args[0], known)
+			if err := enterPhase(ctx, phaseLoad); err != nil {
+				return err
+			}
+			sc, err := loadScenario(ctx, args[0], known, f.platform)
 			if err != nil {
 				return err
 			}
+			if f.dryRun {
+				var images []containers.NeededImage
+				if f.platform == "containers" {
+					if images, err = plannedImages(ctx, sc); err != nil {
+						return err
+					}
+				}
+				return printPlan(cmd.OutOrStdout(), sc, f.platform, images)
+			}
 			out := f.out
 			if out == "" {
-				out = filepath.Join("out", sc.Name+"-"+strconv.FormatUint(f.seed, 10))
+				out = defaultOut(sc.Name, f.seed)
 			}
 			if err := checkOutFolder(out); err != nil {
 				return badInput(err)
 			}
-			stdout := cmd.OutOrStdout()
-			build, _, err := platformFor(cmd.Context(), f.platform)
+			lock, err := lockOut(out)
 			if err != nil {
-				return failedRun(cmd.Context(), stdout, out, sc, f, reports.PhasePreflight, err)
+				return err
 			}
-			opts := runner.Options{Seed: f.seed, RunID: runID(f.platform, sc.Name, f.seed)}
-			if !f.quiet {
-				opts.Log = func(format string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", a...) }
+			err = runLocked(ctx, cmd, args[0], sc, f, out)
+			if interrupted(ctx, err) {
+				_ = lock.Abandon()
+				return err
 			}
-			rep, err := runner.Run(cmd.Context(), sc, build, opts)
-			if err != nil {
-				if rep == nil || interrupted(cmd.Context(), err) {
-					return failedRun(cmd.Context(), stdout, out, sc, f, phaseOf(err), err)
-				}
-				// Measured in full, then the tear-down failed.
-				rep.MarkError(phaseOf(err), err)
+			if rerr := lock.Release(); rerr != nil && err == nil {
+				err = environment(fmt.Errorf("release the lock on %s: %w", out, rerr))
 			}
-			if werr := reports.WriteAll(out, rep); werr != nil {
-				return environment(fmt.Errorf("write report: %w", werr))
-			}
-			reports.Summary(stdout, rep)
-			fmt.Fprintf(stdout, "report: %s\n", filepath.Join(out, reports.FileHTML))
-			switch code := reports.ExitCode(rep.Verdict); code {
-			case exitPass:
-				return nil
-			case exitEnvironment:
-				return environment(err)
-			default:
-				fmt.Fprintf(stdout, "reproduce with: chaosdrill run %s --platform %s --seed=%d\n", args[0], f.platform, f.seed)
-				return &exitError{code: code, err: fmt.Errorf("verdict %s", rep.Verdict)}
-			}
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&f.platform, "platform", "sim", "where to run: sim (embedded simulator) or containers (Docker)")
 	cmd.Flags().Uint64Var(&f.seed, "seed", 1, "root seed of the run (the simulator is deterministic per seed)")
 	cmd.Flags().StringVar(&f.out, "out", "", "folder for the report files (default out/<scenario>-<seed>)")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "do not print faults and events as they happen")
+	addImageFlag(cmd)
+	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "check the scenario and print its plan without running anything")
 	return cmd
+}
+
+// defaultOut is out/<scenario>-<seed>. A loaded scenario's name is one
+// path element of safe characters (scenarios.CheckName); anything else
+// falls back to "scenario", so that the report can never land outside out/.
+func defaultOut(name string, seed uint64) string {
+	if scenarios.CheckName(name) != nil || !filepath.IsLocal(name) {
+		name = "scenario"
+	}
+	return filepath.Join("out", name+"-"+strconv.FormatUint(seed, 10))
+}
+
+// lockOut takes the output folder for this command; a folder another
+// command holds is a usage error, found before anything runs.
+func lockOut(out string) (*files.Lock, error) {
+	lock, err := files.LockFolder(out)
+	switch {
+	case errors.Is(err, files.ErrLocked):
+		return nil, badInput(fmt.Errorf("--out %w: give each run its own folder", err))
+	case err != nil:
+		return nil, badInput(fmt.Errorf("--out %s: %w", out, err))
+	}
+	return lock, nil
+}
+
+// runLocked runs the scenario and writes its report into out, which this
+// command holds.
+func runLocked(ctx context.Context, cmd *cobra.Command, path string, sc *scenarios.Scenario, f runFlags, out string) error {
+	stdout := cmd.OutOrStdout()
+	build, _, err := platformFor(ctx, f.platform)
+	if err != nil {
+		return failedRun(ctx, stdout, out, sc, f, reports.PhasePreflight, err)
+	}
+	opts := runner.Options{Seed: f.seed, RunID: runID(f.platform, sc.Name, f.seed)}
+	if !f.quiet {
+		opts.Log = func(format string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", a...) }
+	}
+	rep, err := runner.Run(ctx, sc, hooked(ctx, build), opts)
+	if err != nil {
+		if rep == nil || interrupted(ctx, err) {
+			return failedRun(ctx, stdout, out, sc, f, phaseOf(err), err)
+		}
+		// Measured in full, then the tear-down failed.
+		rep.MarkError(phaseOf(err), err)
+	}
+	if perr := enterPhase(ctx, phaseReport); perr != nil {
+		return perr
+	}
+	if werr := writeReport(ctx, out, rep); werr != nil {
+		return werr
+	}
+	reports.Summary(stdout, rep)
+	fmt.Fprintf(stdout, "report: %s\n", filepath.Join(out, reports.FileHTML))
+	switch code := reports.ExitCode(rep.Verdict); code {
+	case exitPass:
+		return nil
+	case exitEnvironment:
+		return environment(err)
+	default:
+		fmt.Fprintf(stdout, "reproduce with: chaosdrill run %s --platform %s --seed=%d\n", path, f.platform, f.seed)
+		return &exitError{code: code, err: fmt.Errorf("verdict %s", rep.Verdict)}
+	}
+}
+
+// hooked wraps a platform builder so that the phase hook is told when the
+// models are built and when the simulation starts, and so that an
+// interrupt during construction stops the run there.
+func hooked(ctx context.Context, build runner.Builder) runner.Builder {
+	return func(cfg platform.Config) (platform.Platform, error) {
+		if err := enterPhase(ctx, phaseBuild); err != nil {
+			return nil, err
+		}
+		p, err := build(cfg)
+		if err != nil {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			_ = p.Close()
+			return nil, err
+		}
+		return hookedPlatform{Platform: p, ctx: ctx}, nil
+	}
+}
+
+// writeReport writes the four report files into out as one; an interrupt
+// leaves out as it was.
+func writeReport(ctx context.Context, out string, rep *reports.Report) error {
+	if err := enterPhase(ctx, phaseWrite); err != nil {
+		return err
+	}
+	err := reports.WriteAllContext(ctx, out, rep, func(file string) { _ = enterPhase(ctx, phaseWrite+":"+file) })
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	default:
+		return environment(fmt.Errorf("write report: %w", err))
+	}
 }
 
 // failedRun ends a run that could not complete. An interrupt writes
@@ -113,7 +222,10 @@ func failedRun(ctx context.Context, stdout io.Writer, out string, sc *scenarios.
 		Scenario: sc.Name, Description: sc.Description, Platform: f.platform, Seed: f.seed,
 		Duration: sc.Duration.D(), Topology: sc.Topology.Resolved, Expect: sc.Expect,
 	}, phase, err)
-	if werr := reports.WriteAll(out, rep); werr != nil {
+	if werr := reports.WriteAllContext(ctx, out, rep, nil); werr != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		return environment(fmt.Errorf("%w (and the error report could not be written: %v)", err, werr))
 	}
 	fmt.Fprintf(stdout, "error report: %s\n", filepath.Join(out, reports.FileJSON))
@@ -197,20 +309,40 @@ func platformFor(ctx context.Context, name string) (runner.Builder, []platform.P
 	}
 }
 
-// runID names a run; live runs label every container with it.
+// runID names a run; live runs label every container with it and put it
+// in container and network names, which take at most 63 characters here
+// (docker.NewEngine's rule), so a long scenario name is shortened.
 func runID(platformName, scenario string, seed uint64) string {
 	if platformName == "sim" {
 		return "sim"
 	}
-	return fmt.Sprintf("%s-%d-%s", scenario, seed, randomSuffix())
+	tail := fmt.Sprintf("-%d-%s", seed, randomSuffix())
+	if room := 63 - len(tail); len(scenario) > room {
+		scenario = strings.TrimRight(scenario[:room], "-_.")
+	}
+	return scenario + tail
 }
 
-// loadScenario loads a scenario file; every way it can fail (unreadable,
-// malformed, inconsistent) is bad input.
-func loadScenario(path string, known []platform.Parameter) (*scenarios.Scenario, error) {
-	sc, err := scenarios.Load(path, scenarios.WithParameters(known))
-	if err != nil {
+// loadScenario loads a scenario file for a platform; every way it can fail
+// (unreadable, not a regular file, malformed, inconsistent, over a limit)
+// is bad input, except an interrupt. On the containers platform the node
+// names must also make distinct container names.
+func loadScenario(ctx context.Context, path string, known []platform.Parameter, platformName string) (*scenarios.Scenario, error) {
+	opts := []scenarios.Option{scenarios.WithParameters(known), scenarios.WithContext(ctx)}
+	if platformName == "containers" {
+		opts = append(opts, scenarios.WithNodeNames(containerAlias))
+	}
+	sc, err := scenarios.Load(path, opts...)
+	switch {
+	case err == nil:
+		return sc, nil
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	default:
 		return nil, badInput(err)
 	}
-	return sc, nil
 }
+
+// containerAlias is the name the containers platform reaches a node by (and
+// puts in its container's name).
+func containerAlias(node string) string { return (*docker.Engine)(nil).Alias(node) }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,9 +18,11 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/chaosdrill/chaosdrill/internal/files"
 	"github.com/chaosdrill/chaosdrill/platform"
 	"github.com/chaosdrill/chaosdrill/reports"
 	"github.com/chaosdrill/chaosdrill/runner"
+	"github.com/chaosdrill/chaosdrill/scenarios"
 	"github.com/chaosdrill/chaosdrill/simulator"
 )
 
@@ -51,61 +55,42 @@ with chaosdrill run --seed=N). Writes sweep.json into --out when given.
 Exit code 1 if any seed did not pass.`,
 		Args: argsError(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if seeds == 0 {
+			ctx := cmd.Context()
+			switch {
+			case seeds == 0:
 				return badInput(fmt.Errorf("--seeds must be at least 1"))
-			}
-			if workers < 1 {
+			case seeds > maxSweepSeeds:
+				return badInput(fmt.Errorf("--seeds %d: a sweep runs at most %d seeds; shard a larger one over machines with --from", seeds, maxSweepSeeds))
+			case seeds-1 > math.MaxUint64-from:
+				return badInput(fmt.Errorf("--from %d with --seeds %d runs past the last seed, %d: the seeds would wrap round to 0", from, seeds, uint64(math.MaxUint64)))
+			case workers < 1:
 				return badInput(fmt.Errorf("--workers must be at least 1"))
 			}
-			sc, err := loadScenario(args[0], simulator.Parameters())
+			if err := enterPhase(ctx, phaseLoad); err != nil {
+				return err
+			}
+			sc, err := loadScenario(ctx, args[0], simulator.Parameters(), "sim")
 			if err != nil {
 				return err
 			}
+			var lock *files.Lock
 			if out != "" {
 				if err := checkOutFolder(out); err != nil {
 					return badInput(err)
 				}
-			}
-			results := make([]seedResult, seeds)
-			bar := progressbar.NewOptions64(int64(seeds),
-				progressbar.OptionSetWriter(cmd.ErrOrStderr()),
-				progressbar.OptionSetDescription(sc.Name),
-				progressbar.OptionSetVisibility(isTerminal(cmd.ErrOrStderr())),
-				progressbar.OptionShowCount(),
-				progressbar.OptionClearOnFinish())
-			var barMu sync.Mutex
-			g, ctx := errgroup.WithContext(cmd.Context())
-			g.SetLimit(workers)
-			for i := range seeds {
-				g.Go(func() error {
-					seed := from + i
-					// Each seed gets its own simulator: runs share nothing, so
-					// running them side by side keeps each one deterministic.
-					rep, err := runner.Run(ctx, sc, func(cfg platform.Config) (platform.Platform, error) { return simulator.New(cfg) }, runner.Options{Seed: seed})
-					if err != nil {
-						return fmt.Errorf("seed %d: %w", seed, err)
-					}
-					results[i] = summarise(seed, rep)
-					barMu.Lock()
-					_ = bar.Add(1)
-					barMu.Unlock()
-					return nil
-				})
-			}
-			if err := g.Wait(); err != nil {
-				return err
-			}
-			_ = bar.Finish()
-			failed := printSweep(cmd.OutOrStdout(), sc.Name, results)
-			if out != "" {
-				if err := writeSweep(out, sc.Name, results); err != nil {
-					return environment(err)
+				if lock, err = lockOut(out); err != nil {
+					return err
 				}
 			}
-			if failed > 0 {
-				return &exitError{code: exitFail, err: fmt.Errorf("%d seeds did not pass", failed)}
+			err = sweep(ctx, cmd, sc, from, seeds, workers, out)
+			if interrupted(ctx, err) {
+				_ = lock.Abandon()
+				return err
 			}
-			return nil
+			if rerr := lock.Release(); rerr != nil && err == nil {
+				err = environment(fmt.Errorf("release the lock on %s: %w", out, rerr))
+			}
+			return err
 		},
 	}
 	cmd.Flags().Uint64Var(&seeds, "seeds", 100, "how many seeds to run")
@@ -113,6 +98,70 @@ Exit code 1 if any seed did not pass.`,
 	cmd.Flags().IntVar(&workers, "workers", runtime.GOMAXPROCS(0), "seeds run side by side")
 	cmd.Flags().StringVar(&out, "out", "", "folder for sweep.json (default: none)")
 	return cmd
+}
+
+// maxSweepSeeds bounds one sweep (about 7 hours of the simulator at the
+// library's speed); a larger one is sharded over machines with --from.
+const maxSweepSeeds = 1_000_000
+
+// sweep runs the seeds and prints (and with out, writes) their results.
+func sweep(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario, from, seeds uint64, workers int, out string) error {
+	results := make([]seedResult, seeds)
+	rawStderr, _ := ctx.Value(rawStderrKey{}).(io.Writer)
+	if rawStderr == nil {
+		rawStderr = cmd.ErrOrStderr()
+	}
+	bar := progressbar.NewOptions64(int64(seeds),
+		progressbar.OptionSetWriter(rawStderr),
+		progressbar.OptionSetDescription(sc.Name),
+		progressbar.OptionSetVisibility(isTerminal(rawStderr)),
+		progressbar.OptionShowCount(),
+		progressbar.OptionClearOnFinish())
+	var barMu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(workers)
+	for i := range seeds {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			seed := from + i
+			// Each seed gets its own simulator: runs share nothing, so
+			// running them side by side keeps each one deterministic.
+			rep, err := runner.Run(gctx, sc, func(cfg platform.Config) (platform.Platform, error) { return simulator.New(cfg) }, runner.Options{Seed: seed})
+			if err != nil {
+				return fmt.Errorf("seed %d: %w", seed, err)
+			}
+			results[i] = summarise(seed, rep)
+			barMu.Lock()
+			_ = bar.Add(1)
+			barMu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	_ = bar.Finish()
+	failed := printSweep(cmd.OutOrStdout(), sc.Name, results)
+	if out != "" {
+		if err := writeSweep(ctx, out, sc.Name, results); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return environment(err)
+		}
+	}
+	if failed > 0 {
+		return &exitError{code: exitFail, err: fmt.Errorf("%d seeds did not pass", failed)}
+	}
+	return nil
 }
 
 func summarise(seed uint64, rep *reports.Report) seedResult {
@@ -189,17 +238,15 @@ func quantiles(xs []float64, format string) string {
 	return f(xs[0]) + "\t" + f(at(0.5)) + "\t" + f(at(0.9)) + "\t" + f(xs[len(xs)-1])
 }
 
-func writeSweep(dir, scenario string, results []seedResult) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", dir, err)
-	}
+// writeSweep writes sweep.json into dir, whole or not at all.
+func writeSweep(ctx context.Context, dir, scenario string, results []seedResult) error {
 	b, err := json.MarshalIndent(map[string]any{"schema": "chaosdrill.sweep/v1", "scenario": scenario, "seeds": results}, "", "  ")
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(dir, "sweep.json")
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	write := func(w io.Writer) error { _, err := w.Write(append(b, '\n')); return err }
+	if err := files.WriteAll(ctx, dir, []files.File{{Name: "sweep.json", Write: write}}, nil); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Join(dir, "sweep.json"), err)
 	}
 	return nil
 }

@@ -122,9 +122,12 @@ func pick[S any](services map[string]S, name, kind string) (S, error) {
 	if name != "" {
 		s, ok := services[name]
 		if !ok {
-			return zero, fmt.Errorf("no %s service %q: %w", kind, name, platform.ErrUnknownService)
+			return zero, fmt.Errorf("no %s service %q is running (a service without a workload is not started): %w", kind, name, platform.ErrUnknownService)
 		}
 		return s, nil
+	}
+	if len(services) == 0 {
+		return zero, fmt.Errorf("no %s service is running (a service without a workload is not started): %w", kind, platform.ErrUnknownService)
 	}
 	if len(services) != 1 {
 		return zero, fmt.Errorf("%d %s services: name one with the service parameter: %w", len(services), kind, platform.ErrUnknownService)
@@ -346,7 +349,7 @@ func (e *elasticService) restoreInto(ctx context.Context, region string, count i
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", e.spec.Name, err)
 	}
-	if err := e.formCluster(ctx, names, client); err != nil {
+	if err := e.formCluster(ctx, names); err != nil {
 		return fmt.Errorf("restore %s: %w", e.spec.Name, err)
 	}
 	bucket := bucketName(purposeSnapshots, e.spec.SnapshotTo, region)

@@ -17,16 +17,27 @@
 //
 // # Bring-up
 //
-// Start plans one container per node of the topology (see plan.go), starts
-// them all in parallel, then sets each service up: replSetInitiate with the
-// scenario's priorities, votes, hidden flags, tags and write modes, waiting
-// for a primary; Elasticsearch keystore keys on every node, cluster health,
-// the index and the snapshot repository; the buckets on every LocalStack.
-// Every wait has a timeout, and the error names what never came up; every
-// environment failure wraps [platform.ErrEnvironment]. Before scenario time 0
-// each cluster takes a baseline snapshot and every bucket is synced once, as
-// on a platform that has been running: a region lost before the first
-// periodic snapshot then still has something to restore.
+// Start plans one container per node of the services the scenario uses (the
+// ones with a workload, and the S3 service their cluster snapshots to; see
+// plan.go), checks that the network faults can be applied when the
+// topology's link latencies will be (root, nsenter, iptables-restore, a
+// local daemon), starts every container in parallel (naming every missing
+// image in one error), puts the topology's link latencies on the network
+// and measures them (link-latency events), then sets each service up:
+// replSetInitiate with the scenario's priorities, votes, hidden flags, tags
+// and write modes (idempotent: a lost reply is no failure), waiting for a
+// primary; cluster health, the S3 keys every node put into its keystore
+// before it started, the index and the snapshot repository; the buckets on
+// every LocalStack. Every wait has a timeout, and the error names what never
+// came up; every environment failure wraps [platform.ErrEnvironment]. Before
+// scenario time 0 each cluster takes a baseline snapshot and every bucket is
+// synced once, as on a platform that has been running: a region lost before
+// the first periodic snapshot then still has something to restore.
+//
+// Every value sent to a server is written in that server's documented
+// grammar (Elasticsearch time values, setting names, replica-set
+// configuration documents, S3 bucket names); grammar_test.go checks each
+// one, since the real servers cannot run where the tests do.
 //
 // # Clients
 //
@@ -34,23 +45,32 @@
 // adapter; a write's timeout counts from when the workload issued it, so a
 // write that waited in the queue past it is Failed without being sent. The
 // log tier batches events into bulk requests (logs.bulk_size,
-// logs.flush_interval) and acknowledges each one only once Elasticsearch
-// acknowledged its item, unless logs.ack_on_receipt. After a forced
-// reconfiguration the Mongo workload reconnects, as operators restart their
-// applications: the driver never re-learns a hidden member it dropped.
+// logs.flush_interval, the simulator's defaults) and acknowledges each one
+// only once Elasticsearch acknowledged its item, unless logs.ack_on_receipt.
+// After a forced reconfiguration the Mongo workload reconnects, as operators
+// restart their applications: the driver never re-learns a hidden member it
+// dropped. A read-back first checks that its service can be read at all (a
+// primary, a cluster that answers, an endpoint that answers), so one whose
+// recovery step failed fails at once with the reason.
 //
-// # Events
+// # Faults and events
 //
-// node-down and node-up come from the fault primitives themselves (Stop,
-// which may take Docker's whole grace period, runs in the background and
-// reports node-down when the container has exited); primary-elected and
-// primary-lost from asking every member for replSetGetStatus every
-// mongo.status_poll_interval and believing the primary most members name;
-// health colours and the master from polling _cluster/health;
-// replication-lag, one per secondary, is measured from the primary's
-// replSetGetStatus optimes just before a fault (the primitives of one zone or
-// region outage share one measurement); snapshot-completed and
-// sync-completed from the harness's own periodic jobs.
+// The fault primitives run off the loop; those one loop handler issues (a
+// zone or region outage is one call per node) start together, so the nodes
+// go down within milliseconds of each other, and fault-applied reports when
+// the last one did and the spread. node-down and node-up carry the time
+// Docker recorded (the container's exit or start, its pause or unpause
+// event); a primitive that failed is reported as fault-failed, and a node of
+// a service the run did not start is left out (fault-skipped).
+// primary-elected and primary-lost come from asking every member for
+// replSetGetStatus every mongo.status_poll_interval and believing the
+// primary most members name; health colours and the master from polling
+// _cluster/health; redundancy-restored when as many healthy, synced members
+// (or shard copies: green) exist as the topology declares. replication-lag,
+// one per secondary, is measured at the fault instant from the members'
+// lastAppliedWallTime. snapshot-completed and sync-completed come from the
+// harness's own periodic jobs, which run on a phase drawn from the run's
+// seed and stop at the instant a fault takes down a node they need.
 //
 // # What is only proved live
 //

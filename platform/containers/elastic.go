@@ -104,14 +104,13 @@ func (e *elasticService) setUp(ctx context.Context, s3Ready <-chan struct{}) err
 		return err
 	}
 	e.client = client
-	if err := e.formCluster(ctx, e.nodes, client); err != nil {
+	if err := e.formCluster(ctx, e.nodes); err != nil {
 		return err
 	}
 	if err := retry(ctx, func() error { return client.Setup(ctx, e.spec.Shards, e.spec.Replicas) }); err != nil {
 		return fmt.Errorf("create index %s: %w", e.index(), err)
 	}
-	if err := e.adminRequest(ctx, e.nodes, http.MethodPut, "/"+e.index()+"/_settings",
-		fmt.Sprintf(`{"index.unassigned.node_left.delayed_timeout":%q}`, e.p.set.delayedTimeout.String())); err != nil {
+	if err := e.adminRequest(ctx, e.nodes, http.MethodPut, "/"+e.index()+"/_settings", delayedTimeoutBody(e.p.set.delayedTimeout), nil); err != nil {
 		return fmt.Errorf("set delayed allocation timeout: %w", err)
 	}
 	if e.spec.SnapshotTo == "" {
@@ -134,44 +133,33 @@ func (e *elasticService) snapshotRegion() string {
 	return s3.PrimaryRegion
 }
 
-// formCluster puts the S3 keys into every node's keystore (they are secure
-// settings, reloadable, and must be on every node:
-// https://www.elastic.co/docs/deploy-manage/tools/snapshot-and-restore/s3-repository#repository-s3-client)
-// and waits until every node has joined a green cluster.
-func (e *elasticService) formCluster(ctx context.Context, nodes []string, client *elastic.Client) error {
-	engine, err := e.p.engineNow()
-	if err != nil {
-		return err
-	}
-	for _, n := range nodes {
-		script := fmt.Sprintf("echo %s | bin/elasticsearch-keystore add --stdin --force s3.client.default.access_key && echo %s | bin/elasticsearch-keystore add --stdin --force s3.client.default.secret_key", localStackKey, localStackSecret)
-		code, out, err := engine.Exec(ctx, n, []string{"sh", "-c", script})
-		if err != nil {
-			return fmt.Errorf("add s3 keys to the keystore of %s: %w", n, err)
-		}
-		if code != 0 {
-			return fmt.Errorf("add s3 keys to the keystore of %s: exit %d: %s", n, code, strings.TrimSpace(out))
-		}
-	}
-	// Cluster health answers 408 while its wait conditions are unmet
-	// (https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-cluster-health).
-	healthy := fmt.Sprintf("/_cluster/health?wait_for_status=green&wait_for_nodes=%d&timeout=%ds", len(nodes), int(elasticHealthWait.Seconds()))
+// formCluster waits until every node has joined a green cluster, then
+// checks that every node loaded the S3 keys its container put into its
+// keystore before it started (see elasticKeystoreCommand).
+func (e *elasticService) formCluster(ctx context.Context, nodes []string) error {
+	// Cluster health answers 408 while its wait conditions are unmet.
+	healthy := clusterHealthPath(len(nodes), elasticHealthWait)
 	if err := retry(ctx, func() error {
-		return e.adminRequest(ctx, nodes, http.MethodGet, healthy, "")
+		return e.adminRequest(ctx, nodes, http.MethodGet, healthy, "", nil)
 	}); err != nil {
 		return fmt.Errorf("wait for a green cluster of %d nodes: %w", len(nodes), err)
 	}
 	if err := retry(ctx, func() error {
-		return e.adminRequest(ctx, nodes, http.MethodPost, "/_nodes/reload_secure_settings", "")
+		var answer []byte
+		if err := e.adminRequest(ctx, nodes, http.MethodPost, "/_nodes/reload_secure_settings", "", &answer); err != nil {
+			return err
+		}
+		return checkReload(answer, nodes)
 	}); err != nil {
-		return fmt.Errorf("reload secure settings: %w", err)
+		return fmt.Errorf("check the S3 keys on every node: %w", err)
 	}
 	return nil
 }
 
 // adminRequest sends one request the adapter has no call for to the first
-// node that answers.
-func (e *elasticService) adminRequest(ctx context.Context, nodes []string, method, path, body string) error {
+// node that answers, and keeps a 2xx answer's body in answer when it is not
+// nil.
+func (e *elasticService) adminRequest(ctx context.Context, nodes []string, method, path, body string, answer *[]byte) error {
 	client := &http.Client{Transport: e.p.transport(), Timeout: elasticRequestTimeout}
 	defer client.CloseIdleConnections()
 	var errs []error
@@ -186,12 +174,15 @@ func (e *elasticService) adminRequest(ctx context.Context, nodes []string, metho
 			errs = append(errs, err)
 			continue
 		}
-		text, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		text, readErr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
-		if resp.StatusCode/100 == 2 {
+		if resp.StatusCode/100 == 2 && readErr == nil {
+			if answer != nil {
+				*answer = text
+			}
 			return nil
 		}
-		errs = append(errs, fmt.Errorf("%s %s on %s: %s: %s", method, path, n, resp.Status, strings.TrimSpace(string(text))))
+		errs = append(errs, fmt.Errorf("%s %s on %s: %s: %s", method, path, n, resp.Status, strings.TrimSpace(string(text[:min(len(text), 4096)]))))
 	}
 	return errors.Join(errs...)
 }
@@ -208,8 +199,18 @@ func (e *elasticService) bulk(ctx context.Context, ops []uint64, outcomes []plat
 	client.Bulk(ctx, ops, outcomes)
 }
 
+// readBack reads the events back from the cluster the log tier writes to
+// now, after a quick look that it answers: one that is gone (a restore step
+// failed and the tier still points at the lost region) fails at once, with
+// its nodes named.
 func (e *elasticService) readBack(ctx context.Context, ids []uint64, present []bool) error {
-	client, _, _ := e.current()
+	client, nodes, _ := e.current()
+	checkCtx, cancel := context.WithTimeout(ctx, readBackCheckTimeout)
+	_, err := client.Health(checkCtx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("read back %s: the cluster the log tier writes to (%s) does not answer (did a recovery step fail?): %w", e.spec.Name, strings.Join(nodes, ", "), err)
+	}
 	return client.ReadBack(ctx, ids, present)
 }
 
@@ -252,6 +253,28 @@ func (e *elasticService) poll(ctx context.Context) {
 	if master, err := client.MasterNode(ctx); err == nil && master != "" && master != e.lastMaster {
 		e.lastMaster = master
 		e.p.emit(platform.Event{Service: e.spec.Name, What: platform.EventMasterElected, Node: master})
+	}
+}
+
+// snapshotJob is the periodic snapshot as a job: it stops while the S3
+// endpoint it writes to is down, or every node of the cluster is.
+func (e *elasticService) snapshotJob(interval time.Duration) *job {
+	name := "snapshot " + e.spec.Name
+	endpoint, _ := snapshotEndpoint(e.p.cfg.Topology, e.spec, "")
+	return &job{
+		name: name, interval: interval, phase: jobPhase(e.p.cfg.Seed, name, interval),
+		pass: e.snapshot,
+		blocked: func(down map[string]bool, _ func(a, b string) bool) bool {
+			if down[endpoint] {
+				return true
+			}
+			for _, n := range e.spec.Nodes {
+				if !down[n.Name] {
+					return false
+				}
+			}
+			return true
+		},
 	}
 }
 

@@ -22,6 +22,15 @@ type wallLoop struct {
 	timers  timerHeap
 	seq     uint64
 
+	// The handler firing now, for the fault injector: the primitives one
+	// handler issues (a zone or region outage is one call per node) make
+	// one fault, applied together, at the handler's time. Touched only on
+	// the loop goroutine.
+	firing      bool
+	firings     uint64        // counts handlers fired
+	firingAt    time.Duration // the time the firing handler was given
+	afterFiring []func()
+
 	mu     sync.Mutex
 	posted []func(now time.Duration)
 	wake   chan struct{} // capacity 1: "posted is not empty"
@@ -87,7 +96,7 @@ func (l *wallLoop) Run(ctx context.Context, until time.Duration) error {
 		fired := false
 		for len(l.timers) > 0 && l.timers[0].at <= now && l.timers[0].at <= until {
 			t := heap.Pop(&l.timers).(timer)
-			t.h.Fire(l.Now())
+			l.fire(t.h)
 			fired = true
 		}
 		dueByUntil := len(l.timers) > 0 && l.timers[0].at <= until
@@ -111,6 +120,44 @@ func (l *wallLoop) Run(ctx context.Context, until time.Duration) error {
 		case <-wait.C:
 		}
 	}
+}
+
+// fire runs one handler, then what it left to run once it returned.
+func (l *wallLoop) fire(h platform.Handler) {
+	l.firing, l.firingAt = true, l.Now()
+	l.firings++
+	h.Fire(l.firingAt)
+	l.firing = false
+	after := l.afterFiring
+	l.afterFiring = nil
+	for _, fn := range after {
+		fn()
+	}
+}
+
+// handler tells, on the loop, which handler is firing: its sequence number
+// and the time it was given; ok is false outside a handler.
+func (l *wallLoop) handler() (firing uint64, at time.Duration, ok bool) {
+	return l.firings, l.firingAt, l.firing
+}
+
+// afterHandler runs fn on the loop once the firing handler has returned;
+// outside a handler, at once.
+func (l *wallLoop) afterHandler(fn func()) {
+	if !l.firing {
+		fn()
+		return
+	}
+	l.afterFiring = append(l.afterFiring, fn)
+}
+
+// scenarioTime converts a wall-clock instant (e.g. one Docker recorded) to
+// scenario time; 0 before begin.
+func (l *wallLoop) scenarioTime(t time.Time) time.Duration {
+	if l.started.IsZero() {
+		return 0
+	}
+	return t.Sub(l.started)
 }
 
 type timer struct {

@@ -109,3 +109,66 @@ func TestLoopRunEndsWithTheContext(t *testing.T) {
 		g.Expect(l.Now()).To(Equal(3 * time.Second))
 	})
 }
+
+func TestLoopTellsWhichHandlerIsFiringAndRunsWorkLeftForAfterIt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := NewWithT(t)
+		l := newWallLoop()
+		l.begin()
+		var log []string
+		var seen []uint64
+		for _, at := range []time.Duration{time.Second, 2 * time.Second} {
+			l.At(at, platform.HandlerFunc(func(now time.Duration) {
+				firing, firingAt, ok := l.handler()
+				g.Expect(ok).To(BeTrue())
+				g.Expect(firingAt).To(Equal(now))
+				seen = append(seen, firing)
+				l.afterHandler(func() { log = append(log, "after "+now.String()) })
+				log = append(log, "in "+now.String())
+			}))
+		}
+
+		g.Expect(l.Run(t.Context(), 3*time.Second)).To(Succeed())
+
+		g.Expect(log).To(Equal([]string{"in 1s", "after 1s", "in 2s", "after 2s"}))
+		g.Expect(seen[0]).NotTo(Equal(seen[1]), "each handler is its own firing")
+		_, _, ok := l.handler()
+		g.Expect(ok).To(BeFalse(), "outside a handler")
+		ran := false
+		l.afterHandler(func() { ran = true })
+		g.Expect(ran).To(BeTrue(), "outside a handler the work runs at once")
+	})
+}
+
+func TestAJobRunsAtItsPhaseThenEveryIntervalAndNotWhileItsNodeIsDown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := NewWithT(t)
+		background, stop := context.WithCancel(context.Background())
+		p := &Platform{loop: newWallLoop(), jobs: newJobs(), background: background, stop: stop}
+		p.loop.begin()
+		var passes []time.Duration
+		p.schedule(&job{
+			name: "sync", interval: time.Minute, phase: 17 * time.Second,
+			pass:    func(context.Context) { passes = append(passes, p.loop.Now()) },
+			blocked: func(down map[string]bool, _ func(a, b string) bool) bool { return down["s3-east"] },
+		})
+
+		time.Sleep(2*time.Minute + 30*time.Second)
+		synctest.Wait()
+		g.Expect(passes).To(Equal([]time.Duration{17 * time.Second, 77 * time.Second, 137 * time.Second}))
+
+		p.jobs.nodeDown("s3-east")
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		g.Expect(passes).To(HaveLen(3), "no pass while the endpoint is down")
+
+		p.jobs.nodeUp("s3-east")
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		g.Expect(passes).To(HaveLen(4))
+		g.Expect(passes[3]).To(Equal(317*time.Second), "back on its phase")
+
+		p.stop()
+		p.workers.Wait()
+	})
+}

@@ -23,8 +23,8 @@ const (
 	// cut-off member must not hold up the poll (every 250 ms) for long. A
 	// healthy replSetGetStatus answers in about a millisecond.
 	memberQueryTimeout = 500 * time.Millisecond
-	// lagQueryTimeout bounds measuring the replication lag just before a
-	// fault; past it the last polled status is used.
+	// lagQueryTimeout bounds measuring the replication lag at a fault;
+	// past it the last polled status is used.
 	lagQueryTimeout = 500 * time.Millisecond
 	// setUpPollInterval is how often bring-up and runbook waits re-check
 	// (a primary, a member reaching SECONDARY, cluster health).
@@ -153,9 +153,30 @@ func (w *mongoWorkload) write(ctx context.Context, op uint64) platform.Outcome {
 	return w.current.Load().Write(ctx, op)
 }
 
+// readBack reads the workload's documents back from the primary, after a
+// quick look that there is one: without it (a recovery step failed, and the
+// clients still point at members that are gone) every query batch would
+// wait out server selection before failing.
 func (w *mongoWorkload) readBack(ctx context.Context, ids []uint64, present []bool) error {
+	checkCtx, cancel := context.WithTimeout(ctx, readBackCheckTimeout)
+	st, err := w.m.status(checkCtx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("read back %s: %w: its writes cannot be verified", w.m.spec.Name, err)
+	}
+	if st.Primary == "" {
+		var members []string
+		for _, member := range st.Members {
+			members = append(members, w.m.nodeOfHost(member.Name)+" "+member.State)
+		}
+		return fmt.Errorf("read back %s: the replica set has no primary (%s; did a recovery step fail?): its writes cannot be verified", w.m.spec.Name, strings.Join(members, ", "))
+	}
 	return w.current.Load().ReadBack(ctx, ids, present)
 }
+
+// readBackCheckTimeout bounds the look, before a read-back, at whether the
+// service can be read at all.
+const readBackCheckTimeout = 10 * time.Second
 
 // setWriteConcern redeploys every workload with another write concern, as
 // operators do once a multi-region mode can no longer be met.
@@ -320,7 +341,7 @@ func (m *mongoService) directClient(ctx context.Context, node string) (*mongo.Cl
 }
 
 // poll reports primary-elected / primary-lost when the primary changes, and
-// redundancy-restored when every member is healthy again.
+// redundancy-restored when the set is redundant again (see redundant).
 func (m *mongoService) poll(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, max(4*m.p.set.mongoStatusPoll, adminServerSelection))
 	defer cancel()
@@ -345,11 +366,7 @@ func (m *mongoService) poll(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	healthy := len(st.Members) > 0
-	for _, member := range st.Members {
-		healthy = healthy && member.Healthy && (member.State == "PRIMARY" || member.State == "SECONDARY")
-	}
-	if !healthy {
+	if !redundant(st, len(m.spec.Members)) {
 		m.degraded = true
 	} else if m.degraded {
 		m.degraded = false
@@ -357,10 +374,29 @@ func (m *mongoService) poll(ctx context.Context) {
 	}
 }
 
-// reportLag emits one replication-lag event per secondary, measured now
-// (just before a fault), or from the last poll when the set does not answer
-// in time.
-func (m *mongoService) reportLag(ctx context.Context) {
+// redundant reports whether the set holds as many copies of the data as the
+// topology declares data-bearing members (declared): that many members
+// healthy and PRIMARY or SECONDARY, a state a new member reaches only when
+// its initial sync is done. A forced reconfiguration onto one survivor makes
+// every member of the new configuration healthy, but leaves one copy: not
+// redundant, until the runbook's new members have synced. The simulator
+// counts the same way.
+func redundant(st mongo.ReplicaSetStatus, declared int) bool {
+	copies := 0
+	for _, member := range st.Members {
+		if member.Healthy && (member.State == "PRIMARY" || member.State == "SECONDARY") {
+			copies++
+		}
+	}
+	return copies > 0 && copies >= declared
+}
+
+// reportLag emits one replication-lag event per secondary, stamped at, the
+// fault instant: it is measured then (the status query runs alongside the
+// fault's primitives and answers in about a millisecond), or taken from the
+// last poll (at most mongo.status_poll_interval old) when the set does not
+// answer in time. A member that was primary has no lag and gets no event.
+func (m *mongoService) reportLag(ctx context.Context, at time.Duration) {
 	ctx, cancel := context.WithTimeout(ctx, lagQueryTimeout)
 	defer cancel()
 	st, err := m.status(ctx)
@@ -376,7 +412,7 @@ func (m *mongoService) reportLag(ctx context.Context) {
 	}
 	for _, member := range st.Members {
 		if member.State == "SECONDARY" {
-			m.p.emit(platform.Event{Service: m.spec.Name, What: platform.EventReplicationLag, Node: m.nodeOfHost(member.Name), Detail: member.Lag.String()})
+			m.p.emitAt(platform.Event{Service: m.spec.Name, What: platform.EventReplicationLag, Node: m.nodeOfHost(member.Name), Detail: member.Lag.String()}, at)
 		}
 	}
 }

@@ -32,13 +32,13 @@ func Parameters() []platform.Parameter {
 	return []platform.Parameter{
 		{
 			Name:        ParamElectionTimeout,
-			Default:     "10s",
+			Default:     platform.DefaultElectionTimeout.String(),
 			Description: "replica set settings.electionTimeoutMillis: how long members wait for the primary before calling an election",
 			Source:      "https://www.mongodb.com/docs/manual/reference/replica-configuration/#mongodb-rsconf-rsconf.settings.electionTimeoutMillis",
 		},
 		{
 			Name:        ParamHeartbeatInterval,
-			Default:     "2s",
+			Default:     platform.DefaultHeartbeatInterval.String(),
 			Description: "replica set settings.heartbeatIntervalMillis, documented by MongoDB as internal use only; the live platform keeps MongoDB's 2 s and refuses a scenario that overrides it",
 			Source:      "https://www.mongodb.com/docs/manual/core/replica-set-elections/#heartbeats",
 		},
@@ -50,7 +50,7 @@ func Parameters() []platform.Parameter {
 		},
 		{
 			Name:        ParamDelayedTimeout,
-			Default:     "1m",
+			Default:     platform.DefaultDelayedTimeout.String(),
 			Description: "index.unassigned.node_left.delayed_timeout: how long Elasticsearch waits before rebuilding the replicas of a node that left",
 			Source:      "https://www.elastic.co/docs/deploy-manage/distributed-architecture/shard-allocation-relocation-recovery/delaying-allocation-when-node-leaves",
 		},
@@ -74,7 +74,7 @@ func Parameters() []platform.Parameter {
 		},
 		{
 			Name:        ParamServerSelectionTimeout,
-			Default:     "30s",
+			Default:     platform.DefaultServerSelectionTimeout.String(),
 			Description: "mongo driver serverSelectionTimeoutMS: how long a write waits for a primary before it fails",
 			Source:      "https://www.mongodb.com/docs/drivers/go/current/connect/connection-options/#server-selection-timeout",
 		},
@@ -86,21 +86,21 @@ func Parameters() []platform.Parameter {
 		},
 		{
 			Name:        ParamLogsAckOnReceipt,
-			Default:     "false",
+			Default:     strconv.FormatBool(platform.DefaultLogsAckOnReceipt),
 			Description: "the log tier acknowledges an event when it queues it (true) instead of after Elasticsearch acknowledged its bulk item (false)",
 			Source:      "https://www.elastic.co/docs/reference/elasticsearch/rest-apis/bulk",
 		},
 		{
 			Name:        ParamLogsBatchSize,
-			Default:     "500",
-			Description: "events per bulk request of the log tier",
-			Source:      "https://www.elastic.co/docs/deploy-manage/production-guidance/optimize-performance/indexing-speed#_use_bulk_requests",
+			Default:     strconv.Itoa(platform.DefaultLogsBulkSize),
+			Description: "events the log tier sends to Elasticsearch in one bulk request (Logstash pipeline.batch.size)",
+			Source:      "https://www.elastic.co/guide/en/logstash/current/logstash-settings-file.html",
 		},
 		{
 			Name:        ParamLogsFlushInterval,
-			Default:     "200ms",
-			Description: "longest time an event waits in the log tier's queue before its batch is sent",
-			Source:      "https://www.elastic.co/docs/reference/beats/filebeat/elasticsearch-output#bulk-max-size",
+			Default:     platform.DefaultLogsFlushInterval.String(),
+			Description: "longest the log tier waits to fill a bulk before sending what it has (Logstash pipeline.batch.delay)",
+			Source:      "https://www.elastic.co/guide/en/logstash/current/logstash-settings-file.html",
 		},
 	}
 }
@@ -157,6 +157,10 @@ func parseSettings(overrides map[string]string) (settings, error) {
 		*dst = n
 	}
 	duration(ParamElectionTimeout, &s.electionTimeout)
+	if s.electionTimeout%time.Millisecond != 0 && firstErr == nil {
+		// settings.electionTimeoutMillis is an integer of milliseconds.
+		firstErr = fmt.Errorf("parameter %s: want a whole number of milliseconds, got %q", ParamElectionTimeout, values[ParamElectionTimeout])
+	}
 	if _, set := overrides[ParamHeartbeatInterval]; set && firstErr == nil {
 		// The replica-set adapter installs settings.electionTimeoutMillis
 		// only; running with MongoDB's heartbeat while the scenario asked

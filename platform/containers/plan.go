@@ -20,15 +20,46 @@ const (
 	localStackPort = "4566/tcp"  // https://docs.localstack.cloud/references/internal-endpoints/
 )
 
-// Memory limits per container. Elasticsearch gets twice its heap, as
-// Elastic advises for off-heap use
-// (https://www.elastic.co/docs/reference/elasticsearch/jvm-settings#set-jvm-heap-size).
+// MemoryProfile sizes the containers: each one's memory limit, and the
+// Elasticsearch heap inside its limit.
+type MemoryProfile struct {
+	Name string
+	// ElasticHeap is the JVM heap (-Xms and -Xmx, equal), half the
+	// container's memory, as Elastic advises for off-heap use
+	// (https://www.elastic.co/docs/reference/elasticsearch/jvm-settings#set-jvm-heap-size).
+	ElasticHeap                                  string
+	ElasticMemory, MongoMemory, LocalStackMemory int64 // bytes
+}
+
+// Memory profiles. Standard: Elasticsearch 1 GiB with a 512 MiB heap,
+// MongoDB and LocalStack 768 MiB; ion's nine containers add up to 7.75 GiB
+// before a fault (a runner needs 8 GiB or more). Small: half of that for
+// Elasticsearch and 512 MiB for the others, 4.5 GiB for ion, for runners
+// with 7 GB; its headroom is thin, a model assumption sized for the
+// scenario library's rates (a 256 MiB heap indexes their few hundred
+// events per second), not for heavy workloads.
+var (
+	StandardMemory = MemoryProfile{Name: "standard", ElasticHeap: "512m", ElasticMemory: 1 << 30, MongoMemory: 768 << 20, LocalStackMemory: 768 << 20}
+	SmallMemory    = MemoryProfile{Name: "small", ElasticHeap: "256m", ElasticMemory: 512 << 20, MongoMemory: 512 << 20, LocalStackMemory: 512 << 20}
+)
+
+// MemoryProfileVariable names the memory profile for every run: standard
+// (the default) or small.
+const MemoryProfileVariable = "CHAOSDRILL_MEMORY_PROFILE"
+
+// MemoryProfileNamed returns the profile called name ("" is standard).
+func MemoryProfileNamed(name string) (MemoryProfile, error) {
+	switch name {
+	case "", StandardMemory.Name:
+		return StandardMemory, nil
+	case SmallMemory.Name:
+		return SmallMemory, nil
+	}
+	return MemoryProfile{}, fmt.Errorf("memory profile %q: want %s or %s", name, StandardMemory.Name, SmallMemory.Name)
+}
+
 const (
-	elasticHeap       = "512m"
-	elasticMemory     = 1 << 30
-	mongoMemory       = 768 << 20
-	mongoCacheSizeGB  = "0.25" // storage.wiredTiger.engineConfig.cacheSizeGB; the minimum is 0.25 (https://www.mongodb.com/docs/manual/reference/configuration-options/#mongodb-setting-storage.wiredTiger.engineConfig.cacheSizeGB)
-	localStackMemory  = 768 << 20
+	mongoCacheSizeGB  = "0.25"      // storage.wiredTiger.engineConfig.cacheSizeGB; the minimum is 0.25 (https://www.mongodb.com/docs/manual/reference/configuration-options/#mongodb-setting-storage.wiredTiger.engineConfig.cacheSizeGB)
 	localStackRegion  = "us-east-1" // LocalStack's default region
 	localStackKey     = "test"      // LocalStack accepts any key; "test" is its documented default (https://docs.localstack.cloud/aws/capabilities/config/credentials/)
 	localStackSecret  = "test"
@@ -50,6 +81,11 @@ func plan(t *platform.Topology, o options) ([]plannedNode, error) {
 	var plans []plannedNode
 	for _, n := range t.Nodes() {
 		svc, _ := t.Service(n.Service)
+		if svc.Replication == platform.ReplicationCRR {
+			// LocalStack's community image accepts replication rules but
+			// copies nothing (https://github.com/localstack/localstack/pull/8901).
+			return nil, fmt.Errorf("s3 service %s: replication: %s runs on the simulator only: LocalStack's community image does not replicate buckets", svc.Name, platform.ReplicationCRR)
+		}
 		if o.standin != "" {
 			plans = append(plans, plannedNode{Node: n, Spec: docker.StandinSpec(o.standin, n.Name, n.Region, n.Zone), Port: docker.StandinEchoPort})
 			continue
@@ -85,7 +121,7 @@ func mongoNode(n platform.Node, replicaSet string, o options) plannedNode {
 		Cmd:          []string{"--replSet", replicaSet, "--bind_ip_all", "--wiredTigerCacheSizeGB", mongoCacheSizeGB},
 		ExposedPorts: []string{mongoPort},
 		WaitingFor:   wait.ForListeningPort(mongoPort).WithStartupTimeout(o.containerTimeout),
-		Memory:       mongoMemory,
+		Memory:       o.memory.MongoMemory,
 	}}
 }
 
@@ -93,12 +129,13 @@ func elasticNode(n platform.Node, cluster string, clusterNodes []string, s3Endpo
 	return plannedNode{Node: n, Port: elasticPort, Spec: docker.NodeSpec{
 		Name: n.Name, Region: n.Region, Zone: n.Zone,
 		Image:        o.images.Elastic,
-		Env:          elasticEnv(cluster, n, clusterNodes, s3Endpoint),
+		Cmd:          elasticKeystoreCommand(map[string]string{settingS3AccessKey: localStackKey, settingS3SecretKey: localStackSecret}),
+		Env:          elasticEnv(cluster, n, clusterNodes, s3Endpoint, o.memory.ElasticHeap),
 		ExposedPorts: []string{elasticPort},
 		// GET / answers once the node's HTTP layer is up, before the
 		// cluster has formed; cluster health is awaited afterwards.
 		WaitingFor: wait.ForHTTP("/").WithPort(elasticPort).WithStartupTimeout(o.containerTimeout),
-		Memory:     elasticMemory,
+		Memory:     o.memory.ElasticMemory,
 	}}
 }
 
@@ -118,7 +155,7 @@ func localStackNode(n platform.Node, o options) plannedNode {
 				b, _ := io.ReadAll(body)
 				return strings.Contains(string(b), `"s3"`)
 			}).WithStartupTimeout(o.containerTimeout),
-		Memory: localStackMemory,
+		Memory: o.memory.LocalStackMemory,
 	}}
 }
 
@@ -130,7 +167,7 @@ func dockerAlias(node string) string { return (*docker.Engine)(nil).Alias(node) 
 // (https://www.elastic.co/docs/deploy-manage/deploy/self-managed/install-elasticsearch-docker-configure).
 // s3Endpoint is the LocalStack alias the snapshot repository talks to; empty
 // when the cluster takes no snapshots.
-func elasticEnv(cluster string, n platform.Node, clusterNodes []string, s3Endpoint string) map[string]string {
+func elasticEnv(cluster string, n platform.Node, clusterNodes []string, s3Endpoint, heap string) map[string]string {
 	var seeds, masters []string
 	for _, name := range clusterNodes {
 		masters = append(masters, name)
@@ -150,7 +187,7 @@ func elasticEnv(cluster string, n platform.Node, clusterNodes []string, s3Endpoi
 		// Lifts the vm.max_map_count bootstrap check that CI hosts fail
 		// (https://www.elastic.co/guide/en/cloud-on-k8s/current/k8s-virtual-memory.html).
 		"node.store.allow_mmap": "false",
-		"ES_JAVA_OPTS":          "-Xms" + elasticHeap + " -Xmx" + elasticHeap,
+		"ES_JAVA_OPTS":          "-Xms" + heap + " -Xmx" + heap,
 	}
 	if len(clusterNodes) == 1 {
 		delete(env, "discovery.seed_hosts")

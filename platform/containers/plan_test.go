@@ -2,6 +2,7 @@ package containers
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/chaosdrill/chaosdrill/platform"
 	"github.com/chaosdrill/chaosdrill/platform/adapters/mongo"
+	"github.com/chaosdrill/chaosdrill/simulator"
 )
 
 // twoRegionTopology is not ion: other names, one ES node, one member per
@@ -132,6 +134,23 @@ var _ = Describe("the live parameters", func() {
 		}
 	})
 
+	It("have the simulator's default for every knob both platforms have, so one scenario means one thing", func() {
+		sim := map[string]string{}
+		for _, p := range simulator.Parameters() {
+			sim[p.Name] = p.Default
+		}
+		shared := 0
+		for _, p := range Parameters() {
+			simDefault, ok := sim[p.Name]
+			if !ok {
+				continue
+			}
+			shared++
+			Expect(sameValue(p.Default, simDefault)).To(BeTrue(), "%s: containers %q, simulator %q", p.Name, p.Default, simDefault)
+		}
+		Expect(shared).To(BeNumerically(">=", 7), "logs.bulk_size, logs.flush_interval, logs.ack_on_receipt, the election and heartbeat intervals, the delayed timeout and server selection are shared")
+	})
+
 	It("apply scenario overrides", func() {
 		s, err := parseSettings(map[string]string{ParamElectionTimeout: "2s", ParamLogsAckOnReceipt: "true", ParamSyncInterval: "15s"})
 
@@ -154,6 +173,15 @@ var _ = Describe("the live parameters", func() {
 	})
 })
 
+// sameValue compares two defaults as values: "1m" and "1m0s" are one.
+func sameValue(a, b string) bool {
+	if x, err := time.ParseDuration(a); err == nil {
+		y, err := time.ParseDuration(b)
+		return err == nil && x == y
+	}
+	return a == b
+}
+
 func must[T any](v T, err error) T {
 	GinkgoHelper()
 	Expect(err).NotTo(HaveOccurred())
@@ -174,5 +202,126 @@ var _ = Describe("reading the replica set's state from its members", func() {
 
 	It("prefers a view with a primary when as many see none", func() {
 		Expect(majorityView([]*mongo.ReplicaSetStatus{view(""), view("c:27017")}).Primary).To(Equal("c:27017"))
+	})
+})
+
+var _ = Describe("which services a run starts", func() {
+	It("starts the services with a workload and the S3 service their cluster snapshots to", func() {
+		ion := platform.Ion()
+		Expect(usedServices(ion, []platform.WorkloadConfig{{Service: "logs"}})).To(Equal(map[string]bool{"logs": true, "artifacts": true}))
+		Expect(usedServices(ion, []platform.WorkloadConfig{{Service: "mongo"}})).To(Equal(map[string]bool{"mongo": true}))
+		Expect(usedServices(ion, nil)).To(Equal(map[string]bool{"mongo": true, "logs": true, "artifacts": true}), "no workloads: the Docker mechanics alone, everything")
+	})
+})
+
+var _ = Describe("the links measured at bring-up", func() {
+	It("measure between the regions, and between two zones of a region", func() {
+		plans := must(plan(platform.Ion(), defaultOptions()))
+		var measured []string
+		for _, link := range measuredLinks(plans, platform.Ion().Regions) {
+			measured = append(measured, link.what+": "+link.from.Node.Name+" -> "+link.to.Node.Name)
+		}
+		Expect(measured).To(Equal([]string{
+			"us-east-1 -> us-west-1: mongo-east-1a -> mongo-west-1a",
+			"us-east-1a -> us-east-1b: mongo-east-1a -> mongo-east-1b",
+		}))
+	})
+
+	It("apply the topology's latency by placement, none within a zone", func() {
+		p := &Platform{cfg: platform.Config{Topology: platform.Ion()}}
+		l := platform.Ion().EffectiveLatency()
+		Expect(p.linkLatency("us-east-1", "us-east-1a", "us-west-1", "us-west-1a")).To(Equal(l.InterRegion.D()))
+		Expect(p.linkLatency("us-east-1", "us-east-1a", "us-east-1b", "us-east-1b")).To(Equal(l.InterRegion.D()), "another region name")
+		Expect(p.linkLatency("us-east-1", "us-east-1a", "us-east-1", "us-east-1b")).To(Equal(l.InterZone.D()))
+		Expect(p.linkLatency("us-east-1", "", "us-east-1", "us-east-1a")).To(Equal(l.InterZone.D()), "an S3 endpoint is in no zone")
+		Expect(p.linkLatency("us-east-1", "us-east-1a", "us-east-1", "us-east-1a")).To(BeZero())
+	})
+})
+
+type noEvents struct{}
+
+func (noEvents) Completed(uint64, platform.Outcome, time.Duration) {}
+func (noEvents) Observed(platform.Event)                           {}
+
+func newPlanned(topology *platform.Topology, workloads []platform.WorkloadConfig, images map[string]string, opts ...Option) *Platform {
+	GinkgoHelper()
+	p, err := New(platform.Config{RunID: "plan", Topology: topology, Workloads: workloads, Images: images, Completions: noEvents{}, Events: noEvents{}}, opts...)
+	Expect(err).NotTo(HaveOccurred())
+	return p
+}
+
+var _ = Describe("images from any registry", func() {
+	It("reads KIND=REF overrides for the three service kinds", func() {
+		images, err := ParseImages([]string{"mongo=registry.example:5000/mirror/mongo:8.0", "elasticsearch=mirror.example/es:8.19.7", "s3=mirror.example/localstack:4.14.0", "mongo=example.invalid/mongo:8.0"})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(images).To(Equal(Images{Mongo: "example.invalid/mongo:8.0", Elastic: "mirror.example/es:8.19.7", LocalStack: "mirror.example/localstack:4.14.0"}))
+	})
+
+	It("names what is wrong with a bad override", func() {
+		_, err := ParseImages([]string{"mongodb=mongo:8.0"})
+		Expect(err).To(MatchError(And(ContainSubstring("mongodb"), ContainSubstring("mongo, elasticsearch, s3"))))
+		_, err = ParseImages([]string{"mongo:8.0"})
+		Expect(err).To(MatchError(ContainSubstring("want KIND=REF")))
+		_, err = ParseImages([]string{"s3="})
+		Expect(err).To(MatchError(ContainSubstring("want an image reference")))
+	})
+
+	It("reads the environment variable", func() {
+		GinkgoT().Setenv(ImagesVariable, "s3=mirror.example/localstack:4.14.0, elasticsearch=mirror.example/es:8")
+		images, err := ImagesFromEnvironment()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(images).To(Equal(Images{Elastic: "mirror.example/es:8", LocalStack: "mirror.example/localstack:4.14.0"}))
+		GinkgoT().Setenv(ImagesVariable, "cassandra=x")
+		_, err = ImagesFromEnvironment()
+		Expect(err).To(MatchError(ContainSubstring(ImagesVariable)))
+	})
+
+	It("takes the scenario's images, and the caller's options over them", func() {
+		scenario := map[string]string{"mongo": "scenario.example/mongo:7.0", "s3": "scenario.example/localstack:4.14.0"}
+		p := newPlanned(platform.Ion(), nil, scenario, WithImages(Images{Mongo: "example.invalid/mongo:8.0"}))
+		Expect(p.Images()).To(Equal([]NeededImage{
+			{Kind: "mongo", Image: "example.invalid/mongo:8.0", Nodes: []string{"mongo-east-1a", "mongo-east-1b", "mongo-west-1a"}},
+			{Kind: "elasticsearch", Image: DefaultElasticImage, Nodes: []string{"es-east-1a", "es-east-1b", "es-east-1c", "es-east-1d"}},
+			{Kind: "s3", Image: "scenario.example/localstack:4.14.0", Nodes: []string{"s3-us-east-1", "s3-us-west-1"}},
+		}))
+		_, err := New(platform.Config{RunID: "plan", Topology: platform.Ion(), Images: map[string]string{"db": "x"}, Completions: noEvents{}, Events: noEvents{}})
+		Expect(err).To(MatchError(ContainSubstring(`no service kind "db"`)))
+	})
+
+	It("needs only the images of the services a scenario uses", func() {
+		p := newPlanned(platform.Ion(), []platform.WorkloadConfig{{Service: "logs"}}, nil)
+		var kinds []string
+		for _, need := range p.Images() {
+			kinds = append(kinds, need.Kind)
+		}
+		Expect(kinds).To(Equal([]string{"elasticsearch", "s3"}), "an Elasticsearch-only scenario does not need the Mongo image")
+	})
+})
+
+var _ = Describe("memory", func() {
+	It("adds up to 7.75 GiB for ion's containers by default, 4.5 GiB with the small profile", func() {
+		const gib = 1 << 30
+		Expect(newPlanned(platform.Ion(), nil, nil).MemoryBytes()).To(BeEquivalentTo(7.75 * gib))
+		Expect(newPlanned(platform.Ion(), nil, nil, WithMemoryProfile(SmallMemory)).MemoryBytes()).To(BeEquivalentTo(4.5 * gib))
+	})
+
+	It("gives Elasticsearch half its container as heap in both profiles", func() {
+		for _, profile := range []MemoryProfile{StandardMemory, SmallMemory} {
+			o := defaultOptions()
+			WithMemoryProfile(profile)(&o)
+			plans := must(plan(platform.Ion(), o))
+			for _, pl := range plans {
+				if pl.Node.Kind != platform.KindElastic {
+					continue
+				}
+				m := jvmHeap.FindStringSubmatch(pl.Spec.Env["ES_JAVA_OPTS"])
+				Expect(m).NotTo(BeNil())
+				heap, err := strconv.Atoi(strings.TrimSuffix(m[1], "m"))
+				Expect(err).NotTo(HaveOccurred())
+				Expect(int64(heap) << 20).To(Equal(pl.Spec.Memory / 2))
+			}
+		}
+		_, err := MemoryProfileNamed("tiny")
+		Expect(err).To(MatchError(ContainSubstring("standard or small")))
 	})
 })

@@ -26,6 +26,10 @@ type Platform struct {
 	set   settings
 	loop  *wallLoop
 	nodes []plannedNode
+	// used are the services the platform starts; idle maps each node of
+	// the others to its service.
+	used map[string]bool
+	idle map[string]string
 
 	// background ends the goroutines Start leaves running (write workers,
 	// pollers, periodic jobs, runbook actions); workers waits for them.
@@ -45,6 +49,7 @@ type Platform struct {
 	buckets  map[string]*s3Service
 	clients  map[string]platform.Client
 	faults   *injector
+	jobs     *jobs
 }
 
 var _ platform.Platform = (*Platform)(nil)
@@ -62,6 +67,13 @@ func New(cfg platform.Config, opts ...Option) (*Platform, error) {
 		return nil, errors.New("new containers platform: completions and events sinks are required")
 	}
 	o := defaultOptions()
+	// The scenario's images, then the caller's options (environment,
+	// flags) over them.
+	for _, kind := range platform.SortedKeys(cfg.Images) {
+		if err := o.images.Set(kind, cfg.Images[kind]); err != nil {
+			return nil, fmt.Errorf("new containers platform: scenario images: %w", err)
+		}
+	}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -69,13 +81,23 @@ func New(cfg platform.Config, opts ...Option) (*Platform, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new containers platform: %w", err)
 	}
-	nodes, err := plan(cfg.Topology, o)
+	planned, err := plan(cfg.Topology, o)
 	if err != nil {
 		return nil, fmt.Errorf("new containers platform: %w", err)
 	}
+	used := usedServices(cfg.Topology, cfg.Workloads)
+	var nodes []plannedNode
+	idle := map[string]string{}
+	for _, n := range planned {
+		if used[n.Node.Service] {
+			nodes = append(nodes, n)
+		} else {
+			idle[n.Node.Name] = n.Node.Service
+		}
+	}
 	background, stop := context.WithCancel(context.Background())
 	p := &Platform{
-		cfg: cfg, opts: o, set: set, loop: newWallLoop(), nodes: nodes,
+		cfg: cfg, opts: o, set: set, loop: newWallLoop(), nodes: nodes, used: used, idle: idle,
 		background: background, stop: stop,
 		aliases:  map[string]string{},
 		added:    map[string]platform.Node{},
@@ -83,12 +105,79 @@ func New(cfg platform.Config, opts ...Option) (*Platform, error) {
 		elastics: map[string]*elasticService{},
 		buckets:  map[string]*s3Service{},
 		clients:  map[string]platform.Client{},
+		jobs:     newJobs(),
 	}
 	for _, n := range nodes {
 		p.aliases[dockerAlias(n.Node.Name)] = n.Node.Name
 	}
 	p.faults = &injector{p: p}
 	return p, nil
+}
+
+// usedServices are the services a run starts: those with a workload, and
+// the S3 service each of those Elasticsearch services snapshots to. A
+// scenario without workloads (only the Docker mechanics) starts them all.
+// The others would measure nothing, and their images need not be present.
+func usedServices(t *platform.Topology, workloads []platform.WorkloadConfig) map[string]bool {
+	used := map[string]bool{}
+	for _, w := range workloads {
+		used[w.Service] = true
+	}
+	for _, s := range t.Services {
+		if len(workloads) == 0 {
+			used[s.Name] = true
+		}
+	}
+	for _, s := range t.Services {
+		if used[s.Name] && s.Kind == platform.KindElastic && s.SnapshotTo != "" {
+			used[s.SnapshotTo] = true
+		}
+	}
+	return used
+}
+
+// Images lists the images the run needs, each with the nodes that run it,
+// in the order of ImageKinds: only the services the scenario uses.
+func (p *Platform) Images() []NeededImage {
+	byImage := map[string]*NeededImage{}
+	var out []*NeededImage
+	for _, kind := range ImageKinds {
+		for _, n := range p.nodes {
+			if n.Node.Kind != kind {
+				continue
+			}
+			need := byImage[n.Spec.Image]
+			if need == nil {
+				need = &NeededImage{Kind: kind, Image: n.Spec.Image}
+				byImage[n.Spec.Image] = need
+				out = append(out, need)
+			}
+			need.Nodes = append(need.Nodes, n.Node.Name)
+		}
+	}
+	result := make([]NeededImage, len(out))
+	for i, need := range out {
+		result[i] = *need
+	}
+	return result
+}
+
+// NeededImage is one image a run needs and the nodes that run it.
+type NeededImage struct {
+	Kind  string // mongo, elasticsearch or s3
+	Image string
+	Nodes []string
+}
+
+// MemoryBytes is the sum of the memory limits of the containers the run
+// starts, before any runbook adds more (a restore into a new region adds a
+// cluster).
+func (p *Platform) MemoryBytes() int64 {
+	var total int64
+	for _, n := range p.nodes {
+		total += n.Spec.Memory
+	}
+	return total
 }
 
 // Name is "containers".
@@ -119,7 +208,7 @@ func (p *Platform) Start(ctx context.Context) error {
 	}
 	engine, err := docker.NewEngine(ctx, p.cfg.RunID, engineOpts...)
 	if err != nil {
-		return fmt.Errorf("start containers platform: %w", err)
+		return err
 	}
 	p.mu.Lock()
 	closed := p.closed
@@ -130,16 +219,31 @@ func (p *Platform) Start(ctx context.Context) error {
 	if closed {
 		return errors.New("start containers platform: closed while starting")
 	}
+	links := p.appliesLinkLatency()
+	if links {
+		// Said before any container starts, not in the middle of the
+		// scenario.
+		if err := docker.NetworkFaultsUsable(ctx); err != nil {
+			l := p.cfg.Topology.EffectiveLatency()
+			return fmt.Errorf("%w; they also apply the topology's link latencies (inter-region %v, inter-zone %v one way) at bring-up: fix that, or run without them (%s=off)",
+				err, l.InterRegion, l.InterZone, LinkLatencyVariable)
+		}
+	}
 	specs := make([]docker.NodeSpec, len(p.nodes))
 	for i, n := range p.nodes {
 		specs[i] = n.Spec
 	}
 	if err := engine.StartNodes(ctx, specs); err != nil {
-		return fmt.Errorf("start containers platform: %w", err)
+		return err
+	}
+	if links {
+		if err := p.applyLinkLatency(ctx, engine); err != nil {
+			return err
+		}
 	}
 	if p.opts.standin == "" {
 		if err := p.setUp(ctx); err != nil {
-			return fmt.Errorf("start containers platform: %w", err)
+			return err
 		}
 	}
 	p.loop.begin()
@@ -156,6 +260,9 @@ func (p *Platform) setUp(ctx context.Context) error {
 	t := p.cfg.Topology
 	for i := range t.Services {
 		spec := &t.Services[i]
+		if !p.used[spec.Name] {
+			continue
+		}
 		switch spec.Kind {
 		case platform.KindMongo:
 			p.mongos[spec.Name] = newMongoService(p, spec)
@@ -272,6 +379,9 @@ func (p *Platform) Role(role string) ([]string, error) {
 	if e, ok := p.elastics[service]; ok && name == "master" {
 		return e.master(ctx)
 	}
+	if _, inTopology := p.cfg.Topology.Service(service); inTopology && !p.used[service] {
+		return nil, fmt.Errorf("role %s: service %s is not started (the scenario has no workload on it): %w", role, service, platform.ErrUnknownRole)
+	}
 	return nil, fmt.Errorf("role %s: %w", role, platform.ErrUnknownRole)
 }
 
@@ -311,7 +421,13 @@ func (p *Platform) Close() error {
 // emit reports an event observed at the current scenario time on the loop.
 // Safe from any goroutine.
 func (p *Platform) emit(e platform.Event) {
-	e.At = p.loop.Now()
+	p.emitAt(e, p.loop.Now())
+}
+
+// emitAt reports an event that happened at scenario time at (e.g. when
+// Docker recorded it). Safe from any goroutine.
+func (p *Platform) emitAt(e platform.Event, at time.Duration) {
+	e.At = at
 	p.loop.post(func(time.Duration) { p.cfg.Events.Observed(e) })
 }
 
@@ -408,12 +524,12 @@ func (p *Platform) startBackground() {
 	for _, e := range p.elastics {
 		p.every(p.set.healthPoll, e.poll)
 		if interval := e.snapshotInterval(); interval > 0 {
-			p.every(interval, e.snapshot)
+			p.schedule(e.snapshotJob(interval))
 		}
 	}
 	for _, s := range p.buckets {
 		if interval := s.syncInterval(); interval > 0 && len(s.spec.Endpoints) > 1 {
-			p.every(interval, s.sync)
+			p.schedule(s.syncJob(interval))
 		}
 	}
 }

@@ -9,8 +9,6 @@ import (
 	"github.com/chaosdrill/chaosdrill/platform/adapters/mongo"
 )
 
-var _ platform.Readers = (*Platform)(nil)
-
 // Reader makes the reader of a read workload on a mongo service: a
 // replica-set client of its own with the workload's read preference and
 // read concern (the driver's server selection and the server's read

@@ -128,9 +128,29 @@ func (s *s3Service) write(ctx context.Context, op uint64) platform.Outcome {
 	return s.activeClient().Write(ctx, op)
 }
 
-// readBack reads from the active region's bucket.
+// readBack reads from the active region's bucket, after asking once that
+// its endpoint answers: one that is gone (the failover step failed, or
+// pointed at the lost region) fails at once, naming the region.
 func (s *s3Service) readBack(ctx context.Context, ids []uint64, present []bool) error {
-	return s.activeClient().ReadBack(ctx, ids, present)
+	s.mu.Lock()
+	region, client := s.active, s.artifacts[s.active]
+	s.mu.Unlock()
+	endpoint := ""
+	for _, e := range s.spec.Endpoints {
+		if e.Region == region {
+			endpoint = e.Name
+		}
+	}
+	checkCtx, cancel := context.WithTimeout(ctx, readBackCheckTimeout)
+	err := client.Check(checkCtx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("read back %s: the endpoint its clients use, %s in %s, does not answer (did a recovery step fail, or fail over to a lost region?): %w", s.spec.Name, endpoint, region, err)
+	}
+	if err := client.ReadBack(ctx, ids, present); err != nil {
+		return fmt.Errorf("read back %s from %s in %s: %w", s.spec.Name, endpoint, region, err)
+	}
+	return nil
 }
 
 // failOver makes the artifact clients use region's bucket.
@@ -142,6 +162,35 @@ func (s *s3Service) failOver(region string) error {
 	}
 	s.active = region
 	return nil
+}
+
+// syncJob is the cross-region sync as a periodic job: it stops while any
+// endpoint of the service is down, or the primary region's is cut from
+// another's (the copy runs from the harness, which a partition between the
+// containers would not stop, so the job stands for the link itself).
+func (s *s3Service) syncJob(interval time.Duration) *job {
+	name := "sync " + s.spec.Name
+	return &job{
+		name: name, interval: interval, phase: jobPhase(s.p.cfg.Seed, name, interval),
+		pass: s.sync,
+		blocked: func(down map[string]bool, cut func(a, b string) bool) bool {
+			var primary string
+			for _, e := range s.spec.Endpoints {
+				if down[e.Name] {
+					return true
+				}
+				if e.Region == s.spec.PrimaryRegion {
+					primary = e.Name
+				}
+			}
+			for _, e := range s.spec.Endpoints {
+				if e.Name != primary && cut(primary, e.Name) {
+					return true
+				}
+			}
+			return false
+		},
+	}
 }
 
 func (s *s3Service) syncInterval() time.Duration {

@@ -434,9 +434,15 @@ func (c *Client) LatestSnapshot(ctx context.Context, repo string) (string, error
 	return snaps[0].Snapshot, nil
 }
 
-// Restore restores the log index from snapshot name in repo and waits until
-// every shard is recovered. The index must not exist (or be closed): this is
-// meant for a fresh cluster.
+// Restore restores the log index from snapshot name in repo and waits, with
+// wait_for_completion, until the restore has finished every attempt to
+// recover the primary shards: "the operation is complete when it finishes
+// all attempts to recover primary shards for restored indices"
+// (https://www.elastic.co/docs/api/doc/elasticsearch/v8/operation/operation-snapshot-restore).
+// Replicas are still being built when it returns (the cluster is yellow);
+// writes need only the primaries, and full redundancy is green, which the
+// caller watches for. A primary that failed to recover is an error. The
+// index must not exist (or be closed): this is meant for a fresh cluster.
 func (c *Client) Restore(ctx context.Context, repo, name string) error {
 	ctx, cancel := context.WithTimeout(ctx, SnapshotTimeout)
 	defer cancel()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -59,10 +60,17 @@ type MemberStatus struct {
 	Name       string    // host:port as configured
 	State      string    // stateStr: PRIMARY, SECONDARY, (not reachable/healthy), ...
 	Healthy    bool      // health == 1
-	OptimeDate time.Time // last applied operation
+	OptimeDate time.Time // last applied operation, whole seconds
+	// LastAppliedWallTime is the primary's wall clock, in milliseconds,
+	// when it wrote the member's last applied operation; zero when the
+	// server does not report it (before 4.2.18/4.4.11, see
+	// https://jira.mongodb.org/browse/SERVER-54909).
+	LastAppliedWallTime time.Time
 	// Lag is how far this member's last applied operation is behind the
-	// primary's. It is 0 for the primary, for unhealthy members, and when
-	// there is no primary.
+	// primary's: the difference of their lastAppliedWallTime (millisecond
+	// resolution), or of their optimeDate (whole seconds) where either
+	// member lacks a wall time. It is 0 for the primary, for unhealthy
+	// members, and when there is no primary.
 	Lag time.Duration
 }
 
@@ -100,13 +108,17 @@ func (c *Client) Primary(ctx context.Context) (string, error) {
 // rawStatus is the part of replSetGetStatus that Status reads
 // (https://www.mongodb.com/docs/manual/reference/command/replSetGetStatus/).
 type rawStatus struct {
-	Set     string `bson:"set"`
-	Members []struct {
-		Name       string    `bson:"name"`
-		Health     float64   `bson:"health"`
-		StateStr   string    `bson:"stateStr"`
-		OptimeDate time.Time `bson:"optimeDate"`
-	} `bson:"members"`
+	Set     string            `bson:"set"`
+	Members []rawMemberStatus `bson:"members"`
+}
+
+// rawMemberStatus is one element of replSetGetStatus's members array.
+type rawMemberStatus struct {
+	Name                string    `bson:"name"`
+	Health              float64   `bson:"health"`
+	StateStr            string    `bson:"stateStr"`
+	OptimeDate          time.Time `bson:"optimeDate"`
+	LastAppliedWallTime time.Time `bson:"lastAppliedWallTime"`
 }
 
 // Status runs replSetGetStatus on any reachable member, preferring the
@@ -136,21 +148,37 @@ func StatusAt(ctx context.Context, directAddr string) (ReplicaSetStatus, error) 
 
 func (raw rawStatus) status() ReplicaSetStatus {
 	s := ReplicaSetStatus{Set: raw.Set}
-	var primaryOptime time.Time
+	var primary rawMemberStatus
 	for _, m := range raw.Members {
 		if m.StateStr == "PRIMARY" {
 			s.Primary = m.Name
-			primaryOptime = m.OptimeDate
+			primary = m
 		}
 	}
 	for _, m := range raw.Members {
-		ms := MemberStatus{Name: m.Name, State: m.StateStr, Healthy: m.Health == 1, OptimeDate: m.OptimeDate}
-		if s.Primary != "" && ms.Healthy && m.Name != s.Primary && primaryOptime.After(m.OptimeDate) {
-			ms.Lag = primaryOptime.Sub(m.OptimeDate)
+		ms := MemberStatus{Name: m.Name, State: m.StateStr, Healthy: m.Health == 1, OptimeDate: m.OptimeDate, LastAppliedWallTime: m.LastAppliedWallTime}
+		if s.Primary != "" && ms.Healthy && m.Name != s.Primary {
+			ms.Lag = lagBehind(primary, m)
 		}
 		s.Members = append(s.Members, ms)
 	}
 	return s
+}
+
+// lagBehind is how far member's last applied operation is behind the
+// primary's. The members' lastAppliedWallTime has millisecond resolution;
+// optimeDate only whole seconds, so a 30 ms lag would read 0 or 1 s
+// (https://jira.mongodb.org/browse/SERVER-54909): the optime is the
+// fallback for servers that do not report wall times.
+func lagBehind(primary, member rawMemberStatus) time.Duration {
+	from, to := primary.OptimeDate, member.OptimeDate
+	if !primary.LastAppliedWallTime.IsZero() && !member.LastAppliedWallTime.IsZero() {
+		from, to = primary.LastAppliedWallTime, member.LastAppliedWallTime
+	}
+	if from.After(to) {
+		return from.Sub(to)
+	}
+	return 0
 }
 
 // rsConfig is a replica-set configuration as replSetGetConfig returns it.
@@ -265,6 +293,20 @@ func withoutKey(m map[string]any, key string) map[string]any {
 // A shorter ctx deadline wins.
 const reconfigMaxTime = 60 * time.Second
 
+// maxTimeMS is the maxTimeMS of a command that may take at most limit, or
+// less if ctx ends sooner: a positive whole number of milliseconds, since 0
+// means "no limit" to the server
+// (https://www.mongodb.com/docs/manual/reference/method/cursor.maxTimeMS/).
+func maxTimeMS(ctx context.Context, limit time.Duration) (int64, error) {
+	if deadline, ok := ctx.Deadline(); ok {
+		limit = min(limit, time.Until(deadline))
+	}
+	if limit <= 0 {
+		return 0, fmt.Errorf("no time left for the command: %w", context.DeadlineExceeded)
+	}
+	return max(1, limit.Milliseconds()), nil
+}
+
 // defaultCatchUpPeriod is replSetStepDown's secondaryCatchUpPeriodSecs
 // default (https://www.mongodb.com/docs/manual/reference/command/replSetStepDown/).
 const defaultCatchUpPeriod = 10
@@ -297,11 +339,94 @@ func getConfig(ctx context.Context, addr string) (rsConfig, error) {
 // Initiate runs replSetInitiate with cfg on the member reachable at
 // directAddr (a dialable address, e.g. 127.0.0.1:PORT). Every Host in cfg
 // must resolve on every member.
+//
+// It is idempotent: when the member answers AlreadyInitialized (an earlier
+// attempt went through but its reply was lost), the installed configuration
+// is read back and, if it is cfg, that is success; another configuration is
+// an error naming the difference.
 func Initiate(ctx context.Context, directAddr string, cfg ReplicaSetConfig) error {
-	if err := runAdmin(ctx, directAddr, bson.D{{Key: "replSetInitiate", Value: cfg.raw()}}, nil); err != nil {
+	return initiate(cfg,
+		func(cmd bson.D) error { return runAdmin(ctx, directAddr, cmd, nil) },
+		func() (rsConfig, error) { return getConfig(ctx, directAddr) })
+}
+
+// codeAlreadyInitialized is replSetInitiate's answer on a member that has a
+// configuration already (https://www.mongodb.com/docs/manual/reference/error-codes/).
+const codeAlreadyInitialized = 23
+
+func initiate(cfg ReplicaSetConfig, run func(bson.D) error, installed func() (rsConfig, error)) error {
+	want := cfg.raw()
+	err := run(bson.D{{Key: "replSetInitiate", Value: want}})
+	if err == nil {
+		return nil
+	}
+	var server mongo.ServerError
+	if !errors.As(err, &server) || !server.HasErrorCode(codeAlreadyInitialized) {
 		return fmt.Errorf("initiate mongo replica set %s: %w", cfg.Name, err)
 	}
+	have, readErr := installed()
+	if readErr != nil {
+		return fmt.Errorf("initiate mongo replica set %s: already initialized, and its configuration could not be read: %w", cfg.Name, readErr)
+	}
+	if difference := want.differsFrom(have); difference != "" {
+		return fmt.Errorf("initiate mongo replica set %s: already initialized with another configuration (%s)", cfg.Name, difference)
+	}
 	return nil
+}
+
+// configSettings are the settings Initiate installs, as a configuration
+// read back carries them (among the server's defaults for the others).
+type configSettings struct {
+	ElectionTimeoutMillis int64                     `bson:"electionTimeoutMillis"`
+	GetLastErrorModes     map[string]map[string]int `bson:"getLastErrorModes"`
+}
+
+func (cfg rsConfig) settings() configSettings {
+	var out configSettings
+	if raw, err := bson.Marshal(bson.D{{Key: "settings", Value: cfg.Extra["settings"]}}); err == nil {
+		var wrapper struct {
+			Settings configSettings `bson:"settings"`
+		}
+		if bson.Unmarshal(raw, &wrapper) == nil {
+			out = wrapper.Settings
+		}
+	}
+	return out
+}
+
+// differsFrom names the first way the installed configuration have differs
+// from cfg in what Initiate sets (set name, members and their options, the
+// election timeout and write modes); "" when it does not. The server fills
+// in defaults cfg leaves out (heartbeat settings, protocolVersion, ...), so
+// those are not compared.
+func (cfg rsConfig) differsFrom(have rsConfig) string {
+	if cfg.ID != have.ID {
+		return fmt.Sprintf("set name %q, want %q", have.ID, cfg.ID)
+	}
+	if len(cfg.Members) != len(have.Members) {
+		return fmt.Sprintf("%d members, want %d", len(have.Members), len(cfg.Members))
+	}
+	for i, w := range cfg.Members {
+		h := have.Members[i]
+		switch {
+		case w.ID != h.ID || w.Host != h.Host:
+			return fmt.Sprintf("member %d is _id %d %s, want _id %d %s", i, h.ID, h.Host, w.ID, w.Host)
+		case w.Priority != h.Priority || w.Votes != h.Votes || w.Hidden != h.Hidden:
+			return fmt.Sprintf("member %s has priority %v votes %d hidden %v, want %v %d %v", w.Host, h.Priority, h.Votes, h.Hidden, w.Priority, w.Votes, w.Hidden)
+		case !maps.Equal(w.Tags, h.Tags) && (len(w.Tags) > 0 || len(h.Tags) > 0):
+			return fmt.Sprintf("member %s has tags %v, want %v", w.Host, h.Tags, w.Tags)
+		}
+	}
+	want, got := cfg.settings(), have.settings()
+	if want.ElectionTimeoutMillis != 0 && want.ElectionTimeoutMillis != got.ElectionTimeoutMillis {
+		return fmt.Sprintf("electionTimeoutMillis %d, want %d", got.ElectionTimeoutMillis, want.ElectionTimeoutMillis)
+	}
+	for mode, tags := range want.GetLastErrorModes {
+		if !maps.Equal(tags, got.GetLastErrorModes[mode]) {
+			return fmt.Sprintf("write mode %s is %v, want %v", mode, got.GetLastErrorModes[mode], tags)
+		}
+	}
+	return ""
 }
 
 // ForceReconfigure installs, on the member reachable at directAddr, the
@@ -338,11 +463,11 @@ func AddMember(ctx context.Context, primaryAddr string, member MemberConfig) err
 	if err != nil {
 		return fmt.Errorf("add mongo member %s: %w", member.Host, err)
 	}
-	maxTime := reconfigMaxTime
-	if deadline, ok := ctx.Deadline(); ok {
-		maxTime = min(maxTime, time.Until(deadline))
+	maxTime, err := maxTimeMS(ctx, reconfigMaxTime)
+	if err != nil {
+		return fmt.Errorf("add mongo member %s: %w", member.Host, err)
 	}
-	cmd := bson.D{{Key: "replSetReconfig", Value: next}, {Key: "maxTimeMS", Value: maxTime.Milliseconds()}}
+	cmd := bson.D{{Key: "replSetReconfig", Value: next}, {Key: "maxTimeMS", Value: maxTime}}
 	if err := runAdmin(ctx, primaryAddr, cmd, nil); err != nil {
 		return fmt.Errorf("add mongo member %s: %w", member.Host, err)
 	}

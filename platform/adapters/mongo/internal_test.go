@@ -201,12 +201,7 @@ var _ = Describe("replica-set status", func() {
 
 	It("has no primary and no lag when no member is primary", func() {
 		raw := rawStatus{Set: "ion-rs"}
-		raw.Members = append(raw.Members, struct {
-			Name       string    `bson:"name"`
-			Health     float64   `bson:"health"`
-			StateStr   string    `bson:"stateStr"`
-			OptimeDate time.Time `bson:"optimeDate"`
-		}{Name: "mongo-west-1a:27017", Health: 1, StateStr: "SECONDARY", OptimeDate: time.Now()})
+		raw.Members = append(raw.Members, rawMemberStatus{Name: "mongo-west-1a:27017", Health: 1, StateStr: "SECONDARY", OptimeDate: time.Now()})
 		s := raw.status()
 		Expect(s.Primary).To(BeEmpty())
 		Expect(s.Members[0].Lag).To(BeZero())

@@ -226,6 +226,18 @@ func (c *Client) list(ctx context.Context, prefix string) (map[string]objectInfo
 	return out, nil
 }
 
+// Check asks the endpoint, once, whether the bucket is there (HeadBucket,
+// https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html): nil
+// when it answers yes.
+func (c *Client) Check(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	if _, err := c.client().HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(c.opts.Bucket)}, func(o *s3.Options) { o.RetryMaxAttempts = 1 }); err != nil {
+		return fmt.Errorf("check s3 bucket %s: %w", c.opts.Bucket, err)
+	}
+	return nil
+}
+
 // ReadBack sets present[i] for each ids[i] whose object exists, listing the
 // run's prefix rather than asking for each key.
 func (c *Client) ReadBack(ctx context.Context, ids []uint64, present []bool) error {

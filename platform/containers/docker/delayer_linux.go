@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"runtime"
 	"sync"
@@ -46,18 +47,20 @@ const (
 	delayMessageCapacity = 1 << 16
 )
 
-// delayer holds every packet a node sends for a fixed delay: an iptables
-// NFQUEUE rule hands the packets to this netlink socket, opened inside the
-// node's network namespace, and each gets its ACCEPT verdict delay after it
-// arrived. It is netem's delay done in user space, for kernels built without
-// sch_netem (like the one this project is built on).
+// delayer holds the packets a node sends for a fixed delay per queue: the
+// node's iptables NFQUEUE rules hand packets to its queues (one queue per
+// distinct delay: a peer in another region, in another zone, every packet
+// under an added-latency fault), this netlink socket, opened inside the
+// node's network namespace, is bound to all of them, and each packet gets
+// its ACCEPT verdict its queue's delay after it arrived. It is netem's delay
+// done in user space, for kernels built without sch_netem (like the one
+// this project is built on).
 type delayer struct {
-	pid   int
-	delay time.Duration
-	fd    int
-	queue uint16
+	pid    int
+	delays map[uint16]time.Duration // queue number -> delay
+	fd     int
 
-	due     chan pendingVerdict
+	due     map[uint16]chan pendingVerdict
 	stop    chan struct{}
 	stopped sync.WaitGroup
 	once    sync.Once
@@ -68,20 +71,31 @@ type pendingVerdict struct {
 	due time.Time
 }
 
-func openDelayer(pid int, queue uint16, delay time.Duration) (*delayer, error) {
+func openDelayer(pid int, delays map[uint16]time.Duration) (*delayer, error) {
 	fd, err := netlinkSocketIn(pid)
 	if err != nil {
 		return nil, err
 	}
-	d := &delayer{pid: pid, delay: delay, fd: fd, queue: queue, due: make(chan pendingVerdict, delayQueueMaxLength), stop: make(chan struct{})}
-	if err := d.configure(); err != nil {
-		_ = unix.Close(fd)
-		return nil, err
+	d := &delayer{pid: pid, delays: delays, fd: fd, due: map[uint16]chan pendingVerdict{}, stop: make(chan struct{})}
+	for queue := range delays {
+		if err := d.configure(queue); err != nil {
+			_ = unix.Close(fd)
+			return nil, fmt.Errorf("queue %d: %w", queue, err)
+		}
+		d.due[queue] = make(chan pendingVerdict, delayQueueMaxLength)
 	}
-	d.stopped.Add(2)
+	d.stopped.Add(1 + len(delays))
 	go d.receive()
-	go d.release()
+	for queue := range delays {
+		go d.release(queue)
+	}
 	return d, nil
+}
+
+// sameDelays reports whether the delayer already serves exactly these
+// queues with these delays for process pid.
+func (d *delayer) sameDelays(pid int, delays map[uint16]time.Duration) bool {
+	return d.pid == pid && maps.Equal(d.delays, delays)
 }
 
 // netlinkSocketIn opens a netfilter netlink socket in the network namespace
@@ -131,7 +145,7 @@ func netlinkSocketIn(pid int) (int, error) {
 	return fd, nil
 }
 
-func (d *delayer) configure() error {
+func (d *delayer) configure(queue uint16) error {
 	var maxLength, flags, mask [4]byte
 	binary.BigEndian.PutUint32(maxLength[:], delayQueueMaxLength)
 	binary.BigEndian.PutUint32(flags[:], flagFailOpen)
@@ -148,11 +162,12 @@ func (d *delayer) configure() error {
 		{"set queue length", []netlinkAttribute{{attrConfigMaxLen, maxLength[:]}, {attrConfigFlags, flags[:]}, {attrConfigMask, mask[:]}}},
 	}
 	for i, step := range steps {
-		message := d.message(messageConfig, unix.NLM_F_REQUEST|unix.NLM_F_ACK, uint32(i+1), step.attrs)
+		sequence := uint32(queue)<<8 | uint32(i+1)
+		message := message(queue, messageConfig, unix.NLM_F_REQUEST|unix.NLM_F_ACK, sequence, step.attrs)
 		if err := unix.Sendto(d.fd, message, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 			return fmt.Errorf("%s: %w", step.what, err)
 		}
-		if err := d.awaitAck(uint32(i + 1)); err != nil {
+		if err := d.awaitAck(sequence); err != nil {
 			return fmt.Errorf("%s: %w", step.what, err)
 		}
 	}
@@ -164,7 +179,7 @@ type netlinkAttribute struct {
 	payload []byte
 }
 
-func (d *delayer) message(kind uint16, flags uint16, sequence uint32, attrs []netlinkAttribute) []byte {
+func message(queue uint16, kind uint16, flags uint16, sequence uint32, attrs []netlinkAttribute) []byte {
 	length := netlinkHeaderBytes + 4
 	for _, attr := range attrs {
 		length += nlaAlign(4 + len(attr.payload))
@@ -175,7 +190,7 @@ func (d *delayer) message(kind uint16, flags uint16, sequence uint32, attrs []ne
 	binary.NativeEndian.PutUint16(message[6:], flags)
 	binary.NativeEndian.PutUint32(message[8:], sequence)
 	// nfgenmsg: family AF_UNSPEC, version 0, queue number big-endian.
-	binary.BigEndian.PutUint16(message[netlinkHeaderBytes+2:], d.queue)
+	binary.BigEndian.PutUint16(message[netlinkHeaderBytes+2:], queue)
 	offset := netlinkHeaderBytes + 4
 	for _, attr := range attrs {
 		binary.NativeEndian.PutUint16(message[offset:], uint16(4+len(attr.payload)))
@@ -244,12 +259,18 @@ func (d *delayer) receive() {
 		}
 		arrived := time.Now()
 		for message := range netlinkMessages(buffer[:n]) {
-			if binary.NativeEndian.Uint16(message[4:]) != subsystemQueue<<8|messagePacket {
+			if binary.NativeEndian.Uint16(message[4:]) != subsystemQueue<<8|messagePacket || len(message) < netlinkHeaderBytes+4 {
+				continue
+			}
+			// nfgenmsg: family, version, then the queue number, big-endian.
+			queue := binary.BigEndian.Uint16(message[netlinkHeaderBytes+2:])
+			due, known := d.due[queue]
+			if !known {
 				continue
 			}
 			if id, ok := packetID(message[netlinkHeaderBytes+4:]); ok {
 				select {
-				case d.due <- pendingVerdict{id: id, due: arrived.Add(d.delay)}:
+				case due <- pendingVerdict{id: id, due: arrived.Add(d.delays[queue])}:
 				case <-d.stop:
 					return
 				}
@@ -273,46 +294,48 @@ func packetID(attrs []byte) (uint32, bool) {
 	return 0, false
 }
 
-// release gives each packet its verdict when its delay is over. The delay is
-// the same for all, so the packets fall due in arrival order.
-func (d *delayer) release() {
+// release gives each packet of queue its verdict when its delay is over.
+// The delay is the same for every packet of a queue, so they fall due in
+// arrival order.
+func (d *delayer) release(queue uint16) {
 	defer d.stopped.Done()
+	due := d.due[queue]
 	for {
 		select {
-		case pending := <-d.due:
+		case pending := <-due:
 			if wait := time.Until(pending.due); wait > 0 {
 				select {
 				case <-time.After(wait):
 				case <-d.stop:
-					d.accept(pending.id)
-					d.drain()
+					d.accept(queue, pending.id)
+					d.drain(queue)
 					return
 				}
 			}
-			d.accept(pending.id)
+			d.accept(queue, pending.id)
 		case <-d.stop:
-			d.drain()
+			d.drain(queue)
 			return
 		}
 	}
 }
 
-func (d *delayer) drain() {
+func (d *delayer) drain(queue uint16) {
 	for {
 		select {
-		case pending := <-d.due:
-			d.accept(pending.id)
+		case pending := <-d.due[queue]:
+			d.accept(queue, pending.id)
 		default:
 			return
 		}
 	}
 }
 
-func (d *delayer) accept(id uint32) {
+func (d *delayer) accept(queue uint16, id uint32) {
 	var header [8]byte
 	binary.BigEndian.PutUint32(header[0:], verdictAccept)
 	binary.BigEndian.PutUint32(header[4:], id)
-	message := d.message(messageVerdict, unix.NLM_F_REQUEST, 0, []netlinkAttribute{{attrVerdictHeader, header[:]}})
+	message := message(queue, messageVerdict, unix.NLM_F_REQUEST, 0, []netlinkAttribute{{attrVerdictHeader, header[:]}})
 	_ = unix.Sendto(d.fd, message, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
 }
 
@@ -321,7 +344,9 @@ func (d *delayer) Close() {
 	d.once.Do(func() {
 		close(d.stop)
 		d.stopped.Wait()
-		d.drain()
+		for queue := range d.due {
+			d.drain(queue)
+		}
 		_ = unix.Close(d.fd)
 	})
 }

@@ -2,7 +2,8 @@
 // the containers of one chaosdrill run in parallel through testcontainers-go,
 // labels and names them, tells the harness where their ports are, injects
 // the fault primitives (kill, stop, start, pause, resume, partition, added
-// latency) into them for real, measures outages with a [Prober], and removes
+// latency) into them for real, puts the topology's link latencies on their
+// network, measures outages with a [Prober], and removes
 // everything a run created, even one that was killed ([Cleanup]). It knows
 // nothing about MongoDB or Elasticsearch; platform/containers builds the
 // services on top of [Engine].
@@ -41,38 +42,54 @@
 //     untouched, and so is the harness: it reaches containers through
 //     Docker's port proxy, from the bridge gateway, which is never cut (an
 //     operator's management path that survives the partition).
-//   - AddLatency(node, d) adds an NFQUEUE rule on node's outgoing packets
-//     (except loopback) and holds each queued packet for d before accepting
-//     it, from a netlink socket the harness opens inside node's namespace.
-//     So every round trip through node grows by d: to peers and to the
-//     harness. This is netem's delay in user space; the kernel this project
-//     is built on has no sch_netem, and NFQUEUE is in every distribution
-//     kernel. The rule has --queue-bypass, so if the harness dies the node's
-//     packets flow undelayed rather than not at all.
+//   - Delays are NFQUEUE rules on a node's outgoing packets, one queue per
+//     distinct delay, served by a netlink socket the harness opens inside
+//     the node's namespace, which holds each packet for its queue's delay
+//     before accepting it. SetLinkLatency gives every link the latency of
+//     its placements (packets to a peer in another region wait the
+//     inter-region latency, on each side, so a round trip takes both);
+//     AddLatency(node, d) adds d to everything node sends (except
+//     loopback), on top. This is netem's delay in user space; the kernel
+//     this project is built on has no sch_netem, and NFQUEUE is in every
+//     distribution kernel. The rules have --queue-bypass, so if the harness
+//     dies the node's packets flow undelayed rather than not at all.
+//   - RoundTrip(from, to, port) measures a link through every rule in
+//     force: TCP handshakes made from from's own namespace.
 //
 // The network state is kept in the engine and each node's table is
 // rendered from it as a whole, so Start applies it again to a restarted
-// node (new namespace, perhaps a new address) and to the peers whose rules
-// name it. The images need no tools and no capabilities.
+// node (new namespace, perhaps a new address), and a node started later (a
+// runbook's new member) gets its links while every other node's rules learn
+// its address. The images need no tools and no capabilities.
 //
 // Measured here (Docker 20.10, 2 shared cores): cutting a 3-node AZ from a
 // 3-node region (inspect, then nsenter + iptables-restore on each of the 6
 // nodes) takes about 100 ms; a stand-in round trip with 200 ms added
-// measures 200.5 to 201 ms, and about 0.1 ms once removed. The alternative, a
-// helper container sharing the target's namespace with NET_ADMIN, costs a
-// container start per fault (about 1 s for one stand-in on this host) and an
-// image with iptables, which cannot be pulled here; for latency it would
-// also have to keep running the delayer for as long as the fault lasts.
+// measures 200.5 to 201 ms, and about 0.03 ms once removed; with link
+// latencies of 40 ms between regions and 5 ms between zones, round trips
+// measure 80.8 ms and 10.6 ms. The alternative, a helper container sharing
+// the target's namespace with NET_ADMIN, costs a container start per fault
+// (about 1 s for one stand-in on this host) and an image with iptables,
+// which cannot be pulled here; for latency it would also have to keep
+// running the delayer for as long as the fault lasts.
+//
+// # Times
+//
+// Every fault primitive returns the time Docker itself recorded for the act
+// (the container's exit or start from its state, the pause or unpause from
+// the daemon's events), not the time the API call returned: under load a
+// call can take hundreds of milliseconds around the act.
 //
 // # What users' CI needs
 //
 // Kill, stop, start, pause and resume need only access to the Docker
-// socket. Partition and latency need the harness to run as root on the
-// Docker host (sudo on a GitHub-hosted runner), with nsenter (util-linux)
-// and iptables-restore (iptables) on the PATH, and the Docker daemon on the
-// same kernel (not Docker Desktop's VM, not a remote DOCKER_HOST); without
-// root they fail with an error wrapping platform.ErrEnvironment that says so.
-// On Debian/Ubuntu: apt-get install iptables util-linux.
+// socket. Partition, latency and link latencies need the harness to run as
+// root on the Docker host (sudo -E on a GitHub-hosted runner), with nsenter
+// (util-linux) and iptables-restore (iptables) on the PATH, the Docker
+// daemon on the same kernel (not Docker Desktop's VM) and nfnetlink_queue;
+// [Host.NetworkFaultProblems] says what is missing and what to do. A remote
+// DOCKER_HOST is refused by [NewEngine]: ports are published on the engine
+// host's loopback. On Debian/Ubuntu: apt-get install iptables util-linux.
 //
 // # Stand-ins
 //

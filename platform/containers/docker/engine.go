@@ -105,14 +105,19 @@ func NewEngine(ctx context.Context, runID string, opts ...EngineOption) (*Engine
 	if err != nil {
 		return nil, err
 	}
+	if p := remoteProblem(docker.DaemonHost()); p != nil {
+		_ = docker.Close()
+		return nil, fmt.Errorf("%w: %s; %s", platform.ErrEnvironment, p.What, p.Fix)
+	}
 	e := &Engine{
 		runID:  runID,
 		docker: docker,
 		nodes:  map[string]*node{},
 		network: networkFaults{
-			cuts:     map[nodePair]struct{}{},
-			latency:  map[string]time.Duration{},
-			delayers: map[string]*delayer{},
+			cuts:      map[nodePair]struct{}{},
+			latency:   map[string]time.Duration{},
+			delayers:  map[string]*delayer{},
+			addresses: map[string]string{},
 		},
 	}
 	for _, opt := range opts {
@@ -237,6 +242,9 @@ func (e *Engine) StartNodes(ctx context.Context, specs []NodeSpec) error {
 		e.abandon(context.WithoutCancel(ctx), specs)
 		return err
 	}
+	if err := e.renderStarted(ctx); err != nil {
+		return fmt.Errorf("start nodes: %w", err)
+	}
 	return nil
 }
 
@@ -276,33 +284,46 @@ func (e *Engine) forget(specs []NodeSpec) {
 }
 
 // checkImages makes sure every image is present before anything is created,
-// pulling a missing one once. testcontainers would retry a failed pull with
-// exponential backoff until the context ends; a missing image is a
-// configuration error that deserves an immediate answer.
+// pulling each missing one once, and names every image it could not have,
+// with the nodes that need it, in one error. testcontainers would retry a
+// failed pull with exponential backoff until the context ends; a missing
+// image is a configuration error that deserves an immediate answer.
 func (e *Engine) checkImages(ctx context.Context, specs []NodeSpec) error {
-	checked := map[string]bool{}
+	var images []string
+	nodes := map[string][]string{}
 	for _, spec := range specs {
-		if checked[spec.Image] {
-			continue
+		if nodes[spec.Image] == nil {
+			images = append(images, spec.Image)
 		}
-		checked[spec.Image] = true
-		_, err := e.docker.ImageInspect(ctx, spec.Image)
+		nodes[spec.Image] = append(nodes[spec.Image], spec.Name)
+	}
+	var missing []string
+	for _, image := range images {
+		_, err := e.docker.ImageInspect(ctx, image)
 		if err == nil {
 			continue
 		}
 		if e.noPull {
-			return fmt.Errorf("%w: image %s for node %s is not present (pulling is off)", platform.ErrEnvironment, spec.Image, spec.Name)
+			missing = append(missing, fmt.Sprintf("%s (for %s)", image, strings.Join(nodes[image], ", ")))
+			continue
 		}
-		pull, pullErr := e.docker.ImagePull(ctx, spec.Image, client.ImagePullOptions{})
+		pull, pullErr := e.docker.ImagePull(ctx, image, client.ImagePullOptions{})
 		if pullErr == nil {
 			pullErr = pull.Wait(ctx)
 			_ = pull.Close()
 		}
 		if pullErr != nil {
-			return fmt.Errorf("%w: image %s for node %s is not present and could not be pulled: %v", platform.ErrEnvironment, spec.Image, spec.Name, pullErr)
+			missing = append(missing, fmt.Sprintf("%s (for %s; pull: %v)", image, strings.Join(nodes[image], ", "), pullErr))
 		}
 	}
-	return nil
+	switch {
+	case len(missing) == 0:
+		return nil
+	case e.noPull:
+		return fmt.Errorf("%w: images not on the Docker engine (pulling is off): %s", platform.ErrEnvironment, strings.Join(missing, "; "))
+	default:
+		return fmt.Errorf("%w: images not on the Docker engine that could not be pulled: %s", platform.ErrEnvironment, strings.Join(missing, "; "))
+	}
 }
 
 func (e *Engine) ensureNetwork(ctx context.Context) error {

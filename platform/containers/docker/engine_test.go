@@ -148,7 +148,7 @@ var _ = Describe("a stand-in topology across 2 regions and 4 AZs", Ordered, func
 		before, err := engine.HostAddress(ctx, "es-1b", StandinEchoPort)
 		Expect(err).NotTo(HaveOccurred())
 
-		Expect(engine.Kill(ctx, "es-1b")).To(Succeed())
+		Expect(engine.Kill(ctx, "es-1b")).Error().To(Succeed())
 		inspected, err := rawDocker(ctx).ContainerInspect(ctx, engine.containerName("es-1b"), client.ContainerInspectOptions{})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(inspected.Container.State.Status).To(Equal(container.StateExited))
@@ -159,7 +159,7 @@ var _ = Describe("a stand-in topology across 2 regions and 4 AZs", Ordered, func
 		Expect(oldAddress(probeCtx)).To(HaveOccurred(), "the old host port answers nothing")
 		Expect(dial(ctx, engine, "es-1a", "es-1b", crossCutTimeout).Reachable).To(BeFalse(), "peers cannot reach a killed node")
 
-		Expect(engine.Start(ctx, "es-1b")).To(Succeed())
+		Expect(engine.Start(ctx, "es-1b")).Error().To(Succeed())
 		Expect(engine.WaitReady(ctx, "es-1b")).To(Succeed())
 		after, err := engine.HostAddress(ctx, "es-1b", StandinEchoPort)
 		Expect(err).NotTo(HaveOccurred())
@@ -171,9 +171,9 @@ var _ = Describe("a stand-in topology across 2 regions and 4 AZs", Ordered, func
 	})
 
 	It("stops a node gracefully and starts it again reachable at its alias", func(ctx SpecContext) {
-		Expect(engine.Stop(ctx, "mongo-3")).To(Succeed())
+		Expect(engine.Stop(ctx, "mongo-3")).Error().To(Succeed())
 		Expect(answers(ctx, engine, "mongo-3")).To(HaveOccurred())
-		Expect(engine.Start(ctx, "mongo-3")).To(Succeed())
+		Expect(engine.Start(ctx, "mongo-3")).Error().To(Succeed())
 		Expect(engine.WaitReady(ctx, "mongo-3")).To(Succeed())
 		result := dial(ctx, engine, "mongo-1", "mongo-3", healthyTimeout)
 		Expect(result.Reachable).To(BeTrue(), result.Error)
@@ -181,10 +181,10 @@ var _ = Describe("a stand-in topology across 2 regions and 4 AZs", Ordered, func
 	})
 
 	It("pauses a node: it does not answer, and after Resume it does", func(ctx SpecContext) {
-		Expect(engine.Pause(ctx, "mongo-2")).To(Succeed())
+		Expect(engine.Pause(ctx, "mongo-2")).Error().To(Succeed())
 		Expect(answers(ctx, engine, "mongo-2")).To(MatchError(ContainSubstring("timeout")))
 		Expect(dial(ctx, engine, "mongo-1", "mongo-2", crossCutTimeout).Reachable).To(BeFalse())
-		Expect(engine.Resume(ctx, "mongo-2")).To(Succeed())
+		Expect(engine.Resume(ctx, "mongo-2")).Error().To(Succeed())
 		Expect(answers(ctx, engine, "mongo-2")).To(Succeed())
 		Expect(dial(ctx, engine, "mongo-1", "mongo-2", healthyTimeout).Reachable).To(BeTrue())
 	})
@@ -224,8 +224,8 @@ var _ = Describe("a stand-in topology across 2 regions and 4 AZs", Ordered, func
 
 	It("keeps a partition across a restart of a node on one side", func(ctx SpecContext) {
 		Expect(engine.Partition(ctx, []string{"es-1c"}, []string{"es-west"})).To(Succeed())
-		Expect(engine.Kill(ctx, "es-1c")).To(Succeed())
-		Expect(engine.Start(ctx, "es-1c")).To(Succeed())
+		Expect(engine.Kill(ctx, "es-1c")).Error().To(Succeed())
+		Expect(engine.Start(ctx, "es-1c")).Error().To(Succeed())
 		Expect(engine.WaitReady(ctx, "es-1c")).To(Succeed())
 		for _, result := range dialAll(ctx, engine, across([]string{"es-1c"}, []string{"es-west"}), crossCutTimeout) {
 			Expect(result.Reachable).To(BeFalse(), "%s reached across the cut after a restart", result.From)
@@ -255,7 +255,7 @@ var _ = Describe("a stand-in topology across 2 regions and 4 AZs", Ordered, func
 		Expect(result.RoundTrip()).To(BeNumerically("<", fastRoundTrip))
 	})
 
-	It("measures a 3 s pause as a 3 s outage, within 100 ms", func(ctx SpecContext) {
+	It("measures a 3 s pause as the outage Docker recorded, within 100 ms", func(ctx SpecContext) {
 		const (
 			pauseFor      = 3 * time.Second
 			probeInterval = 20 * time.Millisecond
@@ -267,27 +267,82 @@ var _ = Describe("a stand-in topology across 2 regions and 4 AZs", Ordered, func
 		time.Sleep(settle)
 
 		pauseCalled := time.Now()
-		Expect(engine.Pause(ctx, "s3-west")).To(Succeed())
-		paused := time.Now()
-		time.Sleep(pauseFor - paused.Sub(pauseCalled))
+		pausedAt, err := engine.Pause(ctx, "s3-west")
+		Expect(err).NotTo(HaveOccurred())
+		time.Sleep(time.Until(pausedAt.Add(pauseFor)))
 		resumeCalled := time.Now()
-		Expect(engine.Resume(ctx, "s3-west")).To(Succeed())
-		resumed := time.Now()
+		resumedAt, err := engine.Resume(ctx, "s3-west")
+		Expect(err).NotTo(HaveOccurred())
 		time.Sleep(settle)
 		prober.Stop()
 
-		// The freeze and the thaw each happen somewhere inside their API
-		// call; the calls are pauseFor apart, so that is the true outage.
-		fmt.Fprintf(GinkgoWriter, "pause call took %v, resume call took %v, calls %v apart\n",
-			paused.Sub(pauseCalled), resumed.Sub(resumeCalled), resumeCalled.Sub(pauseCalled))
+		// The truth is what Docker did, not how long our API calls took
+		// around it (on a loaded machine a call can take 200 ms): the
+		// freeze began after the pause was asked for and was complete when
+		// Docker stamped its pause event; likewise the thaw. On an idle
+		// machine those brackets are a few milliseconds wide.
 		outages := prober.Outages()
 		Expect(outages).To(HaveLen(1), "transitions: %v", prober.Transitions())
-		measured := outages[0].Duration()
-		fmt.Fprintf(GinkgoWriter, "paused for %v, measured outage %v, starting %v after the pause call\n",
-			pauseFor, measured, outages[0].Start.Sub(pauseCalled))
-		AddReportEntry("measured outage of a 3 s pause", measured.String())
-		Expect(measured).To(BeNumerically("~", pauseFor, tolerance))
-		Expect(outages[0].Start).To(BeTemporally("~", pauseCalled, tolerance))
+		measured := outages[0]
+		fmt.Fprintf(GinkgoWriter, "Docker: paused for %v (pause event %v after the call, unpause event %v after the call); measured outage %v, starting %v after the pause event, ending %v after the unpause event\n",
+			resumedAt.Sub(pausedAt), pausedAt.Sub(pauseCalled), resumedAt.Sub(resumeCalled), measured.Duration(), measured.Start.Sub(pausedAt), measured.End.Sub(resumedAt))
+		AddReportEntry("measured outage of a 3 s pause", measured.Duration().String())
+		Expect(resumedAt.Sub(pausedAt)).To(BeNumerically(">=", pauseFor))
+		Expect(measured.Start).To(And(BeTemporally(">=", pauseCalled.Add(-tolerance)), BeTemporally("<=", pausedAt.Add(tolerance))), "the outage starts when the freeze did")
+		Expect(measured.End).To(And(BeTemporally(">=", resumeCalled.Add(-tolerance)), BeTemporally("<=", resumedAt.Add(tolerance))), "and ends when the thaw did")
+		Expect(measured.Duration()).To(And(BeNumerically(">=", resumeCalled.Sub(pausedAt)-tolerance), BeNumerically("<=", resumedAt.Sub(pauseCalled)+tolerance)))
+	})
+
+	It("applies the latency of the links between placements, which shows in round trips inside the network", func(ctx SpecContext) {
+		const (
+			interRegion = 40 * time.Millisecond
+			interZone   = 5 * time.Millisecond
+		)
+		links := func(fromRegion, fromZone, toRegion, toZone string) time.Duration {
+			switch {
+			case fromRegion != toRegion:
+				return interRegion
+			case fromZone != toZone:
+				return interZone
+			}
+			return 0
+		}
+		Expect(engine.SetLinkLatency(ctx, links)).To(Succeed())
+		DeferCleanup(func(ctx SpecContext) { Expect(engine.SetLinkLatency(ctx, nil)).To(Succeed()) })
+
+		for _, c := range []struct {
+			from, to string
+			want     time.Duration
+		}{
+			{"mongo-1", "mongo-3", 2 * interRegion}, // us-east-1a -> us-west-1a
+			{"es-west", "es-1c", 2 * interRegion},
+			{"mongo-1", "mongo-2", 2 * interZone}, // us-east-1a -> us-east-1b
+			{"mongo-1", "es-1a", 0},               // same zone
+		} {
+			inside, err := StandinDial(ctx, engine, c.from, c.to, 5*time.Second, 3)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(inside.Reachable).To(BeTrue(), inside.Error)
+			measured, err := engine.RoundTrip(ctx, c.from, c.to, StandinEchoPort)
+			Expect(err).NotTo(HaveOccurred())
+			fmt.Fprintf(GinkgoWriter, "%s -> %s: configured round trip %v; measured %v by the stand-in, %v from its namespace\n", c.from, c.to, c.want, inside.RoundTrip(), measured)
+			for _, rtt := range []time.Duration{inside.RoundTrip(), measured} {
+				Expect(rtt).To(And(BeNumerically(">=", c.want), BeNumerically("<=", c.want+latencySlack)))
+			}
+		}
+		unaffected, err := StandinDial(ctx, engine, "mongo-1", "es-1a", healthyTimeout, 3)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(unaffected.RoundTrip()).To(BeNumerically("<", fastRoundTrip))
+
+		// A restarted node is placed again, and added latency comes on top.
+		Expect(engine.Kill(ctx, "mongo-3")).Error().To(Succeed())
+		Expect(engine.Start(ctx, "mongo-3")).Error().To(Succeed())
+		Expect(engine.WaitReady(ctx, "mongo-3")).To(Succeed())
+		Expect(engine.AddLatency(ctx, "mongo-1", addedLatency)).To(Succeed())
+		measured, err := engine.RoundTrip(ctx, "mongo-1", "mongo-3", StandinEchoPort)
+		Expect(err).NotTo(HaveOccurred())
+		fmt.Fprintf(GinkgoWriter, "mongo-1 -> mongo-3 after a restart of mongo-3, with %v added on mongo-1: %v\n", addedLatency, measured)
+		Expect(measured).To(And(BeNumerically(">=", 2*interRegion+addedLatency), BeNumerically("<=", 2*interRegion+addedLatency+latencySlack)))
+		Expect(engine.RemoveLatency(ctx, "mongo-1")).To(Succeed())
 	})
 })
 
@@ -326,9 +381,9 @@ var _ = Describe("an engine", func() {
 		Expect(err).NotTo(HaveOccurred())
 
 		faults := map[string]func() error{
-			"kill":        func() error { return engine.Kill(ctx, "victim") },
-			"stop":        func() error { return engine.Stop(ctx, "victim") },
-			"pause":       func() error { return engine.Pause(ctx, "victim") },
+			"kill":        func() error { _, err := engine.Kill(ctx, "victim"); return err },
+			"stop":        func() error { _, err := engine.Stop(ctx, "victim"); return err },
+			"pause":       func() error { _, err := engine.Pause(ctx, "victim"); return err },
 			"partition":   func() error { return engine.Partition(ctx, []string{"victim"}, nil) },
 			"add latency": func() error { return engine.AddLatency(ctx, "victim", time.Second) },
 		}
@@ -343,7 +398,7 @@ var _ = Describe("an engine", func() {
 	})
 
 	It("refuses a node it never started", func(ctx SpecContext) {
-		Expect(engine.Kill(ctx, "nobody")).To(MatchError(platform.ErrUnknownNode))
+		Expect(engine.Kill(ctx, "nobody")).Error().To(MatchError(platform.ErrUnknownNode))
 	})
 
 	It("names a missing image and leaves nothing behind", func(ctx SpecContext) {
@@ -389,7 +444,7 @@ var _ = Describe("Cleanup", func() {
 			StandinSpec(standinImage, "left-1", "us-east-1", "us-east-1a"),
 			StandinSpec(standinImage, "left-2", "us-west-1", "us-west-1a"),
 		})).To(Succeed())
-		Expect(abandoned.Pause(ctx, "left-2")).To(Succeed(), "a paused container is removed too")
+		Expect(abandoned.Pause(ctx, "left-2")).Error().To(Succeed(), "a paused container is removed too")
 		// The harness dies here: no Close.
 
 		removed, err := Cleanup(ctx, runID)
@@ -414,4 +469,25 @@ var _ = Describe("NewEngine", func() {
 		_, err := NewEngine(ctx, "no spaces allowed")
 		Expect(err).To(MatchError(ContainSubstring("run id")))
 	})
+})
+
+var _ = Describe("where the Docker engine is", func() {
+	DescribeTable("is on this machine, or is refused up front with what to do",
+		func(daemonHost string, local bool) {
+			p := remoteProblem(daemonHost)
+			if local {
+				Expect(p).To(BeNil())
+				return
+			}
+			Expect(p).NotTo(BeNil())
+			Expect(p.What).To(ContainSubstring(daemonHost))
+			Expect(p.Fix).To(ContainSubstring("run chaosdrill on the Docker host"))
+		},
+		Entry("the local socket", "unix:///var/run/docker.sock", true),
+		Entry("a rootless socket", "unix:///run/user/1000/docker.sock", true),
+		Entry("TCP on loopback", "tcp://127.0.0.1:2375", true),
+		Entry("TCP on localhost", "tcp://localhost:2376", true),
+		Entry("another machine", "tcp://10.0.0.5:2376", false),
+		Entry("over SSH", "ssh://ci@builder.example", false),
+	)
 })

@@ -1,0 +1,100 @@
+package files
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+)
+
+func TestReadRegularRefusesWhatIsNotAPlainFileAndWhatIsTooLarge(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{fifo, "/dev/zero", dir} {
+		if _, err := ReadRegular(path, 1<<20); !errors.Is(err, ErrNotRegular) {
+			t.Errorf("%s: want ErrNotRegular, got %v", path, err)
+		}
+	}
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, make([]byte, 11), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadRegular(big, 10); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("want ErrTooLarge, got %v", err)
+	}
+	if b, err := ReadRegular(big, 11); err != nil || len(b) != 11 {
+		t.Errorf("a file at the limit: got %d bytes, %v", len(b), err)
+	}
+}
+
+func TestLockFolderRefusesASecondHolderUntilReleased(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	first, err := LockFolder(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LockFolder(dir); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second lock: want ErrLocked, got %v", err)
+	}
+	if err := first.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, LockName)); !os.IsNotExist(err) {
+		t.Fatalf("the lock file is left after release: %v", err)
+	}
+	second, err := LockFolder(dir)
+	if err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	if err := second.Release(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAbandonRemovesOnlyTheEmptyFoldersTheLockCreated(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "new", "deeper")
+	l, err := LockFolder(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Abandon(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "new")); !os.IsNotExist(err) {
+		t.Fatalf("the folders the lock created are left: %v", err)
+	}
+	if _, err := os.Stat(root); err != nil {
+		t.Fatalf("a folder that existed before was removed: %v", err)
+	}
+}
+
+func TestWriteAllWritesEveryFileOrNone(t *testing.T) {
+	dir := t.TempDir()
+	set := []File{
+		{Name: "a", Write: func(w io.Writer) error { _, err := io.WriteString(w, "A"); return err }},
+		{Name: "b", Write: func(w io.Writer) error { return errors.New("disk full") }},
+	}
+	if err := WriteAll(context.Background(), dir, set, nil); err == nil {
+		t.Fatal("want the write error")
+	}
+	if names, _ := os.ReadDir(dir); len(names) != 0 {
+		t.Fatalf("a failed write left %v", names)
+	}
+	set[1].Write = func(w io.Writer) error { _, err := io.WriteString(w, "B"); return err }
+	if err := WriteAll(context.Background(), dir, set, nil); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "b")); string(b) != "B" {
+		t.Fatalf("b holds %q", b)
+	}
+	if names, _ := os.ReadDir(dir); len(names) != 2 {
+		t.Fatalf("want a and b only, got %v", names)
+	}
+}

@@ -1,0 +1,239 @@
+package reports
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Limits on a stored report that Read accepts.
+const (
+	// MaxReportBytes is the largest report.json read (512 MiB): a week at
+	// the highest rates with every event is far below it.
+	MaxReportBytes = 512 << 20
+	// maxTimelineBuckets bounds a stored timeline; Build makes at most a
+	// few hundred buckets, and every bucket is a bar in report.html.
+	maxTimelineBuckets = 100_000
+	// maxStoredSeconds bounds every time in a stored report: just above the
+	// longest time.Duration (about 9.2e9 s), the most Build can write.
+	maxStoredSeconds = 1e10
+)
+
+// Validate checks a report read from a file (which anyone may have
+// edited) for what rendering relies on: a known verdict and statuses, a
+// value for every service, timelines whose four series have one count per
+// bucket, no negative count, times in range. The error lists the first
+// problems found by their JSON path.
+func Validate(r *Report) error {
+	v := &validator{}
+	v.check(r)
+	if len(v.problems) == 0 {
+		return nil
+	}
+	shown := v.problems
+	if len(shown) > 10 {
+		shown = append(shown[:10:10], fmt.Sprintf("and %d more", len(v.problems)-10))
+	}
+	return fmt.Errorf("the report does not hold together: %s", strings.Join(shown, "; "))
+}
+
+type validator struct{ problems []string }
+
+func (v *validator) add(format string, args ...any) {
+	v.problems = append(v.problems, fmt.Sprintf(format, args...))
+}
+
+func (v *validator) seconds(path string, s *float64) {
+	if s != nil && (math.IsNaN(*s) || *s < -maxStoredSeconds || *s > maxStoredSeconds) {
+		v.add("%s: %v seconds is out of range", path, *s)
+	}
+}
+
+func (v *validator) count(path string, n int64) {
+	if n < 0 {
+		v.add("%s: a count cannot be negative, got %d", path, n)
+	}
+}
+
+func (v *validator) check(r *Report) {
+	if !slices.Contains(Verdicts, r.Verdict) {
+		v.add("verdict: %q is not one of %s", r.Verdict, strings.Join(Verdicts, ", "))
+	}
+	duration := r.DurationSeconds
+	v.seconds("duration_seconds", &duration)
+	for _, name := range r.ServiceNames() {
+		s := r.Services[name]
+		p := "services." + name
+		if s == nil {
+			v.add("%s: null, want the service's figures", p)
+			continue
+		}
+		for field, n := range map[string]int64{"acked": s.Acked, "failed": s.Failed, "unknown": s.Unknown, "unknown_present": s.UnknownPresent, "lost": s.Lost, "lost_after_fault": s.LostAfterFault} {
+			v.count(p+"."+field, n)
+		}
+		for field, t := range map[string]*float64{"fault_at_seconds": s.FaultAt, "outage_start_seconds": s.OutageStart, "rto_seconds": s.RTO,
+			"redundancy_seconds": s.Redundancy, "last_sync_age_seconds": s.LastSyncAge} {
+			v.seconds(p+"."+field, t)
+		}
+		rpo := s.RPO
+		v.seconds(p+".rpo_seconds", &rpo)
+		if s.ReadBack != ReadBackComplete && s.ReadBack != ReadBackFailed {
+			v.add("%s.read_back: %q, want %s or %s", p, s.ReadBack, ReadBackComplete, ReadBackFailed)
+		}
+		v.timeline(p+".timeline", s.Timeline)
+	}
+	for i, f := range r.Faults {
+		p := fmt.Sprintf("faults[%d]", i)
+		if f.Status != StatusRehearsed && f.Status != StatusNotRehearsed {
+			v.add("%s.status: %q, want %s or %s", p, f.Status, StatusRehearsed, StatusNotRehearsed)
+		}
+		v.seconds(p+".at_seconds", f.At)
+		v.seconds(p+".healed_at_seconds", f.HealedAt)
+	}
+	stepStatuses := []string{StatusDone, StatusFailed, StatusNotRehearsed, StatusSkipped}
+	for i, s := range r.Runbook {
+		p := fmt.Sprintf("runbook[%d]", i)
+		if !slices.Contains(stepStatuses, s.Status) {
+			v.add("%s.status: %q, want one of %s", p, s.Status, strings.Join(stepStatuses, ", "))
+		}
+		v.seconds(p+".started_at_seconds", s.StartedAt)
+		v.seconds(p+".done_at_seconds", s.DoneAt)
+	}
+	for i, e := range r.Events {
+		at := e.At
+		v.seconds(fmt.Sprintf("events[%d].at_seconds", i), &at)
+	}
+	results := []string{VerdictFail, VerdictNotRehearsed, VerdictUnverified, VerdictPass}
+	for i, e := range r.Expectations {
+		p := fmt.Sprintf("expectations[%d]", i)
+		if !slices.Contains(results, e.Result) {
+			v.add("%s.result: %q, want one of %s", p, e.Result, strings.Join(results, ", "))
+		}
+		if e.Pass != (e.Result == VerdictPass) {
+			v.add("%s.pass: %t contradicts result %q", p, e.Pass, e.Result)
+		}
+	}
+}
+
+func (v *validator) timeline(p string, t Timeline) {
+	buckets := len(t.Acked)
+	for name, series := range map[string][]int64{"lost": t.Lost, "failed": t.Failed, "unknown": t.Unknown} {
+		if len(series) != buckets {
+			v.add("%s.%s: %d buckets, but acked has %d; every series has one count per bucket", p, name, len(series), buckets)
+		}
+	}
+	if buckets > maxTimelineBuckets {
+		v.add("%s: %d buckets; a report holds at most %d", p, buckets, maxTimelineBuckets)
+	}
+	if buckets > 0 && !(t.BucketSeconds > 0 && t.BucketSeconds <= maxStoredSeconds) {
+		v.add("%s.bucket_seconds: %v, want a positive width", p, t.BucketSeconds)
+	}
+	for name, series := range map[string][]int64{"acked": t.Acked, "lost": t.Lost, "failed": t.Failed, "unknown": t.Unknown} {
+		for i, n := range series {
+			if n < 0 {
+				v.add("%s.%s[%d]: a count cannot be negative, got %d", p, name, i, n)
+				break
+			}
+		}
+	}
+}
+
+// RecomputeVerdict works out the verdict a stored report's own figures
+// support: error when it records an error, else the worst of its checks'
+// results (a check stored as passed whose bound the service's stored
+// figures miss, such as "lost writes <= 0" with 5 lost, counts as failed),
+// and no better than not-rehearsed while a fault or runbook step
+// it lists did not happen as written, nor than fail while a step failed,
+// nor than unverified while a service's read-back failed or it acknowledged
+// nothing. `chaosdrill report` compares it with the stored verdict.
+func RecomputeVerdict(r *Report) string {
+	if r.Error != nil || r.Verdict == VerdictError {
+		return VerdictError
+	}
+	verdict := VerdictPass
+	for _, e := range r.Expectations {
+		result := e.Result
+		// A check stored as passed must also pass on the stored figures.
+		if result == VerdictPass {
+			if held, known := holdsOnFigures(r, e); known && !held {
+				result = VerdictFail
+			}
+		}
+		verdict = worse(verdict, result)
+	}
+	for _, f := range r.Faults {
+		if f.Status == StatusNotRehearsed {
+			verdict = worse(verdict, VerdictNotRehearsed)
+		}
+	}
+	for _, s := range r.Runbook {
+		switch s.Status {
+		case StatusFailed:
+			verdict = worse(verdict, VerdictFail)
+		case StatusNotRehearsed:
+			verdict = worse(verdict, VerdictNotRehearsed)
+		}
+	}
+	for _, s := range r.Services {
+		if s != nil && (s.ReadBack == ReadBackFailed || s.Acked == 0) {
+			verdict = worse(verdict, VerdictUnverified)
+		}
+	}
+	return verdict
+}
+
+// boundName reads the bounds Build names its checks by ("mongo: lost writes
+// <= 0", "logs: rto <= 1m0s (baseline)").
+var boundName = regexp.MustCompile(`^(.+): (lost writes <=|lost writes >=|unknown writes <=|rto <=|rpo <=|recovers|does not recover) ?(\S*)(?: \(baseline\))?$`)
+
+// holdsOnFigures checks one bound again against the service's stored
+// figures; known is false for a check it cannot read back.
+func holdsOnFigures(r *Report, e ExpectationResult) (held, known bool) {
+	m := boundName.FindStringSubmatch(e.Name)
+	if m == nil {
+		return false, false
+	}
+	s := r.Services[m[1]]
+	if s == nil {
+		return false, false
+	}
+	count := func() (int64, bool) {
+		n, err := strconv.ParseInt(m[3], 10, 64)
+		return n, err == nil
+	}
+	limit := func() (time.Duration, bool) {
+		d, err := time.ParseDuration(m[3])
+		return d, err == nil
+	}
+	switch m[2] {
+	case "lost writes <=":
+		if n, ok := count(); ok {
+			return s.Lost <= n, true
+		}
+	case "lost writes >=":
+		if n, ok := count(); ok {
+			return s.Lost >= n, true
+		}
+	case "unknown writes <=":
+		if n, ok := count(); ok {
+			return s.Unknown <= n, true
+		}
+	case "rto <=":
+		if d, ok := limit(); ok {
+			return s.RTO != nil && duration(*s.RTO) <= d, true
+		}
+	case "rpo <=":
+		if d, ok := limit(); ok {
+			return duration(s.RPO) <= d, true
+		}
+	case "recovers":
+		return s.RTO != nil, true
+	case "does not recover":
+		return s.RTO == nil, true
+	}
+	return false, false
+}
