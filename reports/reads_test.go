@@ -138,6 +138,27 @@ var _ = Describe("Reads", func() {
 		Expect(md.String()).NotTo(ContainSubstring("Reads"))
 	})
 
+	It("is checked again in a stored report: an edited count fails a bound stored as passed, a negative one is refused", func() {
+		run.Expect = []scenarios.Expectation{{Service: "mongo", StaleReadsMax: intPointer(0), DirtyReadsMax: intPointer(0)}}
+		kept := write(1*time.Second, 1100*time.Millisecond, true)
+		read(2*time.Second, kept, "a")
+		r := reports.Build(run)
+		Expect(r.Verdict).To(Equal(reports.VerdictPass))
+		Expect(reports.Validate(r)).To(Succeed())
+		Expect(reports.RecomputeVerdict(r)).To(Equal(reports.VerdictPass))
+
+		r.Services["mongo"].Reads.Dirty = 3
+		Expect(reports.RecomputeVerdict(r)).To(Equal(reports.VerdictFail))
+		r.Services["mongo"].Reads.Dirty = 0
+		r.Services["mongo"].Reads.Stale = 1
+		Expect(reports.RecomputeVerdict(r)).To(Equal(reports.VerdictFail))
+		r.Services["mongo"].Reads.Stale = -1
+		Expect(reports.Validate(r)).To(MatchError(ContainSubstring("services.mongo.reads.stale: a count cannot be negative")))
+		r.Services["mongo"].Reads.Stale = 0
+		r.Services["mongo"].OutageWindows = []reports.OutageWindow{{Start: 1, Failed: -2}}
+		Expect(reports.Validate(r)).To(MatchError(ContainSubstring("services.mongo.outage_windows[0].writes_failed: a count cannot be negative")))
+	})
+
 	Context("with bounds on stale and dirty reads", func() {
 		zero, one := 0, 1
 		BeforeEach(func() {
