@@ -296,6 +296,10 @@ type Platform interface {
 	// StartAction begins a runbook action. An error means it could not
 	// start; otherwise done is told when it ends.
 	StartAction(ctx context.Context, a Action, done ActionDone) error
+	// Reader makes the reader of a read workload (see ReadConfig); it is
+	// called after Start. A service that cannot be read (only mongo
+	// services can) gives an error wrapping ErrUnknownService.
+	Reader(cfg ReadConfig, done ReadCompletions) (Reader, error)
 	// Close releases everything Start created. It is safe to call more than
 	// once and after a failed Start.
 	Close() error

@@ -47,10 +47,7 @@ type serviceTally struct {
 	// flags mean nothing, so no write counts as lost or as found.
 	verified bool
 
-	hasOutage   bool
-	outageStart time.Duration
-	hasRecovery bool
-	recoveredAt time.Duration
+	outages outages
 
 	hasLost    bool
 	oldestLost time.Duration
@@ -151,9 +148,9 @@ func Build(run *Run) *Report {
 	}
 
 	countOutcomes(ledger, tallies)
-	findRecoveries(ledger, tallies)
+	classifyReads(ledger, tallies)
 	for _, t := range tallies {
-		t.finish(run.Events, run.Steps)
+		t.finish(run.Events, run.Steps, span)
 		t.report.ReplicationLagUnmeasured = unmeasuredMembers(run.Topology, t.name, t.report.ReplicationLag)
 	}
 
@@ -205,8 +202,8 @@ func (r *Report) MarkError(phase string, err error) {
 	r.Error = &RunError{Phase: phase, Message: err.Error()}
 }
 
-// countOutcomes is the first pass over the ledger: counts, latency, lost
-// writes, the timeline and where each outage starts.
+// countOutcomes is the one pass over the ledger: counts, latency, lost
+// writes, the timeline and the outage windows.
 func countOutcomes(ledger *Ledger, tallies []*serviceTally) {
 	for id := range ledger.Ops {
 		op := &ledger.Ops[id]
@@ -214,6 +211,7 @@ func countOutcomes(ledger *Ledger, tallies []*serviceTally) {
 		s := t.report
 		bucket := min(int(op.Invoked/t.timelineWidth), t.timelineLen-1)
 		bucket = max(bucket, 0)
+		t.outages.issued(op.Invoked, t.hasFault, t.faultAt)
 		if op.Outcome == platform.Acked {
 			s.Acked++
 			latency := op.Completed - op.Invoked
@@ -222,6 +220,7 @@ func countOutcomes(ledger *Ledger, tallies []*serviceTally) {
 			_ = t.latency.RecordValue(min(max(int64(latency/time.Microsecond), 0), latencyHighestMicros))
 			if op.Present || !t.verified {
 				s.Timeline.Acked[bucket]++
+				t.outages.served(op.Completed)
 				continue
 			}
 			s.Lost++
@@ -238,7 +237,7 @@ func countOutcomes(ledger *Ledger, tallies []*serviceTally) {
 			}
 			// An acknowledgement that did not survive is no service: a
 			// cut-off w:1 primary acking into the void is part of the outage.
-			t.noteOutage(op.Invoked)
+			t.outages.unserved(op.Invoked, 0, 0, 1)
 			if len(s.LostWrites) < lostWritesListed {
 				s.LostWrites = append(s.LostWrites, LostWrite{Op: uint64(id), AckedAt: seconds(op.Completed)})
 			}
@@ -247,54 +246,26 @@ func countOutcomes(ledger *Ledger, tallies []*serviceTally) {
 		if op.Outcome == platform.Failed {
 			s.Failed++
 			s.Timeline.Failed[bucket]++
-		} else {
-			s.Unknown++
-			s.Timeline.Unknown[bucket]++
-			if op.Present && t.verified {
-				s.UnknownPresent++
-			}
-		}
-		t.noteOutage(op.Invoked)
-	}
-}
-
-// noteOutage records a write invoked at invoked that the client could not
-// count on; the earliest one at or after the fault starts the outage.
-func (t *serviceTally) noteOutage(invoked time.Duration) {
-	if t.hasFault && invoked >= t.faultAt && (!t.hasOutage || invoked < t.outageStart) {
-		t.hasOutage = true
-		t.outageStart = invoked
-	}
-}
-
-// findRecoveries is the second pass: the first acknowledgement of a write
-// issued at or after the start of each outage that was still there on
-// read-back (a lost acknowledgement does not end an outage). Without a
-// read-back, the first acknowledgement.
-func findRecoveries(ledger *Ledger, tallies []*serviceTally) {
-	anyOutage := false
-	for _, t := range tallies {
-		anyOutage = anyOutage || t.hasOutage
-	}
-	if !anyOutage {
-		return
-	}
-	for id := range ledger.Ops {
-		op := &ledger.Ops[id]
-		t := tallies[op.Service]
-		if !t.hasOutage || op.Outcome != platform.Acked || (!op.Present && t.verified) || op.Invoked < t.outageStart {
+			t.outages.unserved(op.Invoked, 1, 0, 0)
 			continue
 		}
-		if !t.hasRecovery || op.Completed < t.recoveredAt {
-			t.hasRecovery = true
-			t.recoveredAt = op.Completed
+		s.Unknown++
+		s.Timeline.Unknown[bucket]++
+		if op.Present && t.verified {
+			s.UnknownPresent++
 		}
+		t.outages.unserved(op.Invoked, 0, 1, 0)
 	}
 }
 
-// finish derives the measures that need the whole ledger or the events.
-func (t *serviceTally) finish(events []platform.Event, steps []StepRecord) {
+// finish derives the measures that need the whole ledger or the events;
+// runEnd is where an outage still open at the end is counted up to.
+func (t *serviceTally) finish(events []platform.Event, steps []StepRecord, runEnd time.Duration) {
 	s := t.report
+	t.outages.finish(runEnd, t.hasFault, t.faultAt)
+	s.OutageWindows = t.outages.report()
+	s.OutageWindowsTotal = t.outages.count
+	s.UnavailableSeconds = seconds(t.outages.total)
 	if s.Acked > 0 {
 		// The histogram answers with the top of a value's bucket; no
 		// percentile can exceed the exact maximum.
@@ -313,15 +284,15 @@ func (t *serviceTally) finish(events []platform.Event, steps []StepRecord) {
 		s.RTO = &zero
 		return
 	}
-	switch {
-	case !t.hasOutage:
+	switch o := t.outages.rto; {
+	case !t.outages.hasRTO:
 		zero := 0.0
 		s.RTO = &zero
-	case t.hasRecovery:
-		s.OutageStart = secondsPointer(t.outageStart)
-		s.RTO = secondsPointer(t.recoveredAt - t.faultAt)
+	case o.open:
+		s.OutageStart = secondsPointer(o.start)
 	default:
-		s.OutageStart = secondsPointer(t.outageStart)
+		s.OutageStart = secondsPointer(o.start)
+		s.RTO = secondsPointer(o.length())
 	}
 	if t.hasLost {
 		// The span of acknowledged data lost: up to the fault for data the

@@ -92,15 +92,26 @@ var _ = Describe("Build", func() {
 			Expect(s.Unknown).To(BeNumerically("==", 100))
 		})
 
-		It("does not count writes that failed before the fault as the outage", func() {
-			early := ledger.Invoke(0, 5*time.Second)
-			ledger.Complete(early, platform.Failed, 5*time.Second+latency)
+	})
 
-			s := reports.Build(run).Services["mongo"]
-
-			Expect(s.OutageStart).To(HaveValue(BeNumerically("==", 10)))
-			Expect(s.Failed).To(BeNumerically("==", 1))
+	It("does not count an outage that ended before the fault", func() {
+		run.Faults = []reports.FaultRecord{faultAt(10 * time.Second)}
+		writeSteadily(ledger, "mongo", 0, 30*time.Second, spacing, func(at time.Duration) outcome {
+			switch {
+			case at >= 5*time.Second && at < 7*time.Second:
+				return outcome{platform.Failed, false, latency}
+			case at >= 10*time.Second && at < 11*time.Second:
+				return outcome{platform.Unknown, false, 2 * time.Second}
+			}
+			return outcome{platform.Acked, true, latency}
 		})
+
+		s := reports.Build(run).Services["mongo"]
+
+		Expect(s.OutageStart).To(HaveValue(BeNumerically("==", 10)))
+		Expect(s.RTO).To(HaveValue(BeNumerically("~", (time.Second + latency).Seconds(), 1e-6)))
+		Expect(s.Failed).To(BeNumerically("==", 20))
+		Expect(s.OutageWindowsTotal).To(BeNumerically("==", 2))
 	})
 
 	Context("when the service never recovers", func() {

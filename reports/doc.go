@@ -33,12 +33,32 @@
 // # Measures
 //
 // Each service is measured from its reference fault F: the first injected
-// fault that hit one of its nodes, else the first injected fault of the run. The outage starts
-// at the invocation of the first write at or after F that the client could
-// not count on (not acknowledged, or acknowledged and then lost); RTO is the
-// first acknowledgement of a write invoked at or after that which survived
-// to the read-back, minus F. A service with no such write was not interrupted
-// (RTO 0); one whose writes never came back has a null RTO. RPO is the span
+// fault that hit one of its nodes, else the first injected fault of the run.
+//
+// A write is served when the client was told it succeeded and the write
+// was still there when the harness read everything back (when the
+// read-back failed, every acknowledged write counts as served: nothing says
+// otherwise); a failed, unknown or lost write was not served. An outage
+// window starts when a write that was not served is issued and ends at the
+// earliest acknowledgement of a served write issued since: the moment the
+// client saw the service again. The unserved writes issued in between
+// belong to it; the next one issued after it ended starts a new window. A
+// window no served write ends is open. RTO is the length of the longest
+// window that did not end before F, counted from F when it began before
+// (writes in flight when the fault hit, or acknowledged just before it and
+// lost with it, whose loss is the RPO): the time the service was actually
+// unavailable, not the time from F to the last hiccup. A takeover that
+// fails one write for milliseconds long after F gives an RTO of
+// milliseconds; writes that are slow but succeed (added latency, or a
+// stall that every waiting write rides out within its timeout) are no
+// outage: they show in the write latency, which latency_p99_max bounds. A
+// service with no window after F was not interrupted (RTO 0); one with an
+// open window never came back (null RTO). The report lists the longest
+// windows (start, end, writes failed, unknown and lost in each), their
+// count and their total. The definition reads only the history, so it is
+// the same on every platform.
+//
+// RPO is the span
 // of acknowledged data lost: from the ack time of the oldest lost write
 // (acknowledged, then absent on read-back) to F, or to the newest lost ack
 // when that is later (a cut-off w:1 primary acknowledging after F); 0 when

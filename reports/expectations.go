@@ -169,8 +169,32 @@ func checkExpectations(run *Run, services map[string]*ServiceReport) []Expectati
 				return membersCaughtUp(run.Steps, e.Service, s, e.CaughtUpMax.D())
 			})
 		}
+		if e.StaleReadsMax != nil {
+			add(fmt.Sprintf("stale reads <= %d", *e.StaleReadsMax), func() (bool, string, string) {
+				return readBound(s, func(r *ReadsReport) int64 { return r.Stale }, *e.StaleReadsMax, "stale")
+			})
+		}
+		if e.DirtyReadsMax != nil {
+			add(fmt.Sprintf("dirty reads <= %d", *e.DirtyReadsMax), func() (bool, string, string) {
+				return readBound(s, func(r *ReadsReport) int64 { return r.Dirty }, *e.DirtyReadsMax, "dirty")
+			})
+		}
 	}
 	return results
+}
+
+// readBound checks a bound on one class of a service's reads. It is
+// unmeasured when the service was not read, or when no read returned a
+// value: a bound on stale or dirty reads holds trivially over no reads.
+func readBound(s *ServiceReport, count func(*ReadsReport) int64, bound int, class string) (bool, string, string) {
+	switch {
+	case s.Reads == nil:
+		return false, "", "the service was not read"
+	case s.Reads.succeeded() == 0:
+		return false, "", fmt.Sprintf("no read succeeded (%d failed, %d unknown), so none could be checked", s.Reads.Failed, s.Reads.Unknown)
+	}
+	n := count(s.Reads)
+	return n <= int64(bound), fmt.Sprintf("%d %s of %d reads that succeeded", n, class, s.Reads.succeeded()), ""
 }
 
 // membersCaughtUp checks that every member a runbook step added to service

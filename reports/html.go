@@ -108,6 +108,8 @@ type htmlView struct {
 	Charts       []chartView
 	Legend       chartView
 	Services     table
+	Outages      table
+	Reads        table
 	Expectations table
 	Faults       table
 	Runbook      table
@@ -137,6 +139,8 @@ func WriteHTML(w io.Writer, r *Report) error {
 		Answers:      answers(r),
 		Legend:       chartLegend(),
 		Services:     servicesTable(r),
+		Outages:      outagesTable(r),
+		Reads:        readsTable(r),
 		Expectations: expectationsTable(r),
 		Faults:       faultsTable(r),
 		Runbook:      runbookTable(r),

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -51,10 +52,19 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		empty string
 	}{
 		{"Services", servicesTable(r), "No writes were issued."},
+		{"Outage windows", outagesTable(r), "No write went unserved."},
 		{"Checks", expectationsTable(r), "Nothing was checked."},
 		{"Faults", faultsTable(r), "No fault was injected."},
 		{"Runbook", runbookTable(r), "No runbook step ran."},
 		{"Drawn from the seed", sampledTable(r), "Nothing was drawn: the scenario fixes every time, delay and parameter."},
+	}
+	if reads := readsTable(r); len(reads.Rows) > 0 {
+		// After the services and their outages, before the checks.
+		sections = slices.Insert(sections, 2, struct {
+			title string
+			table table
+			empty string
+		}{"Reads", reads, ""})
 	}
 	for _, s := range sections {
 		fmt.Fprintf(b, "## %s\n\n", s.title)

@@ -112,7 +112,8 @@ var _ = Describe("Writing reports", func() {
 		}
 		mongo := doc["services"].(map[string]any)["mongo"].(map[string]any)
 		for _, key := range []string{"acked", "failed", "unknown", "unknown_present", "lost", "lost_after_fault", "rto_seconds", "rpo_seconds",
-			"redundancy_seconds", "write_latency_ms", "lost_writes", "last_sync_age_seconds", "replication_lag_seconds"} {
+			"redundancy_seconds", "write_latency_ms", "lost_writes", "last_sync_age_seconds", "replication_lag_seconds",
+			"outage_windows", "outage_windows_total", "unavailable_seconds", "reads"} {
 			Expect(mongo).To(HaveKey(key))
 		}
 		Expect(mongo["write_latency_ms"]).To(SatisfyAll(HaveKey("p50"), HaveKey("p90"), HaveKey("p99"), HaveKey("max")))
@@ -208,7 +209,7 @@ var _ = Describe("Writing reports", func() {
 		md := buf.String()
 
 		Expect(md).To(ContainSubstring("m3 1.2s"))
-		Expect(md).To(ContainSubstring("mongo: 30.04s after the fault (fault at 10s, first unacknowledged write at 10s, writes acknowledged again at 40.04s)"))
+		Expect(md).To(ContainSubstring("mongo: RTO 30.04s, its longest outage: no write issued from 10s on was served until one was acknowledged at 40.04s (fault at 10s; 1 outage window in the run)"))
 		Expect(md).To(ContainSubstring("artifacts: not within the run"))
 		Expect(md).To(ContainSubstring("artifacts: the last completed sync or snapshot before the fault was 6s old"))
 		Expect(md).To(ContainSubstring("| FAIL | mongo: lost writes <= 0 | 10 lost writes |"))

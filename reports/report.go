@@ -220,12 +220,22 @@ type ServiceReport struct {
 	// its time; empty and null when the run had no fault.
 	Fault   string   `json:"fault"`
 	FaultAt *float64 `json:"fault_at_seconds"`
-	// OutageStart is the invocation of the first write after the fault that
-	// was not acknowledged; null when the fault did not affect the service.
+	// RTO is the length of the longest outage window that did not end
+	// before the fault, counted from the fault if it began before (the
+	// package documentation defines outage windows, under Measures): 0
+	// when there is none, null when that window is still open at the end of
+	// the run. OutageStart is when it started (the invocation of its first
+	// write, or the fault); null when there is none.
 	OutageStart *float64 `json:"outage_start_seconds"`
-	// RTO is null when writes never came back before the end of the run.
-	RTO *float64 `json:"rto_seconds"`
-	RPO float64  `json:"rpo_seconds"`
+	RTO         *float64 `json:"rto_seconds"`
+	RPO         float64  `json:"rpo_seconds"`
+	// OutageWindows lists the service's longest outage windows over the
+	// whole run (at most 100), in time order; OutageWindowsTotal counts
+	// them all, and UnavailableSeconds adds up their lengths (an open one
+	// up to the end of the run).
+	OutageWindows      []OutageWindow `json:"outage_windows"`
+	OutageWindowsTotal int64          `json:"outage_windows_total"`
+	UnavailableSeconds float64        `json:"unavailable_seconds"`
 	// Redundancy is the time from the fault to the service's first
 	// redundancy-restored event after it.
 	Redundancy *float64 `json:"redundancy_seconds"`
@@ -253,6 +263,10 @@ type ServiceReport struct {
 	ReadBackError string `json:"read_back_error,omitempty"`
 
 	Timeline Timeline `json:"timeline"`
+
+	// Reads classifies the reads of the service's read workload; null when
+	// it has none.
+	Reads *ReadsReport `json:"reads"`
 }
 
 // Latency gives percentiles of acknowledged write latency in milliseconds.

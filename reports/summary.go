@@ -9,8 +9,8 @@ import (
 )
 
 // Summary writes a short summary for the terminal: per service what was
-// acknowledged and lost, RTO and RPO; every check that did not pass, with
-// its result; the verdict and what it rests on.
+// acknowledged and lost, RTO and RPO, and its reads by class; every check
+// that did not pass, with its result; the verdict and what it rests on.
 func Summary(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "scenario %s on %s, seed %d, %s\n", r.Scenario, r.Platform, r.Seed, formatSeconds(r.DurationSeconds))
 	if len(r.Services) > 0 {
@@ -26,6 +26,11 @@ func Summary(w io.Writer, r *Report) {
 				formatOptionalSeconds(s.RTO, "never"), rpo, formatOptionalSeconds(s.Redundancy, "-"))
 		}
 		tw.Flush()
+		for _, name := range r.ServiceNames() {
+			if reads := r.Services[name].Reads; reads != nil {
+				fmt.Fprintf(w, "  %s reads: %d ok, %d stale, %d dirty, %d failed, %d unknown\n", name, reads.OK, reads.Stale, reads.Dirty, reads.Failed, reads.Unknown)
+			}
+		}
 	}
 	for _, e := range r.Expectations {
 		if e.Result != VerdictPass {

@@ -85,6 +85,27 @@ func (v *validator) check(r *Report) {
 			v.add("%s.read_back: %q, want %s or %s", p, s.ReadBack, ReadBackComplete, ReadBackFailed)
 		}
 		v.timeline(p+".timeline", s.Timeline)
+		v.count(p+".outage_windows_total", s.OutageWindowsTotal)
+		unavailable := s.UnavailableSeconds
+		v.seconds(p+".unavailable_seconds", &unavailable)
+		for i, w := range s.OutageWindows {
+			wp := fmt.Sprintf("%s.outage_windows[%d]", p, i)
+			start := w.Start
+			v.seconds(wp+".start_seconds", &start)
+			v.seconds(wp+".end_seconds", w.End)
+			v.seconds(wp+".seconds", w.Seconds)
+			for field, n := range map[string]int64{"writes_failed": w.Failed, "writes_unknown": w.Unknown, "writes_lost": w.Lost} {
+				v.count(wp+"."+field, n)
+			}
+		}
+		if rd := s.Reads; rd != nil {
+			for field, n := range map[string]int64{"ok": rd.OK, "failed": rd.Failed, "unknown": rd.Unknown, "stale": rd.Stale, "dirty": rd.Dirty} {
+				v.count(p+".reads."+field, n)
+			}
+			for member, n := range rd.ServedBy {
+				v.count(p+".reads.served_by."+member, n)
+			}
+		}
 	}
 	for i, f := range r.Faults {
 		p := fmt.Sprintf("faults[%d]", i)
@@ -188,7 +209,7 @@ func RecomputeVerdict(r *Report) string {
 
 // boundName reads the bounds Build names its checks by ("mongo: lost writes
 // <= 0", "logs: rto <= 1m0s (baseline)").
-var boundName = regexp.MustCompile(`^(.+): (lost writes <=|lost writes >=|unknown writes <=|rto <=|rpo <=|recovers|does not recover) ?(\S*)(?: \(baseline\))?$`)
+var boundName = regexp.MustCompile(`^(.+): (lost writes <=|lost writes >=|unknown writes <=|stale reads <=|dirty reads <=|rto <=|rpo <=|recovers|does not recover) ?(\S*)(?: \(baseline\))?$`)
 
 // holdsOnFigures checks one bound again against the service's stored
 // figures; known is false for a check it cannot read back.
@@ -221,6 +242,14 @@ func holdsOnFigures(r *Report, e ExpectationResult) (held, known bool) {
 	case "unknown writes <=":
 		if n, ok := count(); ok {
 			return s.Unknown <= n, true
+		}
+	case "stale reads <=":
+		if n, ok := count(); ok && s.Reads != nil {
+			return s.Reads.Stale <= n, true
+		}
+	case "dirty reads <=":
+		if n, ok := count(); ok && s.Reads != nil {
+			return s.Reads.Dirty <= n, true
 		}
 	case "rto <=":
 		if d, ok := limit(); ok {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/chaosdrill/chaosdrill/platform"
 )
 
 // table is a rendering-neutral table shared by the Markdown and HTML
@@ -49,6 +51,42 @@ func servicesTable(r *Report) table {
 			formatOptionalSeconds(s.LastSyncAge, "-"),
 			fmt.Sprintf("%s / %s / %s ms", formatMilliseconds(s.WriteLatency.P50), formatMilliseconds(s.WriteLatency.P99), formatMilliseconds(s.WriteLatency.Max)),
 		})
+	}
+	return t
+}
+
+// readsTable has a row per service that was read: its reads by class and
+// the members that served them. It has no rows when nothing was read.
+func readsTable(r *Report) table {
+	t := table{Headers: []string{"service", "ok", "stale", "dirty", "failed", "unknown", "served by"}}
+	for _, name := range r.ServiceNames() {
+		reads := r.Services[name].Reads
+		if reads == nil {
+			continue
+		}
+		var served []string
+		for _, member := range platform.SortedKeys(reads.ServedBy) {
+			served = append(served, fmt.Sprintf("%s %d", member, reads.ServedBy[member]))
+		}
+		stale, dirty := strconv.FormatInt(reads.Stale, 10), strconv.FormatInt(reads.Dirty, 10)
+		if r.Services[name].ReadBack == ReadBackFailed {
+			stale, dirty = notReadBack, notReadBack
+		}
+		t.Rows = append(t.Rows, []string{name, strconv.FormatInt(reads.OK, 10), stale, dirty,
+			strconv.FormatInt(reads.Failed, 10), strconv.FormatInt(reads.Unknown, 10), strings.Join(served, ", ")})
+	}
+	return t
+}
+
+// outagesTable lists every service's outage windows, as report.json keeps
+// them (the longest 100 per service), in time order per service.
+func outagesTable(r *Report) table {
+	t := table{Headers: []string{"service", "from", "to", "length", "failed", "unknown", "lost"}}
+	for _, name := range r.ServiceNames() {
+		for _, w := range r.Services[name].OutageWindows {
+			t.Rows = append(t.Rows, []string{name, formatSeconds(w.Start), formatOptionalSeconds(w.End, "end of run"),
+				formatOptionalSeconds(w.Seconds, "-"), strconv.FormatInt(w.Failed, 10), strconv.FormatInt(w.Unknown, 10), strconv.FormatInt(w.Lost, 10)})
+		}
 	}
 	return t
 }
@@ -234,11 +272,11 @@ func answers(r *Report) []answer {
 		case s.FaultAt == nil:
 			back.Lines = append(back.Lines, name+": no fault in this run.")
 		case s.OutageStart == nil:
-			back.Lines = append(back.Lines, fmt.Sprintf("%s: never interrupted; every write after the fault (%s) was acknowledged.", name, formatSeconds(*s.FaultAt)))
+			back.Lines = append(back.Lines, fmt.Sprintf("%s: never interrupted; every write after the fault (%s) was served.", name, formatSeconds(*s.FaultAt)))
 		case s.RTO == nil:
-			back.Lines = append(back.Lines, fmt.Sprintf("%s: not within the run; writes stopped being acknowledged at %s and never came back (fault at %s, run ended at %s).", name, formatSeconds(*s.OutageStart), formatSeconds(*s.FaultAt), formatSeconds(r.DurationSeconds)))
+			back.Lines = append(back.Lines, fmt.Sprintf("%s: not within the run; no write issued from %s on was served (fault at %s, run ended at %s).", name, formatSeconds(*s.OutageStart), formatSeconds(*s.FaultAt), formatSeconds(r.DurationSeconds)))
 		default:
-			back.Lines = append(back.Lines, fmt.Sprintf("%s: %s after the fault (fault at %s, first unacknowledged write at %s, writes acknowledged again at %s).", name, formatSeconds(*s.RTO), formatSeconds(*s.FaultAt), formatSeconds(*s.OutageStart), formatSeconds(*s.FaultAt+*s.RTO)))
+			back.Lines = append(back.Lines, fmt.Sprintf("%s: RTO %s, its longest outage: no write issued from %s on was served until one was acknowledged at %s (fault at %s; %s).", name, formatSeconds(*s.RTO), formatSeconds(*s.OutageStart), formatSeconds(*s.OutageStart+*s.RTO), formatSeconds(*s.FaultAt), outagesPhrase(s)))
 		}
 
 		if len(s.MembersCaughtUp) > 0 {
@@ -266,6 +304,14 @@ func answers(r *Report) []answer {
 		back.Lines = []string{"No writes in this run."}
 	}
 	return []answer{behind, back, redundant}
+}
+
+// outagesPhrase counts a service's outage windows and their total length.
+func outagesPhrase(s *ServiceReport) string {
+	if s.OutageWindowsTotal == 1 {
+		return "1 outage window in the run"
+	}
+	return fmt.Sprintf("%d outage windows in the run, %s unavailable in all", s.OutageWindowsTotal, formatSeconds(s.UnavailableSeconds))
 }
 
 // nodeRegion is " (region)" for a node of the topology, else empty.

@@ -103,6 +103,11 @@ func (f *fakePlatform) Run(ctx context.Context, until time.Duration) error {
 	}
 }
 
+// Reader: the fake platform cannot read (readingFake can).
+func (f *fakePlatform) Reader(cfg platform.ReadConfig, _ platform.ReadCompletions) (platform.Reader, error) {
+	return nil, fmt.Errorf("the fake platform cannot read %s: %w", cfg.Service, platform.ErrUnknownService)
+}
+
 func (f *fakePlatform) Client(service string) (platform.Client, error) {
 	return fakeClient{f, service}, nil
 }

@@ -131,6 +131,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 		Events:      r,
 	}
 	for _, w := range sc.Workloads {
+		if w.Reads() {
+			continue // read workloads get a platform.Reader once the platform is up
+		}
 		cfg.Workloads = append(cfg.Workloads, platform.WorkloadConfig{Service: w.Service, WriteConcern: w.WriteConcern, Timeout: w.Timeout.D()})
 	}
 	for _, s := range sc.Runbook {
@@ -221,6 +224,13 @@ func interruptedOr(ctx context.Context, phase string, err error) error {
 func (r *Runner) schedule() (time.Duration, error) {
 	longest := time.Duration(0)
 	for _, w := range r.sc.Workloads {
+		if w.Reads() {
+			if err := r.startReads(w); err != nil {
+				return 0, err
+			}
+			longest = max(longest, w.Timeout.D())
+			continue
+		}
 		client, err := r.p.Client(w.Service)
 		if err != nil {
 			return 0, err

@@ -84,10 +84,16 @@ func (s *sampler) operatorDelay(st scenarios.Step) time.Duration {
 // stop.
 func (s *sampler) arrivals(w scenarios.Workload, stop time.Duration) arrivals {
 	a := arrivals{perNano: w.Rate / float64(time.Second), stop: stop}
+	// A service's read workload draws from streams of its own, not its
+	// write workload's (which would make reads arrive with the writes).
+	name, field := w.Service, "workloads."+w.Service
+	if w.Reads() {
+		name, field = w.Service+"/reads", "workloads."+w.Service+".reads"
+	}
 	a.interval = w.Interval() // saturates: a rate too low for its interval to fit gives one write
 	if w.Arrival != scenarios.ArrivalConstant {
 		a.poisson = true
-		a.random = s.stream("arrivals", w.Service)
+		a.random = s.stream("arrivals", name)
 	}
 	if b := w.Bursts; b != nil {
 		a.bursts = true
@@ -96,8 +102,8 @@ func (s *sampler) arrivals(w scenarios.Workload, stop time.Duration) arrivals {
 			a.start = b.Start.D()
 		} else {
 			phase := platform.Distribution{Shape: platform.ShapeUniform, Duration: true, Max: float64(a.every)}
-			a.start = phase.SampleDuration(s.stream("bursts", w.Service))
-			s.drawn["workloads."+w.Service+".bursts.start"] = a.start.String()
+			a.start = phase.SampleDuration(s.stream("bursts", name))
+			s.drawn[field+".bursts.start"] = a.start.String()
 		}
 	}
 	return a

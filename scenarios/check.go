@@ -187,31 +187,48 @@ func (c *checker) checkWorkloads() {
 	if len(s.Workloads) == 0 {
 		c.add("workloads", "a scenario needs at least one workload, e.g. {service: mongo, rate: 100}")
 	}
-	first := map[string]int{}
+	first := map[[2]string]int{}
 	for i, w := range s.Workloads {
 		p := indexPath("workloads", i)
+		op := w.Op
+		switch op {
+		case "", OpWrite:
+			op = OpWrite
+		case OpRead:
+		default:
+			c.add(p+".op", "unknown op %q (want write or read)%s", w.Op, suggestion(w.Op, []string{OpWrite, OpRead}, "ops"))
+		}
+		what := "writes"
+		if w.Reads() {
+			what = "reads"
+		}
 		if w.Service == "" {
 			c.add(p+".service", "a workload needs a service")
-		} else if j, dup := first[w.Service]; dup {
-			c.add(p+".service", "service %q already has a workload (workloads[%d]); give it one with the total rate", w.Service, j)
+		} else if j, dup := first[[2]string{w.Service, op}]; dup {
+			c.add(p+".service", "service %q already has a %s workload (workloads[%d]); give it one with the total rate", w.Service, op, j)
 		} else {
-			first[w.Service] = i
+			first[[2]string{w.Service, op}] = i
 		}
 		switch {
 		case w.Rate > 0 && !math.IsInf(w.Rate, 0):
 		case !c.doc.has(p + ".rate"):
-			c.add(p+".rate", "a workload needs a rate (writes per second)")
+			c.add(p+".rate", "a workload needs a rate (%s per second)", what)
 		default:
-			c.add(p+".rate", "rate must be a positive number of writes per second, got %v", w.Rate)
+			c.add(p+".rate", "rate must be a positive number of %s per second, got %v", what, w.Rate)
 		}
 		if w.Timeout < 0 {
 			c.add(p+".timeout", "timeout must not be negative, got %s", w.Timeout)
 		}
 		c.checkArrivals(i)
+		c.checkReadFields(p, w)
 		if w.Service == "" {
 			continue
 		}
 		svc, ok := c.service(p+".service", w.Service)
+		if ok && w.Reads() {
+			c.checkReadWorkload(p, svc, w)
+			continue
+		}
 		if !ok || w.WriteConcern == "" {
 			continue
 		}
@@ -221,6 +238,78 @@ func (c *checker) checkWorkloads() {
 		}
 		if msg := checkWriteConcern(svc, w.WriteConcern); msg != "" {
 			c.add(p+".write_concern", "%s", msg)
+		}
+	}
+}
+
+// checkReadFields refuses the read settings on a write workload and the
+// write concern on a read workload.
+func (c *checker) checkReadFields(p string, w Workload) {
+	if w.Reads() {
+		if w.WriteConcern != "" {
+			c.add(p+".write_concern", "write_concern is for writes; this workload reads (read_concern sets what its reads may return)")
+		}
+		return
+	}
+	for _, f := range []struct {
+		field string
+		set   bool
+	}{{"read_preference", w.ReadPreference != ""}, {"read_preference_tags", len(w.ReadPreferenceTags) > 0}, {"read_concern", w.ReadConcern != ""}} {
+		if f.set {
+			c.add(p+"."+f.field, "%s is for reads; add op: read to make this a read workload", f.field)
+		}
+	}
+}
+
+// checkReadWorkload checks a read workload against its service: a mongo
+// service with a write workload (reads are checked against its writes), a
+// read preference and concern MongoDB accepts together, and tag sets that
+// some member a read preference can select carries.
+func (c *checker) checkReadWorkload(p string, svc *platform.ServiceSpec, w Workload) {
+	if svc.Kind != platform.KindMongo {
+		c.add(p+".op", "op: read is supported for mongo services only; %q is %s (its writes are read back after recovery)", svc.Name, svc.Kind)
+		return
+	}
+	if !slices.ContainsFunc(c.scenario.Workloads, func(o Workload) bool { return o.Service == w.Service && !o.Reads() }) {
+		c.add(p+".op", "a read workload on %q needs a write workload on it too: its reads are checked against those writes", w.Service)
+	}
+	preference := w.ReadPreference
+	if preference != "" && !slices.Contains(platform.ReadPreferences, preference) {
+		c.add(p+".read_preference", "unknown read_preference %q%s", preference, suggestion(preference, platform.ReadPreferences, "read preferences"))
+	}
+	if w.ReadConcern != "" && !slices.Contains(platform.ReadConcerns, w.ReadConcern) {
+		c.add(p+".read_concern", "unknown read_concern %q%s", w.ReadConcern, suggestion(w.ReadConcern, platform.ReadConcerns, "read concerns"))
+	}
+	primary := preference == "" || preference == platform.ReadPrimary
+	if w.ReadConcern == platform.ReadConcernLinearizable && !primary {
+		// https://www.mongodb.com/docs/manual/reference/read-concern-linearizable/
+		c.add(p+".read_concern", "linearizable reads go to the primary only; read_preference %q cannot be used with it", preference)
+	}
+	if len(w.ReadPreferenceTags) == 0 {
+		return
+	}
+	if primary {
+		// https://www.mongodb.com/docs/manual/core/read-preference-tags/
+		c.add(p+".read_preference_tags", "tag sets cannot be used with read_preference primary (the primary is one member); use primaryPreferred, secondary, secondaryPreferred or nearest")
+		return
+	}
+	for i, set := range w.ReadPreferenceTags {
+		if len(set) == 0 {
+			continue
+		}
+		matched := slices.ContainsFunc(svc.Members, func(m platform.MongoMember) bool {
+			if m.Hidden || m.Arbiter {
+				return false
+			}
+			for k, v := range set {
+				if m.Tags[k] != v {
+					return false
+				}
+			}
+			return true
+		})
+		if !matched {
+			c.add(indexPath(p+".read_preference_tags", i), "no member of %q that a read can select (not hidden, not an arbiter) has the tags %v, so reads with this set never find a server", svc.Name, set)
 		}
 	}
 }
@@ -825,7 +914,8 @@ func (c *checker) checkExpectation(i int) {
 	counts := []struct {
 		field string
 		value *int
-	}{{"lost_writes_max", e.LostWrites}, {"lost_writes_min", e.MinLost}, {"unknown_max", e.UnknownMax}}
+	}{{"lost_writes_max", e.LostWrites}, {"lost_writes_min", e.MinLost}, {"unknown_max", e.UnknownMax},
+		{"stale_reads_max", e.StaleReadsMax}, {"dirty_reads_max", e.DirtyReadsMax}}
 	for _, b := range counts {
 		if b.value != nil && *b.value < 0 {
 			c.add(p+"."+b.field, "%s must not be negative, got %d", b.field, *b.value)
@@ -860,6 +950,14 @@ func (c *checker) checkExpectation(i int) {
 			c.add(p+".redundancy_max", "service %q (%s) reports no %s event, so its time to full redundancy cannot be measured", svc.Name, svc.Kind, platform.EventRedundancyRestored)
 		case len(c.scenario.Faults) == 0:
 			c.add(p+".redundancy_max", "redundancy_max is measured from a fault; the scenario has none")
+		}
+	}
+	for _, f := range []struct {
+		field string
+		set   bool
+	}{{"stale_reads_max", e.StaleReadsMax != nil}, {"dirty_reads_max", e.DirtyReadsMax != nil}} {
+		if f.set && !slices.ContainsFunc(c.scenario.Workloads, func(w Workload) bool { return w.Service == svc.Name && w.Reads() }) {
+			c.add(p+"."+f.field, "%s bounds the reads of %q, which has no read workload; add one, e.g. {service: %s, op: read, rate: 100}", f.field, svc.Name, svc.Name)
 		}
 	}
 	if e.CaughtUpMax != nil {

@@ -250,6 +250,7 @@ func applyDefaults(s *Scenario) {
 		for _, w := range s.Workloads {
 			if !stated[w.Service] {
 				s.Expect = append(s.Expect, Baseline(w.Service))
+				stated[w.Service] = true
 			}
 		}
 	}
@@ -260,6 +261,15 @@ func applyDefaults(s *Scenario) {
 		}
 		if w.Arrival == "" {
 			w.Arrival = ArrivalPoisson
+		}
+		if w.Reads() {
+			if w.ReadPreference == "" {
+				w.ReadPreference = platform.ReadPrimary
+			}
+			if w.ReadConcern == "" {
+				w.ReadConcern = platform.ReadConcernLocal
+			}
+			continue
 		}
 		if w.WriteConcern == "" && s.Topology.Resolved != nil {
 			if svc, ok := s.Topology.Resolved.Service(w.Service); ok && svc.Kind == platform.KindMongo {

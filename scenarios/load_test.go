@@ -98,6 +98,27 @@ var _ = Describe("Load", func() {
 		Expect(second.Topology.Resolved).To(Equal(platform.Ion()))
 	})
 
+	It("loads a read workload beside the writes of its service, with MongoDB's defaults, and gives the service one baseline", func() {
+		s, err := scenarios.Parse("reads.yaml", []byte(base+"  - {service: mongo, op: read, rate: 50}\n"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(s.Workloads).To(Equal([]scenarios.Workload{
+			{Service: "mongo", Rate: 10, Arrival: scenarios.ArrivalPoisson, WriteConcern: "majority", Timeout: platform.Duration(scenarios.DefaultTimeout)},
+			{Service: "mongo", Op: "read", Rate: 50, Arrival: scenarios.ArrivalPoisson, ReadPreference: "primary", ReadConcern: "local", Timeout: platform.Duration(scenarios.DefaultTimeout)},
+		}))
+		Expect(s.Workloads[1].Reads()).To(BeTrue())
+		Expect(s.Workloads[0].Reads()).To(BeFalse())
+		Expect(s.Expect).To(Equal([]scenarios.Expectation{scenarios.Baseline("mongo")}))
+
+		s, err = scenarios.Parse("reads.yaml", []byte(base+
+			"  - {service: mongo, op: read, rate: 5, read_preference: nearest, read_preference_tags: [{region: us-east-1}, {}], read_concern: majority, timeout: 2s}\n"+
+			"expect:\n  - {service: mongo, stale_reads_max: 3, dirty_reads_max: 0}\n"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(s.Workloads[1]).To(Equal(scenarios.Workload{Service: "mongo", Op: "read", Rate: 5, Arrival: scenarios.ArrivalPoisson, ReadPreference: "nearest",
+			ReadPreferenceTags: []map[string]string{{"region": "us-east-1"}, {}}, ReadConcern: "majority", Timeout: platform.Duration(2 * time.Second)}))
+		three, zero := 3, 0
+		Expect(s.Expect).To(Equal([]scenarios.Expectation{{Service: "mongo", StaleReadsMax: &three, DirtyReadsMax: &zero}}))
+	})
+
 	It("loads an inline topology", func() {
 		s, err := scenarios.Load("testdata/good/inline-two-region.yaml")
 		Expect(err).NotTo(HaveOccurred())
@@ -308,6 +329,22 @@ var _ = DescribeTable("problems found in a scenario",
 	Entry("a negative operator delay", base+"runbook:\n  - {name: s, action: mongo.step-down, at: 1m, operator_delay: -1m}\n", "runbook[0].operator_delay", "must not be negative"),
 	Entry("a step after the end", base+"runbook:\n  - {name: s, action: mongo.step-down, at: 11m}\n", "runbook[0].at", "after the scenario's end"),
 	Entry("a step with two triggers", base+"runbook:\n  - {name: s, action: mongo.step-down, at: 2m, after_event: mongo:primary-lost}\n", "runbook[0].after_event", "takes one of"),
+
+	// read workloads
+	Entry("an unknown op", base+"  - {service: mongo, op: raed, rate: 1}\n", "workloads[1].op", `unknown op "raed" (want write or read); did you mean "read"?`),
+	Entry("a read of elasticsearch", strings.Replace(base, "rate: 10}", "rate: 10}\n  - {service: logs, rate: 1}\n  - {service: logs, op: read, rate: 1}", 1), "workloads[2].op", `op: read is supported for mongo services only; "logs" is elasticsearch`),
+	Entry("a read of s3", strings.Replace(base, "rate: 10}", "rate: 10}\n  - {service: artifacts, rate: 1}\n  - {service: artifacts, op: read, rate: 1}", 1), "workloads[2].op", `"artifacts" is s3`),
+	Entry("reads without writes", strings.Replace(base, "{service: mongo, rate: 10}", "{service: mongo, op: read, rate: 10}\n  - {service: logs, rate: 1}", 1), "workloads[0].op", "needs a write workload on it too"),
+	Entry("two read workloads", base+"  - {service: mongo, op: read, rate: 1}\n  - {service: mongo, op: read, rate: 2}\n", "workloads[2].service", `already has a read workload (workloads[1])`),
+	Entry("a read preference typo", base+"  - {service: mongo, op: read, rate: 1, read_preference: secondry}\n", "workloads[1].read_preference", `did you mean "secondary"?`),
+	Entry("an unknown read concern", base+"  - {service: mongo, op: read, rate: 1, read_concern: snapshot}\n", "workloads[1].read_concern", "read concerns: local, majority, linearizable"),
+	Entry("linearizable reads of a secondary", base+"  - {service: mongo, op: read, rate: 1, read_preference: secondary, read_concern: linearizable}\n", "workloads[1].read_concern", "linearizable reads go to the primary only"),
+	Entry("tag sets with primary", base+"  - {service: mongo, op: read, rate: 1, read_preference_tags: [{region: us-east-1}]}\n", "workloads[1].read_preference_tags", "cannot be used with read_preference primary"),
+	Entry("tag sets only the hidden member has", base+"  - {service: mongo, op: read, rate: 1, read_preference: secondary, read_preference_tags: [{region: us-west-1}, {}]}\n", "workloads[1].read_preference_tags[0]", "no member of \"mongo\" that a read can select (not hidden, not an arbiter) has the tags map[region:us-west-1]"),
+	Entry("a write concern on reads", base+"  - {service: mongo, op: read, rate: 1, write_concern: majority}\n", "workloads[1].write_concern", "write_concern is for writes"),
+	Entry("a read concern on writes", strings.Replace(base, "rate: 10}", "rate: 10, read_concern: majority}", 1), "workloads[0].read_concern", "add op: read"),
+	Entry("a bound on reads of a service nobody reads", base+"expect:\n  - {service: mongo, dirty_reads_max: 0}\n", "expect[0].dirty_reads_max", `bounds the reads of "mongo", which has no read workload`),
+	Entry("a negative stale_reads_max", base+"  - {service: mongo, op: read, rate: 1}\nexpect:\n  - {service: mongo, stale_reads_max: -1}\n", "expect[0].stale_reads_max", "must not be negative"),
 
 	// expectations
 	Entry("an expectation without a service", base+"expect:\n  - {rto_max: 1m}\n", "expect[0].service", "needs a service"),

@@ -41,22 +41,47 @@ type TopologyRef struct {
 	Resolved *platform.Topology `yaml:"-" json:"-"`
 }
 
-// Workload drives one service with writes at a mean rate, arriving as a
-// Poisson process (the default) or evenly spaced, optionally in bursts.
+// Workload drives one service at a mean rate of writes, or of reads (Op
+// read), arriving as a Poisson process (the default) or evenly spaced,
+// optionally in bursts. A service has at most one write workload and one
+// read workload; a read workload needs a write workload on its service,
+// since its reads are checked against those writes.
 type Workload struct {
-	Service string  `yaml:"service" json:"service"`
-	Rate    float64 `yaml:"rate" json:"rate"` // writes per second, > 0
-	// Arrival is how writes arrive: ArrivalPoisson (the default) or
+	Service string `yaml:"service" json:"service"`
+	// Op is "write" (the default) or "read" (mongo services only).
+	Op   string  `yaml:"op,omitempty" json:"op,omitempty"`
+	Rate float64 `yaml:"rate" json:"rate"` // operations per second, > 0
+	// Arrival is how operations arrive: ArrivalPoisson (the default) or
 	// ArrivalConstant.
 	Arrival string `yaml:"arrival,omitempty" json:"arrival,omitempty"`
 	// Bursts, if set, change the rate periodically.
 	Bursts *Bursts `yaml:"bursts,omitempty" json:"bursts,omitempty"`
-	// WriteConcern (mongo only): "1", "majority", a member count, or a write
-	// mode of the topology. Default "majority".
+	// WriteConcern (mongo writes only): "1", "majority", a member count,
+	// or a write mode of the topology. Default "majority".
 	WriteConcern string `yaml:"write_concern,omitempty" json:"write_concern,omitempty"`
-	// Timeout after which an unanswered write counts as unknown. Default 10s.
+	// ReadPreference (reads only): primary (the default),
+	// primaryPreferred, secondary, secondaryPreferred or nearest.
+	ReadPreference string `yaml:"read_preference,omitempty" json:"read_preference,omitempty"`
+	// ReadPreferenceTags (reads with a preference other than primary): tag
+	// sets tried in order; the first that an eligible member matches
+	// selects among those members, and an empty set matches any.
+	ReadPreferenceTags []map[string]string `yaml:"read_preference_tags,omitempty" json:"read_preference_tags,omitempty"`
+	// ReadConcern (reads only): local (the default), majority, or
+	// linearizable (with read_preference primary only).
+	ReadConcern string `yaml:"read_concern,omitempty" json:"read_concern,omitempty"`
+	// Timeout after which an unanswered operation counts as unknown.
+	// Default 10s.
 	Timeout platform.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 }
+
+// Workload operations.
+const (
+	OpWrite = "write"
+	OpRead  = "read"
+)
+
+// Reads reports whether the workload reads.
+func (w Workload) Reads() bool { return w.Op == OpRead }
 
 // Fault kinds.
 const (
@@ -174,6 +199,11 @@ type Expectation struct {
 	// service (mongo.add-member), the time from its step's start to its
 	// member-caught-up event.
 	CaughtUpMax *platform.Duration `yaml:"caught_up_max,omitempty" json:"caught_up_max,omitempty"`
+	// StaleReadsMax and DirtyReadsMax bound the reads of the service's read
+	// workload that missed a write acknowledged before they began (stale)
+	// or returned a write that did not survive (dirty).
+	StaleReadsMax *int `yaml:"stale_reads_max,omitempty" json:"stale_reads_max,omitempty"`
+	DirtyReadsMax *int `yaml:"dirty_reads_max,omitempty" json:"dirty_reads_max,omitempty"`
 
 	// Baseline marks an expectation the loader added (see [Baseline]), not
 	// one the file states.

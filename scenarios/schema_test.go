@@ -92,6 +92,7 @@ var _ = Describe("schema.json", func() {
 		Entry(nil, "window-one-end.yaml", "/faults/0/at"),
 		Entry(nil, "unknown-arrival.yaml", "/workloads/0/arrival"),
 		Entry(nil, "bursts-without-factor.yaml", "/workloads/0/bursts"),
+		Entry(nil, "read-concern-on-writes.yaml", "/workloads/0"),
 	)
 
 	// The schema is written by hand; these keep it in step with the Go
@@ -134,6 +135,12 @@ var _ = Describe("schema.json", func() {
 			Expect(stringList(builtin["enum"])).To(Equal(platform.SortedKeys(platform.BuiltinTopologies())))
 			Expect(stringList(property(defs, "fault", "kind")["enum"])).To(Equal(scenarios.FaultKinds))
 			Expect(stringList(property(defs, "service", "kind")["enum"])).To(Equal([]string{platform.KindMongo, platform.KindElastic, platform.KindS3}))
+		})
+
+		It("lists the workload ops, read preferences and read concerns", func() {
+			Expect(stringList(property(defs, "workload", "op")["enum"])).To(Equal([]string{scenarios.OpWrite, scenarios.OpRead}))
+			Expect(stringList(property(defs, "workload", "read_preference")["enum"])).To(Equal(platform.ReadPreferences))
+			Expect(stringList(property(defs, "workload", "read_concern")["enum"])).To(Equal(platform.ReadConcerns))
 		})
 
 		It("accepts as after_event exactly the events some service kind emits", func() {

@@ -222,6 +222,7 @@ type mongoModel struct {
 	times, values []time.Duration // scratch for commit-point computation
 
 	diskBytesPerWrite int
+	readers []*mongoReader // the read workloads
 }
 
 func newMongoModel(s *Sim, spec *platform.ServiceSpec) (model, error) {
@@ -487,10 +488,10 @@ func (m *mongoModel) spill() {
 	m.replanned, m.replannedHead = merged, 0
 }
 
-// advance delivers every outcome due by t, in time order, from the three
-// queues: sent writes, re-planned writes, and writes that waited for
-// server selection in vain.
-func (m *mongoModel) advance(t time.Duration) {
+// advanceWrites delivers every write outcome due by t, in time order, from
+// the three queues: sent writes, re-planned writes, and writes that waited
+// for server selection in vain.
+func (m *mongoModel) advanceWrites(t time.Duration) {
 	for {
 		best, src := mongoNever, 0
 		if m.sent.n > 0 {
@@ -525,6 +526,14 @@ func (m *mongoModel) advance(t time.Duration) {
 			w := m.selecting.pop()
 			m.s.complete(w.op, platform.Failed, w.invoke+m.selectWait)
 		}
+	}
+}
+
+// advance delivers the writes' and then the reads' outcomes due by t.
+func (m *mongoModel) advance(t time.Duration) {
+	m.advanceWrites(t)
+	for _, r := range m.readers {
+		r.advance(t)
 	}
 }
 
@@ -741,6 +750,9 @@ func (m *mongoModel) discovered(p *mongoMember) {
 	m.clientLat = m.s.clientLatency(m.clientRegion, p.node)
 	for _, w := range m.selecting.drain() {
 		m.send(w.op, w.invoke, m.s.now)
+	}
+	for _, r := range m.readers {
+		r.dispatch()
 	}
 }
 

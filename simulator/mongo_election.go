@@ -122,6 +122,9 @@ func (m *mongoModel) settle() {
 	}
 	m.checkRedundancy()
 	m.replan()
+	for _, r := range m.readers {
+		r.replan()
+	}
 }
 
 func (m *mongoModel) newestPrimary() *mongoMember {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -156,8 +157,60 @@ var _ = Describe("the Mongo fidelity scenarios of the library", func() {
 		Expect(mongo.ReplicationLag).To(HaveKeyWithValue("mongo-east-1a", BeZero()))
 	})
 
+	It("mongo-partition-w1-reads: majority reads show none of the cut-off primary's doomed writes; local reads there are dirty", func() {
+		offset := 0.0
+		for _, p := range simulator.Parameters() {
+			if p.Name == "mongo.election_offset_fraction" {
+				var err error
+				offset, err = strconv.ParseFloat(p.Default, 64)
+				Expect(err).NotTo(HaveOccurred())
+			}
+		}
+		election := defaultParameter("mongo.election_timeout").Seconds() * (1 + offset)
+		const readRate = 100.0
+		for _, seed := range []uint64{1, 2, 3} {
+			rep := runMongoScenario("mongo-partition-w1-reads", seed)
+			mongo := rep.Services["mongo"]
+			Expect(mongo.Lost).To(BeNumerically(">", 0))
+			Expect(mongo.Reads.Dirty).To(BeZero())
+			Expect(mongo.Reads.Failed + mongo.Reads.Unknown).To(BeZero())
+			// w:1 acknowledges before a majority holds the write; while the
+			// cut lasts the new primary's majority waits on the west member.
+			Expect(mongo.Reads.Stale).To(BeNumerically(">", 0))
+			Expect(mongo.Reads.ServedBy).NotTo(HaveKey("mongo-west-1a"))
+
+			sc, err := scenarios.Load(filepath.Join("..", "scenarios", "mongo-partition-w1-reads.yaml"), scenarios.WithParameters(simulator.Parameters()))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(sc.Workloads[1].ReadConcern).To(Equal(platform.ReadConcernMajority))
+			sc.Workloads[1].ReadConcern = platform.ReadConcernLocal
+			local, err := runner.Run(context.Background(), sc, func(cfg platform.Config) (platform.Platform, error) { return simulator.New(cfg) }, runner.Options{Seed: seed})
+			Expect(err).NotTo(HaveOccurred())
+			reads := local.Services["mongo"].Reads
+			// The cut-off primary answers local reads with its own w:1
+			// writes until it steps down, an election timeout after the cut
+			// (plus at most the offset): those reads returned writes that
+			// were rolled back.
+			Expect(reads.Dirty).To(BeNumerically(">", 0))
+			Expect(float64(reads.Dirty)).To(BeNumerically("<=", election*readRate+1))
+			Expect(local.Services["mongo"].Lost).To(Equal(mongo.Lost), "reads change nothing in the replica set")
+			Expect(local.Verdict).To(Equal(reports.VerdictFail), "its dirty_reads_max: 0 catches them")
+		}
+	})
+
+	It("mongo-secondary-reads: never reads the hidden west member; a secondary cut off from the primary serves stale reads until the heal, none dirty", func() {
+		for _, seed := range []uint64{1, 2, 3} {
+			rep := runMongoScenario("mongo-secondary-reads", seed)
+			reads := rep.Services["mongo"].Reads
+			Expect(reads.ServedBy).To(Equal(map[string]int64{"mongo-east-1b": reads.OK + reads.Stale}))
+			Expect(reads.Dirty).To(BeZero())
+			// 30 s of reads at 100/s hit a member that applies nothing new.
+			Expect(reads.Stale).To(BeNumerically(">=", 2900))
+			Expect(reads.Stale).To(BeNumerically("<=", 3100))
+		}
+	})
+
 	It("gives a byte-identical report.json for the same seed", func() {
-		for _, name := range []string{"mongo-psa-secondary-down", "mongo-stale-member"} {
+		for _, name := range []string{"mongo-psa-secondary-down", "mongo-stale-member", "mongo-partition-w1-reads", "mongo-secondary-reads"} {
 			var a, b bytes.Buffer
 			Expect(reports.WriteJSON(&a, runMongoScenario(name, 7))).To(Succeed())
 			Expect(reports.WriteJSON(&b, runMongoScenario(name, 7))).To(Succeed())

@@ -98,6 +98,7 @@ type mongoSettings struct {
 	serverSelection    time.Duration
 	clientHeartbeat    time.Duration
 	clientMinHeartbeat time.Duration
+	localThreshold     time.Duration
 	clientStreaming    bool
 }
 
@@ -126,6 +127,7 @@ func readMongoSettings(p *params) mongoSettings {
 		serverSelection:    p.duration("client.server_selection_timeout"),
 		clientHeartbeat:    p.duration("client.heartbeat_interval"),
 		clientMinHeartbeat: p.duration("client.min_heartbeat_interval"),
+		localThreshold:     p.duration("client.local_threshold"),
 		clientStreaming:    p.boolean("client.streaming_discovery"),
 	}
 }

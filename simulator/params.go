@@ -107,6 +107,9 @@ var clientParameters = []paramDef{
 	duration("client.min_heartbeat_interval", 500*time.Millisecond,
 		"fastest re-check while no primary is known (minHeartbeatFrequencyMS)",
 		"https://github.com/mongodb/specifications/blob/master/source/server-discovery-and-monitoring/server-monitoring.md"),
+	duration("client.local_threshold", 15*time.Millisecond,
+		"localThresholdMS: a read goes to a member picked at random among the suitable ones whose round trip is within this of the nearest's",
+		"https://github.com/mongodb/specifications/blob/master/source/server-selection/server-selection.md#localthresholdms"),
 }
 
 // Parameters lists every model parameter of the simulator with its default

@@ -250,6 +250,19 @@ func (s *Sim) Client(service string) (platform.Client, error) {
 	return simClient{m}, nil
 }
 
+// Reader makes the reader of a read workload: mongo services only.
+func (s *Sim) Reader(cfg platform.ReadConfig, done platform.ReadCompletions) (platform.Reader, error) {
+	m, ok := s.byService[cfg.Service]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", platform.ErrUnknownService, cfg.Service)
+	}
+	mongo, ok := m.(*mongoModel)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q cannot be read (read workloads are for mongo services)", platform.ErrUnknownService, cfg.Service)
+	}
+	return mongo.newReader(cfg, done)
+}
+
 type simClient struct{ m model }
 
 func (c simClient) Write(op uint64) { c.m.write(op) }

@@ -34,10 +34,21 @@ func printPlan(out io.Writer, sc *scenarios.Scenario, platformName string, image
 
 	fmt.Fprintln(w, "\nWORKLOADS")
 	for _, wl := range sc.Workloads {
-		writes := math.Ceil(float64(sc.Duration.D()) / float64(wl.Interval()))
-		detail := fmt.Sprintf("%g writes/s, about %.0f writes, timeout %s", wl.Rate, writes, wl.Timeout)
+		ops := math.Ceil(float64(sc.Duration.D()) / float64(wl.Interval()))
+		what := "writes"
+		if wl.Reads() {
+			what = "reads"
+		}
+		detail := fmt.Sprintf("%g %s/s, about %.0f %s, timeout %s", wl.Rate, what, ops, what, wl.Timeout)
 		if wl.WriteConcern != "" {
 			detail += ", write concern " + wl.WriteConcern
+		}
+		if wl.Reads() {
+			detail += ", read preference " + wl.ReadPreference
+			if len(wl.ReadPreferenceTags) > 0 {
+				detail += fmt.Sprintf(" with tag sets %v", wl.ReadPreferenceTags)
+			}
+			detail += ", read concern " + wl.ReadConcern
 		}
 		fmt.Fprintf(w, "  %s\t%s\n", wl.Service, detail)
 	}
@@ -177,6 +188,12 @@ func bounds(e scenarios.Expectation) []string {
 	}
 	if e.UnknownMax != nil {
 		b = append(b, fmt.Sprintf("unknown writes <= %d", *e.UnknownMax))
+	}
+	if e.StaleReadsMax != nil {
+		b = append(b, fmt.Sprintf("stale reads <= %d", *e.StaleReadsMax))
+	}
+	if e.DirtyReadsMax != nil {
+		b = append(b, fmt.Sprintf("dirty reads <= %d", *e.DirtyReadsMax))
 	}
 	if e.Recovers != nil {
 		if *e.Recovers {

@@ -27,6 +27,18 @@
 // write retry stays on; when it ran, a refusal of the retry says nothing about
 // the first attempt, so it is Unknown. See classify for the full rules.
 //
+// # Reads
+//
+// A read workload's query (NewReadQuery, ReadNewest) asks the member the
+// driver's server selection picks under the workload's read preference
+// and tag sets for the run's document with the largest op, under the
+// workload's read concern, through an index on {run, op} (EnsureReadIndex):
+// its value is the op id of the newest write the member returned. The
+// member that answered is taken from the CommandSucceeded event of the
+// find. A read that never reached the wire or got an error answer is
+// Failed; one that timed out or lost its connection after sending is
+// Unknown.
+//
 // # What the tests here can and cannot prove
 //
 // The tests run against FerretDB's embedded server (the MongoDB wire protocol

@@ -85,7 +85,7 @@ func Connect(ctx context.Context, runID string, o Options) (*Client, error) {
 		return nil, fmt.Errorf("connect mongo: %w", err)
 	}
 	co := clientOptions(o)
-	co.SetMonitor(&event.CommandMonitor{Started: markSent})
+	co.SetMonitor(&event.CommandMonitor{Started: commandStarted, Succeeded: commandSucceeded})
 	client, err := mongo.Connect(co)
 	if err != nil {
 		return nil, fmt.Errorf("connect mongo: %w", err)
