@@ -222,7 +222,7 @@ type mongoModel struct {
 	times, values []time.Duration // scratch for commit-point computation
 
 	diskBytesPerWrite int
-	readers []*mongoReader // the read workloads
+	readers           []*mongoReader // the read workloads
 }
 
 func newMongoModel(s *Sim, spec *platform.ServiceSpec) (model, error) {
