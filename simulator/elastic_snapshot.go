@@ -380,7 +380,7 @@ func (c *esCluster) restoreProgress() {
 	if c.master >= 0 {
 		master = c.nodes[c.master].sn.Name
 	}
-	m.s.emit(name, platform.EventRestoreCompleted, master, fmt.Sprintf("%s snapshot of %s, %d events", run.snap.state(), run.snap.takenAt, run.snap.events))
+	m.s.emit(name, platform.EventRestoreCompleted, master, fmt.Sprintf("%s snapshot of %s, %d events", run.snap.state(), run.snap.takenAt.Round(time.Millisecond), run.snap.events))
 	c.health, c.faulted = platform.EventHealthRed, true
 	c.reconcile()
 	m.tier.attach(c)
