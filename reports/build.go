@@ -90,6 +90,7 @@ func Build(run *Run) *Report {
 		Runbook:         stepReports(run.Steps),
 		Events:          eventReports(run.Events),
 		Sampled:         make(map[string]string, len(run.Sampled)),
+		Rehearsal:       rehearsalReport(run),
 	}
 	for k, v := range run.Sampled {
 		report.Sampled[k] = v
