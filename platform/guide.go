@@ -214,7 +214,7 @@ var guides = map[string]StepGuide{
 			return []string{
 				fmt.Sprintf("Start a new mongod for %s in %s (replica set %s, empty data directory), then add it on the primary (%s):",
 					name, a.Params["zone"], f.Get(FactReplicaSet(service)), orDash(primary)),
-				"  " + mongosh(at, fmt.Sprintf(`printjson(rs.add({host: %q, priority: %s}))`, f.Get(FactMemberHost(name)), priority)),
+				"  " + mongosh(at, fmt.Sprintf(`printjson(rs.add({host: %q, priority: %s}))`, memberHost(f, name), priority)),
 				"Its initial sync runs on its own; it is done when rs.status() shows it SECONDARY:",
 				"  " + mongosh(at, `rs.status().members.forEach(m => print(m.name, m.stateStr))`),
 			}
@@ -315,7 +315,7 @@ var guides = map[string]StepGuide{
 			// and .../restore-snapshot
 			return []string{
 				fmt.Sprintf("Start a new Elasticsearch cluster of %s nodes in %s, then register the %s bucket read-only and restore the newest complete snapshot (%s):",
-					orDefault(a.Params["nodes"], "as many"), region, region, snapshot),
+					orDefault(a.Params["nodes"], "as many"+" (as the lost one)"), region, region, snapshot),
 				fmt.Sprintf(`  curl -X PUT "http://%s/_snapshot/%s" -H 'Content-Type: application/json' -d '{"type":"s3","settings":{"bucket":"%s","endpoint":"%s","path_style_access":true,"readonly":true}}'`,
 					node, repository, f.Get(FactBucket(service, region)), f.Get(FactEndpoint(service, region))),
 				fmt.Sprintf(`  curl -X POST "http://%s/_snapshot/%s/%s/_restore" -H 'Content-Type: application/json' -d '{"indices":"%s"%s}'`,
@@ -341,6 +341,16 @@ var guides = map[string]StepGuide{
 			}
 		},
 	},
+}
+
+// memberHost is how the replica set names a member: as the platform says,
+// or, for a member not yet started, its name on MongoDB's default port
+// (https://www.mongodb.com/docs/manual/reference/default-mongodb-port/).
+func memberHost(f Facts, node string) string {
+	if h := f[FactMemberHost(node)]; h != "" {
+		return h
+	}
+	return node + ":27017"
 }
 
 func contains(items []string, s string) bool {

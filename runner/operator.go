@@ -99,7 +99,6 @@ func (r *Runner) stepDue(p *plan, trigger time.Duration) {
 		h := r.steps[p.index].Rehearsal
 		h.TriggeredAt = &now
 		r.watch(st)
-		r.opts.Log("%8s  runbook %s is due: %s", fmtTime(now), p.name, h.Goal)
 		r.opts.Performer.Due(st)
 	}))
 }
