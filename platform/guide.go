@@ -113,7 +113,7 @@ func FactBucket(service, region string) string {
 } // an S3 service's artifact bucket, or a logs service's snapshot bucket, in region
 func FactEndpoint(service, region string) string {
 	return "endpoint:" + service + ":" + region
-} // the S3 endpoint URL in region (of the S3 service named, or the one logs snapshot to)
+}                                     // the S3 endpoint URL in region (of the S3 service named, or the one logs snapshot to)
 func FactIndex(service string) string { return "index:" + service } // the logs service's index
 
 // StepGuide is what a rehearsal knows about one runbook action: the state

@@ -34,6 +34,9 @@ type engineer struct {
 	sleepUntil *time.Duration
 	inputOver  bool
 	stop       bool
+	loop       platform.Loop
+	// sleepArmed is the time a handler is scheduled at to end a sleep.
+	sleepArmed *time.Duration
 }
 
 func newEngineer(c console, speed float64, platformName string) *engineer {
@@ -50,11 +53,13 @@ const sliceWall = 20 * time.Millisecond
 const statusEvery = 250 * time.Millisecond
 
 // drive runs the loop to end in slices. On the simulator, scenario time
-// follows the wall clock times speed (catching up after a stall); a
-// script's sleep is a slice boundary, so its command takes effect at
-// exactly the time it names. On containers the loop keeps wall time
-// itself.
+// follows the wall clock times speed (catching up after a stall); on
+// containers the loop keeps wall time itself. Lines typed are carried out
+// between slices; a script's wait and sleep end inside the loop, in a
+// handler at the step's trigger or the sleep's end, so the command after
+// them takes effect at exactly that time whatever the slices.
 func (e *engineer) drive(ctx context.Context, loop platform.Loop, end time.Duration) error {
+	e.loop = loop
 	wallStart, virtualStart := time.Now(), loop.Now()
 	tick := time.NewTicker(sliceWall)
 	defer tick.Stop()
@@ -76,19 +81,13 @@ func (e *engineer) drive(ctx context.Context, loop platform.Loop, end time.Durat
 		} else {
 			target = now + 100*time.Millisecond
 		}
-		if e.sleepUntil != nil && target > *e.sleepUntil {
-			target = *e.sleepUntil
-		}
 		if target >= end {
-			if e.sleepUntil == nil || *e.sleepUntil >= end {
-				return loop.Run(ctx, end)
-			}
+			return loop.Run(ctx, end)
 		}
 		if target > now {
 			if err := loop.Run(ctx, target); err != nil {
 				return err
 			}
-			continue
 		}
 		select {
 		case <-ctx.Done():
@@ -130,6 +129,7 @@ func (e *engineer) process(now time.Duration) {
 		}
 		if e.sleepUntil != nil {
 			if now < *e.sleepUntil {
+				e.armSleep(*e.sleepUntil)
 				return
 			}
 			e.ref = *e.sleepUntil
@@ -142,6 +142,18 @@ func (e *engineer) process(now time.Duration) {
 		e.queue = e.queue[1:]
 		e.command(line, now)
 	}
+}
+
+// armSleep schedules the end of a sleep on the loop, once.
+func (e *engineer) armSleep(at time.Duration) {
+	if e.loop == nil || (e.sleepArmed != nil && *e.sleepArmed == at) {
+		return
+	}
+	e.sleepArmed = &at
+	e.loop.At(at, platform.HandlerFunc(func(now time.Duration) {
+		e.take()
+		e.process(now)
+	}))
 }
 
 // command carries out one line at now.
@@ -275,6 +287,14 @@ func (e *engineer) Due(st *runner.Step) {
 	e.c.Printf("")
 	e.c.Printf("[%s] DUE %s: %s", fmtScenario(*r.Rehearsal.TriggeredAt), st.Name(), describe(st.Action()))
 	e.showStep(st)
+	if e.waiting == st && e.loop != nil {
+		// A script waits for this step: go on at its trigger, in a
+		// handler of its own.
+		e.loop.At(e.loop.Now(), platform.HandlerFunc(func(now time.Duration) {
+			e.take()
+			e.process(now)
+		}))
+	}
 }
 
 // Finished says how a step ended.
