@@ -27,6 +27,8 @@ type console interface {
 	SetStatus(prompt string)
 	// SetCompleter sets what Tab completes with (a terminal's).
 	SetCompleter(complete func(line string, pos int) (string, int, bool))
+	// Scripted reports whether the input is a script (not a terminal).
+	Scripted() bool
 	// Close gives the terminal back as it was and stops reading. Safe to
 	// call more than once.
 	Close()
@@ -78,6 +80,7 @@ func (c *plainConsole) Printf(format string, args ...any) {
 }
 
 func (c *plainConsole) Lines() <-chan string { return c.lines }
+func (c *plainConsole) Scripted() bool       { return true }
 func (c *plainConsole) SetStatus(string)     {}
 func (c *plainConsole) SetCompleter(func(string, int) (string, int, bool)) {
 }
@@ -135,6 +138,7 @@ func (c *terminalConsole) Printf(format string, args ...any) {
 }
 
 func (c *terminalConsole) Lines() <-chan string { return c.lines }
+func (c *terminalConsole) Scripted() bool       { return false }
 
 func (c *terminalConsole) SetStatus(prompt string) {
 	c.t.SetPrompt(prompt)

@@ -58,6 +58,11 @@ const statusEvery = 250 * time.Millisecond
 // between slices; a script's wait and sleep end inside the loop, in a
 // handler at the step's trigger or the sleep's end, so the command after
 // them takes effect at exactly that time whatever the slices.
+//
+// A script (input that is not a terminal) on the simulator is exact: the
+// clock never runs ahead of it. It runs only while a wait or a sleep holds
+// the script, and after the input ends; a line read late can then never
+// find its time already past.
 func (e *engineer) drive(ctx context.Context, loop platform.Loop, end time.Duration) error {
 	e.loop = loop
 	wallStart, virtualStart := time.Now(), loop.Now()
@@ -66,7 +71,7 @@ func (e *engineer) drive(ctx context.Context, loop platform.Loop, end time.Durat
 	lastStatus := time.Time{}
 	for {
 		e.take()
-		e.process(loop.Now())
+		e.process(loop.Now(), false)
 		if e.stop {
 			return runner.ErrStopped
 		}
@@ -75,11 +80,32 @@ func (e *engineer) drive(ctx context.Context, loop platform.Loop, end time.Durat
 			e.c.SetStatus(e.status(now, end))
 			lastStatus = time.Now()
 		}
+		if e.platform == "sim" && e.c.Scripted() && !e.inputOver && len(e.queue) == 0 && e.waiting == nil && e.sleepUntil == nil {
+			// The script's next line has not been read: the clock
+			// waits for it (and does not catch up afterwards).
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case line, ok := <-e.c.Lines():
+				if ok {
+					e.queue = append(e.queue, line)
+				} else {
+					e.endInput()
+				}
+			}
+			wallStart, virtualStart = time.Now(), loop.Now()
+			continue
+		}
 		var target time.Duration
 		if e.platform == "sim" {
 			target = virtualStart + time.Duration(float64(time.Since(wallStart))*e.speed)
 		} else {
 			target = now + 100*time.Millisecond
+		}
+		if e.sleepUntil != nil && target > *e.sleepUntil {
+			// The slice ends where the sleep does, so that a command
+			// carried out between slices (an abort) comes at its time.
+			target = *e.sleepUntil
 		}
 		if target >= end {
 			return loop.Run(ctx, end)
@@ -103,10 +129,7 @@ func (e *engineer) take() {
 		select {
 		case line, ok := <-e.c.Lines():
 			if !ok {
-				if !e.inputOver {
-					e.inputOver = true
-					e.c.Printf("[%s] input ended: the rehearsal runs on to its end unattended", fmtScenario(e.h.Now()))
-				}
+				e.endInput()
 				return
 			}
 			e.queue = append(e.queue, line)
@@ -116,9 +139,20 @@ func (e *engineer) take() {
 	}
 }
 
+// endInput notes, once, that nothing more will be typed.
+func (e *engineer) endInput() {
+	if !e.inputOver {
+		e.inputOver = true
+		e.c.Printf("[%s] input ended: the rehearsal runs on to its end unattended", fmtScenario(e.h.Now()))
+	}
+}
+
 // process carries out the queued commands at now, until one holds the
-// queue (a script's wait or sleep) or the rehearsal stops.
-func (e *engineer) process(now time.Duration) {
+// queue (a script's wait or sleep) or the rehearsal stops. Inside a loop
+// handler an abort waits for the slice's end, where the loop can stop:
+// the rehearsal ends at the time the loop reached, never later than it
+// says.
+func (e *engineer) process(now time.Duration, inHandler bool) {
 	for !e.stop {
 		if e.waiting != nil {
 			if !e.waiting.Due() {
@@ -139,6 +173,9 @@ func (e *engineer) process(now time.Duration) {
 			return
 		}
 		line := e.queue[0]
+		if inHandler && strings.TrimSpace(line) == "abort" {
+			return
+		}
 		e.queue = e.queue[1:]
 		e.command(line, now)
 	}
@@ -152,7 +189,7 @@ func (e *engineer) armSleep(at time.Duration) {
 	e.sleepArmed = &at
 	e.loop.At(at, platform.HandlerFunc(func(now time.Duration) {
 		e.take()
-		e.process(now)
+		e.process(now, true)
 	}))
 }
 
@@ -292,7 +329,7 @@ func (e *engineer) Due(st *runner.Step) {
 		// handler of its own.
 		e.loop.At(e.loop.Now(), platform.HandlerFunc(func(now time.Duration) {
 			e.take()
-			e.process(now)
+			e.process(now, true)
 		}))
 	}
 }
