@@ -92,12 +92,14 @@ func (r *Runner) stepDue(p *plan, trigger time.Duration) {
 		p.late = true
 		return
 	}
-	r.loop.At(trigger, platform.HandlerFunc(func(now time.Duration) {
+	r.loop.At(trigger, platform.HandlerFunc(func(time.Duration) {
 		p.fired = true
 		st := r.rehearsal.steps[p.index]
 		st.due = true
 		h := r.steps[p.index].Rehearsal
-		h.TriggeredAt = &now
+		// The trigger's own time (on a wall-clock loop the handler fires
+		// a little after it): the reaction counts from there.
+		h.TriggeredAt = &trigger
 		r.watch(st)
 		r.opts.Performer.Due(st)
 	}))
