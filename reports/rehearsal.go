@@ -296,3 +296,28 @@ func rehearsalSentence(r *Report) string {
 	}
 	return strings.Join(parts, "; ") + ". The RTO and RPO above are the ones the people rehearsing achieved."
 }
+
+// rehearsal checks a stored rehearsal section: known performers, times in
+// range.
+func (v *validator) rehearsal(r *RehearsalReport) {
+	if r == nil {
+		return
+	}
+	if !(r.Speed > 0) {
+		v.add("rehearsal.speed: %v, want a positive number", r.Speed)
+	}
+	v.seconds("rehearsal.stopped_at_seconds", r.StoppedAtSeconds)
+	for i, s := range r.Steps {
+		p := fmt.Sprintf("rehearsal.steps[%d]", i)
+		switch s.PerformedBy {
+		case "", ByEngineer, ByHarness, BySkipped:
+		default:
+			v.add("%s.performed_by: %q is not one of engineer, harness, skipped", p, s.PerformedBy)
+		}
+		v.seconds(p+".triggered_at_seconds", s.TriggeredAt)
+		v.seconds(p+".begun_at_seconds", s.BegunAt)
+		v.seconds(p+".done_at_seconds", s.DoneAt)
+		v.seconds(p+".reaction_seconds", s.ReactionSeconds)
+		v.seconds(p+".to_done_seconds", s.ToDoneSeconds)
+	}
+}
