@@ -314,8 +314,8 @@ var guides = map[string]StepGuide{
 			// https://www.elastic.co/docs/deploy-manage/tools/snapshot-and-restore/s3-repository
 			// and .../restore-snapshot
 			return []string{
-				fmt.Sprintf("Start a new Elasticsearch cluster of %s nodes in %s, then register the %s bucket read-only and restore the newest complete snapshot (%s):",
-					orDefault(a.Params["nodes"], "as many"+" (as the lost one)"), region, region, snapshot),
+				fmt.Sprintf("Start a new Elasticsearch cluster in %s (%s), then register the %s bucket read-only and restore the newest complete snapshot (%s):",
+					region, nodeCount(a.Params["nodes"]), region, snapshot),
 				fmt.Sprintf(`  curl -X PUT "http://%s/_snapshot/%s" -H 'Content-Type: application/json' -d '{"type":"s3","settings":{"bucket":"%s","endpoint":"%s","path_style_access":true,"readonly":true}}'`,
 					node, repository, f.Get(FactBucket(service, region)), f.Get(FactEndpoint(service, region))),
 				fmt.Sprintf(`  curl -X POST "http://%s/_snapshot/%s/%s/_restore" -H 'Content-Type: application/json' -d '{"indices":"%s"%s}'`,
@@ -360,6 +360,14 @@ func contains(items []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// nodeCount says how many nodes a restored cluster gets.
+func nodeCount(nodes string) string {
+	if nodes == "" {
+		return "as many nodes as the lost one"
+	}
+	return nodes + " nodes"
 }
 
 func orDash(s string) string { return orDefault(s, "none now") }
