@@ -89,8 +89,13 @@ type htmlView struct {
 	Expectations table
 	Faults       table
 	Runbook      table
-	Sampled      table
-	Timeline     table
+	// Rehearsal and History are a rehearsal's tables (empty in a run);
+	// RehearsalSentence says how it went.
+	RehearsalSentence string
+	Rehearsal         table
+	History           table
+	Sampled           table
+	Timeline          table
 }
 
 // WriteHTML writes report.html: one self-contained page (no external
@@ -115,7 +120,11 @@ func WriteHTML(w io.Writer, r *Report) error {
 		Faults:       faultsTable(r),
 		Runbook:      runbookTable(r),
 		Sampled:      sampledTable(r),
-		Timeline:     timeline,
+
+		RehearsalSentence: rehearsalSentence(r),
+		Rehearsal:         rehearsalTable(r),
+		History:           historyTable(r),
+		Timeline:          timeline,
 	}
 	for i, s := range outcomeSeries {
 		view.Legend = append(view.Legend, svgRect{X: float64(i) * legendSpacing, Class: s.class, Title: s.label})
