@@ -90,6 +90,7 @@ func Build(run *Run) *Report {
 		VersionSkew:     versionSkewReports(run.VersionSkews),
 		Upgrades:        upgradeReports(run),
 		Sampled:         make(map[string]string, len(run.Sampled)),
+		Rehearsal:       rehearsalReport(run),
 	}
 	for k, v := range run.Sampled {
 		report.Sampled[k] = v

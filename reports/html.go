@@ -113,8 +113,13 @@ type htmlView struct {
 	Expectations table
 	Faults       table
 	Runbook      table
-	Sampled      table
-	Timeline     table
+	// Rehearsal and History are a rehearsal's tables (empty in a run);
+	// RehearsalSentence says how it went.
+	RehearsalSentence string
+	Rehearsal         table
+	History           table
+	Sampled           table
+	Timeline          table
 }
 
 // WriteHTML writes report.html: one self-contained page (no external
@@ -145,7 +150,11 @@ func WriteHTML(w io.Writer, r *Report) error {
 		Faults:       faultsTable(r),
 		Runbook:      runbookTable(r),
 		Sampled:      sampledTable(r),
-		Timeline:     timeline,
+
+		RehearsalSentence: rehearsalSentence(r),
+		Rehearsal:         rehearsalTable(r),
+		History:           historyTable(r),
+		Timeline:          timeline,
 	}
 	for _, name := range r.ServiceNames() {
 		view.Charts = append(view.Charts, buildChart(r, name))

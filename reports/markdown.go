@@ -32,6 +32,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		fmt.Fprintf(b, "Images: %s\n\n", markdownText(imagesLine(r.Images)))
 	}
 	fmt.Fprintf(b, "%s\n\n", markdownText(verdictSentence(r)))
+	if line := rehearsalSentence(r); line != "" {
+		fmt.Fprintf(b, "%s\n\n", markdownText(line))
+	}
 	if r.Error != nil && len(r.Services) == 0 && len(r.Faults) == 0 && len(r.Runbook) == 0 {
 		fmt.Fprintf(b, "Nothing was measured: the run stopped in its %s phase.\n", r.Error.Phase)
 		return b.Flush()
@@ -46,26 +49,23 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		fmt.Fprintln(b)
 	}
 
-	sections := []struct {
-		title string
-		table table
-		empty string
-	}{
+	sections := []section{
 		{"Services", servicesTable(r), "No writes were issued."},
 		{"Outage windows", outagesTable(r), "No write went unserved."},
 		{"Checks", expectationsTable(r), "Nothing was checked."},
 		{"Faults", faultsTable(r), "No fault was injected."},
 		{"Runbook", runbookTable(r), "No runbook step ran."},
-		{"Drawn from the seed", sampledTable(r), "Nothing was drawn: the scenario fixes every time, delay and parameter."},
 	}
 	if reads := readsTable(r); len(reads.Rows) > 0 {
 		// After the services and their outages, before the checks.
-		sections = slices.Insert(sections, 2, struct {
-			title string
-			table table
-			empty string
-		}{"Reads", reads, ""})
+		sections = slices.Insert(sections, 2, section{"Reads", reads, ""})
 	}
+	if r.Rehearsal != nil {
+		sections = append(sections,
+			section{"Rehearsal: the people beside the assumptions", rehearsalTable(r), "The runbook has no step."},
+			section{"Rehearsal history", historyTable(r), "No earlier rehearsal."})
+	}
+	sections = append(sections, section{"Drawn from the seed", sampledTable(r), "Nothing was drawn: the scenario fixes every time, delay and parameter."})
 	for _, s := range sections {
 		fmt.Fprintf(b, "## %s\n\n", s.title)
 		if len(s.table.Rows) == 0 {
@@ -90,6 +90,13 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 	}
 	return b.Flush()
+}
+
+// section is one titled table of report.md, with what it says when empty.
+type section struct {
+	title string
+	table table
+	empty string
 }
 
 func writeMarkdownTable(w io.Writer, t table) {

@@ -110,6 +110,8 @@ type StepRecord struct {
 	Error                 string
 	NotRehearsed          string
 	Skipped               string
+	// Rehearsal is how the step went in a rehearsal; nil in a run.
+	Rehearsal *StepRehearsal
 }
 
 // Run is everything a finished run produced: what was asked (scenario,
@@ -139,6 +141,10 @@ type Run struct {
 	// platform that carries them out (platform.RoleHistory).
 	VersionSkews []platform.VersionSkew
 	Upgrades     []platform.Upgrade
+
+	// Rehearsal is set when an engineer performed the runbook
+	// (`chaosdrill rehearse`); nil in a run.
+	Rehearsal *RehearsalRun
 }
 
 // Report is the outcome of a run as written to report.json. Times are
@@ -178,6 +184,10 @@ type Report struct {
 	// Images are the container images a live run started, by service
 	// kind (mongo, elasticsearch, s3); absent on the simulator.
 	Images map[string]string `json:"images,omitempty"`
+
+	// Rehearsal is how the engineer who performed the runbook did
+	// (`chaosdrill rehearse`); absent from a run's report.
+	Rehearsal *RehearsalReport `json:"rehearsal,omitempty"`
 }
 
 // RunError is why a run could not complete: the phase it stopped in and

@@ -65,6 +65,7 @@ func (v *validator) check(r *Report) {
 	}
 	duration := r.DurationSeconds
 	v.seconds("duration_seconds", &duration)
+	v.rehearsal(r.Rehearsal)
 	for _, name := range r.ServiceNames() {
 		s := r.Services[name]
 		p := "services." + name

@@ -18,4 +18,10 @@
 // that service's writes unverified and the run goes on to the others; only
 // a platform that cannot start, a loop that fails, or an interrupt ends a
 // run without a report ([Error] names the phase).
+//
+// With [Options.Performer] set the run is a rehearsal (operator.go): each
+// runbook step goes to a person at its trigger instead of to the platform
+// after its operator delay, and is done when the platform's state shows
+// its effect ([platform.StepWatcher]); [Options.Drive] lets the caller pace
+// the loop and take the person's commands between slices.
 package runner

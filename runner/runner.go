@@ -30,6 +30,14 @@ type Options struct {
 	// so the optional interfaces it implements (platform.Sampler,
 	// platform.ImageReporter, faults.AddedNodes) stay visible.
 	BeforeLoop func() error
+	// Performer, if set, makes the run a rehearsal: each runbook step is
+	// handed to it when its trigger fires, with no operator delay, and is
+	// done when the platform's state shows its effect (see operator.go).
+	Performer Performer
+	// Drive, if set, runs the loop to end in its place (a rehearsal paces
+	// it against a clock and takes the engineer's commands between
+	// slices); ErrStopped ends the run early. Default: loop.Run(ctx, end).
+	Drive func(ctx context.Context, loop platform.Loop, end time.Duration) error
 }
 
 // Error is a run that could not complete, with the phase it stopped in
@@ -80,6 +88,11 @@ type Runner struct {
 
 	readBackErrors map[string]string
 	sampler        *sampler
+
+	// rehearsal is set in a rehearsal; stoppedAt when its engineer
+	// stopped it.
+	rehearsal *Rehearsal
+	stoppedAt *time.Duration
 }
 
 // plan is how one fault or runbook step of the file is triggered, and how
@@ -159,12 +172,15 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 	if err != nil {
 		return nil, &Error{reports.PhaseBringUp, err}
 	}
+	if r.rehearsing() {
+		r.startRehearsal()
+	}
 	if opts.BeforeLoop != nil {
 		if err := opts.BeforeLoop(); err != nil {
 			return nil, interruptedOr(ctx, reports.PhaseRun, err)
 		}
 	}
-	if err := r.loop.Run(ctx, end); err != nil {
+	if err := r.drive(ctx, end); err != nil {
 		return nil, interruptedOr(ctx, reports.PhaseRun, fmt.Errorf("run %s: %w", sc.Name, err))
 	}
 	r.settle()
@@ -185,6 +201,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 		Expect:         sc.Expect,
 		ReadBackErrors: r.readBackErrors,
 		Sampled:        r.sampled(),
+		Rehearsal:      r.rehearsalRun(),
 	}
 	if images, ok := p.(platform.ImageReporter); ok {
 		run.Images = images.RanImages()
@@ -334,6 +351,10 @@ func (r *Runner) arm(p *plan) {
 // after the end of the scenario does not start: it is not rehearsed.
 func (r *Runner) due(p *plan, trigger time.Duration) {
 	p.triggeredAt = &trigger
+	if p.what == "runbook step" && r.rehearsing() {
+		r.stepDue(p, trigger)
+		return
+	}
 	if trigger+p.delay >= r.duration {
 		p.late = true
 		return
@@ -465,6 +486,9 @@ func (r *Runner) startStep(i int, now time.Duration) {
 // A step that failed does not trigger its dependents: an operator would stop
 // there too.
 func (r *Runner) ActionDone(name string, err error, at time.Duration) {
+	if r.rehearsedActionDone(name, err, at) {
+		return
+	}
 	p, ok := r.plans[name]
 	if !ok || p.what != "runbook step" {
 		return
@@ -544,12 +568,18 @@ func (r *Runner) settlePlan(p *plan, settled map[*plan]bool) {
 		default:
 			rec.NotRehearsed, _ = r.whyNot(p, settled)
 			if rec.NotRehearsed == "" {
+				rec.NotRehearsed = r.stoppedReason()
+			}
+			if rec.NotRehearsed == "" {
 				rec.NotRehearsed = "never happened" // whyNot always answers; keep the verdict honest regardless
 			}
 		}
 		return
 	}
 	rec := &r.steps[p.index]
+	if r.settleRehearsed(p, rec) {
+		return
+	}
 	switch {
 	case rec.Started && rec.DoneAt == nil:
 		rec.NotRehearsed = fmt.Sprintf("started at %s, not finished by the end of the run", fmtTime(rec.StartedAt))
@@ -619,6 +649,8 @@ func (r *Runner) outcome(p *plan) (state string, skipped bool) {
 	}
 	rec := r.steps[p.index]
 	switch {
+	case rec.Rehearsal != nil && rec.Rehearsal.By == reports.BySkipped:
+		return "was skipped by the engineer", false
 	case rec.Skipped != "":
 		return "", true
 	case rec.Error != "":

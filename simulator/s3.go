@@ -295,6 +295,9 @@ func (m *s3Model) advance(t time.Duration) {
 		p := &best.puts[bestIndex]
 		if p.replyAt <= m.deadline(p) {
 			m.s.complete(p.op, p.outcome, p.replyAt)
+			if p.outcome == platform.Acked && len(m.s.watches) > 0 {
+				m.s.acked(m.spec.Name, best.region, p.replyAt)
+			}
 		} else {
 			m.s.complete(p.op, platform.Unknown, m.deadline(p))
 		}

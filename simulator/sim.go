@@ -100,6 +100,10 @@ type Sim struct {
 	models    []model
 	byService map[string]model
 	started   bool
+
+	// watches are a rehearsal's armed watches for runbook steps' done
+	// states (watch.go).
+	watches []*simWatch
 }
 
 var (
@@ -232,6 +236,9 @@ func (s *Sim) Run(ctx context.Context, until time.Duration) error {
 		}
 		s.now = ev.at
 		ev.h.Fire(s.now)
+		if len(s.watches) > 0 {
+			s.checkWatches()
+		}
 	}
 }
 
@@ -309,6 +316,9 @@ func (s *Sim) after(d time.Duration, h platform.Handler) { s.At(s.now+d, h) }
 // emit reports a platform event at the current time.
 func (s *Sim) emit(service, what, node, detail string) {
 	s.cfg.Events.Observed(platform.Event{At: s.now, Service: service, What: what, Node: node, Detail: detail})
+	if len(s.watches) > 0 {
+		s.checkWatches()
+	}
 }
 
 // complete reports a write's outcome.

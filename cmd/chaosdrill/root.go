@@ -145,7 +145,7 @@ unverified (a check could not run, e.g. a read-back failed); 2 bad input;
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
-	root.AddCommand(newRunCommand(), newValidateCommand(), newListCommand(), newSweepCommand(), newReportCommand(), newCleanupCommand(), newVersionCommand(), newDoctorCommand())
+	root.AddCommand(newRunCommand(), newRehearseCommand(), newValidateCommand(), newListCommand(), newSweepCommand(), newReportCommand(), newCleanupCommand(), newVersionCommand(), newDoctorCommand())
 	return root
 }
 

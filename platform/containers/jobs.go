@@ -76,6 +76,13 @@ func (j *jobs) update() {
 	}
 }
 
+// isDown reports whether a fault took node down.
+func (j *jobs) isDown(node string) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.down[node]
+}
+
 // nodeDown marks node down (a kill, stop or pause was issued on it).
 func (j *jobs) nodeDown(node string) {
 	j.mu.Lock()

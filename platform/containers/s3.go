@@ -24,6 +24,7 @@ type s3Service struct {
 	artifacts map[string]*s3.Client // by region
 	snapshots map[string]*s3.Client // by region; empty when nothing snapshots here
 	active    string                // the region artifact clients write to
+	watches   []*s3Watch            // a rehearsal's watches for puts to a region (watch.go)
 }
 
 func newS3Service(p *Platform, spec *platform.ServiceSpec) *s3Service {
@@ -117,15 +118,16 @@ func (s *s3Service) endpointRestarted(ctx context.Context, e platform.S3Endpoint
 	})
 }
 
-func (s *s3Service) activeClient() *s3.Client {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.artifacts[s.active]
-}
-
 // write puts artifact op into the active region's bucket.
 func (s *s3Service) write(ctx context.Context, op uint64) platform.Outcome {
-	return s.activeClient().Write(ctx, op)
+	s.mu.Lock()
+	region, client, watched := s.active, s.artifacts[s.active], len(s.watches) > 0
+	s.mu.Unlock()
+	outcome := client.Write(ctx, op)
+	if outcome == platform.Acked && watched {
+		s.acked(region)
+	}
+	return outcome
 }
 
 // readBack reads from the active region's bucket, after asking once that

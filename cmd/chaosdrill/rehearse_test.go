@@ -1,0 +1,282 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/chaosdrill/chaosdrill/reports"
+)
+
+// rehearseScripted runs `chaosdrill rehearse` in-process with script as
+// its standard input: the engineer at the keyboard, scripted.
+func rehearseScripted(ctx context.Context, script string, args ...string) (int, string, string) {
+	ctx = context.WithValue(ctx, stdinKey{}, strings.NewReader(script))
+	return chaosdrillIn(ctx, nil, append([]string{"rehearse"}, args...)...)
+}
+
+// rehearsalIn reads the one rehearsal report a history folder holds
+// besides those listed in skip.
+func rehearsalIn(history string, skip ...string) (*reports.Report, string) {
+	GinkgoHelper()
+	found, err := os.ReadDir(history)
+	Expect(err).NotTo(HaveOccurred())
+	var folders []string
+	for _, f := range found {
+		if !strings.Contains(strings.Join(skip, "|"), f.Name()) {
+			folders = append(folders, f.Name())
+		}
+	}
+	Expect(folders).To(HaveLen(1), "one new rehearsal folder in %s", history)
+	rep, err := reports.Read(filepath.Join(history, folders[0], reports.FileJSON))
+	Expect(err).NotTo(HaveOccurred())
+	return rep, folders[0]
+}
+
+func stepTiming(rep *reports.Report, name string) reports.StepTiming {
+	GinkgoHelper()
+	Expect(rep.Rehearsal).NotTo(BeNil())
+	for _, s := range rep.Rehearsal.Steps {
+		if s.Name == name {
+			return s
+		}
+	}
+	Fail("no step " + name)
+	return reports.StepTiming{}
+}
+
+func stepReport(rep *reports.Report, name string) reports.StepReport {
+	GinkgoHelper()
+	for _, s := range rep.Runbook {
+		if s.Name == name {
+			return s
+		}
+	}
+	Fail("no step " + name)
+	return reports.StepReport{}
+}
+
+var _ = Describe("rehearse on the simulator, with a scripted engineer", func() {
+	// The delays a run of the same seed drew for its operators: the
+	// rehearsal's engineer takes exactly these.
+	It("measures what run measures when the engineer takes exactly the operator delays run drew (at --speed 60, through standard input)", func(ctx SpecContext) {
+		dir := GinkgoT().TempDir()
+		runOut := filepath.Join(dir, "run")
+		code, stdout, stderr := chaosdrillIn(ctx, nil, "run", library("east-region-outage"), "--seed", "1", "--out", runOut, "--quiet")
+		Expect(code).To(Equal(exitPass), stdout+stderr)
+		run, err := reports.Read(filepath.Join(runOut, reports.FileJSON))
+		Expect(err).NotTo(HaveOccurred())
+		delay := func(step string) string { return run.Sampled["runbook."+step+".operator_delay"] }
+		script := strings.Join([]string{
+			"# the engineer of east-region-outage, taking the delays run drew",
+			"wait artifacts-to-west", "sleep " + delay("artifacts-to-west"), "artifacts.failover region=us-west-1",
+			"wait promote-west", "sleep " + delay("promote-west"), "mongo.force-reconfigure promote=mongo-west-1a",
+			"wait add-west-b", "sleep " + delay("add-west-b"), "mongo.add-member name=mongo-west-1b zone=us-west-1b",
+			"wait add-west-c", "mongo.add-member zone=us-west-1c name=mongo-west-1c",
+			"wait restore-logs", "sleep " + delay("restore-logs"), "logs.restore-snapshot region=us-west-1",
+		}, "\n")
+		history := filepath.Join(dir, "rehearsals")
+		code, stdout, stderr = rehearseScripted(ctx, script, library("east-region-outage"), "--platform", "sim", "--speed", "60", "--seed", "1", "--history", history)
+		Expect(code).To(Equal(exitPass), stdout+stderr)
+		Expect(stdout).To(ContainSubstring("DUE promote-west"))
+		Expect(stdout).To(ContainSubstring(`mongosh "mongodb://mongo-west-1a:27017/?directConnection=true"`), "the forced reconfig is run on the surviving member")
+		Expect(stdout).To(ContainSubstring(`keep = ["mongo-west-1a:27017"]`), "it keeps only the member that still answers")
+		Expect(stdout).To(ContainSubstring("/_snapshot/chaosdrill/snapshot-at-"), "the restore request names the repository and the snapshot")
+		Expect(stdout).To(ContainSubstring("--endpoint-url http://s3-us-west-1:4566"))
+		rep, folder := rehearsalIn(history)
+		for _, f := range []string{reports.FileJSON, reports.FileJUnit, reports.FileMarkdown, reports.FileHTML} {
+			Expect(filepath.Join(history, folder, f)).To(BeAnExistingFile())
+		}
+
+		// Each step began exactly its delay after its trigger, measured
+		// in the harness's scenario time.
+		for _, step := range []string{"artifacts-to-west", "promote-west", "add-west-b", "restore-logs"} {
+			timing := stepTiming(rep, step)
+			Expect(timing.PerformedBy).To(Equal(reports.ByEngineer), step)
+			Expect(fmt.Sprintf("%.6f", *timing.ReactionSeconds)).To(Equal(fmt.Sprintf("%.6f", seconds(delay(step)))), step)
+			Expect(*timing.ToDoneSeconds).To(BeNumerically(">=", *timing.ReactionSeconds), step)
+			Expect(timing.ReactionPercentile).NotTo(BeNil(), "%s: the file assumes a distribution", step)
+		}
+		Expect(*stepTiming(rep, "add-west-c").ReactionSeconds).To(BeZero())
+		fault := *rep.Faults[0].At
+		Expect(*stepTiming(rep, "promote-west").TriggeredAt).To(Equal(fault), "promote-west is due when the region goes")
+
+		// And the platform went through exactly what it went through in
+		// the run: the same writes acknowledged, lost, the same RTO/RPO.
+		for name, want := range run.Services {
+			got := rep.Services[name]
+			Expect(got.Acked).To(Equal(want.Acked), name)
+			Expect(got.Lost).To(Equal(want.Lost), name)
+			Expect(got.RTO).To(Equal(want.RTO), name)
+			Expect(got.RPO).To(Equal(want.RPO), name)
+		}
+		// The mongo RTO is the engineer's reaction plus the reconfig and
+		// the election, ending when the platform showed the new primary.
+		promote := stepTiming(rep, "promote-west")
+		Expect(*rep.Services["mongo"].RTO).To(BeNumerically(">=", *promote.ReactionSeconds))
+		Expect(*rep.Services["mongo"].RTO).To(BeNumerically("<=", *promote.ToDoneSeconds+1))
+		Expect(rep.Rehearsal.Speed).To(Equal(60.0))
+		Expect(rep.Rehearsal.History).To(BeEmpty())
+	}, SpecTimeout(5*time.Minute))
+
+	It("sets the RTO by the engineer's delays, and compares each rehearsal with the earlier ones in the history folder", func(ctx SpecContext) {
+		history := filepath.Join(GinkgoT().TempDir(), "rehearsals")
+		script := func(promoteAfter, artifactsAfter string) string {
+			return strings.Join([]string{
+				"wait artifacts-to-west", "sleep " + artifactsAfter, "artifacts.failover region=us-west-1",
+				"wait promote-west", "sleep " + promoteAfter, "mongo.force-reconfigure promote=mongo-west-1a",
+				"wait add-west-b", "handback add-west-b",
+				"wait add-west-c", "handback add-west-c",
+				"wait restore-logs", "handback restore-logs",
+			}, "\n")
+		}
+		code, stdout, stderr := rehearseScripted(ctx, script("90s", "45s"), library("east-region-outage"), "--speed", "3000", "--history", history)
+		Expect(code).To(Equal(exitPass), stdout+stderr)
+		first, firstFolder := rehearsalIn(history)
+		code, stdout, stderr = rehearseScripted(ctx, script("4m30s", "2m"), library("east-region-outage"), "--speed", "3000", "--history", history)
+		Expect(code).To(Equal(exitPass), stdout+stderr)
+		second, secondFolder := rehearsalIn(history, firstFolder)
+
+		Expect(*stepTiming(first, "promote-west").ReactionSeconds).To(Equal(90.0))
+		Expect(*stepTiming(second, "promote-west").ReactionSeconds).To(Equal(270.0))
+		Expect(stepTiming(second, "restore-logs").PerformedBy).To(Equal(reports.ByHarness))
+		// Three more minutes before the promotion: three more minutes
+		// without a primary (the reconfig and the election take the same
+		// time, within the jitter of a heartbeat).
+		Expect(*second.Services["mongo"].RTO - *first.Services["mongo"].RTO).To(BeNumerically("~", 180, 1))
+		Expect(*second.Services["artifacts"].RTO - *first.Services["artifacts"].RTO).To(BeNumerically("~", 75, 1))
+		// The harness's own steps and the rest do not move.
+		Expect(second.Services["mongo"].RPO).To(Equal(first.Services["mongo"].RPO))
+
+		Expect(second.Rehearsal.History).To(HaveLen(1))
+		earlier := second.Rehearsal.History[0]
+		Expect(earlier.Folder).To(Equal(firstFolder))
+		Expect(earlier.RTO["mongo"]).To(Equal(first.Services["mongo"].RTO))
+		Expect(earlier.ToDone["promote-west"]).To(Equal(stepTiming(first, "promote-west").ToDoneSeconds))
+		markdown, err := os.ReadFile(filepath.Join(history, secondFolder, reports.FileMarkdown))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(markdown)).To(ContainSubstring("## Rehearsal: the people beside the assumptions"))
+		Expect(string(markdown)).To(ContainSubstring("| " + firstFolder + " | sim | pass |"))
+	}, SpecTimeout(5*time.Minute))
+
+	It("reports a skipped step, and what waits on it, not rehearsed (exit 1)", func(ctx SpecContext) {
+		history := filepath.Join(GinkgoT().TempDir(), "rehearsals")
+		script := strings.Join([]string{
+			"wait artifacts-to-west", "handback artifacts-to-west",
+			"wait promote-west", "sleep 1m", "mongo.force-reconfigure promote=mongo-west-1a",
+			"wait restore-logs", "handback restore-logs",
+			"wait add-west-b", "skip add-west-b",
+		}, "\n")
+		code, stdout, stderr := rehearseScripted(ctx, script, library("east-region-outage"), "--speed", "3000", "--history", history)
+		Expect(code).To(Equal(exitFail), stdout+stderr)
+		rep, _ := rehearsalIn(history)
+		Expect(rep.Verdict).To(Equal(reports.VerdictNotRehearsed))
+		skipped := stepReport(rep, "add-west-b")
+		Expect(skipped.Status).To(Equal(reports.StatusNotRehearsed))
+		Expect(skipped.Reason).To(HavePrefix("the engineer skipped it at "))
+		Expect(stepTiming(rep, "add-west-b").PerformedBy).To(Equal(reports.BySkipped))
+		after := stepReport(rep, "add-west-c")
+		Expect(after.Status).To(Equal(reports.StatusNotRehearsed))
+		Expect(after.Reason).To(ContainSubstring("add-west-b, which was skipped by the engineer"))
+		Expect(stepTiming(rep, "artifacts-to-west").PerformedBy).To(Equal(reports.ByHarness))
+	}, SpecTimeout(2*time.Minute))
+
+	It("writes the report of an aborted rehearsal, marked so, with what was still due not rehearsed (exit 1)", func(ctx SpecContext) {
+		history := filepath.Join(GinkgoT().TempDir(), "rehearsals")
+		script := strings.Join([]string{"wait promote-west", "sleep 30s", "abort"}, "\n")
+		code, stdout, stderr := rehearseScripted(ctx, script, library("east-region-outage"), "--speed", "3000", "--history", history)
+		Expect(code).To(Equal(exitFail), stdout+stderr)
+		rep, _ := rehearsalIn(history)
+		fault := *rep.Faults[0].At
+		Expect(rep.Rehearsal.StoppedAtSeconds).To(HaveValue(BeNumerically("~", fault+30, 1e-6)))
+		promote := stepReport(rep, "promote-west")
+		Expect(promote.Status).To(Equal(reports.StatusNotRehearsed))
+		Expect(promote.Reason).To(ContainSubstring("the engineer stopped the rehearsal at"))
+		Expect(rep.Services["mongo"].RTO).To(BeNil(), "no primary came back before the stop")
+		markdown, err := os.ReadFile(filepath.Join(history, rehearsalFolder(history), reports.FileMarkdown))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(markdown)).To(ContainSubstring("the engineer aborted it at"))
+	}, SpecTimeout(2*time.Minute))
+
+	It("refuses an action no due step uses, and says what the step waits for", func(ctx SpecContext) {
+		history := filepath.Join(GinkgoT().TempDir(), "rehearsals")
+		script := strings.Join([]string{
+			"mongo.add-member name=mongo-west-1b zone=us-west-1b",
+			"mongo.force-reconfigure",
+			"wait promote-west", "mongo.force-reconfigure promote=mongo-east-1a", "abort",
+		}, "\n")
+		code, stdout, stderr := rehearseScripted(ctx, script, library("east-region-outage"), "--speed", "3000", "--history", history)
+		Expect(code).To(Equal(exitFail), stdout+stderr)
+		Expect(stdout).To(ContainSubstring("no step that uses mongo.add-member is due now: add-west-b (waits on promote-west)"))
+		Expect(stdout).To(ContainSubstring("mongo.force-reconfigure needs promote=..."))
+		rep, _ := rehearsalIn(history)
+		attempts := stepTiming(rep, "promote-west").Attempts
+		Expect(attempts).To(HaveLen(1), "the engineer's wrong promotion is recorded")
+		Expect(attempts[0].Action).To(Equal("mongo.force-reconfigure promote=mongo-east-1a"))
+	}, SpecTimeout(2*time.Minute))
+
+	It("refuses a speed that is no speed, and one on containers, before anything runs (exit 2)", func() {
+		for _, args := range [][]string{
+			{"--speed", "0"}, {"--speed", "-5"}, {"--platform", "containers", "--speed", "60"},
+		} {
+			out := filepath.Join(GinkgoT().TempDir(), "out")
+			code, _, stderr := rehearseScripted(context.Background(), "", append([]string{library("east-region-outage"), "--out", out}, args...)...)
+			Expect(code).To(Equal(exitBadInput), "%v: %s", args, stderr)
+			Expect(stderr).To(ContainSubstring("--speed"))
+			Expect(out).NotTo(BeAnExistingFile())
+		}
+	})
+
+	It("stops at an interrupt during the rehearsal: exit 3, nothing written", func() {
+		parent := GinkgoT().TempDir()
+		history := filepath.Join(parent, "rehearsals")
+		before := entries(parent)
+		ctx := context.WithValue(context.Background(), stdinKey{}, strings.NewReader("wait promote-west\n"))
+		code, _, stderr, seen := chaosdrillInterruptedFrom(ctx, phaseSimulate, "rehearse", library("east-region-outage"), "--speed", "3000", "--history", history)
+		Expect(code).To(Equal(exitEnvironment), stderr)
+		Expect(seen[len(seen)-1]).To(Equal(phaseSimulate))
+		Expect(entries(parent)).To(Equal(before), "nothing written")
+	})
+})
+
+// rehearsalFolder names the one folder in history.
+func rehearsalFolder(history string) string {
+	GinkgoHelper()
+	found, err := os.ReadDir(history)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(found).To(HaveLen(1))
+	return found[0].Name()
+}
+
+func seconds(text string) float64 {
+	GinkgoHelper()
+	d, err := time.ParseDuration(text)
+	Expect(err).NotTo(HaveOccurred())
+	return d.Seconds()
+}
+
+// chaosdrillInterruptedFrom is chaosdrillInterrupted with the values of
+// parent (a scripted standard input).
+func chaosdrillInterruptedFrom(parent context.Context, phase string, args ...string) (code int, stdout, stderr string, seen []string) {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	var mu sync.Mutex
+	hook := func(cmdCtx context.Context, p string) {
+		mu.Lock()
+		seen = append(seen, p)
+		mu.Unlock()
+		if p == phase {
+			cancel()
+			<-cmdCtx.Done()
+		}
+	}
+	code, stdout, stderr = chaosdrillIn(ctx, hook, args...)
+	return code, stdout, stderr, seen
+}
