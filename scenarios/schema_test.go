@@ -127,6 +127,8 @@ var _ = Describe("schema.json", func() {
 			Entry("fault", "fault", scenarios.Fault{}),
 			Entry("step", "step", scenarios.Step{}),
 			Entry("expectation", "expectation", scenarios.Expectation{}),
+			Entry("sweep settings", "sweepSettings", scenarios.SweepSettings{}),
+			Entry("gate", "gate", scenarios.Gate{}),
 		)
 
 		It("lists the built-in topologies, fault kinds and service kinds", func() {
