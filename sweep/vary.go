@@ -89,12 +89,12 @@ func ParseField(name string, known []platform.Parameter) (Field, error) {
 	}
 	hint := scenarios.Suggestion(name, names, "parameters")
 	if strings.HasPrefix(hint, " (") {
-		hint = " (chaosdrill list --parameters lists them)"
+		hint = "; chaosdrill list --parameters lists the parameters"
 	}
 	if strings.Contains(name, "latency") && !strings.HasPrefix(hint, ";") {
 		hint += "; link latencies are the topology's: topology.latency.inter_region, topology.latency.inter_zone, topology.latency.intra_zone"
 	}
-	return Field{}, fmt.Errorf("%q is not a model parameter%s, a workload field (workload.SERVICE.FIELD) or a topology field (topology.latency.inter_region)", name, hint)
+	return Field{}, fmt.Errorf("%q is not a model parameter, a workload field (workload.SERVICE.FIELD) or a topology field (topology.latency.inter_region)%s", name, hint)
 }
 
 // ParseVary reads a what-if, NAME=V1,V2,... or NAME=LOW..HIGH/N (N values
@@ -250,7 +250,11 @@ func ensure(m *yaml.Node, key string, pos *yaml.Node) *yaml.Node {
 // it replaces (or of pos).
 func set(m *yaml.Node, key, value string, pos *yaml.Node) {
 	scalar := func(at *yaml.Node) *yaml.Node {
-		return &yaml.Node{Kind: yaml.ScalarNode, Value: value, Line: at.Line, Column: at.Column}
+		n := &yaml.Node{Kind: yaml.ScalarNode, Value: value, Line: at.Line, Column: at.Column}
+		// The tag the parser would give the text written in the file
+		// (a plain scalar: !!int, !!str, ...).
+		n.Tag = n.ShortTag()
+		return n
 	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key {
