@@ -547,7 +547,6 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-
 // setEdits turns run's --set NAME=VALUE flags into loader edits.
 func setEdits(sets []string, known []platform.Parameter) ([]scenarios.Option, error) {
 	var opts []scenarios.Option
