@@ -30,6 +30,11 @@ type Options struct {
 	// so the optional interfaces it implements (platform.Sampler,
 	// platform.ImageReporter, faults.AddedNodes) stay visible.
 	BeforeLoop func() error
+	// Progress, if set, is called from the loop every ProgressEvery of
+	// scenario time (default 1 s) with how far the run got (a live run's
+	// progress line).
+	Progress      func(Progress)
+	ProgressEvery time.Duration
 }
 
 // Error is a run that could not complete, with the phase it stopped in
@@ -159,6 +164,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 	if err != nil {
 		return nil, &Error{reports.PhaseBringUp, err}
 	}
+	r.startProgress(end)
 	if opts.BeforeLoop != nil {
 		if err := opts.BeforeLoop(); err != nil {
 			return nil, interruptedOr(ctx, reports.PhaseRun, err)

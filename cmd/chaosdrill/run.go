@@ -73,6 +73,12 @@ into a temporary folder and moved into place together, so a reader never sees
 a torn report. An interrupt (Ctrl-C, SIGTERM) stops any phase at once, removes
 what the run started and writes nothing (exit 3).
 
+On the containers platform, unless --quiet, a progress line shows the wall
+time, how far the scenario got, operations per service, the faults in force
+and the next runbook step: kept up to date on a terminal, a plain line every
+30 s otherwise. --set NAME=VALUE changes one field of the scenario as sweep
+--vary names them (replaying a seed of a what-if).
+
 With --dry-run, the scenario is checked and its plan printed (which nodes each
 fault hits, and when; the runbook chain; the expectations; on the containers
 platform the images and network it would create) without running anything.
@@ -184,7 +190,16 @@ func runLocked(ctx context.Context, cmd *cobra.Command, path string, sc *scenari
 	if !f.quiet {
 		opts.Log = func(format string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", a...) }
 	}
+	var progress *liveProgress
+	if f.platform == "containers" && !f.quiet {
+		progress = newLiveProgress(ctx, cmd.ErrOrStderr())
+		opts.Progress = progress.update
+		opts.Log = func(format string, a ...any) { progress.log(cmd.ErrOrStderr(), format, a...) }
+	}
 	rep, err := runner.Run(ctx, sc, hooked(ctx, build), opts)
+	if progress != nil {
+		progress.finish()
+	}
 	if err != nil {
 		if rep == nil || interrupted(ctx, err) {
 			return failedRun(ctx, stdout, cmd.ErrOrStderr(), path, out, sc, f, started, phaseOf(err), err)
