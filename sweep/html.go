@@ -153,7 +153,7 @@ func histogramChart(service, metric string, d Distribution) string {
 // what-if, as groups of bars on one scale.
 func (r *Result) whatIfChart(service, metric string) string {
 	var b strings.Builder
-	title := service + " " + figureLabels[metric] + ": p50, p90, p99 per " + r.Vary.Name
+	title := service + " " + figureLabels[metric]
 	width := max(chartWidth, chartLeft+20+len(r.Variants)*60)
 	fmt.Fprintf(&b, `<svg width="%d" height="%d" role="img" aria-label="%s"><title>%s</title><text x="6" y="14">%s</text>`, width, chartHeight, esc(title), esc(title), esc(title))
 	top := 0.0
@@ -185,13 +185,14 @@ func (r *Result) whatIfChart(service, metric string) string {
 			default:
 				bh := plotH * *q / top
 				fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s %s: %s</title></rect>`, x, base-bh, w, bh, colours[k], esc(*v.Value), label, esc(formatFigure(metric, q)))
+				fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="9" text-anchor="middle">%s</text>`, x+w/2, base-bh-2, esc(formatFigure(metric, q)))
 			}
 		}
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, x0+groupW/2, base+14, esc(*v.Value))
 	}
 	fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#888"/>`, chartLeft, base, width-10, base)
 	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`, chartLeft-4, chartTop+8, esc(formatFigure(metric, &top)))
-	fmt.Fprintf(&b, `<text x="%d" y="%d">bars: p50, p90, p99; ∞: never recovered</text></svg>`, chartLeft, chartHeight-8)
+	fmt.Fprintf(&b, `<text x="%d" y="%d">p50, p90, p99 over the seeds, per value; ∞: never recovered</text></svg>`, chartLeft-40, chartHeight-8)
 	return b.String()
 }
 
@@ -200,7 +201,7 @@ func (r *Result) whatIfChart(service, metric string) string {
 func (r *Result) gateChart(gate int) string {
 	var b strings.Builder
 	g0 := r.Variants[0].Gates[gate]
-	title := "gate " + g0.Gate + ": share of seeds per " + r.Vary.Name
+	title := "gate: " + g0.Gate
 	width := max(chartWidth, chartLeft+20+len(r.Variants)*60)
 	fmt.Fprintf(&b, `<svg width="%d" height="%d" role="img" aria-label="%s"><title>%s</title><text x="6" y="14">%s</text>`, width, chartHeight, esc(title), esc(title), esc(title))
 	plotH := float64(chartHeight - chartTop - chartBottom)
@@ -216,6 +217,7 @@ func (r *Result) gateChart(gate int) string {
 		}
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" opacity="0.6"><title>%s: %s</title></rect>`, x-groupW/4, y(g.Share), groupW/2, base-y(g.Share), colour, esc(*v.Value), esc(shareText(g.Share, g.CI95)))
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#222"/>`, x, y(g.CI95[0]), x, y(g.CI95[1]))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="9">%s</text>`, x+4, y(g.Share)-3, esc(pct(g.Share)))
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, x, base+14, esc(*v.Value))
 	}
 	if g0.AtLeast != nil || g0.Quantile != nil {
@@ -226,7 +228,7 @@ func (r *Result) gateChart(gate int) string {
 		fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#888" stroke-dasharray="4 3"><title>required: %s</title></line>`, chartLeft, y(*need), width-10, y(*need), pct(*need))
 	}
 	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">100%%</text><text x="%d" y="%.1f" text-anchor="end">0%%</text>`, chartLeft-4, chartTop+4, chartLeft-4, base)
-	fmt.Fprintf(&b, `<text x="%d" y="%d">whiskers: 95%% Wilson interval; dashed: the share required</text></svg>`, chartLeft, chartHeight-8)
+	fmt.Fprintf(&b, `<text x="%d" y="%d">share of seeds; whiskers: 95%% Wilson interval; dashed: required</text></svg>`, chartLeft-40, chartHeight-8)
 	return b.String()
 }
 
