@@ -110,7 +110,8 @@ func newSweepMergeCommand() *cobra.Command {
 sweep run with --shard i/n, check each of them whole, and combine them into
 exactly the result the sweep gives unsharded: the same sweep.json, byte for
 byte. Prints the summary; with --out writes sweep.json, sweep.md, sweep.html
-and junit.xml there. Exit codes as sweep's (the gates); a shard that cannot be
+and junit.xml there; when GITHUB_STEP_SUMMARY names a file, sweep.md is
+appended to it (as sweep does, unsharded). Exit codes as sweep's (the gates); a shard that cannot be
 read, is partial, is of another sweep, is given twice, or is missing is bad
 input (exit 2), and the message names the file.`,
 		Args: argsError(cobra.MinimumNArgs(1)),
@@ -349,6 +350,10 @@ jobs:
 	result := sweep.Aggregate(about, finished, partial)
 	replay := replayCommand(plan.path, about.Vary)
 	result.WriteText(cmd.OutOrStdout(), replay)
+	if about.Shard == nil {
+		// A shard's summary is of some seeds; the merge writes the sweep's.
+		appendStepSummary(cmd.ErrOrStderr(), func(w io.Writer) error { return result.WriteMarkdown(w, replay) })
+	}
 	written := false
 	if f.out != "" {
 		// An interrupted sweep still writes what finished: the write
@@ -502,6 +507,7 @@ func runMerge(cmd *cobra.Command, args []string, out string) error {
 	}
 	replay := replayCommand(scenarioFileFor(merged), merged.Vary)
 	merged.WriteText(cmd.OutOrStdout(), replay)
+	appendStepSummary(cmd.ErrOrStderr(), func(w io.Writer) error { return merged.WriteMarkdown(w, replay) })
 	if out != "" {
 		err := writeSweepFiles(ctx, out, merged, replay)
 		if interrupted(ctx, err) {

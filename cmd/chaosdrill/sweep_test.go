@@ -3,14 +3,17 @@ package main
 import (
 	"encoding/json"
 	"encoding/xml"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"go.yaml.in/yaml/v3"
 )
 
 // sweepJSON decodes a sweep.json for reading in specs.
@@ -277,5 +280,81 @@ var _ = Describe("an interrupted sweep", func() {
 		Expect(math.Mod(run, 1)).To(BeZero())
 		junit := string(readFile(filepath.Join(out, "junit.xml")))
 		Expect(junit).To(ContainSubstring(`type="partial"`))
+	})
+})
+
+var _ = Describe("the example sharded sweep workflow for users", func() {
+	example := filepath.Join(repo, "docs", "examples", "sweep-matrix.yml")
+
+	It("is not one of this repository's own workflows", func() {
+		own, err := filepath.Glob(filepath.Join(repo, ".github", "workflows", "*"))
+		Expect(err).NotTo(HaveOccurred())
+		for _, f := range own {
+			Expect(mustRead(f)).NotTo(ContainSubstring("name: chaos-sweep"), f)
+		}
+	})
+
+	It("runs one shard per matrix entry and merges them all, with commands this CLI accepts", func() {
+		var wf struct {
+			Env  map[string]string `yaml:"env"`
+			Jobs map[string]struct {
+				Needs    string `yaml:"needs"`
+				Strategy struct {
+					Matrix struct {
+						Shard []int `yaml:"shard"`
+					} `yaml:"matrix"`
+				} `yaml:"strategy"`
+				Steps []struct {
+					Uses string            `yaml:"uses"`
+					Run  string            `yaml:"run"`
+					With map[string]string `yaml:"with"`
+				} `yaml:"steps"`
+			} `yaml:"jobs"`
+		}
+		Expect(yaml.Unmarshal([]byte(mustRead(example)), &wf)).To(Succeed())
+		shards := wf.Jobs["sweep"].Strategy.Matrix.Shard
+		Expect(strconv.Itoa(len(shards))).To(Equal(wf.Env["SHARDS"]), "SHARDS is the matrix's length")
+		for i, s := range shards {
+			Expect(s).To(Equal(i+1), "shards are numbered from 1")
+		}
+		Expect(wf.Jobs["merge"].Needs).To(Equal("sweep"))
+		expand := func(line string, shard int) []string {
+			line = strings.ReplaceAll(line, "${{ matrix.shard }}", strconv.Itoa(shard))
+			line = os.Expand(strings.ReplaceAll(line, `"`, ""), func(name string) string { return wf.Env[name] })
+			line, _, _ = strings.Cut(line, " ||")
+			return strings.Fields(line)
+		}
+		var verbs []string
+		uploaded, downloaded := "", ""
+		for _, job := range []string{"sweep", "merge"} {
+			for _, step := range wf.Jobs[job].Steps {
+				if strings.HasPrefix(step.Uses, "actions/upload-artifact") && job == "sweep" {
+					uploaded = step.With["name"]
+				}
+				if strings.HasPrefix(step.Uses, "actions/download-artifact") {
+					downloaded = step.With["pattern"]
+				}
+				for _, line := range strings.Split(step.Run, "\n") {
+					line = strings.TrimSpace(line)
+					if !strings.HasPrefix(line, "chaosdrill ") {
+						continue
+					}
+					args := expand(line, 2)
+					root := newRoot(io.Discard, io.Discard)
+					cmd, rest, err := root.Find(args[1:])
+					Expect(err).NotTo(HaveOccurred(), line)
+					Expect(cmd.ParseFlags(rest)).To(Succeed(), line)
+					Expect(cmd.ValidateArgs(cmd.Flags().Args())).To(Succeed(), line)
+					if cmd.Name() == "sweep" {
+						Expect(cmd.Flags().Lookup("shard").Value.String()).To(Equal("2/" + wf.Env["SHARDS"]))
+						Expect(cmd.Flags().Lookup("out").Value.String()).To(Equal("shard-2"))
+					}
+					verbs = append(verbs, cmd.CommandPath())
+				}
+			}
+		}
+		Expect(verbs).To(Equal([]string{"chaosdrill sweep", "chaosdrill sweep merge"}))
+		Expect(uploaded).To(Equal("sweep-shard-${{ matrix.shard }}"))
+		Expect(downloaded).To(Equal("sweep-shard-*"))
 	})
 })
