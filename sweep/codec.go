@@ -288,6 +288,8 @@ func (r *Result) check() error {
 		return fmt.Errorf("from %d with %d seeds runs past the last seed", r.From, r.Seeds)
 	case r.Shard != nil && (r.Shard.Count < 1 || r.Shard.Count > MaxShards || r.Shard.Index < 1 || r.Shard.Index > r.Shard.Count):
 		return fmt.Errorf("shard %d/%d: want i/n with 1 <= i <= n <= %d", r.Shard.Index, r.Shard.Count, MaxShards)
+	case r.Shard != nil && uint64(r.Shard.Count) > r.Seeds:
+		return fmt.Errorf("shard %s of a sweep of %d seeds: more shards than seeds", r.Shard, r.Seeds)
 	case r.Partial != nil && r.Partial.Reason == "":
 		return errors.New("partial without a reason")
 	}

@@ -45,7 +45,7 @@ var _ = Describe("sweep.json", func() {
 	})
 
 	It("merges shards into exactly the unsharded result, in any order", func() {
-		for _, n := range []int{1, 2, 3, 7, 40} {
+		for _, n := range []int{1, 2, 3, 7, 30} {
 			var names []string
 			var shards []*sweep.Result
 			for i := n; i >= 1; i-- {
@@ -141,5 +141,13 @@ var _ = Describe("sweep.json", func() {
 		data := encode(whole)
 		Expect(bytes.Contains(data, []byte("wall"))).To(BeFalse())
 		Expect(bytes.Contains(data, []byte("started"))).To(BeFalse())
+	})
+})
+
+var _ = Describe("a shard file with more shards than seeds", func() {
+	It("is refused: a shard without a seed has nothing to merge", func() {
+		s := about(5, 3, &sweep.Shard{Index: 4, Count: 4}, nil)
+		_, err := sweep.Decode(encode(sweep.Aggregate(s, [][]sweep.Seed{nil}, nil)))
+		Expect(err).To(MatchError(ContainSubstring("more shards than seeds")))
 	})
 })

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/chaosdrill/chaosdrill/reports"
 	"github.com/chaosdrill/chaosdrill/scenarios"
@@ -269,22 +268,4 @@ func (r *Result) Label(v Variant) string {
 		return r.Scenario
 	}
 	return *v.Value
-}
-
-// seedList writes seeds compactly for messages ("1-3, 7").
-func seedList(seeds []uint64) string {
-	var parts []string
-	for i := 0; i < len(seeds); {
-		j := i
-		for j+1 < len(seeds) && seeds[j+1] == seeds[j]+1 {
-			j++
-		}
-		if j == i {
-			parts = append(parts, fmt.Sprint(seeds[i]))
-		} else {
-			parts = append(parts, fmt.Sprintf("%d-%d", seeds[i], seeds[j]))
-		}
-		i = j + 1
-	}
-	return strings.Join(parts, ", ")
 }

@@ -147,6 +147,8 @@ func runSweep(cmd *cobra.Command, path string, f sweepFlags) error {
 		return badInput(fmt.Errorf("--from %d with --seeds %d runs past the last seed, %d: the seeds would wrap round to 0", f.from, f.seeds, uint64(math.MaxUint64)))
 	case f.workers < 1:
 		return badInput(fmt.Errorf("--workers must be at least 1"))
+	case shard != nil && uint64(shard.Count) > f.seeds:
+		return badInput(fmt.Errorf("--shard %s: more shards than the %d seeds; every shard needs a seed", f.shard, f.seeds))
 	case shard != nil && f.out == "":
 		return badInput(fmt.Errorf("--shard %s: a shard is merged from its sweep.json; give --out", f.shard))
 	}

@@ -252,6 +252,7 @@ var _ = Describe("sweep flags", func() {
 		Entry(nil, "i is from 1 to n", "--shard", "0/3", "--out", "o"),
 		Entry(nil, "want i/n", "--shard", "2", "--out", "o"),
 		Entry(nil, "give --out", "--shard", "1/2"),
+		Entry(nil, "more shards than the 2 seeds", "--seeds", "2", "--shard", "3/3", "--out", "o"),
 		Entry(nil, "at most 1000000", "--seeds", "600000", "--vary", "mongo.election_timeout=5s,10s"),
 	)
 
