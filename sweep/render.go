@@ -182,9 +182,15 @@ func (r *Result) writeOne(w io.Writer, v Variant, replay Replay) {
 		}
 	}
 	if replay != nil && len(v.PerSeed) > 0 {
-		if ws := v.Worst[r.Services[0]][MetricRTO]; len(ws) > 0 {
-			fmt.Fprintf(w, "replay one: %s\n", replay(ws[0].Seed, v.Value))
+		// The first seed that did not pass is the one to read first.
+		seed := v.PerSeed[0].Seed
+		for _, s := range v.PerSeed {
+			if s.Verdict != reports.VerdictPass {
+				seed = s.Seed
+				break
+			}
 		}
+		fmt.Fprintf(w, "replay any seed, e.g.: %s (sweep.md lists the worst)\n", replay(seed, v.Value))
 	}
 }
 
