@@ -38,6 +38,11 @@ type Options struct {
 	// it against a clock and takes the engineer's commands between
 	// slices); ErrStopped ends the run early. Default: loop.Run(ctx, end).
 	Drive func(ctx context.Context, loop platform.Loop, end time.Duration) error
+	// Progress, if set, is called from the loop every ProgressEvery of
+	// scenario time (default 1 s) with how far the run got (a live run's
+	// progress line).
+	Progress      func(Progress)
+	ProgressEvery time.Duration
 }
 
 // Error is a run that could not complete, with the phase it stopped in
@@ -175,6 +180,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 	if r.rehearsing() {
 		r.startRehearsal()
 	}
+	r.startProgress(end)
 	if opts.BeforeLoop != nil {
 		if err := opts.BeforeLoop(); err != nil {
 			return nil, interruptedOr(ctx, reports.PhaseRun, err)

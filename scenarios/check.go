@@ -79,6 +79,7 @@ func (c *checker) check() {
 	for i := range s.Expect {
 		c.checkExpectation(i)
 	}
+	c.checkSweep()
 	c.checkNames()
 	c.checkNodeNames()
 	c.checkLimits()

@@ -39,6 +39,7 @@ type options struct {
 	checkParameters bool
 	ctx             context.Context
 	nodeName        func(node string) string
+	edits           []func(root *yaml.Node) error
 }
 
 // WithParameters makes the loader check the names under `parameters:`
@@ -90,6 +91,9 @@ func Parse(path string, data []byte, opts ...Option) (*Scenario, error) {
 	root, problems := parseYAML(data)
 	if len(problems) > 0 {
 		return nil, &Error{File: path, Problems: problems}
+	}
+	if err := o.applyEdits(path, root); err != nil {
+		return nil, err
 	}
 	if err := o.ctx.Err(); err != nil {
 		return nil, err

@@ -23,6 +23,8 @@ type Scenario struct {
 	// of its own otherwise gets. A file that opts out must then state at
 	// least one expectation itself. Nil (the field left out) means true.
 	BaselineExpectations *bool `yaml:"baseline_expectations,omitempty" json:"baseline_expectations,omitempty"`
+	// Sweep holds what a sweep over many seeds must show (its gates).
+	Sweep *SweepSettings `yaml:"sweep,omitempty" json:"sweep,omitempty"`
 
 	// Images overrides the live platform's container image per service
 	// kind (mongo, elasticsearch, s3), e.g. mongo: registry.example/mongo:8.0.

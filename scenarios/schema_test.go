@@ -93,6 +93,9 @@ var _ = Describe("schema.json", func() {
 		Entry(nil, "unknown-arrival.yaml", "/workloads/0/arrival"),
 		Entry(nil, "bursts-without-factor.yaml", "/workloads/0/bursts"),
 		Entry(nil, "read-concern-on-writes.yaml", "/workloads/0"),
+		Entry(nil, "gate-without-share.yaml", "/sweep/gates/0"),
+		Entry(nil, "gate-share-above-one.yaml", "/sweep/gates/0/at_least"),
+		Entry(nil, "gate-two-bounds.yaml", "/sweep/gates/0"),
 	)
 
 	// The schema is written by hand; these keep it in step with the Go
@@ -127,6 +130,8 @@ var _ = Describe("schema.json", func() {
 			Entry("fault", "fault", scenarios.Fault{}),
 			Entry("step", "step", scenarios.Step{}),
 			Entry("expectation", "expectation", scenarios.Expectation{}),
+			Entry("sweep settings", "sweepSettings", scenarios.SweepSettings{}),
+			Entry("gate", "gate", scenarios.Gate{}),
 		)
 
 		It("lists the built-in topologies, fault kinds and service kinds", func() {

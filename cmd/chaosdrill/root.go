@@ -83,6 +83,12 @@ func executeContext(parent context.Context, args []string, stdout, stderr io.Wri
 	if errors.As(err, &ee) && ee.code == exitFail {
 		return exitFail
 	}
+	var partial *partialError
+	if ctx.Err() != nil && errors.As(err, &partial) {
+		// An interrupted sweep keeps the runs that finished.
+		fmt.Fprintf(stderr, "chaosdrill: %v\n", partial)
+		return exitEnvironment
+	}
 	if ctx.Err() != nil {
 		// Interrupted (SIGINT/SIGTERM): whatever error that surfaced as,
 		// the platform was closed and the output folder left as it was.

@@ -32,6 +32,7 @@ type runFlags struct {
 	quiet    bool
 	dryRun   bool
 	format   string
+	sets     []string
 }
 
 func newRunCommand() *cobra.Command {
@@ -72,6 +73,12 @@ into a temporary folder and moved into place together, so a reader never sees
 a torn report. An interrupt (Ctrl-C, SIGTERM) stops any phase at once, removes
 what the run started and writes nothing (exit 3).
 
+On the containers platform, unless --quiet, a progress line shows the wall
+time, how far the scenario got, operations per service, the faults in force
+and the next runbook step: kept up to date on a terminal, a plain line every
+30 s otherwise. --set NAME=VALUE changes one field of the scenario as sweep
+--vary names them (replaying a seed of a what-if).
+
 With --dry-run, the scenario is checked and its plan printed (which nodes each
 fault hits, and when; the runbook chain; the expectations; on the containers
 platform the images and network it would create) without running anything.
@@ -89,12 +96,19 @@ The same scenario and seed on the simulator give a byte-identical report.json.`,
 				return err
 			}
 			if len(args) > 1 || isFolder(args[0]) {
+				if len(f.sets) > 0 {
+					return badInput(fmt.Errorf("--set changes one scenario file; give one"))
+				}
 				return runSuite(ctx, cmd, args, known, f, started)
+			}
+			edits, err := setEdits(f.sets, known)
+			if err != nil {
+				return err
 			}
 			if err := enterPhase(ctx, phaseLoad); err != nil {
 				return err
 			}
-			sc, err := loadScenario(ctx, args[0], known, f.platform)
+			sc, err := loadScenario(ctx, args[0], known, f.platform, edits...)
 			if err != nil {
 				return err
 			}
@@ -134,6 +148,7 @@ The same scenario and seed on the simulator give a byte-identical report.json.`,
 	cmd.Flags().StringVar(&f.out, "out", "", "folder for the report files (default out/<scenario>-<seed>, or out/suite-<seed> for several)")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "do not print faults and events as they happen")
 	addImageFlag(cmd)
+	cmd.Flags().StringArrayVar(&f.sets, "set", nil, "change one field of the scenario, NAME=VALUE (as sweep --vary names them; repeatable), e.g. to replay a seed of a what-if")
 	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "check the scenario and print its plan without running anything")
 	addFormatFlag(cmd, &f.format, []string{formatText, formatJSON}, "what to print on standard output: the summary table, or the summary as JSON")
 	return cmd
@@ -175,7 +190,16 @@ func runLocked(ctx context.Context, cmd *cobra.Command, path string, sc *scenari
 	if !f.quiet {
 		opts.Log = func(format string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", a...) }
 	}
+	var progress *liveProgress
+	if f.platform == "containers" && !f.quiet {
+		progress = newLiveProgress(ctx, cmd.ErrOrStderr())
+		opts.Progress = progress.update
+		opts.Log = func(format string, a ...any) { progress.log(cmd.ErrOrStderr(), format, a...) }
+	}
 	rep, err := runner.Run(ctx, sc, hooked(ctx, build), opts)
+	if progress != nil {
+		progress.finish()
+	}
 	if err != nil {
 		if rep == nil || interrupted(ctx, err) {
 			return failedRun(ctx, stdout, cmd.ErrOrStderr(), path, out, sc, f, started, phaseOf(err), err)
@@ -208,7 +232,7 @@ func runLocked(ctx context.Context, cmd *cobra.Command, path string, sc *scenari
 		return environment(err)
 	default:
 		if f.format != formatJSON {
-			fmt.Fprintf(stdout, "reproduce with: chaosdrill run %s --platform %s --seed=%d%s\n", path, f.platform, f.seed, imageFlags(ctx))
+			fmt.Fprintf(stdout, "reproduce with: chaosdrill run %s --platform %s --seed=%d%s%s\n", path, f.platform, f.seed, setFlags(f.sets), imageFlags(ctx))
 		}
 		return &exitError{code: code, err: fmt.Errorf("verdict %s", rep.Verdict)}
 	}
@@ -388,8 +412,8 @@ func runID(platformName, scenario string, seed uint64) string {
 // (unreadable, not a regular file, malformed, inconsistent, over a limit)
 // is bad input, except an interrupt. On the containers platform the node
 // names must also make distinct container names.
-func loadScenario(ctx context.Context, path string, known []platform.Parameter, platformName string) (*scenarios.Scenario, error) {
-	opts := []scenarios.Option{scenarios.WithParameters(known), scenarios.WithContext(ctx)}
+func loadScenario(ctx context.Context, path string, known []platform.Parameter, platformName string, extra ...scenarios.Option) (*scenarios.Scenario, error) {
+	opts := append([]scenarios.Option{scenarios.WithParameters(known), scenarios.WithContext(ctx)}, extra...)
 	if platformName == "containers" {
 		opts = append(opts, scenarios.WithNodeNames(containerAlias))
 	}

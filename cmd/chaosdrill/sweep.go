@@ -2,19 +2,19 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
-	"text/tabwriter"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
@@ -24,231 +24,524 @@ import (
 	"github.com/chaosdrill/chaosdrill/runner"
 	"github.com/chaosdrill/chaosdrill/scenarios"
 	"github.com/chaosdrill/chaosdrill/simulator"
+	"github.com/chaosdrill/chaosdrill/sweep"
 )
 
-// seedResult is one seed of a sweep, as sweep.json records it.
-type seedResult struct {
-	Seed     uint64                    `json:"seed"`
-	Verdict  string                    `json:"verdict"`
-	Services map[string]seedServiceRow `json:"services"`
-}
+// phaseSeedDone is entered each time a run of a sweep finishes (after its
+// result is kept): the specs interrupt a sweep there.
+const phaseSeedDone = "seed-done"
 
-type seedServiceRow struct {
-	Lost int64    `json:"lost"`
-	RTO  *float64 `json:"rto_seconds"`
-	RPO  float64  `json:"rpo_seconds"`
+// Files a sweep writes into --out.
+const (
+	fileSweepJSON  = "sweep.json"
+	fileSweepMD    = "sweep.md"
+	fileSweepHTML  = "sweep.html"
+	fileSweepJUnit = "junit.xml"
+)
+
+type sweepFlags struct {
+	seeds, from uint64
+	workers     int
+	out         string
+	shard       string
+	vary        string
 }
 
 func newSweepCommand() *cobra.Command {
-	var (
-		seeds, from uint64
-		workers     int
-		out         string
-	)
+	var f sweepFlags
 	cmd := &cobra.Command{
 		Use:   "sweep SCENARIO",
-		Short: "Run a scenario over many seeds on the simulator",
+		Short: "Run a scenario over many seeds on the simulator: how likely each outcome is",
 		Long: `Run one scenario on the simulator for --seeds consecutive seeds starting at
---from, and print, per service, the distribution of lost writes, RTO and RPO
-across seeds, plus every seed whose verdict was not pass (each reproducible
-with chaosdrill run --seed=N). Writes sweep.json into --out when given.
-Exit code 1 if any seed did not pass.`,
+--from, and say how likely each outcome is: for each check of the scenario
+the share of seeds that met it, with a 95% Wilson confidence interval; per
+service the distribution over the seeds of RTO, RPO, lost and unknown writes
+and write latency (min, p50, p90, p95, p99, max) and a histogram; the worst
+seeds of each figure, each replayable with chaosdrill run --seed=N.
+
+The scenario's sweep.gates set the exit code: 0 when every gate holds, 1 when
+one does not (without gates: 1 when any seed did not pass), 2 bad input, 3
+the environment failed or the sweep was interrupted. A gate bounds a figure
+at a quantile over the seeds ({service: mongo, rto_max: 3m, quantile: 0.95})
+or says what share of seeds must keep it ({service: mongo,
+lost_writes_max: 0, at_least: 0.99}), or counts passing seeds ({verdict:
+pass, at_least: 0.99}).
+
+What-if: --vary NAME=V1,V2,... runs the same seeds once per value and prints
+them side by side. NAME is a model parameter (chaosdrill list --parameters),
+a workload field (workload.SERVICE.FIELD, e.g. workload.mongo.write_concern)
+or a topology field (topology.latency.inter_region); LOW..HIGH/N gives N
+values evenly spaced (numbers or durations, e.g. 20ms..200ms/10).
+
+With --out, writes sweep.json (no wall-clock figure in it: the same sweep
+gives the same bytes whatever --workers, sharded or not), sweep.md,
+sweep.html (histograms, and the what-if's charts) and junit.xml (one case
+per gate, per value).
+
+Scale-out: --shard i/n runs every n-th seed (the seeds from+k with
+k mod n = i-1) and writes that shard's sweep.json; chaosdrill sweep merge
+combines the shards into exactly the unsharded result. Spread the shards with
+the engine you have (a CI matrix, a Kubernetes Indexed Job).
+
+A progress bar shows on a terminal (runs done, rate, time left), plain lines
+otherwise. Ctrl-C stops at once; the runs that finished are still summarised
+and written, marked partial (exit 3).`,
 		Args: argsError(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			switch {
-			case seeds == 0:
-				return badInput(fmt.Errorf("--seeds must be at least 1"))
-			case seeds > maxSweepSeeds:
-				return badInput(fmt.Errorf("--seeds %d: a sweep runs at most %d seeds; shard a larger one over machines with --from", seeds, maxSweepSeeds))
-			case seeds-1 > math.MaxUint64-from:
-				return badInput(fmt.Errorf("--from %d with --seeds %d runs past the last seed, %d: the seeds would wrap round to 0", from, seeds, uint64(math.MaxUint64)))
-			case workers < 1:
-				return badInput(fmt.Errorf("--workers must be at least 1"))
-			}
-			if err := enterPhase(ctx, phaseLoad); err != nil {
-				return err
-			}
-			sc, err := loadScenario(ctx, args[0], simulator.Parameters(), "sim")
-			if err != nil {
-				return err
-			}
-			var lock *files.Lock
-			if out != "" {
-				if err := checkOutFolder(out); err != nil {
-					return badInput(err)
-				}
-				if lock, err = lockOut(out); err != nil {
-					return err
-				}
-			}
-			err = sweep(ctx, cmd, sc, from, seeds, workers, out)
-			if interrupted(ctx, err) {
-				_ = lock.Abandon()
-				return err
-			}
-			if rerr := lock.Release(); rerr != nil && err == nil {
-				err = environment(fmt.Errorf("release the lock on %s: %w", out, rerr))
-			}
-			return err
+			return runSweep(cmd, args[0], f)
 		},
 	}
-	cmd.Flags().Uint64Var(&seeds, "seeds", 100, "how many seeds to run")
-	cmd.Flags().Uint64Var(&from, "from", 1, "first seed")
-	cmd.Flags().IntVar(&workers, "workers", runtime.GOMAXPROCS(0), "seeds run side by side")
-	cmd.Flags().StringVar(&out, "out", "", "folder for sweep.json (default: none)")
+	cmd.Flags().Uint64Var(&f.seeds, "seeds", 100, "how many seeds to run")
+	cmd.Flags().Uint64Var(&f.from, "from", 1, "first seed")
+	cmd.Flags().IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "runs side by side (the result does not depend on it)")
+	cmd.Flags().StringVar(&f.out, "out", "", "folder for sweep.json, sweep.md, sweep.html and junit.xml (default: print only; needed with --shard)")
+	cmd.Flags().StringVar(&f.shard, "shard", "", "run shard i of n (i/n): every n-th seed, for sweep merge")
+	cmd.Flags().StringVar(&f.vary, "vary", "", "what-if: NAME=V1,V2,... or NAME=LOW..HIGH/N, the same seeds per value")
+	cmd.AddCommand(newSweepMergeCommand())
 	return cmd
 }
 
-// maxSweepSeeds bounds one sweep (about 7 hours of the simulator at the
-// library's speed); a larger one is sharded over machines with --from.
-const maxSweepSeeds = 1_000_000
+func newSweepMergeCommand() *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "merge SHARD...",
+		Short: "Combine the shards of a sweep into the result of the whole sweep",
+		Long: `Read the sweep.json of each shard (a folder holding one, or the file) of one
+sweep run with --shard i/n, check each of them whole, and combine them into
+exactly the result the sweep gives unsharded: the same sweep.json, byte for
+byte. Prints the summary; with --out writes sweep.json, sweep.md, sweep.html
+and junit.xml there; when GITHUB_STEP_SUMMARY names a file, sweep.md is
+appended to it (as sweep does, unsharded). Exit codes as sweep's (the gates); a shard that cannot be
+read, is partial, is of another sweep, is given twice, or is missing is bad
+input (exit 2), and the message names the file.`,
+		Args: argsError(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runMerge(cmd, args, out)
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "folder for the merged sweep.json, sweep.md, sweep.html and junit.xml (default: print only)")
+	return cmd
+}
 
-// sweep runs the seeds and prints (and with out, writes) their results.
-func sweep(ctx context.Context, cmd *cobra.Command, sc *scenarios.Scenario, from, seeds uint64, workers int, out string) error {
-	results := make([]seedResult, seeds)
-	rawStderr, _ := ctx.Value(rawStderrKey{}).(io.Writer)
-	if rawStderr == nil {
-		rawStderr = cmd.ErrOrStderr()
+// sweepPlan is a sweep ready to run: a scenario per value of the what-if.
+type sweepPlan struct {
+	path      string
+	variants  []*scenarios.Scenario
+	about     sweep.Sweep
+	seeds     []uint64 // the seeds this process runs, in order
+	expectRow int
+}
+
+func runSweep(cmd *cobra.Command, path string, f sweepFlags) error {
+	ctx := cmd.Context()
+	shard, err := parseShard(f.shard)
+	if err != nil {
+		return badInput(err)
 	}
-	bar := progressbar.NewOptions64(int64(seeds),
-		progressbar.OptionSetWriter(rawStderr),
-		progressbar.OptionSetDescription(sc.Name),
-		progressbar.OptionSetVisibility(isTerminal(rawStderr)),
-		progressbar.OptionShowCount(),
-		progressbar.OptionClearOnFinish())
-	var barMu sync.Mutex
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(workers)
-	for i := range seeds {
-		if gctx.Err() != nil {
-			break
-		}
-		g.Go(func() error {
-			seed := from + i
-			// Each seed gets its own simulator: runs share nothing, so
-			// running them side by side keeps each one deterministic.
-			rep, err := runner.Run(gctx, sc, func(cfg platform.Config) (platform.Platform, error) { return simulator.New(cfg) }, runner.Options{Seed: seed})
-			if err != nil {
-				return fmt.Errorf("seed %d: %w", seed, err)
-			}
-			results[i] = summarise(seed, rep)
-			barMu.Lock()
-			_ = bar.Add(1)
-			barMu.Unlock()
-			return nil
-		})
+	switch {
+	case f.seeds == 0:
+		return badInput(fmt.Errorf("--seeds must be at least 1"))
+	case f.seeds > sweep.MaxSeeds:
+		return badInput(fmt.Errorf("--seeds %d: a sweep runs at most %d seeds; shard a larger one over machines with --from", f.seeds, sweep.MaxSeeds))
+	case f.seeds-1 > math.MaxUint64-f.from:
+		return badInput(fmt.Errorf("--from %d with --seeds %d runs past the last seed, %d: the seeds would wrap round to 0", f.from, f.seeds, uint64(math.MaxUint64)))
+	case f.workers < 1:
+		return badInput(fmt.Errorf("--workers must be at least 1"))
+	case shard != nil && uint64(shard.Count) > f.seeds:
+		return badInput(fmt.Errorf("--shard %s: more shards than the %d seeds; every shard needs a seed", f.shard, f.seeds))
+	case shard != nil && f.out == "":
+		return badInput(fmt.Errorf("--shard %s: a shard is merged from its sweep.json; give --out", f.shard))
 	}
-	if err := g.Wait(); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
+	if err := enterPhase(ctx, phaseLoad); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	_ = bar.Finish()
-	failed := printSweep(cmd.OutOrStdout(), sc.Name, results)
-	if out != "" {
-		if err := writeSweep(ctx, out, sc.Name, results); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return environment(err)
-		}
-	}
-	if failed > 0 {
-		return &exitError{code: exitFail, err: fmt.Errorf("%d seeds did not pass", failed)}
-	}
-	return nil
-}
-
-func summarise(seed uint64, rep *reports.Report) seedResult {
-	r := seedResult{Seed: seed, Verdict: rep.Verdict, Services: map[string]seedServiceRow{}}
-	for name, s := range rep.Services {
-		r.Services[name] = seedServiceRow{Lost: s.Lost, RTO: s.RTO, RPO: s.RPO}
-	}
-	return r
-}
-
-// printSweep prints the distribution table and the seeds that did not
-// pass; it returns how many seeds did not.
-func printSweep(w io.Writer, scenario string, results []seedResult) int {
-	var failedSeeds []seedResult
-	verdicts := map[string]int{}
-	services := map[string]bool{}
-	for _, r := range results {
-		verdicts[r.Verdict]++
-		if r.Verdict != reports.VerdictPass {
-			failedSeeds = append(failedSeeds, r)
-		}
-		for s := range r.Services {
-			services[s] = true
-		}
-	}
-	var counts []string
-	for _, v := range reports.Verdicts {
-		if verdicts[v] > 0 {
-			counts = append(counts, fmt.Sprintf("%d %s", verdicts[v], v))
-		}
-	}
-	fmt.Fprintf(w, "sweep of %s over %d seeds: %s\n", scenario, len(results), strings.Join(counts, ", "))
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "service\tmetric\tmin\tp50\tp90\tmax\tseeds with loss\tnever recovered\t")
-	for _, name := range platform.SortedKeys(services) {
-		var lost, rto, rpo []float64
-		withLoss, never := 0, 0
-		for _, r := range results {
-			row := r.Services[name]
-			lost = append(lost, float64(row.Lost))
-			rpo = append(rpo, row.RPO)
-			if row.Lost > 0 {
-				withLoss++
-			}
-			if row.RTO == nil {
-				never++
-			} else {
-				rto = append(rto, *row.RTO)
-			}
-		}
-		fmt.Fprintf(tw, "%s\tlost writes\t%s\t%d\t%d\t\n", name, quantiles(lost, "%.0f"), withLoss, never)
-		fmt.Fprintf(tw, "\tRTO (s)\t%s\t\t\t\n", quantiles(rto, "%.3f"))
-		fmt.Fprintf(tw, "\tRPO (s)\t%s\t\t\t\n", quantiles(rpo, "%.3f"))
-	}
-	tw.Flush()
-	for i, r := range failedSeeds {
-		if i == 20 {
-			fmt.Fprintf(w, "... and %d more seeds that did not pass (see sweep.json)\n", len(failedSeeds)-20)
-			break
-		}
-		fmt.Fprintf(w, "%s: seed %d (reproduce with --seed=%d)\n", r.Verdict, r.Seed, r.Seed)
-	}
-	return len(failedSeeds)
-}
-
-// quantiles formats min, p50, p90 and max as tab-separated cells.
-func quantiles(xs []float64, format string) string {
-	if len(xs) == 0 {
-		return "-\t-\t-\t-"
-	}
-	sort.Float64s(xs)
-	at := func(q float64) float64 { return xs[int(q*float64(len(xs)-1))] }
-	f := func(x float64) string { return fmt.Sprintf(format, x) }
-	return f(xs[0]) + "\t" + f(at(0.5)) + "\t" + f(at(0.9)) + "\t" + f(xs[len(xs)-1])
-}
-
-// writeSweep writes sweep.json into dir, whole or not at all.
-func writeSweep(ctx context.Context, dir, scenario string, results []seedResult) error {
-	b, err := json.MarshalIndent(map[string]any{"schema": "chaosdrill.sweep/v1", "scenario": scenario, "seeds": results}, "", "  ")
+	plan, err := planSweep(ctx, path, f, shard)
 	if err != nil {
 		return err
 	}
-	write := func(w io.Writer) error { _, err := w.Write(append(b, '\n')); return err }
-	if err := files.WriteAll(ctx, dir, []files.File{{Name: "sweep.json", Write: write}}, nil); err != nil {
-		return fmt.Errorf("write %s: %w", filepath.Join(dir, "sweep.json"), err)
+	var lock *files.Lock
+	if f.out != "" {
+		if err := checkOutFolder(f.out); err != nil {
+			return badInput(err)
+		}
+		if lock, err = lockOut(f.out); err != nil {
+			return err
+		}
+	}
+	written, err := executeSweep(ctx, cmd, plan, f)
+	if interrupted(ctx, err) && !written {
+		_ = lock.Abandon()
+		return err
+	}
+	if rerr := lock.Release(); rerr != nil && err == nil {
+		err = environment(fmt.Errorf("release the lock on %s: %w", f.out, rerr))
+	}
+	return err
+}
+
+// parseShard reads i/n; "" is no shard.
+func parseShard(text string) (*sweep.Shard, error) {
+	if text == "" {
+		return nil, nil
+	}
+	i, n, ok := strings.Cut(text, "/")
+	index, err1 := strconv.Atoi(i)
+	count, err2 := strconv.Atoi(n)
+	switch {
+	case !ok || err1 != nil || err2 != nil:
+		return nil, fmt.Errorf("--shard %q: want i/n, e.g. 2/8 (shard 2 of 8)", text)
+	case count < 1 || count > sweep.MaxShards:
+		return nil, fmt.Errorf("--shard %q: n is from 1 to %d", text, sweep.MaxShards)
+	case index < 1 || index > count:
+		return nil, fmt.Errorf("--shard %q: i is from 1 to n (shards are numbered from 1)", text)
+	}
+	return &sweep.Shard{Index: index, Count: count}, nil
+}
+
+// planSweep loads the scenario once per value of the what-if.
+func planSweep(ctx context.Context, path string, f sweepFlags, shard *sweep.Shard) (*sweepPlan, error) {
+	known := simulator.Parameters()
+	var vary *sweep.Vary
+	if f.vary != "" {
+		var err error
+		if vary, err = sweep.ParseVary(f.vary, known); err != nil {
+			return nil, badInput(fmt.Errorf("--vary %w", err))
+		}
+		if runs := f.seeds * uint64(len(vary.Values)); runs > sweep.MaxSeeds {
+			return nil, badInput(fmt.Errorf("--seeds %d × %d values of --vary is %d runs; a sweep runs at most %d", f.seeds, len(vary.Values), runs, sweep.MaxSeeds))
+		}
+	}
+	data, err := files.ReadRegular(path, scenarios.MaxFileBytes)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, badInput(fmt.Errorf("read scenario: %w", err))
+	}
+	sum := sha256.Sum256(data)
+	p := &sweepPlan{path: path}
+	values := []*string{nil}
+	if vary != nil {
+		values = values[:0]
+		for i := range vary.Values {
+			values = append(values, &vary.Values[i])
+		}
+	}
+	for _, value := range values {
+		opts := []scenarios.Option{scenarios.WithParameters(known), scenarios.WithContext(ctx)}
+		if value != nil {
+			opts = append(opts, scenarios.WithEdit(sweep.Edit(vary.Name, *value)))
+		}
+		sc, err := scenarios.Parse(path, data, opts...)
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case value != nil:
+			return nil, badInput(fmt.Errorf("--vary %s=%s: %w", vary.Name, *value, err))
+		default:
+			return nil, badInput(err)
+		}
+		p.variants = append(p.variants, sc)
+	}
+	sc := p.variants[0]
+	var services []string
+	for _, w := range sc.Workloads {
+		if !w.Reads() && !slices.Contains(services, w.Service) {
+			services = append(services, w.Service)
+		}
+	}
+	slices.Sort(services)
+	var gates []scenarios.Gate
+	if sc.Sweep != nil && len(sc.Sweep.Gates) > 0 {
+		gates = sc.Sweep.Gates
+	}
+	p.about = sweep.Sweep{Scenario: sc.Name, ScenarioSHA256: hex.EncodeToString(sum[:]), Platform: "sim", Version: versionText(),
+		From: f.from, Seeds: f.seeds, Shard: shard, Vary: vary, Gates: gates, Services: services}
+	p.expectRow = sweep.ExpectationRows(sc)
+	for k := range f.seeds {
+		if sweep.InShard(shard, k) {
+			p.seeds = append(p.seeds, f.from+k)
+		}
+	}
+	return p, nil
+}
+
+// sweepJob is one run: a seed of one value.
+type sweepJob struct {
+	variant int
+	index   int // into plan.seeds
+}
+
+// executeSweep runs the plan, prints the summary and writes the files. It
+// reports whether it wrote them (an interrupted sweep writes the runs that
+// finished).
+func executeSweep(ctx context.Context, cmd *cobra.Command, plan *sweepPlan, f sweepFlags) (bool, error) {
+	results := make([][]sweep.Seed, len(plan.variants))
+	done := make([][]bool, len(plan.variants))
+	for i := range results {
+		results[i] = make([]sweep.Seed, len(plan.seeds))
+		done[i] = make([]bool, len(plan.seeds))
+	}
+	var mu sync.Mutex
+	var checks []string
+	total := len(plan.seeds) * len(plan.variants)
+	progress := newSweepProgress(ctx, cmd, plan.about.Scenario, total)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(f.workers)
+	build := func(cfg platform.Config) (platform.Platform, error) { return simulator.New(cfg) }
+	// Seeds first, values second: an interrupted what-if has compared
+	// the values over the same seeds so far.
+jobs:
+	for k := range plan.seeds {
+		for v := range plan.variants {
+			if gctx.Err() != nil {
+				break jobs
+			}
+			job := sweepJob{variant: v, index: k}
+			g.Go(func() error {
+				seed := plan.seeds[job.index]
+				rep, err := runner.Run(gctx, plan.variants[job.variant], build, runner.Options{Seed: seed})
+				if err != nil {
+					if gctx.Err() != nil {
+						return gctx.Err()
+					}
+					return environment(fmt.Errorf("seed %d%s: %w", seed, valueSuffix(plan.about.Vary, job.variant), err))
+				}
+				summary := sweep.Summarise(rep, plan.about.Services)
+				mu.Lock()
+				if checks == nil {
+					checks = expectationNames(rep, plan.expectRow)
+				} else if !slices.Equal(checks, expectationNames(rep, plan.expectRow)) {
+					mu.Unlock()
+					return environment(fmt.Errorf("seed %d: its checks %q differ from another run's %q", seed, expectationNames(rep, plan.expectRow), checks))
+				}
+				results[job.variant][job.index] = summary
+				done[job.variant][job.index] = true
+				mu.Unlock()
+				progress.add(1)
+				return enterPhase(gctx, phaseSeedDone)
+			})
+		}
+	}
+	runErr := g.Wait()
+	progress.finish(runErr == nil && ctx.Err() == nil)
+	wasInterrupted := ctx.Err() != nil
+	if runErr != nil && !wasInterrupted {
+		return false, runErr
+	}
+	finished := make([][]sweep.Seed, len(results))
+	count := 0
+	for v := range results {
+		for k, ok := range done[v] {
+			if ok {
+				finished[v] = append(finished[v], results[v][k])
+				count++
+			}
+		}
+	}
+	if wasInterrupted && count == 0 {
+		return false, ctx.Err()
+	}
+	about := plan.about
+	about.Checks = checks
+	var partial *sweep.Partial
+	if wasInterrupted {
+		partial = &sweep.Partial{Reason: "interrupted"}
+	}
+	result := sweep.Aggregate(about, finished, partial)
+	replay := replayCommand(plan.path, about.Vary)
+	result.WriteText(cmd.OutOrStdout(), replay)
+	if about.Shard == nil {
+		// A shard's summary is of some seeds; the merge writes the sweep's.
+		appendStepSummary(cmd.ErrOrStderr(), func(w io.Writer) error { return result.WriteMarkdown(w, replay) })
+	}
+	written := false
+	if f.out != "" {
+		// An interrupted sweep still writes what finished: the write
+		// must not stop on the interrupt that asked for it.
+		wctx := ctx
+		if wasInterrupted {
+			wctx = context.WithoutCancel(ctx)
+		}
+		if err := writeSweepFiles(wctx, f.out, result, replay); err != nil {
+			return false, environment(err)
+		}
+		written = true
+		fmt.Fprintf(cmd.OutOrStdout(), "sweep: %s\n", filepath.Join(f.out, fileSweepHTML))
+	}
+	if wasInterrupted {
+		where := "nothing was written (no --out)"
+		if written {
+			where = "they are in " + filepath.Join(f.out, fileSweepJSON) + ", marked partial"
+		}
+		return written, &partialError{fmt.Errorf("interrupted after %d of %d runs; %s", count, total, where)}
+	}
+	return written, sweepExit(result)
+}
+
+// partialError is an interrupted sweep that still summarised the runs
+// that finished; it exits 3 like any interrupt, saying what was kept.
+type partialError struct{ err error }
+
+func (e *partialError) Error() string { return e.err.Error() }
+func (e *partialError) Unwrap() error { return context.Canceled }
+
+// sweepExit is the exit of a finished sweep: its gates.
+func sweepExit(r *sweep.Result) error {
+	if r.Passed() {
+		return nil
+	}
+	var failed []string
+	for _, v := range r.Variants {
+		for _, g := range v.Gates {
+			if !g.Pass {
+				name := g.Gate
+				if v.Value != nil {
+					name += " (" + r.Vary.Name + "=" + *v.Value + ")"
+				}
+				failed = append(failed, name)
+			}
+		}
+	}
+	return &exitError{code: exitFail, err: fmt.Errorf("%d %s not met: %s", len(failed), pluralWord(len(failed), "gate", "gates"), strings.Join(failed, "; "))}
+}
+
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func valueSuffix(v *sweep.Vary, variant int) string {
+	if v == nil {
+		return ""
+	}
+	return " (" + v.Name + "=" + v.Values[variant] + ")"
+}
+
+// expectationNames are the names of the expectation checks a report starts
+// with.
+func expectationNames(rep *reports.Report, rows int) []string {
+	names := make([]string, 0, rows)
+	for _, c := range rep.Expectations[:min(rows, len(rep.Expectations))] {
+		names = append(names, c.Name)
+	}
+	return names
+}
+
+// replayCommand says how to run one seed of a sweep again.
+func replayCommand(path string, vary *sweep.Vary) sweep.Replay {
+	return func(seed uint64, value *string) string {
+		command := fmt.Sprintf("chaosdrill run %s --seed=%d", shellWord(path), seed)
+		if value != nil && vary != nil {
+			command += " --set " + shellWord(vary.Name+"="+*value)
+		}
+		return command
+	}
+}
+
+// shellWord quotes a word for a POSIX shell when it needs it.
+func shellWord(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=,:@+", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// writeSweepFiles writes sweep.json, sweep.md, sweep.html and junit.xml
+// into dir, whole or not at all.
+func writeSweepFiles(ctx context.Context, dir string, r *sweep.Result, replay sweep.Replay) error {
+	set := []files.File{
+		{Name: fileSweepJSON, Write: r.Encode},
+		{Name: fileSweepMD, Write: func(w io.Writer) error { return r.WriteMarkdown(w, replay) }},
+		{Name: fileSweepHTML, Write: func(w io.Writer) error { return r.WriteHTML(w, replay) }},
+		{Name: fileSweepJUnit, Write: r.WriteJUnit},
+	}
+	if err := files.WriteAll(ctx, dir, set, nil); err != nil {
+		return fmt.Errorf("write the sweep into %s: %w", dir, err)
 	}
 	return nil
+}
+
+// runMerge merges shards.
+func runMerge(cmd *cobra.Command, args []string, out string) error {
+	ctx := cmd.Context()
+	if err := enterPhase(ctx, phaseLoad); err != nil {
+		return err
+	}
+	var shards []*sweep.Result
+	var names []string
+	for _, arg := range args {
+		path := arg
+		if isFolder(arg) {
+			path = filepath.Join(arg, fileSweepJSON)
+		}
+		data, err := files.ReadRegular(path, sweep.MaxFileBytes)
+		if err != nil {
+			return badInput(fmt.Errorf("%s: %w", path, err))
+		}
+		r, err := sweep.Decode(data)
+		if err != nil {
+			return badInput(fmt.Errorf("%s: %w", path, err))
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		shards = append(shards, r)
+		names = append(names, path)
+	}
+	merged, err := sweep.Merge(names, shards)
+	if err != nil {
+		return badInput(err)
+	}
+	var lock *files.Lock
+	if out != "" {
+		if err := checkOutFolder(out); err != nil {
+			return badInput(err)
+		}
+		if lock, err = lockOut(out); err != nil {
+			return err
+		}
+	}
+	replay := replayCommand(scenarioFileFor(merged), merged.Vary)
+	merged.WriteText(cmd.OutOrStdout(), replay)
+	appendStepSummary(cmd.ErrOrStderr(), func(w io.Writer) error { return merged.WriteMarkdown(w, replay) })
+	if out != "" {
+		err := writeSweepFiles(ctx, out, merged, replay)
+		if interrupted(ctx, err) {
+			_ = lock.Abandon()
+			return ctx.Err()
+		}
+		if err != nil {
+			_ = lock.Release()
+			return environment(err)
+		}
+		if err := lock.Release(); err != nil {
+			return environment(fmt.Errorf("release the lock on %s: %w", out, err))
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "sweep: %s\n", filepath.Join(out, fileSweepHTML))
+	}
+	return sweepExit(merged)
+}
+
+// scenarioFileFor finds the scenario file a merged sweep ran, for its
+// replay commands: the library's or the working folder's file of that name
+// when its bytes are the ones swept, else a placeholder.
+func scenarioFileFor(r *sweep.Result) string {
+	for _, candidate := range []string{filepath.Join("scenarios", r.Scenario+".yaml"), r.Scenario + ".yaml"} {
+		data, err := files.ReadRegular(candidate, scenarios.MaxFileBytes)
+		if err != nil {
+			continue
+		}
+		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) == r.ScenarioSHA256 {
+			return candidate
+		}
+	}
+	return "<" + r.Scenario + " scenario file>"
 }
 
 // isTerminal reports whether w is a character device (a progress bar on a
@@ -260,4 +553,30 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// setEdits turns run's --set NAME=VALUE flags into loader edits.
+func setEdits(sets []string, known []platform.Parameter) ([]scenarios.Option, error) {
+	var opts []scenarios.Option
+	for _, set := range sets {
+		name, value, ok := strings.Cut(set, "=")
+		if !ok || name == "" || value == "" {
+			return nil, badInput(fmt.Errorf("--set %q: want NAME=VALUE, e.g. workload.mongo.write_concern=multiRegion", set))
+		}
+		field, err := sweep.ParseField(name, known)
+		if err != nil {
+			return nil, badInput(fmt.Errorf("--set %w", err))
+		}
+		opts = append(opts, scenarios.WithEdit(sweep.Edit(field.Name, value)))
+	}
+	return opts, nil
+}
+
+// setFlags writes run's --set flags back, for a reproduce line.
+func setFlags(sets []string) string {
+	out := ""
+	for _, set := range sets {
+		out += " --set " + shellWord(set)
+	}
+	return out
 }
