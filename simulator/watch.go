@@ -3,6 +3,7 @@ package simulator
 import (
 	"fmt"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -404,7 +405,16 @@ func (s *Sim) State() []string {
 				}
 				endpoints = append(endpoints, e.node.Name+" "+state)
 			}
-			out = append(out, fmt.Sprintf("%s: clients use the %s bucket; endpoints %s", m.spec.Name, m.active.region, strings.Join(endpoints, ", ")))
+			line := fmt.Sprintf("%s: clients use the %s bucket; endpoints %s", m.spec.Name, m.active.region, strings.Join(endpoints, ", "))
+			var built []string
+			for at, versions := range m.artifacts.built {
+				built = append(built, fmt.Sprintf("%s in %s (%s)", at.role, at.region, versions))
+			}
+			if len(built) > 0 {
+				sort.Strings(built)
+				line += "; roles rebuilt: " + strings.Join(built, ", ")
+			}
+			out = append(out, line)
 		}
 	}
 	return out

@@ -588,6 +588,19 @@ func (e *engineer) valuesOf(param string) []string {
 		for _, s := range t.Services {
 			out = append(out, slices.Sorted(maps.Keys(s.WriteModes))...)
 		}
+	case "role", "key":
+		// The s3 services' roles and artifact keys.
+		for _, s := range t.Services {
+			if param == "role" {
+				for _, r := range s.Roles {
+					out = append(out, r.Name)
+				}
+				continue
+			}
+			for _, a := range s.Artifacts {
+				out = append(out, a.Key)
+			}
+		}
 	case "name":
 		// A new member's name: the ones the runbook gives.
 		for _, st := range e.h.Steps() {
