@@ -199,6 +199,23 @@ var _ = Describe("rehearse on the simulator, with a scripted engineer", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(string(markdown)).To(ContainSubstring("## Rehearsal: the people beside the assumptions"))
 		Expect(string(markdown)).To(ContainSubstring("| " + firstFolder + " | sim | pass |"))
+
+		// report.html has the same tables: each step's timings beside the
+		// file's assumption, and the history.
+		page, err := os.ReadFile(filepath.Join(history, secondFolder, reports.FileHTML))
+		Expect(err).NotTo(HaveOccurred())
+		html := string(page)
+		Expect(html).To(ContainSubstring("<h2>Rehearsal: the people beside the assumptions</h2>"))
+		Expect(html).To(ContainSubstring("A tabletop rehearsal on the simulator at 3000 times wall speed"))
+		Expect(html).To(ContainSubstring("<th>step</th><th>performed by</th><th>triggered</th><th>engineer began</th><th>reaction</th><th>assumed operator_delay</th>"))
+		Expect(html).To(MatchRegexp(`<tr><td>promote-west</td><td>engineer</td><td>[^<]+</td><td>[^<]+</td><td>4m30s</td><td>\{median: 2m0s, p90: 6m0s\}</td>`),
+			"the engineer's reaction beside the assumed delay")
+		Expect(html).To(MatchRegexp(`<tr><td>rebuild-elasticsearch</td><td>harness</td>`))
+		Expect(html).To(ContainSubstring("<h2>Rehearsal history</h2>"))
+		Expect(html).To(ContainSubstring("<th>promote-west to done</th>"))
+		Expect(html).To(ContainSubstring("<th>mongo RTO</th>"))
+		Expect(html).To(ContainSubstring("<tr><td>" + firstFolder + "</td><td>sim</td><td>pass</td>"))
+		Expect(html).To(ContainSubstring("<tr><td>this one</td><td>sim</td><td>pass</td>"))
 	}, SpecTimeout(5*time.Minute))
 
 	It("reports a skipped step, and what waits on it, not rehearsed (exit 1)", func(ctx SpecContext) {
