@@ -22,9 +22,15 @@ type DoneState struct {
 	What    string
 	Service string // "" for the topology's only service of the action's kind
 	Member  string // a mongo member (DonePrimary, DoneSecondary, DoneMemberConfig)
-	Region  string // DoneIndexGreen, DoneWritesIn
+	// Region is the region of DoneIndexGreen, DoneWritesIn, DoneRoleBuilt,
+	// and of the bucket of DoneArtifactIn and DoneArtifactGone ("" there:
+	// the service's primary region).
+	Region string
+	Key    string // an artifact key (DoneArtifactIn, DoneArtifactGone, DoneRoleUpgraded)
+	Role   string // an artifact role (DoneRoleBuilt, DoneRoleUpgraded)
 	// Votes and Priority are the member's new values for DoneMemberConfig
-	// ("" for unchanged); Value is the write concern for DoneWriteConcern.
+	// ("" for unchanged); Value is the write concern for DoneWriteConcern,
+	// the version for DoneArtifactIn and DoneRoleUpgraded.
 	Votes, Priority, Value string
 }
 
@@ -50,11 +56,25 @@ const (
 	// DoneWritesIn: a write of the service's clients succeeded against its
 	// bucket in Region.
 	DoneWritesIn = "writes-in"
+	// DoneArtifactIn: the s3 service's artifact bucket in Region holds Key
+	// at version Value (put there by hand, by the harness, or by the
+	// cross-region sync).
+	DoneArtifactIn = "artifact-in"
+	// DoneArtifactGone: the artifact bucket in Region holds no Key.
+	DoneArtifactGone = "artifact-gone"
+	// DoneRoleBuilt: Role has been built in Region from the keys of that
+	// region's bucket, and its recipe run has converged.
+	DoneRoleBuilt = "role-built"
+	// DoneRoleUpgraded: every node of the service that plays Role runs
+	// Key at version Value, and the service is healthy (Elasticsearch:
+	// green) with all of them in it.
+	DoneRoleUpgraded = "role-upgraded"
 )
 
 // DoneStates lists every Done* word, for the specs that hold each
 // StepWatcher to all of them.
-var DoneStates = []string{DonePrimary, DoneSecondary, DoneNewPrimary, DoneMemberConfig, DoneWriteConcern, DoneIndexGreen, DoneWritesIn}
+var DoneStates = []string{DonePrimary, DoneSecondary, DoneNewPrimary, DoneMemberConfig, DoneWriteConcern, DoneIndexGreen, DoneWritesIn,
+	DoneArtifactIn, DoneArtifactGone, DoneRoleBuilt, DoneRoleUpgraded}
 
 // StepWatcher is a Platform that can see, from its own state, when a
 // runbook action's effect is there, whoever brought it about: the harness,
@@ -144,7 +164,7 @@ func ServiceOf(t *Topology, a Action) string {
 	if s := a.Params["service"]; s != "" {
 		return s
 	}
-	kind := map[string]string{"mongo": KindMongo, "logs": KindElastic, "artifacts": KindS3}[strings.SplitN(a.Action, ".", 2)[0]]
+	kind := map[string]string{"mongo": KindMongo, "logs": KindElastic, "artifacts": KindS3, "roles": KindS3}[strings.SplitN(a.Action, ".", 2)[0]]
 	if spec, ok := t.ServiceOfKind(kind); ok {
 		return spec.Name
 	}
@@ -340,6 +360,48 @@ var guides = map[string]StepGuide{
 				fmt.Sprintf("Then switch the applications' S3 endpoint to it (AWS_ENDPOINT_URL_S3=%s, redeployed).", endpoint),
 			}
 		},
+	},
+	// The artifact and role actions (issue 13); their instructions are in
+	// guide_artifacts.go.
+	ActionArtifactsPublish: {
+		Action: ActionArtifactsPublish,
+		Done: func(a Action) DoneState {
+			return DoneState{What: DoneArtifactIn, Service: a.Params["service"], Region: a.Params["region"], Key: a.Params["key"], Value: a.Params["version"]}
+		},
+		Goal: func(a Action) string {
+			return fmt.Sprintf("%s holds %s at version %s", bucketWords(a.Params["region"]), a.Params["key"], a.Params["version"])
+		},
+		Instructions: publishInstructions,
+	},
+	ActionArtifactsDelete: {
+		Action: ActionArtifactsDelete,
+		Done: func(a Action) DoneState {
+			return DoneState{What: DoneArtifactGone, Service: a.Params["service"], Region: a.Params["region"], Key: a.Params["key"]}
+		},
+		Goal: func(a Action) string {
+			return fmt.Sprintf("%s no longer holds %s", bucketWords(a.Params["region"]), a.Params["key"])
+		},
+		Instructions: deleteInstructions,
+	},
+	ActionRolesRebuild: {
+		Action: ActionRolesRebuild,
+		Done: func(a Action) DoneState {
+			return DoneState{What: DoneRoleBuilt, Service: a.Params["service"], Role: a.Params["role"], Region: a.Params["region"]}
+		},
+		Goal: func(a Action) string {
+			return fmt.Sprintf("role %s is built in %s from the keys of the %s bucket, its recipe run converged", a.Params["role"], a.Params["region"], a.Params["region"])
+		},
+		Instructions: rebuildInstructions,
+	},
+	ActionRolesUpgrade: {
+		Action: ActionRolesUpgrade,
+		Done: func(a Action) DoneState {
+			return DoneState{What: DoneRoleUpgraded, Service: a.Params["service"], Role: a.Params["role"], Key: a.Params["key"], Value: a.Params["version"]}
+		},
+		Goal: func(a Action) string {
+			return fmt.Sprintf("every node of role %s runs %s at version %s, and its service is green with all of them", a.Params["role"], a.Params["key"], a.Params["version"])
+		},
+		Instructions: upgradeInstructions,
 	},
 }
 

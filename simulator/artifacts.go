@@ -41,6 +41,9 @@ var rolesParameters = []paramDef{
 		"https://www.elastic.co/guide/en/elasticsearch/reference/current/cluster-health.html"),
 }
 
+// roleAt is a role in a region.
+type roleAt struct{ role, region string }
+
 // artifactCopy is the version of a key a bucket holds.
 type artifactCopy struct {
 	version     string
@@ -65,6 +68,10 @@ type artifactStore struct {
 
 	skews    []platform.VersionSkew
 	upgrades []*platform.Upgrade
+	// built is each role rebuilt in a region, with the versions it was
+	// built on (key@version, ...): what a rehearsal's watch of the rebuild
+	// looks at.
+	built map[roleAt]string
 	// running is the version of each key each node of a role runs, by
 	// node then key, for the nodes an upgrade restarted.
 	running map[string]map[string]string
@@ -80,6 +87,7 @@ func (m *s3Model) initArtifacts() {
 	a.healthTimeout = p.duration("roles.health_timeout")
 	a.healthPoll = max(time.Millisecond, p.duration("roles.health_poll_interval"))
 	a.running = map[string]map[string]string{}
+	a.built = map[roleAt]string{}
 	for _, art := range m.spec.Artifacts {
 		a.history = append(a.history, publication{key: art.Key, version: art.InitialVersion()})
 	}
@@ -234,6 +242,7 @@ func (m *s3Model) rebuild(step string, role platform.ArtifactRole, e *s3Endpoint
 			m.s.emit(m.spec.Name, platform.EventVersionSkew, role.Name, fmt.Sprintf("%s: rebuilt on %s in %s, newest is %s, published %s before",
 				key, have.version, e.region, newest.version, now-newest.at))
 		}
+		a.built[roleAt{role: role.Name, region: e.region}] = strings.Join(versions, ", ")
 		m.s.emit(m.spec.Name, platform.EventRoleRebuilt, role.Name, e.region+": "+strings.Join(versions, ", "))
 		done(nil)
 	}))
@@ -362,6 +371,35 @@ func (m *s3Model) awaitHealthy(u *platform.Upgrade, es *elasticModel, i int, res
 	m.s.after(m.artifacts.healthPoll, platform.HandlerFunc(func(time.Duration) {
 		m.awaitHealthy(u, es, i, restart, deadline, finish)
 	}))
+}
+
+// artifactObjectPrefix is where the containers platform keeps the artifact
+// keys in a bucket (platform/adapters/s3.ArtifactPrefix), so that a
+// tabletop's commands read like a live rehearsal's.
+const artifactObjectPrefix = "roles/"
+
+// artifactFacts adds what the artifact and role instructions need: the
+// topology's names, the nodes an upgrade would restart now (the cluster
+// the log tier writes to), and what the model does in place of Chef.
+func (m *s3Model) artifactFacts(f platform.Facts) {
+	platform.ArtifactFacts(f, m.s.topo, m.spec, artifactObjectPrefix)
+	for _, role := range m.spec.Roles {
+		es, ok := m.s.byService[role.Service].(*elasticModel)
+		if !ok {
+			continue
+		}
+		var nodes []string
+		for _, en := range es.cluster.nodes {
+			nodes = append(nodes, en.sn.Name)
+			f[platform.FactRegion(en.sn.Name)] = en.sn.Region
+		}
+		f[platform.FactRoleNodes(m.spec.Name, role.Name)] = strings.Join(nodes, ",")
+	}
+	a := &m.artifacts
+	name := m.spec.Name
+	f[platform.FactRebuildStandIn(name)] = fmt.Sprintf("the model fetches each key from the region's bucket in roles.fetch_duration (%s), failing on a key the bucket lacks, then takes roles.converge_duration (%s) for the recipe run", a.fetch, a.converge)
+	f[platform.FactUpgradeStandIn(name)] = fmt.Sprintf("the model stops each node, fetches the key from its region's bucket in roles.fetch_duration (%s), starts it on that version and polls the cluster's health every roles.health_poll_interval (%s) until it is green with the node back, for at most roles.health_timeout (%s); it does not switch allocation off", a.fetch, a.healthPoll, a.healthTimeout)
+	f[platform.FactHealthTimeout(name)] = platform.ElasticTime(a.healthTimeout.Seconds())
 }
 
 // VersionSkews lists the roles rebuilt on an older version than the newest

@@ -104,6 +104,9 @@ type Sim struct {
 	// watches are a rehearsal's armed watches for runbook steps' done
 	// states (watch.go).
 	watches []*simWatch
+	// running is true inside Run; yield makes it return after the handler
+	// firing now (Yield).
+	running, yield bool
 }
 
 var (
@@ -211,6 +214,8 @@ const MaxEventsAtOneInstant = 1_000_000
 // run that fires more than MaxEventsAtOneInstant events at one virtual time
 // stops with an error saying so.
 func (s *Sim) Run(ctx context.Context, until time.Duration) error {
+	s.running = true
+	defer func() { s.running, s.yield = false, false }()
 	atInstant := 0
 	for steps := 0; ; steps++ {
 		if steps&4095 == 0 && ctx.Err() != nil {
@@ -239,6 +244,20 @@ func (s *Sim) Run(ctx context.Context, until time.Duration) error {
 		if len(s.watches) > 0 {
 			s.checkWatches()
 		}
+		if s.yield {
+			return nil
+		}
+	}
+}
+
+// Yield makes the Run in progress return once the handler firing now has
+// returned, at the current virtual time, before until: a driver that paces
+// the loop in slices (a scripted rehearsal, whose handler has just begun a
+// sleep or reached an abort) takes over at exactly that time instead of at
+// the end of the slice. Outside a Run it does nothing.
+func (s *Sim) Yield() {
+	if s.running {
+		s.yield = true
 	}
 }
 

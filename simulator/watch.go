@@ -3,6 +3,7 @@ package simulator
 import (
 	"fmt"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -63,6 +64,14 @@ func (s *Sim) WatchDone(state platform.DoneState, done func(at time.Duration, se
 			return nil, fmt.Errorf("watch %s: %q is not an s3 service", state.What, service)
 		}
 		w.acked = func(svc, region string) bool { return svc == service && region == state.Region }
+	case platform.DoneArtifactIn, platform.DoneArtifactGone, platform.DoneRoleBuilt, platform.DoneRoleUpgraded:
+		m, ok := s.byService[service].(*s3Model)
+		if !ok {
+			return nil, fmt.Errorf("watch %s: %q is not an s3 service", state.What, service)
+		}
+		if w.holds, err = m.watch(state); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("watch: the simulator knows no done state %q", state.What)
 	}
@@ -84,7 +93,7 @@ func (s *Sim) serviceFor(state platform.DoneState) (string, error) {
 	switch state.What {
 	case platform.DoneIndexGreen:
 		kind = platform.KindElastic
-	case platform.DoneWritesIn:
+	case platform.DoneWritesIn, platform.DoneArtifactIn, platform.DoneArtifactGone, platform.DoneRoleBuilt, platform.DoneRoleUpgraded:
 		kind = platform.KindS3
 	}
 	spec, ok := s.topo.ServiceOfKind(kind)
@@ -191,6 +200,68 @@ func (m *mongoModel) watch(state platform.DoneState) (func() (string, bool), err
 	return nil, fmt.Errorf("watch: %q is not a mongo done state", state.What)
 }
 
+// watch makes the predicate of an artifact or role done state.
+func (m *s3Model) watch(state platform.DoneState) (func() (string, bool), error) {
+	switch state.What {
+	case platform.DoneArtifactIn, platform.DoneArtifactGone:
+		if _, ok := m.spec.Artifact(state.Key); !ok {
+			return nil, fmt.Errorf("watch: s3 service %q has no artifact key %q", m.spec.Name, state.Key)
+		}
+		region := orName(state.Region, m.primary.region)
+		e := m.endpoint(region)
+		if e == nil {
+			return nil, fmt.Errorf("watch: s3 service %q has no endpoint in region %q", m.spec.Name, region)
+		}
+		if state.What == platform.DoneArtifactGone {
+			return func() (string, bool) {
+				if _, ok := e.keys[state.Key]; ok {
+					return "", false
+				}
+				return fmt.Sprintf("the %s bucket holds no %s", region, state.Key), true
+			}, nil
+		}
+		return func() (string, bool) {
+			if have, ok := e.keys[state.Key]; !ok || have.version != state.Value {
+				return "", false
+			}
+			return fmt.Sprintf("the %s bucket holds %s@%s", region, state.Key, state.Value), true
+		}, nil
+	case platform.DoneRoleBuilt:
+		if _, ok := m.spec.Role(state.Role); !ok {
+			return nil, fmt.Errorf("watch: s3 service %q has no role %q", m.spec.Name, state.Role)
+		}
+		if m.endpoint(state.Region) == nil {
+			return nil, fmt.Errorf("watch: s3 service %q has no endpoint in region %q", m.spec.Name, state.Region)
+		}
+		at := roleAt{role: state.Role, region: state.Region}
+		return func() (string, bool) {
+			versions, ok := m.artifacts.built[at]
+			if !ok {
+				return "", false
+			}
+			return fmt.Sprintf("role %s is built in %s (%s)", state.Role, state.Region, versions), true
+		}, nil
+	case platform.DoneRoleUpgraded:
+		role, ok := m.spec.Role(state.Role)
+		if !ok {
+			return nil, fmt.Errorf("watch: s3 service %q has no role %q", m.spec.Name, state.Role)
+		}
+		es, ok := m.s.byService[role.Service].(*elasticModel)
+		if !ok {
+			return nil, fmt.Errorf("watch: role %s: the simulator upgrades Elasticsearch nodes; %q is not an elasticsearch service", role.Name, role.Service)
+		}
+		return func() (string, bool) {
+			for _, en := range es.cluster.nodes {
+				if m.runningVersion(en.sn.Name, state.Key) != state.Value || !es.greenWith(en.sn.Name) {
+					return "", false
+				}
+			}
+			return fmt.Sprintf("every node of %s runs %s@%s and %s is green with all %d", role.Name, state.Key, state.Value, role.Service, len(es.cluster.nodes)), true
+		}, nil
+	}
+	return nil, fmt.Errorf("watch: %q is not an s3 done state", state.What)
+}
+
 // memberState names a member's state as rs.status() would.
 func memberState(m *mongoModel, x *mongoMember) string {
 	switch {
@@ -252,6 +323,7 @@ func (s *Sim) Facts(platform.Action) platform.Facts {
 				f[platform.FactBucket(m.spec.Name, e.region)] = bucketName("artifacts", m.spec.Name, e.region)
 				f[platform.FactEndpoint(m.spec.Name, e.region)] = "http://" + e.node.Name + ":4566"
 			}
+			m.artifactFacts(f)
 		case *elasticModel:
 			name := m.spec.Name
 			f[platform.FactRepository(name)] = snapshotRepository
@@ -333,7 +405,16 @@ func (s *Sim) State() []string {
 				}
 				endpoints = append(endpoints, e.node.Name+" "+state)
 			}
-			out = append(out, fmt.Sprintf("%s: clients use the %s bucket; endpoints %s", m.spec.Name, m.active.region, strings.Join(endpoints, ", ")))
+			line := fmt.Sprintf("%s: clients use the %s bucket; endpoints %s", m.spec.Name, m.active.region, strings.Join(endpoints, ", "))
+			var built []string
+			for at, versions := range m.artifacts.built {
+				built = append(built, fmt.Sprintf("%s in %s (%s)", at.role, at.region, versions))
+			}
+			if len(built) > 0 {
+				sort.Strings(built)
+				line += "; roles rebuilt: " + strings.Join(built, ", ")
+			}
+			out = append(out, line)
 		}
 	}
 	return out

@@ -107,13 +107,17 @@ func (e *engineer) drive(ctx context.Context, loop platform.Loop, end time.Durat
 			// carried out between slices (an abort) comes at its time.
 			target = *e.sleepUntil
 		}
-		if target >= end {
-			return loop.Run(ctx, end)
-		}
+		target = min(target, end)
 		if target > now {
 			if err := loop.Run(ctx, target); err != nil {
 				return err
 			}
+			if loop.Now() < target {
+				continue // a script's handler ended the slice early: take over at once
+			}
+		}
+		if target == end {
+			return nil
 		}
 		select {
 		case <-ctx.Done():
@@ -181,16 +185,30 @@ func (e *engineer) process(now time.Duration, inHandler bool) {
 	}
 }
 
+// yielder is a loop whose Run can return early, right after the handler
+// firing now (the simulator's).
+type yielder interface{ Yield() }
+
+// scriptHandler carries out the queued commands in a handler of the loop
+// at now, then ends the slice there when the loop can: a sleep the
+// commands began, or an abort they reached, then takes effect at exactly
+// its time, not at the end of a slice that had already been given its
+// target (at --speed 3000 a slice is a minute of scenario time or more).
+func (e *engineer) scriptHandler(now time.Duration) {
+	e.take()
+	e.process(now, true)
+	if y, ok := e.loop.(yielder); ok {
+		y.Yield()
+	}
+}
+
 // armSleep schedules the end of a sleep on the loop, once.
 func (e *engineer) armSleep(at time.Duration) {
 	if e.loop == nil || (e.sleepArmed != nil && *e.sleepArmed == at) {
 		return
 	}
 	e.sleepArmed = &at
-	e.loop.At(at, platform.HandlerFunc(func(now time.Duration) {
-		e.take()
-		e.process(now, true)
-	}))
+	e.loop.At(at, platform.HandlerFunc(e.scriptHandler))
 }
 
 // command carries out one line at now.
@@ -327,10 +345,7 @@ func (e *engineer) Due(st *runner.Step) {
 	if e.waiting == st && e.loop != nil {
 		// A script waits for this step: go on at its trigger, in a
 		// handler of its own.
-		e.loop.At(e.loop.Now(), platform.HandlerFunc(func(now time.Duration) {
-			e.take()
-			e.process(now, true)
-		}))
+		e.loop.At(e.loop.Now(), platform.HandlerFunc(e.scriptHandler))
 	}
 }
 
@@ -587,6 +602,19 @@ func (e *engineer) valuesOf(param string) []string {
 		out = []string{"majority", "1"}
 		for _, s := range t.Services {
 			out = append(out, slices.Sorted(maps.Keys(s.WriteModes))...)
+		}
+	case "role", "key":
+		// The s3 services' roles and artifact keys.
+		for _, s := range t.Services {
+			if param == "role" {
+				for _, r := range s.Roles {
+					out = append(out, r.Name)
+				}
+				continue
+			}
+			for _, a := range s.Artifacts {
+				out = append(out, a.Key)
+			}
 		}
 	case "name":
 		// A new member's name: the ones the runbook gives.

@@ -5,9 +5,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sync"
 	"time"
 
@@ -62,6 +64,8 @@ var _ = Describe("a rehearsal on containers with the S3 stand-in", Ordered, Labe
 		var stdout lockedBuffer
 		var stderr bytes.Buffer
 		done := make(chan int, 1)
+		stopWatching := watchOwnRuns(ctx, prefix)
+		DeferCleanup(func() { stopWatching() })
 		go func() {
 			defer GinkgoRecover()
 			runCtx := context.WithValue(ctx, stdinKey{}, io.Reader(input))
@@ -121,6 +125,8 @@ var _ = Describe("a rehearsal on containers with the S3 stand-in", Ordered, Labe
 		Expect(artifacts.RTO).NotTo(BeNil())
 		Expect(*artifacts.RTO).To(BeNumerically(">=", step.Attempts[0].At-*rep.Faults[0].At))
 		Expect(*artifacts.RTO).To(BeNumerically("~", *step.ToDoneSeconds, 0.25))
-		Expect(leftBehind(ctx, prefix)).To(BeEmpty())
+		runs := stopWatching()
+		Expect(runs).To(HaveLen(1), "one run, with its containers")
+		Expect(leftBehindOf(ctx, slices.Collect(maps.Keys(runs)))).To(BeEmpty())
 	}, NodeTimeout(6*time.Minute))
 })

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -74,14 +76,33 @@ var _ = Describe("rehearse on the simulator, with a scripted engineer", func() {
 		run, err := reports.Read(filepath.Join(runOut, reports.FileJSON))
 		Expect(err).NotTo(HaveOccurred())
 		delay := func(step string) string { return run.Sampled["runbook."+step+".operator_delay"] }
-		script := strings.Join([]string{
-			"# the engineer of east-region-outage, taking the delays run drew",
-			"wait artifacts-to-west", "sleep " + delay("artifacts-to-west"), "artifacts.failover region=us-west-1",
-			"wait promote-west", "sleep " + delay("promote-west"), "mongo.force-reconfigure promote=mongo-west-1a",
-			"wait add-west-b", "sleep " + delay("add-west-b"), "mongo.add-member name=mongo-west-1b zone=us-west-1b",
-			"wait add-west-c", "mongo.add-member zone=us-west-1c name=mongo-west-1c",
-			"wait restore-logs", "sleep " + delay("restore-logs"), "logs.restore-snapshot region=us-west-1",
-		}, "\n")
+		// What the engineer types for each step, and the steps in the
+		// order run started them: a script is read in order, so a step
+		// begun later in scenario time comes later in it (the rebuilds
+		// run beside the Mongo steps, and restore-logs waits on
+		// rebuild-elasticsearch).
+		typed := map[string]string{
+			"artifacts-to-west":     "artifacts.failover region=us-west-1",
+			"promote-west":          "mongo.force-reconfigure promote=mongo-west-1a",
+			"add-west-b":            "mongo.add-member name=mongo-west-1b zone=us-west-1b",
+			"add-west-c":            "mongo.add-member zone=us-west-1c name=mongo-west-1c",
+			"rebuild-console":       "roles.rebuild role=console region=us-west-1",
+			"rebuild-elasticsearch": "roles.rebuild region=us-west-1 role=elasticsearch",
+			"restore-logs":          "logs.restore-snapshot region=us-west-1",
+		}
+		ordered := slices.Clone(run.Runbook)
+		Expect(ordered).To(HaveLen(len(typed)), "the script types every step of the runbook")
+		slices.SortStableFunc(ordered, func(a, b reports.StepReport) int { return cmp.Compare(*a.StartedAt, *b.StartedAt) })
+		lines := []string{"# the engineer of east-region-outage, taking the delays run drew"}
+		for _, step := range ordered {
+			Expect(typed).To(HaveKey(step.Name))
+			lines = append(lines, "wait "+step.Name)
+			if d := delay(step.Name); d != "" {
+				lines = append(lines, "sleep "+d)
+			}
+			lines = append(lines, typed[step.Name])
+		}
+		script := strings.Join(lines, "\n")
 		history := filepath.Join(dir, "rehearsals")
 		code, stdout, stderr = rehearseScripted(ctx, script, library("east-region-outage"), "--platform", "sim", "--speed", "60", "--seed", "1", "--history", history)
 		Expect(code).To(Equal(exitPass), stdout+stderr)
@@ -90,6 +111,10 @@ var _ = Describe("rehearse on the simulator, with a scripted engineer", func() {
 		Expect(stdout).To(ContainSubstring(`keep = ["mongo-west-1a:27017"]`), "it keeps only the member that still answers")
 		Expect(stdout).To(ContainSubstring("/_snapshot/chaosdrill/snapshot-at-"), "the restore request names the repository and the snapshot")
 		Expect(stdout).To(ContainSubstring("--endpoint-url http://s3-us-west-1:4566"))
+		Expect(stdout).To(ContainSubstring("aws s3api get-object --bucket artifacts-artifacts-us-west-1 --key roles/elasticsearch elasticsearch.jar --endpoint-url http://s3-us-west-1:4566"),
+			"the rebuild fetches the role's keys from the west bucket")
+		Expect(stdout).To(ContainSubstring("chef-client --local-mode --override-runlist 'role[console]'"))
+		Expect(stdout).To(ContainSubstring("its stand-in for this rebuild: the model fetches each key"), "it says what the harness does instead of Chef")
 		rep, folder := rehearsalIn(history)
 		for _, f := range []string{reports.FileJSON, reports.FileJUnit, reports.FileMarkdown, reports.FileHTML} {
 			Expect(filepath.Join(history, folder, f)).To(BeAnExistingFile())
@@ -97,7 +122,7 @@ var _ = Describe("rehearse on the simulator, with a scripted engineer", func() {
 
 		// Each step began exactly its delay after its trigger, measured
 		// in the harness's scenario time.
-		for _, step := range []string{"artifacts-to-west", "promote-west", "add-west-b", "restore-logs"} {
+		for _, step := range []string{"artifacts-to-west", "promote-west", "add-west-b", "rebuild-console", "rebuild-elasticsearch", "restore-logs"} {
 			timing := stepTiming(rep, step)
 			Expect(timing.PerformedBy).To(Equal(reports.ByEngineer), step)
 			Expect(fmt.Sprintf("%.6f", *timing.ReactionSeconds)).To(Equal(fmt.Sprintf("%.6f", seconds(delay(step)))), step)
@@ -107,6 +132,12 @@ var _ = Describe("rehearse on the simulator, with a scripted engineer", func() {
 		Expect(*stepTiming(rep, "add-west-c").ReactionSeconds).To(BeZero())
 		fault := *rep.Faults[0].At
 		Expect(*stepTiming(rep, "promote-west").TriggeredAt).To(Equal(fault), "promote-west is due when the region goes")
+		// restore-logs was due when the platform showed the rebuilt
+		// elasticsearch role, which is when run's rebuild ended.
+		rebuilt := stepTiming(rep, "rebuild-elasticsearch")
+		Expect(*stepTiming(rep, "restore-logs").TriggeredAt).To(Equal(*rebuilt.DoneAt))
+		Expect(*stepReport(rep, "rebuild-elasticsearch").DoneAt).To(Equal(*stepReport(run, "rebuild-elasticsearch").DoneAt))
+		Expect(rebuilt.Seen).To(Equal("role elasticsearch is built in us-west-1 (elasticsearch@1, chef-configuration@1)"))
 
 		// And the platform went through exactly what it went through in
 		// the run: the same writes acknowledged, lost, the same RTO/RPO.
@@ -130,6 +161,10 @@ var _ = Describe("rehearse on the simulator, with a scripted engineer", func() {
 		history := filepath.Join(GinkgoT().TempDir(), "rehearsals")
 		script := func(promoteAfter, artifactsAfter string) string {
 			return strings.Join([]string{
+				// The rebuilds go to the harness when the region goes,
+				// so that restore-logs is due (it waits on one).
+				"wait rebuild-console", "handback rebuild-console",
+				"wait rebuild-elasticsearch", "handback rebuild-elasticsearch",
 				"wait artifacts-to-west", "sleep " + artifactsAfter, "artifacts.failover region=us-west-1",
 				"wait promote-west", "sleep " + promoteAfter, "mongo.force-reconfigure promote=mongo-west-1a",
 				"wait add-west-b", "handback add-west-b",
@@ -164,12 +199,31 @@ var _ = Describe("rehearse on the simulator, with a scripted engineer", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(string(markdown)).To(ContainSubstring("## Rehearsal: the people beside the assumptions"))
 		Expect(string(markdown)).To(ContainSubstring("| " + firstFolder + " | sim | pass |"))
+
+		// report.html has the same tables: each step's timings beside the
+		// file's assumption, and the history.
+		page, err := os.ReadFile(filepath.Join(history, secondFolder, reports.FileHTML))
+		Expect(err).NotTo(HaveOccurred())
+		html := string(page)
+		Expect(html).To(ContainSubstring("<h2>Rehearsal: the people beside the assumptions</h2>"))
+		Expect(html).To(ContainSubstring("A tabletop rehearsal on the simulator at 3000 times wall speed"))
+		Expect(html).To(ContainSubstring("<th>step</th><th>performed by</th><th>triggered</th><th>engineer began</th><th>reaction</th><th>assumed operator_delay</th>"))
+		Expect(html).To(MatchRegexp(`<tr><td>promote-west</td><td>engineer</td><td>[^<]+</td><td>[^<]+</td><td>4m30s</td><td>\{median: 2m0s, p90: 6m0s\}</td>`),
+			"the engineer's reaction beside the assumed delay")
+		Expect(html).To(MatchRegexp(`<tr><td>rebuild-elasticsearch</td><td>harness</td>`))
+		Expect(html).To(ContainSubstring("<h2>Rehearsal history</h2>"))
+		Expect(html).To(ContainSubstring("<th>promote-west to done</th>"))
+		Expect(html).To(ContainSubstring("<th>mongo RTO</th>"))
+		Expect(html).To(ContainSubstring("<tr><td>" + firstFolder + "</td><td>sim</td><td>pass</td>"))
+		Expect(html).To(ContainSubstring("<tr><td>this one</td><td>sim</td><td>pass</td>"))
 	}, SpecTimeout(5*time.Minute))
 
 	It("reports a skipped step, and what waits on it, not rehearsed (exit 1)", func(ctx SpecContext) {
 		history := filepath.Join(GinkgoT().TempDir(), "rehearsals")
 		script := strings.Join([]string{
 			"wait artifacts-to-west", "handback artifacts-to-west",
+			"wait rebuild-console", "handback rebuild-console",
+			"wait rebuild-elasticsearch", "handback rebuild-elasticsearch",
 			"wait promote-west", "sleep 1m", "mongo.force-reconfigure promote=mongo-west-1a",
 			"wait restore-logs", "handback restore-logs",
 			"wait add-west-b", "skip add-west-b",
@@ -191,7 +245,9 @@ var _ = Describe("rehearse on the simulator, with a scripted engineer", func() {
 	It("writes the report of an aborted rehearsal, marked so, with what was still due not rehearsed (exit 1)", func(ctx SpecContext) {
 		history := filepath.Join(GinkgoT().TempDir(), "rehearsals")
 		script := strings.Join([]string{"wait promote-west", "sleep 30s", "abort"}, "\n")
-		code, stdout, stderr := rehearseScripted(ctx, script, library("east-region-outage"), "--speed", "3000", "--history", history)
+		// At the highest speed a slice of the loop runs far more scenario
+		// time than the sleep: the abort still comes at its time.
+		code, stdout, stderr := rehearseScripted(ctx, script, library("east-region-outage"), "--speed", "1000000", "--history", history)
 		Expect(code).To(Equal(exitFail), stdout+stderr)
 		rep, _ := rehearsalIn(history)
 		fault := *rep.Faults[0].At

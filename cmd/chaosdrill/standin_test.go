@@ -31,7 +31,9 @@ import (
 
 // leftBehind lists what Docker holds labelled chaosdrill.run with a run id
 // that starts with prefix: the CLI names a run <scenario>-<seed>-<random>,
-// so a prefix picks out one scenario's runs and no other engineer's.
+// so a prefix picks out one scenario's runs, and a whole run id one run
+// (other engineers on the same Docker engine may run the same spec at the
+// same time: see watchOwnRuns).
 func leftBehind(ctx context.Context, prefix string) []string {
 	GinkgoHelper()
 	c, err := testcontainers.NewDockerClientWithOpts(ctx)
@@ -63,21 +65,40 @@ func leftBehind(ctx context.Context, prefix string) []string {
 	return found
 }
 
+// leftBehindOf lists what the runs named are left holding.
+func leftBehindOf(ctx context.Context, runIDs []string) []string {
+	GinkgoHelper()
+	var found []string
+	for _, id := range runIDs {
+		found = append(found, leftBehind(ctx, id)...)
+	}
+	return found
+}
+
 // liveRun is one CLI run on the containers platform, watched from the side:
 // how many of its containers Docker held at most while it ran (so that
-// "nothing left" afterwards is about containers that did exist).
+// "nothing left" afterwards is about containers that did exist), and the
+// run ids its containers carried.
 type liveRun struct {
 	code           int
 	stdout, stderr string
 	mostContainers int
+	runIDs         []string
 }
 
-// runWatched runs the CLI with args and polls Docker meanwhile for
-// containers whose run id starts with prefix.
-func runWatched(ctx context.Context, prefix string, args ...string) liveRun {
-	GinkgoHelper()
-	watch, stop := context.WithCancel(ctx)
-	var most int
+// sessionLabel is the label testcontainers-go puts on every container it
+// creates, with the session of the `go test` command that runs this
+// process (testcontainers.SessionID): other engineers' test runs on the
+// same Docker engine have sessions of their own.
+const sessionLabel = "org.testcontainers.sessionId"
+
+// watchOwnRuns polls Docker, until stop, for the containers this test
+// process creates under run ids starting with prefix; stop returns the
+// most containers each run id held at once. A spec run by several
+// engineers at once on one engine shares the prefix, never the session.
+func watchOwnRuns(ctx context.Context, prefix string) (stop func() map[string]int) {
+	watch, cancel := context.WithCancel(ctx)
+	most := map[string]int{}
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		defer GinkgoRecover()
@@ -86,17 +107,19 @@ func runWatched(ctx context.Context, prefix string, args ...string) liveRun {
 			return
 		}
 		defer c.Close()
-		filter := make(client.Filters).Add("label", docker.LabelRun)
+		filter := make(client.Filters).Add("label", docker.LabelRun).Add("label", sessionLabel+"="+testcontainers.SessionID())
 		for watch.Err() == nil {
 			listed, err := c.ContainerList(watch, client.ContainerListOptions{Filters: filter})
 			if err == nil {
-				n := 0
+				now := map[string]int{}
 				for _, item := range listed.Items {
-					if strings.HasPrefix(item.Labels[docker.LabelRun], prefix) {
-						n++
+					if id := item.Labels[docker.LabelRun]; strings.HasPrefix(id, prefix) {
+						now[id]++
 					}
 				}
-				most = max(most, n)
+				for id, n := range now {
+					most[id] = max(most[id], n)
+				}
 			}
 			select {
 			case <-watch.Done():
@@ -104,11 +127,26 @@ func runWatched(ctx context.Context, prefix string, args ...string) liveRun {
 			}
 		}
 	})
+	return func() map[string]int {
+		cancel()
+		wg.Wait()
+		return most
+	}
+}
+
+// runWatched runs the CLI with args and watches its containers meanwhile
+// (those of this process with a run id that starts with prefix).
+func runWatched(ctx context.Context, prefix string, args ...string) liveRun {
+	GinkgoHelper()
+	stop := watchOwnRuns(ctx, prefix)
 	var stdout, stderr bytes.Buffer
 	code := execute(args, &stdout, &stderr)
-	stop()
-	wg.Wait()
-	return liveRun{code: code, stdout: stdout.String(), stderr: stderr.String(), mostContainers: most}
+	run := liveRun{code: code, stdout: stdout.String(), stderr: stderr.String()}
+	for id, n := range stop() {
+		run.runIDs = append(run.runIDs, id)
+		run.mostContainers = max(run.mostContainers, n)
+	}
+	return run
 }
 
 // showOnFailure prints a run's report.json and output when the spec fails:
@@ -225,8 +263,9 @@ var _ = Describe("a live run on the S3 stand-in", Ordered, Label("docker"), func
 		Expect(artifacts.RPO).To(BeNumerically("~", newest-oldest, 1e-5))
 		Expect(artifacts.LastSyncAge).To(HaveValue(BeNumerically("~", faultAt-syncs[len(syncs)-1], 1e-5)))
 
+		Expect(run.runIDs).To(HaveLen(1), "one run")
 		Expect(run.mostContainers).To(Equal(2), "one S3 endpoint per region ran")
-		Expect(leftBehind(ctx, prefix)).To(BeEmpty())
+		Expect(leftBehindOf(ctx, run.runIDs)).To(BeEmpty())
 	}, NodeTimeout(4*time.Minute))
 
 	It("ends a failover to the lost region with exit 1 and every report file: the step failed, the artifacts unverified", func(ctx SpecContext) {
@@ -274,7 +313,8 @@ var _ = Describe("a live run on the S3 stand-in", Ordered, Label("docker"), func
 		Expect(string(junit)).To(ContainSubstring("artifacts-to-lost-region"))
 		Expect(string(junit)).To(ContainSubstring("<failure"))
 
+		Expect(run.runIDs).To(HaveLen(1), "one run")
 		Expect(run.mostContainers).To(Equal(2))
-		Expect(leftBehind(ctx, prefix)).To(BeEmpty())
+		Expect(leftBehindOf(ctx, run.runIDs)).To(BeEmpty())
 	}, NodeTimeout(4*time.Minute))
 })

@@ -357,3 +357,16 @@ func (p *Platform) roleStates() []*roleState {
 	}
 	return out
 }
+
+// artifactFacts adds what the artifact and role instructions need about
+// s3 service s: the topology's names, the object keys as this platform
+// stores them, and what the harness does in place of Chef.
+func (p *Platform) artifactFacts(f platform.Facts, s *s3Service) {
+	platform.ArtifactFacts(f, p.cfg.Topology, s.spec, s3.ArtifactPrefix)
+	name := s.spec.Name
+	if converge, err := p.convergeDuration(); err == nil {
+		f[platform.FactRebuildStandIn(name)] = fmt.Sprintf("the harness GETs each key from the region's LocalStack (failing on a key the bucket lacks), then waits %s (%s) for the recipe run; no instance of the role is started", ParamConvergeDuration, converge)
+	}
+	f[platform.FactUpgradeStandIn(name)] = fmt.Sprintf("for each node, the harness GETs the key from the node's region's LocalStack, stops and starts the node's container on the same image (the version it runs is the one it fetched), then waits for the cluster to be green with every node (GET _cluster/health, at most %s); it does not switch allocation off", upgradeHealthTimeout)
+	f[platform.FactHealthTimeout(name)] = platform.ElasticTime(upgradeHealthTimeout.Seconds())
+}

@@ -70,6 +70,52 @@ var _ = Describe("artifact keys and role rebuilds against in-process S3", func()
 		Expect(step(ctx, platform.ActionRolesRebuild, map[string]string{"role": "console", "region": "us-east-1"})).To(Succeed())
 	})
 
+	// watched runs the poller of an artifact done state until it reports
+	// or the spec's context ends.
+	watched := func(ctx context.Context, state platform.DoneState) <-chan string {
+		GinkgoHelper()
+		watch, err := s.watchArtifact(state)
+		Expect(err).NotTo(HaveOccurred())
+		seen := make(chan string, 1)
+		watchCtx, stop := context.WithCancel(ctx)
+		DeferCleanup(stop)
+		go watch(watchCtx, func(_ time.Duration, what string) { seen <- what })
+		return seen
+	}
+
+	It("sees a key put into a region's bucket by hand, by the sync, and one deleted by hand", func(ctx SpecContext) {
+		inEast := watched(ctx, platform.DoneState{What: platform.DoneArtifactIn, Key: "elasticsearch", Value: "2"})
+		inWest := watched(ctx, platform.DoneState{What: platform.DoneArtifactIn, Region: "us-west-1", Key: "elasticsearch", Value: "2"})
+		goneWest := watched(ctx, platform.DoneState{What: platform.DoneArtifactGone, Region: "us-west-1", Key: "ion-console"})
+		Consistently(inEast, 3*watchPoll).ShouldNot(Receive(), "version 1 is not version 2")
+		Expect(goneWest).NotTo(Receive())
+
+		// The engineer's own PUT into the primary's bucket (the AWS CLI's
+		// put-object, here through the same S3 API).
+		Expect(east.PutArtifact(ctx, "elasticsearch", "2")).To(Succeed())
+		Eventually(inEast, 10*time.Second).Should(Receive(Equal("the us-east-1 bucket holds elasticsearch@2")))
+		Consistently(inWest, 3*watchPoll).ShouldNot(Receive(), "not synced yet")
+		_, err := s3.Sync(ctx, east, west, "")
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(inWest, 10*time.Second).Should(Receive(Equal("the us-west-1 bucket holds elasticsearch@2")))
+
+		Expect(west.DeleteArtifact(ctx, "ion-console")).To(Succeed())
+		Eventually(goneWest, 10*time.Second).Should(Receive(Equal("the us-west-1 bucket holds no ion-console")))
+	}, SpecTimeout(time.Minute))
+
+	It("says why it cannot watch a role rebuilt or upgraded, and so leaves the step to the end of the typed action", func() {
+		p.background = context.Background()
+		for _, state := range []platform.DoneState{
+			{What: platform.DoneRoleBuilt, Role: "console", Region: "us-west-1"},
+			{What: platform.DoneRoleUpgraded, Role: "elasticsearch", Key: "elasticsearch", Value: "2"},
+		} {
+			_, err := p.WatchDone(state, func(time.Duration, string) { Fail("no watch was armed") })
+			Expect(err).To(MatchError(ContainSubstring("the containers platform")), state.What)
+		}
+		_, err := p.WatchDone(platform.DoneState{What: platform.DoneArtifactIn, Key: "no-such-key", Value: "2"}, func(time.Duration, string) {})
+		Expect(err).To(MatchError(ContainSubstring(`no artifact key "no-such-key"`)))
+	})
+
 	It("refuses an upgrade of a role whose service the run did not start", func() {
 		_, err := p.roleAction(platform.Action{Name: "u", Action: platform.ActionRolesUpgrade, Params: map[string]string{"role": "elasticsearch", "key": "elasticsearch", "version": "2"}})
 		Expect(err).To(MatchError(ContainSubstring("not one")))

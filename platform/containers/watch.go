@@ -26,7 +26,9 @@ const watchPoll = 250 * time.Millisecond
 
 // WatchDone arms a watch for state; see platform.StepWatcher. A member's
 // votes and priority and the workload's write concern are not watched
-// here (the runner then takes the end of the engineer's typed action).
+// here, nor are a role's rebuild and upgrade (no server shows them: see
+// roleUnwatched); the runner then takes the end of the engineer's typed
+// action.
 func (p *Platform) WatchDone(state platform.DoneState, done func(at time.Duration, seen string)) (func(), error) {
 	ctx, cancel := context.WithCancel(p.background)
 	var once sync.Once
@@ -58,6 +60,21 @@ func (p *Platform) WatchDone(state platform.DoneState, done func(at time.Duratio
 			return nil, err
 		}
 		s.watchWrites(ctx, state.Region, func(seen string) { report(p.loop.Now(), seen) })
+	case platform.DoneArtifactIn, platform.DoneArtifactGone:
+		s, err := pick(p.buckets, state.Service, platform.KindS3)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		watch, err := s.watchArtifact(state)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		p.goBackground(func(context.Context) { watch(ctx, report) })
+	case platform.DoneRoleBuilt, platform.DoneRoleUpgraded:
+		cancel()
+		return nil, roleUnwatched(state)
 	default:
 		cancel()
 		return nil, fmt.Errorf("the containers platform does not watch %s", state.What)
@@ -165,6 +182,55 @@ func (e *elasticService) watch(ctx context.Context, region string, report func(t
 	})
 }
 
+// watchArtifact makes the poller of an artifact done state: it asks the
+// region's LocalStack for the key every watchPoll (a GET of the object, as
+// a rebuild would), so a PUT or DELETE the engineer made with the AWS CLI
+// is seen as well as the harness's, and so is the sync's copy.
+func (s *s3Service) watchArtifact(state platform.DoneState) (func(context.Context, func(time.Duration, string)), error) {
+	if _, ok := s.spec.Artifact(state.Key); !ok {
+		return nil, fmt.Errorf("watch: s3 service %s has no artifact key %q", s.spec.Name, state.Key)
+	}
+	region := state.Region
+	if region == "" {
+		region = s.spec.PrimaryRegion
+	}
+	client, err := s.bucketIn(region)
+	if err != nil {
+		return nil, fmt.Errorf("watch: %w", err)
+	}
+	return func(ctx context.Context, report func(time.Duration, string)) {
+		poll(ctx, func(ctx context.Context) bool {
+			queryCtx, cancel := context.WithTimeout(ctx, roleTimeout)
+			version, found, err := client.GetArtifact(queryCtx, state.Key)
+			cancel()
+			at := s.p.loop.Now()
+			switch {
+			case err != nil:
+				return false
+			case state.What == platform.DoneArtifactGone && !found:
+				report(at, fmt.Sprintf("the %s bucket holds no %s", region, state.Key))
+				return true
+			case state.What == platform.DoneArtifactIn && found && version == state.Value:
+				report(at, fmt.Sprintf("the %s bucket holds %s@%s", region, state.Key, version))
+				return true
+			}
+			return false
+		})
+	}, nil
+}
+
+// roleUnwatched says why the containers platform cannot see a role rebuilt
+// or upgraded: it runs no instances of a role (no Chef, no console), and
+// its Elasticsearch nodes run one image whatever version they fetched, so
+// no server shows either state; only the harness's own action knows it.
+func roleUnwatched(state platform.DoneState) error {
+	if state.What == platform.DoneRoleBuilt {
+		return fmt.Errorf("the containers platform runs no instances of role %s: a rebuild here is the harness's GETs of the role's keys from the %s LocalStack and a %s wait standing in for the recipe run, which leave nothing running to watch",
+			state.Role, state.Region, ParamConvergeDuration)
+	}
+	return fmt.Errorf("the containers platform cannot see which version a node of role %s runs: its nodes run the same image whatever version they fetched, so only the harness's own upgrade knows it", state.Role)
+}
+
 // s3Watch waits for a put of the workload acknowledged by region's bucket.
 type s3Watch struct {
 	ctx    context.Context
@@ -250,6 +316,7 @@ func (p *Platform) Facts(platform.Action) platform.Facts {
 				f[platform.FactEndpoint(name, e.Region)] = "http://" + addr
 			}
 		}
+		p.artifactFacts(f, s)
 	}
 	for name, e := range p.elastics {
 		f[platform.FactRepository(name)] = elasticRepository
