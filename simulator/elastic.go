@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/chaosdrill/chaosdrill/platform"
@@ -946,16 +948,31 @@ func (m *elasticModel) action(a platform.Action, done platform.ActionDone) error
 	return m.restore(a, done)
 }
 
-// readBack reports which events the cluster the tier writes to can serve: a
-// shard with no active copy serves nothing.
-func (m *elasticModel) readBack(ids []uint64, present []bool) {
+// readBack reports which events the cluster the tier writes to holds. As
+// on the live platform, it fails when that cluster does not answer (no node
+// of it is up), and when an event's shard has no active copy: a multi-get
+// answers no_shard_available_action_exception for its documents, so their
+// presence cannot be told, and the events are unverified, not lost.
+func (m *elasticModel) readBack(ids []uint64, present []bool) error {
 	c := m.cluster
+	answers := false
+	var names []string
+	for i, en := range c.nodes {
+		answers = answers || c.alive(i)
+		names = append(names, en.sn.Name)
+	}
+	if !answers {
+		return fmt.Errorf("read back %s: the cluster the log tier writes to (%s) does not answer (did a recovery step fail?)", m.spec.Name, strings.Join(names, ", "))
+	}
 	have := make([]map[uint64]struct{}, len(c.shards))
+	var unavailable []int
 	for i, id := range ids {
 		s := shardOf(id, len(c.shards))
 		sh := c.shards[s]
-		if sh.primary() == nil {
-			present[i] = false
+		if p := sh.primary(); p == nil || !c.alive(p.node) {
+			if !slices.Contains(unavailable, s) {
+				unavailable = append(unavailable, s)
+			}
 			continue
 		}
 		if have[s] == nil {
@@ -966,6 +983,20 @@ func (m *elasticModel) readBack(ids []uint64, present []bool) {
 		}
 		_, present[i] = have[s][id]
 	}
+	if len(unavailable) > 0 {
+		slices.Sort(unavailable)
+		return fmt.Errorf("read back %s: %d of %d shards have no active copy (shards %s: no_shard_available_action_exception), so their events cannot be read", m.spec.Name, len(unavailable), len(c.shards), joinInts(unavailable))
+	}
+	return nil
+}
+
+// joinInts writes numbers as "0,3,4".
+func joinInts(xs []int) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = strconv.Itoa(x)
+	}
+	return strings.Join(parts, ",")
 }
 
 // shardOf routes an event to a shard by a hash of its id, as Elasticsearch
