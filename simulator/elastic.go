@@ -326,7 +326,7 @@ func (m *elasticModel) start() {
 		// takes one before time 0; the schedule, which has been running
 		// long before any drill, fires at its phase.
 		interval := m.spec.SnapshotInterval.D()
-		phase := jobPhase(m.s, m.spec.SnapshotPhase, interval, "elastic/snapshot-phase/"+m.spec.Name)
+		phase := jobPhase(m.s, m.spec.SnapshotPhase, interval, platform.SnapshotPhaseStream(m.spec.Name))
 		if phase > 0 {
 			m.s.after(0, platform.HandlerFunc(func(time.Duration) { m.snapshot() }))
 		}

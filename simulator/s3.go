@@ -209,7 +209,7 @@ func (m *s3Model) start() {
 		// A first pass runs as the scenario starts, as the live platform
 		// syncs once before time 0; the cron schedule fires at its phase.
 		interval := m.spec.SyncInterval.D()
-		phase := jobPhase(m.s, m.spec.SyncPhase, interval, "s3/sync-phase/"+m.spec.Name)
+		phase := jobPhase(m.s, m.spec.SyncPhase, interval, platform.SyncPhaseStream(m.spec.Name))
 		if phase > 0 {
 			m.s.after(0, platform.HandlerFunc(func(now time.Duration) { m.syncPasses(now) }))
 		}
@@ -217,18 +217,10 @@ func (m *s3Model) start() {
 	}
 }
 
-// jobPhase is when a periodic job first fires: the pinned phase, or one
-// drawn from the seed's stream for the job, uniform in [0, interval). A
-// schedule that has been running for a long time is as likely to fire at
-// any point of its interval when a drill begins.
+// jobPhase is when a periodic job first fires: platform.JobPhase, shared
+// with the live platform so that both draw the same phase for a seed.
 func jobPhase(s *Sim, pinned *platform.Duration, interval time.Duration, stream string) time.Duration {
-	if pinned != nil {
-		return pinned.D()
-	}
-	if interval <= 0 {
-		return 0
-	}
-	return time.Duration(s.rand(stream).Int64N(int64(interval)))
+	return platform.JobPhase(s.cfg.Seed, pinned, interval, stream)
 }
 
 // endpoint returns the region's endpoint, or nil.
