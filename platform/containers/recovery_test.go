@@ -165,3 +165,20 @@ var _ = Describe("reading back after a recovery step failed", func() {
 		Expect(time.Since(began)).To(BeNumerically("<", readBackCheckTimeout))
 	})
 })
+
+var _ = Describe("logs.restore-snapshot's parameters on the live platform", func() {
+	ion := platform.Ion()
+	logs, _ := ion.Service("logs")
+	p := &Platform{cfg: platform.Config{Topology: ion}}
+	p.elastics = map[string]*elasticService{"logs": {p: p, spec: logs}}
+	act := func(params map[string]string) error {
+		_, err := p.action(platform.Action{Name: "restore", Action: platform.ActionLogsRestoreSnapshot, Params: params})
+		return err
+	}
+
+	It("takes partial as a boolean, as the simulator does, and refuses anything else before the step starts", func() {
+		Expect(act(map[string]string{"region": "us-west-1", "partial": "true"})).To(Succeed())
+		Expect(act(map[string]string{"region": "us-west-1", "partial": "false"})).To(Succeed())
+		Expect(act(map[string]string{"region": "us-west-1", "partial": "sometimes"})).To(MatchError(ContainSubstring(`partial "sometimes": want true or false`)))
+	})
+})
