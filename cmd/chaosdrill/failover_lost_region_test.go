@@ -57,3 +57,24 @@ var _ = Describe("a failover to the lost region, on the simulator", func() {
 		Expect(string(junit)).To(ContainSubstring("<failure"))
 	})
 })
+
+var _ = Describe("validate --platform containers", func() {
+	It("refuses, naming the file, line and field, a live parameter the containers platform would refuse only when it starts", func() {
+		dir := GinkgoT().TempDir()
+		Expect(os.WriteFile(filepath.Join(dir, "live-params.yaml"), []byte(`name: live-params
+topology: ion
+duration: 2m
+parameters:
+  mongo.caught_up_lag: 0s
+  logs.bulk_size: "0"
+workloads:
+  - {service: logs, rate: 100}
+`), 0o644)).To(Succeed())
+		code, stdout, stderr := chaosdrill(dir, "validate", "live-params.yaml", "--platform", "containers")
+		Expect(code).To(Equal(exitBadInput), stdout+stderr)
+		Expect(stdout + stderr).To(ContainSubstring("live-params.yaml:5:"))
+		Expect(stdout + stderr).To(ContainSubstring("parameters.mongo.caught_up_lag: want a duration from 1ms"))
+		Expect(stdout + stderr).To(ContainSubstring("live-params.yaml:6:"))
+		Expect(stdout + stderr).To(ContainSubstring("parameters.logs.bulk_size: want a whole number from 1"))
+	})
+})
