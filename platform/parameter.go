@@ -114,7 +114,13 @@ func (p Parameter) Check(value string) error {
 		hi, _ := time.ParseDuration(highest)
 		d, err := time.ParseDuration(value)
 		if err != nil || d < lo || d > hi {
+			if lo == hi {
+				return fmt.Errorf("want %s, the only value it takes, got %q", lo, value)
+			}
 			return fmt.Errorf("want a duration from %s to %s, got %q", lo, hi, value)
+		}
+		if step, err := time.ParseDuration(p.Step); err == nil && step > 0 && d%step != 0 {
+			return fmt.Errorf("want a whole number of %s, got %q", step, value)
 		}
 	case ParamInt:
 		lo, _ := strconv.Atoi(lowest)

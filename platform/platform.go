@@ -330,6 +330,10 @@ type Parameter struct {
 	// "1", "0.5"). Empty: the bound of the kind's default range.
 	Min string `json:"min,omitempty"`
 	Max string `json:"max,omitempty"`
+	// Step, for a duration, is the resolution its values must be whole
+	// multiples of ("1ms" for a setting the server takes in integer
+	// milliseconds). Empty: any.
+	Step string `json:"step,omitempty"`
 }
 
 // Errors shared by platforms; callers compare with errors.Is.

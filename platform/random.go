@@ -1,6 +1,9 @@
 package platform
 
-import "math/rand/v2"
+import (
+	"math/rand/v2"
+	"time"
+)
 
 // RandomStream returns the random stream named name of the run whose root
 // seed is seed: a PCG generator seeded with (seed, FNV-1a of name). Each
@@ -47,3 +50,30 @@ func streamKey(parts ...string) uint64 {
 type Sampler interface {
 	Sampled() map[string]string
 }
+
+// JobPhase is when a periodic job of the platform (the cross-region sync,
+// the Elasticsearch snapshots) first fires in a run, both platforms
+// drawing it the same way so that a scenario and seed run on the simulator
+// and on containers see the same schedule: the pinned phase when the
+// topology gives one (sync_phase, snapshot_phase), else a draw uniform in
+// [0, interval) from the run's stream named stream (SyncPhaseStream,
+// SnapshotPhaseStream). A schedule that has been running long before a
+// drill begins is as likely to fire at any point of its interval. 0 when
+// interval is not positive.
+func JobPhase(seed uint64, pinned *Duration, interval time.Duration, stream string) time.Duration {
+	if pinned != nil {
+		return pinned.D()
+	}
+	if interval <= 0 {
+		return 0
+	}
+	return time.Duration(RandomStream(seed, stream).Int64N(int64(interval)))
+}
+
+// SyncPhaseStream names the random stream of the phase of an S3 service's
+// cross-region sync.
+func SyncPhaseStream(service string) string { return "s3/sync-phase/" + service }
+
+// SnapshotPhaseStream names the random stream of the phase of an
+// Elasticsearch service's periodic snapshots.
+func SnapshotPhaseStream(service string) string { return "elastic/snapshot-phase/" + service }

@@ -3,6 +3,9 @@ package simulator
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/chaosdrill/chaosdrill/platform"
@@ -181,6 +184,8 @@ type esCluster struct {
 	// repository is the S3 endpoint a restoring cluster reads from.
 	repository *simNode
 	restore    *restoreRun
+	// alloc holds the allocator's buffers between passes.
+	alloc allocation
 }
 
 type elasticModel struct {
@@ -286,15 +291,17 @@ func (m *elasticModel) newCluster(region string, nodes []*simNode, r *rand.Rand,
 	}
 	c.updateVoters()
 	c.snapped = make([]int, max(1, m.spec.Shards))
+	a := c.newAllocation()
 	for i := 0; i < max(1, m.spec.Shards); i++ {
 		sh := &esShard{}
 		c.shards = append(c.shards, sh)
 		for j := 0; j <= m.spec.Replicas && (j == 0 || !primariesOnly); j++ {
-			target := c.allocationTarget(i, sh)
+			target := a.target(i, sh)
 			if target < 0 {
 				break
 			}
 			sh.copies = append(sh.copies, shardCopy{node: target, primary: j == 0, status: copyStarted})
+			a.load[target]++
 		}
 	}
 	return c
@@ -319,7 +326,7 @@ func (m *elasticModel) start() {
 		// takes one before time 0; the schedule, which has been running
 		// long before any drill, fires at its phase.
 		interval := m.spec.SnapshotInterval.D()
-		phase := jobPhase(m.s, m.spec.SnapshotPhase, interval, "elastic/snapshot-phase/"+m.spec.Name)
+		phase := jobPhase(m.s, m.spec.SnapshotPhase, interval, platform.SnapshotPhaseStream(m.spec.Name))
 		if phase > 0 {
 			m.s.after(0, platform.HandlerFunc(func(time.Duration) { m.snapshot() }))
 		}
@@ -707,6 +714,12 @@ func (c *esCluster) join(i int) {
 func (c *esCluster) allocate() {
 	now := c.m.s.now
 	want := 1 + c.m.spec.Replicas
+	a := c.newAllocation()
+	for _, sh := range c.shards {
+		for _, cp := range sh.copies {
+			a.load[cp.node]++
+		}
+	}
 	for s, sh := range c.shards {
 		p := sh.primary()
 		kept := sh.copies[:0]
@@ -715,6 +728,7 @@ func (c *esCluster) allocate() {
 			case copyRecovering:
 				if p == nil || !c.nodes[cp.node].inCluster {
 					cp.rec.done = true
+					a.load[cp.node]--
 					continue
 				}
 				if cp.rec.source != p.node && !cp.rec.done {
@@ -726,10 +740,8 @@ func (c *esCluster) allocate() {
 					cp.status, cp.rec = copyStarted, nil
 				}
 			case copyStale:
-				if p != nil && now >= cp.until {
-					continue
-				}
-				if p == nil && !cp.keptInSync && now >= cp.until {
+				if (p != nil || !cp.keptInSync) && now >= cp.until {
+					a.load[cp.node]--
 					continue
 				}
 			}
@@ -740,47 +752,74 @@ func (c *esCluster) allocate() {
 			continue
 		}
 		for len(sh.copies) < want {
-			target := c.allocationTarget(s, sh)
+			target := a.target(s, sh)
 			if target < 0 {
 				break
 			}
 			rec := c.startRecovery(sh, target, p.node, float64(len(sh.log))*c.m.eventBytes)
 			sh.copies = append(sh.copies, shardCopy{node: target, status: copyRecovering, rec: rec})
+			a.load[target]++
 		}
 	}
 }
 
-// allocationTarget picks a member node for a new copy of shard s: not one
-// holding a copy, in a zone below its share of the copies (allocation
-// awareness), preferring emptier zones, then nodes with fewer copies.
-// https://www.elastic.co/guide/en/elasticsearch/reference/current/shard-allocation-awareness.html
-func (c *esCluster) allocationTarget(s int, sh *esShard) int {
-	zones := map[string]int{}
+// allocation is one pass of the allocator over the cluster: the nodes'
+// shard copies (load, kept up to date by the caller as copies are dropped
+// and placed, so that a pass costs time linear in the copies rather than a
+// recount of every shard's copies for each new one) and the copies per zone
+// that allocation awareness allows.
+type allocation struct {
+	c       *esCluster
+	load    []int
+	perZone int
+	zones   []string // the zones of the nodes that can take a copy
+}
+
+// newAllocation starts a pass with no copies counted: the caller counts the
+// copies that exist.
+// It reuses the cluster's buffers: a pass allocates nothing.
+func (c *esCluster) newAllocation() *allocation {
+	a := &c.alloc
+	a.c = c
+	a.zones = a.zones[:0]
 	for i, en := range c.nodes {
-		if en.inCluster && c.alive(i) {
-			zones[en.sn.Zone] += 0
+		if en.inCluster && c.alive(i) && !slices.Contains(a.zones, en.sn.Zone) {
+			a.zones = append(a.zones, en.sn.Zone)
 		}
 	}
 	want := 1 + c.m.spec.Replicas
-	perZone := (want + len(zones) - 1) / max(1, len(zones))
-	inZone := map[string]int{}
-	for _, cp := range sh.copies {
-		if cp.status != copyStale {
-			inZone[c.nodes[cp.node].sn.Zone]++
+	a.perZone = (want + len(a.zones) - 1) / max(1, len(a.zones))
+	if cap(a.load) < len(c.nodes) {
+		a.load = make([]int, len(c.nodes))
+	}
+	a.load = a.load[:len(c.nodes)]
+	clear(a.load)
+	return a
+}
+
+// target picks a member node for a new copy of shard s: not one holding a
+// copy, in a zone below its share of the copies (allocation awareness),
+// preferring emptier zones, then nodes with fewer copies.
+// https://www.elastic.co/guide/en/elasticsearch/reference/current/shard-allocation-awareness.html
+func (a *allocation) target(s int, sh *esShard) int {
+	c := a.c
+	// copiesIn counts the shard's active or recovering copies in a zone.
+	copiesIn := func(zone string) int {
+		n := 0
+		for _, cp := range sh.copies {
+			if cp.status != copyStale && c.nodes[cp.node].sn.Zone == zone {
+				n++
+			}
 		}
+		return n
 	}
-	load := make([]int, len(c.nodes))
-	for _, other := range c.shards {
-		for _, cp := range other.copies {
-			load[cp.node]++
-		}
-	}
-	best := -1
-	rank := func(i int) [3]int {
-		return [3]int{inZone[c.nodes[i].sn.Zone], load[i], (c.nodes[i].order - s%len(c.nodes) + len(c.nodes)) % len(c.nodes)}
-	}
+	best, bestRank := -1, [3]int{}
 	for i, en := range c.nodes {
-		if !en.inCluster || !c.alive(i) || inZone[en.sn.Zone] >= perZone || c.belowLowWatermark(i) {
+		if !en.inCluster || !c.alive(i) {
+			continue
+		}
+		inZone := copiesIn(en.sn.Zone)
+		if inZone >= a.perZone || c.belowLowWatermark(i) {
 			continue
 		}
 		holds := false
@@ -790,8 +829,9 @@ func (c *esCluster) allocationTarget(s int, sh *esShard) int {
 		if holds {
 			continue
 		}
-		if best < 0 || less3(rank(i), rank(best)) {
-			best = i
+		rank := [3]int{inZone, a.load[i], (en.order - s%len(c.nodes) + len(c.nodes)) % len(c.nodes)}
+		if best < 0 || less3(rank, bestRank) {
+			best, bestRank = i, rank
 		}
 	}
 	return best
@@ -810,6 +850,7 @@ func less3(a, b [3]int) bool {
 // for the master to fail a copy, or waits for a primary.
 func (c *esCluster) updateGates() {
 	m, now := c.m, c.m.s.now
+	readOnly := c.indexReadOnly()
 	for _, sh := range c.shards {
 		gate := gateOpen
 		var path time.Duration
@@ -834,7 +875,7 @@ func (c *esCluster) updateGates() {
 				replicas = max(replicas, 2*m.s.latency(primary, c.nodes[cp.node].sn)+m.indexLatency+c.nodes[cp.node].sn.disk.ioLatency())
 			}
 			path += replicas
-			if gate == gateOpen && c.rejects(sh) {
+			if gate == gateOpen && c.rejects(sh, readOnly) {
 				gate = gateRejected
 			}
 		}
@@ -907,16 +948,31 @@ func (m *elasticModel) action(a platform.Action, done platform.ActionDone) error
 	return m.restore(a, done)
 }
 
-// readBack reports which events the cluster the tier writes to can serve: a
-// shard with no active copy serves nothing.
-func (m *elasticModel) readBack(ids []uint64, present []bool) {
+// readBack reports which events the cluster the tier writes to holds. As
+// on the live platform, it fails when that cluster does not answer (no node
+// of it is up), and when an event's shard has no active copy: a multi-get
+// answers no_shard_available_action_exception for its documents, so their
+// presence cannot be told, and the events are unverified, not lost.
+func (m *elasticModel) readBack(ids []uint64, present []bool) error {
 	c := m.cluster
+	answers := false
+	var names []string
+	for i, en := range c.nodes {
+		answers = answers || c.alive(i)
+		names = append(names, en.sn.Name)
+	}
+	if !answers {
+		return fmt.Errorf("read back %s: the cluster the log tier writes to (%s) does not answer (did a recovery step fail?)", m.spec.Name, strings.Join(names, ", "))
+	}
 	have := make([]map[uint64]struct{}, len(c.shards))
+	var unavailable []int
 	for i, id := range ids {
 		s := shardOf(id, len(c.shards))
 		sh := c.shards[s]
-		if sh.primary() == nil {
-			present[i] = false
+		if p := sh.primary(); p == nil || !c.alive(p.node) {
+			if !slices.Contains(unavailable, s) {
+				unavailable = append(unavailable, s)
+			}
 			continue
 		}
 		if have[s] == nil {
@@ -927,6 +983,20 @@ func (m *elasticModel) readBack(ids []uint64, present []bool) {
 		}
 		_, present[i] = have[s][id]
 	}
+	if len(unavailable) > 0 {
+		slices.Sort(unavailable)
+		return fmt.Errorf("read back %s: %d of %d shards have no active copy (shards %s: no_shard_available_action_exception), so their events cannot be read", m.spec.Name, len(unavailable), len(c.shards), joinInts(unavailable))
+	}
+	return nil
+}
+
+// joinInts writes numbers as "0,3,4".
+func joinInts(xs []int) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = strconv.Itoa(x)
+	}
+	return strings.Join(parts, ",")
 }
 
 // shardOf routes an event to a shard by a hash of its id, as Elasticsearch

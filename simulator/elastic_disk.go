@@ -111,16 +111,33 @@ func (c *esCluster) belowLowWatermark(i int) bool {
 }
 
 // rejects reports whether bulk items to sh are rejected now: the index is
-// read-only because a node holding one of its shards is flooded, or a
-// started copy of sh is on a node whose disk cannot take the write.
-func (c *esCluster) rejects(sh *esShard) bool {
+// read-only (readOnly, from indexReadOnly) or a started copy of sh is on a
+// node whose disk cannot take the write.
+func (c *esCluster) rejects(sh *esShard, readOnly bool) bool {
+	if readOnly {
+		return true
+	}
 	for _, cp := range sh.copies {
 		if cp.status == copyStarted && c.nodes[cp.node].sn.disk.failing() {
 			return true
 		}
 	}
-	for _, other := range c.shards {
-		for _, cp := range other.copies {
+	return false
+}
+
+// indexReadOnly reports whether the index is read-only because a node
+// holding one of its shards is flooded. It looks at every copy only when a
+// node is flooded, once per pass over the shards.
+func (c *esCluster) indexReadOnly() bool {
+	flooded := false
+	for _, en := range c.nodes {
+		flooded = flooded || en.flooded
+	}
+	if !flooded {
+		return false
+	}
+	for _, sh := range c.shards {
+		for _, cp := range sh.copies {
 			if cp.status != copyStale && c.nodes[cp.node].flooded {
 				return true
 			}

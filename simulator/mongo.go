@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/chaosdrill/chaosdrill/platform"
@@ -82,6 +83,26 @@ type mongoMember struct {
 }
 
 func (x *mongoMember) name() string { return x.node.Name }
+
+// memberState names what a member is now, in replSetGetStatus's words
+// (stateStr), or why it does not answer.
+func (m *mongoModel) memberState(x *mongoMember) string {
+	switch {
+	case x.node.state == nodeDown:
+		return "(not reachable/healthy)"
+	case x.node.state == nodePaused:
+		return "(not answering)"
+	case x.arbiter:
+		return "ARBITER"
+	case x.isPrimary:
+		return "PRIMARY"
+	case x.stale:
+		return "RECOVERING"
+	case x.syncing:
+		return "STARTUP2"
+	}
+	return "SECONDARY"
+}
 
 // mongoWrite is a write a primary took (or that vanished into a frozen one)
 // whose outcome has not been delivered.
@@ -885,36 +906,28 @@ func (m *mongoModel) lagBehind(x, p *mongoMember) time.Duration {
 
 // --- reading back ---
 
-// readBack answers from the primary, or with none from the most
-// up-to-date running member: the data a client reading after recovery sees.
-func (m *mongoModel) readBack(ids []uint64, present []bool) {
+// readBack reads the documents back from the primary, as the live
+// platform does (read preference primary, read concern majority): a set
+// without a primary cannot be read, and its writes are unverified rather
+// than lost, whatever a secondary holds.
+func (m *mongoModel) readBack(ids []uint64, present []bool) error {
 	m.materializeAll()
 	src := m.primary
-	if src == nil {
-		// Members of the current config first, then the freshest.
+	if src == nil || !m.s.up(src.node) {
+		var members []string
 		for _, x := range m.members {
-			if x.log == nil || !m.s.up(x.node) {
-				continue
-			}
-			switch {
-			case src == nil, x.inConfig && !src.inConfig:
-				src = x
-			case x.inConfig == src.inConfig && m.fresher(x, src) > 0:
-				src = x
+			if x.inConfig {
+				members = append(members, x.name()+" "+m.memberState(x))
 			}
 		}
-	}
-	if src == nil {
-		for i := range present {
-			present[i] = false
-		}
-		return
+		return fmt.Errorf("read back %s: the replica set has no primary (%s; did a recovery step fail?): its writes cannot be verified", m.spec.Name, strings.Join(members, ", "))
 	}
 	ops := src.log.ops(src.applied)
 	slices.Sort(ops)
 	for i, id := range ids {
 		_, present[i] = slices.BinarySearch(ops, id)
 	}
+	return nil
 }
 
 // fresher compares the newest applied entries of x and y by (term, index),

@@ -87,6 +87,12 @@ var _ = Describe("link latency", func() {
 			mongoMust(s.Faults().Kill(mongoCtx, east1a))
 			mongoMust(s.Faults().Kill(mongoCtx, east1b))
 			mongoRunTo(s, fault+15*time.Second)
+			// The runbook promotes the standby, so that there is a
+			// primary to read back from.
+			actions := newMongoActions()
+			mongoMust(s.StartAction(mongoCtx, platform.Action{Name: "promote", Action: platform.ActionMongoForceReconfigure, Params: map[string]string{"promote": west1a}}, actions))
+			mongoRunTo(s, fault+time.Minute)
+			Expect(actions.errs).To(HaveKeyWithValue("promote", BeNil()))
 			for _, e := range rec.eventsOf(platform.EventReplicationLag) {
 				if e.Node == west1a && e.At == fault {
 					lag, err := time.ParseDuration(e.Detail)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/chaosdrill/chaosdrill/platform"
@@ -25,6 +26,9 @@ var s3Parameters = []paramDef{
 	float("s3.copy_bandwidth_mb", 100,
 		"MB/s the sync job, or cross-region replication, moves across regions for snapshot data (a conservative share of an instance's inter-region bandwidth)",
 		"https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-instance-network-bandwidth.html"),
+	duration("s3.failover_check_timeout", 5*time.Second,
+		"how long artifacts.failover waits for its target endpoint to answer a HeadBucket before the step fails and the clients stay where they were (a killed endpoint refuses at once); the live platform's bound on the same check (model assumption: an operator's look at the target, not an AWS number)",
+		"https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html"),
 	duration("s3.crr_lag_median", 5*time.Second,
 		"median time cross-region replication (replication: crr) takes to copy an object after it is stored; each object's lag is drawn from a log-normal with this median. AWS: S3 Replication Time Control \"replicates most objects that you upload to Amazon S3 in seconds\"; 5 s is a reasoned reading of that",
 		s3ReplicationTime),
@@ -138,6 +142,10 @@ type s3Model struct {
 	jitter        *rand.Rand
 	lastReply     time.Duration
 	syncTick      platform.HandlerFunc
+	// failoverTimeout bounds a failover's look at a frozen target;
+	// failovers are the looks under way.
+	failoverTimeout time.Duration
+	failovers       []*failoverCheck
 
 	// Cross-region replication (replication: crr).
 	crr      bool
@@ -151,19 +159,20 @@ type s3Model struct {
 
 func newS3Model(s *Sim, spec *platform.ServiceSpec) (model, error) {
 	m := &s3Model{
-		s:             s,
-		spec:          spec,
-		timeout:       s.workload(spec.Name).Timeout,
-		putLatency:    s.params.duration("s3.put_latency"),
-		syncBase:      s.params.duration("s3.sync_base"),
-		copyPerObject: s.params.duration("s3.copy_per_object"),
-		concurrency:   max(1, s.params.integer("s3.copy_concurrency")),
-		bandwidth:     s.params.float("s3.copy_bandwidth_mb") * 1e6,
-		eventBytes:    float64(s.params.integer("es.event_bytes")),
-		jitterMax:     s.params.duration("net.jitter_max"),
-		jitter:        s.rand("s3/jitter"),
-		crr:           spec.Replication == platform.ReplicationCRR,
-		crrLag:        s.rand("s3/crr/" + spec.Name),
+		s:               s,
+		spec:            spec,
+		timeout:         s.workload(spec.Name).Timeout,
+		putLatency:      s.params.duration("s3.put_latency"),
+		syncBase:        s.params.duration("s3.sync_base"),
+		copyPerObject:   s.params.duration("s3.copy_per_object"),
+		concurrency:     max(1, s.params.integer("s3.copy_concurrency")),
+		bandwidth:       s.params.float("s3.copy_bandwidth_mb") * 1e6,
+		eventBytes:      float64(s.params.integer("es.event_bytes")),
+		jitterMax:       s.params.duration("net.jitter_max"),
+		jitter:          s.rand("s3/jitter"),
+		failoverTimeout: s.params.duration("s3.failover_check_timeout"),
+		crr:             spec.Replication == platform.ReplicationCRR,
+		crrLag:          s.rand("s3/crr/" + spec.Name),
 	}
 	if m.crr {
 		median, p9999 := s.params.duration("s3.crr_lag_median"), s.params.duration("s3.crr_lag_p9999")
@@ -200,7 +209,7 @@ func (m *s3Model) start() {
 		// A first pass runs as the scenario starts, as the live platform
 		// syncs once before time 0; the cron schedule fires at its phase.
 		interval := m.spec.SyncInterval.D()
-		phase := jobPhase(m.s, m.spec.SyncPhase, interval, "s3/sync-phase/"+m.spec.Name)
+		phase := jobPhase(m.s, m.spec.SyncPhase, interval, platform.SyncPhaseStream(m.spec.Name))
 		if phase > 0 {
 			m.s.after(0, platform.HandlerFunc(func(now time.Duration) { m.syncPasses(now) }))
 		}
@@ -208,18 +217,10 @@ func (m *s3Model) start() {
 	}
 }
 
-// jobPhase is when a periodic job first fires: the pinned phase, or one
-// drawn from the seed's stream for the job, uniform in [0, interval). A
-// schedule that has been running for a long time is as likely to fire at
-// any point of its interval when a drill begins.
+// jobPhase is when a periodic job first fires: platform.JobPhase, shared
+// with the live platform so that both draw the same phase for a seed.
 func jobPhase(s *Sim, pinned *platform.Duration, interval time.Duration, stream string) time.Duration {
-	if pinned != nil {
-		return pinned.D()
-	}
-	if interval <= 0 {
-		return 0
-	}
-	return time.Duration(s.rand(stream).Int64N(int64(interval)))
+	return platform.JobPhase(s.cfg.Seed, pinned, interval, stream)
 }
 
 // endpoint returns the region's endpoint, or nil.
@@ -355,6 +356,7 @@ func (m *s3Model) nodeChanged(n *simNode, c nodeChange) {
 	if e == nil {
 		return
 	}
+	m.failoversChanged(n)
 	now := m.s.now
 	switch c {
 	case changeKilled, changeStopped:
@@ -498,15 +500,67 @@ func (m *s3Model) action(a platform.Action, done platform.ActionDone) error {
 	if e == nil {
 		return fmt.Errorf("fail over artifacts: s3 service %q has no endpoint in region %q", m.spec.Name, a.Params["region"])
 	}
-	m.active = e
-	m.s.emit(m.spec.Name, platform.EventEndpointFailedOver, e.node.Name, e.region)
-	done.ActionDone(a.Name, nil, m.s.now)
+	// The operator looks at the target (HeadBucket) before switching, as
+	// the live platform does: a killed endpoint refuses at once; a frozen
+	// one answers when it resumes, or the look gives up after
+	// s3.failover_check_timeout.
+	f := &failoverCheck{name: a.Name, target: e, done: done}
+	if e.node.state == nodePaused {
+		m.failovers = append(m.failovers, f)
+		m.s.after(m.failoverTimeout, platform.HandlerFunc(func(time.Duration) { m.settleFailover(f) }))
+		return nil
+	}
+	m.s.after(0, platform.HandlerFunc(func(time.Duration) { m.settleFailover(f) }))
 	return nil
 }
 
+// failoverCheck is an artifacts.failover waiting for its target to answer.
+type failoverCheck struct {
+	name    string
+	target  *s3Endpoint
+	done    platform.ActionDone
+	settled bool
+}
+
+// settleFailover ends a failover's look at its target now: the clients
+// switch if it answers; otherwise the step fails, naming the endpoint, and
+// the clients stay where they were.
+func (m *s3Model) settleFailover(f *failoverCheck) {
+	if f.settled {
+		return
+	}
+	f.settled = true
+	m.failovers = slices.DeleteFunc(m.failovers, func(g *failoverCheck) bool { return g == f })
+	now, e := m.s.now, f.target
+	if !m.s.up(e.node) {
+		f.done.ActionDone(f.name, fmt.Errorf("fail over %s to %s: its endpoint %s does not answer, so the clients stay on %s (%s)",
+			m.spec.Name, e.region, e.node.Name, m.active.region, m.endpointTrouble(e)), now)
+		return
+	}
+	m.active = e
+	m.s.emit(m.spec.Name, platform.EventEndpointFailedOver, e.node.Name, e.region)
+	f.done.ActionDone(f.name, nil, now)
+}
+
+// failoversChanged settles the failovers waiting on n: it answers again,
+// or it died and the look's connection broke.
+func (m *s3Model) failoversChanged(n *simNode) {
+	for _, f := range slices.Clone(m.failovers) {
+		if f.target.node == n && n.state != nodePaused {
+			m.settleFailover(f)
+		}
+	}
+}
+
 // readBack answers from the active endpoint: what was written to it and, if
-// it is not the primary, what the sync job copied to it.
-func (m *s3Model) readBack(ids []uint64, present []bool) {
+// it is not the primary, what the sync job copied to it. An active endpoint
+// that does not answer (the failover failed, or pointed at a lost region)
+// fails the read-back, naming it.
+func (m *s3Model) readBack(ids []uint64, present []bool) error {
+	if !m.s.up(m.active.node) {
+		return fmt.Errorf("read back %s: the endpoint its clients use, %s in %s, does not answer (did a recovery step fail, or fail over to a lost region?): %s",
+			m.spec.Name, m.active.node.Name, m.active.region, m.endpointTrouble(m.active))
+	}
 	have := make(map[uint64]struct{}, len(m.active.objects)+m.active.synced+len(m.active.replicated))
 	for _, id := range m.active.objects {
 		have[id] = struct{}{}
@@ -522,6 +576,7 @@ func (m *s3Model) readBack(ids []uint64, present []bool) {
 	for i, id := range ids {
 		_, present[i] = have[id]
 	}
+	return nil
 }
 
 // --- the snapshot repository, for the elasticsearch model ---

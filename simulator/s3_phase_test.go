@@ -60,6 +60,19 @@ var _ = Describe("the phase of the periodic snapshot and sync jobs (issue 9, rea
 		Expect(len(syncPhases)).To(BeNumerically(">=", 15))
 	})
 
+	It("is the phase the containers platform draws for the same seed (platform.JobPhase), so a twin run sees the same schedule", func() {
+		topo := platform.Ion()
+		interval := topo.Services[1].SnapshotInterval.D()
+		for seed := uint64(1); seed <= 5; seed++ {
+			s, _ := run(seed, nil)
+			want := platform.JobPhase(seed, nil, interval, platform.SnapshotPhaseStream("logs"))
+			if want == 0 {
+				want = interval // a phase of 0 has no separate baseline
+			}
+			Expect(snapshotTimes(s)[1]).To(Equal(want), "seed %d", seed)
+		}
+	})
+
 	It("is the same for the same seed", func() {
 		a, ra := run(5, nil)
 		b, rb := run(5, nil)

@@ -70,7 +70,12 @@ type model interface {
 	networkChanged()
 	role(name string) ([]string, error)
 	action(a platform.Action, done platform.ActionDone) error
-	readBack(ids []uint64, present []bool)
+	// readBack sets present[i] for each ids[i] the service holds now. It
+	// fails, as the live platform's does, when what the clients read from
+	// cannot answer (an endpoint that is down, a replica set without a
+	// primary, a shard without an active copy): those writes are then
+	// unverified, not lost.
+	readBack(ids []uint64, present []bool) error
 }
 
 // Sim is the embedded platform. Build it with New.
@@ -294,7 +299,9 @@ type simClient struct{ m model }
 func (c simClient) Write(op uint64) { c.m.write(op) }
 
 func (c simClient) ReadBack(ctx context.Context, ids []uint64, present []bool) error {
-	c.m.readBack(ids, present)
+	if err := c.m.readBack(ids, present); err != nil {
+		return err
+	}
 	return ctx.Err()
 }
 

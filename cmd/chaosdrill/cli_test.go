@@ -228,7 +228,11 @@ faults:
 		code, stdout, _ := chaosdrill(dir, "run", "no-expect.yaml", "--quiet")
 
 		Expect(code).To(Equal(exitFail))
-		Expect(stdout).To(ContainSubstring("FAIL logs: recovers (baseline): observed never recovered"))
+		Expect(stdout).To(ContainSubstring("logs: recovers (baseline): observed never recovered"))
+		// With every node dead nothing can be read back, as live: the
+		// writes are unverified, not claimed lost.
+		Expect(stdout).To(ContainSubstring("UNVERIFIED logs: writes read back"))
+		Expect(stdout).To(ContainSubstring("the cluster the log tier writes to (es-east-1a, es-east-1b, es-east-1c, es-east-1d) does not answer"))
 	})
 
 	It("exits 1 and says how to reproduce when an expectation fails", func() {

@@ -115,25 +115,37 @@ func addImageFlag(cmd *cobra.Command) {
 }
 
 func newCleanupCommand() *cobra.Command {
-	var run string
+	var opts docker.CleanupOptions
 	cmd := &cobra.Command{
 		Use:   "cleanup",
-		Short: "Remove what earlier live runs left behind",
-		Long: `Remove every container, network and volume labelled chaosdrill.run (or only
-those of --run ID): what a live run that was killed before it could clean up
-left behind. A run that ends, fails or is interrupted cleans up by itself.
+		Short: "Remove what live runs whose harness died left behind",
+		Long: `Remove the containers, networks, volumes and disk-fault data volumes of
+live runs whose harness was killed before it could clean up (or only those
+of --run ID). A run that ends, fails or is interrupted cleans up by itself.
+
+Each run's resources are labelled with the process that created them (host,
+PID and start time). Only runs whose process has ended are removed: a run
+still going on this machine, a run whose process is on another host sharing
+the Docker daemon, and a run of an older chaosdrill (no owner labels) are
+kept and listed, so that cleaning up never stops another run mid-way. --all
+removes them too.
 Exit code 3 if Docker is not reachable.`,
 		Args: argsError(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			removed, err := docker.Cleanup(cmd.Context(), run)
+			removed, err := docker.Cleanup(cmd.Context(), opts)
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "removed %d containers, %d networks, %d volumes, %d disk-fault volumes\n", removed.Containers, removed.Networks, removed.Volumes, removed.Disks)
+			for _, kept := range removed.Kept {
+				fmt.Fprintf(out, "kept run %s: %s (--all removes it)\n", kept.Run, kept.Why)
+			}
 			if err != nil {
 				return environment(err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "removed %d containers, %d networks, %d volumes\n", removed.Containers, removed.Networks, removed.Volumes)
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&run, "run", "", "only this run id (default: every chaosdrill run)")
+	cmd.Flags().StringVar(&opts.Run, "run", "", "only this run id (default: every chaosdrill run)")
+	cmd.Flags().BoolVar(&opts.All, "all", false, "also remove runs whose harness may still be running (it stops them mid-way)")
 	return cmd
 }
 

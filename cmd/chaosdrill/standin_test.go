@@ -29,11 +29,19 @@ import (
 // short variants of scenarios/artifacts-region-outage.yaml (testdata/),
 // about 30 s of wall time each.
 
-// leftBehind lists what Docker holds labelled chaosdrill.run with a run id
-// that starts with prefix: the CLI names a run <scenario>-<seed>-<random>,
-// so a prefix picks out one scenario's runs, and a whole run id one run
-// (other engineers on the same Docker engine may run the same spec at the
-// same time: see watchOwnRuns).
+// ours reports whether labels mark a resource of a run of this scenario
+// (its run id starts with prefix: the CLI names a run
+// <scenario>-<seed>-<random>) made by this test process (the owner labels:
+// the CLI runs in-process), so that another test process running the same
+// spec at the same time is never counted.
+func ours(labels map[string]string, prefix string) bool {
+	self := docker.CurrentOwner()
+	return strings.HasPrefix(labels[docker.LabelRun], prefix) &&
+		labels[docker.LabelOwnerHost] == self.Host && labels[docker.LabelOwnerPID] == fmt.Sprint(self.PID)
+}
+
+// leftBehind lists what Docker holds labelled chaosdrill.run of this
+// process's runs of the scenario whose run ids start with prefix.
 func leftBehind(ctx context.Context, prefix string) []string {
 	GinkgoHelper()
 	c, err := testcontainers.NewDockerClientWithOpts(ctx)
@@ -44,21 +52,21 @@ func leftBehind(ctx context.Context, prefix string) []string {
 	containers, err := c.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: filter})
 	Expect(err).NotTo(HaveOccurred())
 	for _, item := range containers.Items {
-		if strings.HasPrefix(item.Labels[docker.LabelRun], prefix) {
+		if ours(item.Labels, prefix) {
 			found = append(found, "container "+strings.Join(item.Names, ","))
 		}
 	}
 	networks, err := c.NetworkList(ctx, client.NetworkListOptions{Filters: filter})
 	Expect(err).NotTo(HaveOccurred())
 	for _, item := range networks.Items {
-		if strings.HasPrefix(item.Labels[docker.LabelRun], prefix) {
+		if ours(item.Labels, prefix) {
 			found = append(found, "network "+item.Name)
 		}
 	}
 	volumes, err := c.VolumeList(ctx, client.VolumeListOptions{Filters: filter})
 	Expect(err).NotTo(HaveOccurred())
 	for _, item := range volumes.Items {
-		if strings.HasPrefix(item.Labels[docker.LabelRun], prefix) {
+		if ours(item.Labels, prefix) {
 			found = append(found, "volume "+item.Name)
 		}
 	}
@@ -113,7 +121,7 @@ func watchOwnRuns(ctx context.Context, prefix string) (stop func() map[string]in
 			if err == nil {
 				now := map[string]int{}
 				for _, item := range listed.Items {
-					if id := item.Labels[docker.LabelRun]; strings.HasPrefix(id, prefix) {
+					if id := item.Labels[docker.LabelRun]; ours(item.Labels, prefix) {
 						now[id]++
 					}
 				}

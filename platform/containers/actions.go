@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/chaosdrill/chaosdrill/platform"
+	"github.com/chaosdrill/chaosdrill/platform/adapters/elastic"
 	"github.com/chaosdrill/chaosdrill/platform/adapters/mongo"
 )
 
@@ -168,7 +169,13 @@ func (p *Platform) action(a platform.Action) (func(context.Context) error, error
 				return nil, fmt.Errorf("action %s: nodes %q: want a positive whole number", a.Name, v)
 			}
 		}
-		return func(ctx context.Context) error { return e.restoreInto(ctx, region, count) }, nil
+		partial := false
+		if v, ok := a.Params["partial"]; ok {
+			if partial, err = strconv.ParseBool(v); err != nil {
+				return nil, fmt.Errorf("action %s: partial %q: want true or false", a.Name, v)
+			}
+		}
+		return func(ctx context.Context) error { return e.restoreInto(ctx, region, count, partial) }, nil
 	case platform.ActionArtifactsPublish, platform.ActionArtifactsDelete, platform.ActionRolesRebuild, platform.ActionRolesUpgrade:
 		return p.roleAction(a)
 	case platform.ActionArtifactsFailover:
@@ -527,7 +534,9 @@ func (m *mongoService) stepDown(ctx context.Context) error {
 // zones, registers the region's snapshot bucket read-only (one cluster
 // writes to a repository: https://www.elastic.co/docs/deploy-manage/tools/snapshot-and-restore/s3-repository),
 // restores the newest snapshot there, and makes the log tier write to it.
-func (e *elasticService) restoreInto(ctx context.Context, region string, count int) error {
+// With partial, the newest snapshot may be PARTIAL, and the restore asks
+// for partial: its shards that did not snapshot are recreated empty.
+func (e *elasticService) restoreInto(ctx context.Context, region string, count int, partial bool) error {
 	ctx, cancel := context.WithTimeout(ctx, elasticRestoreTimeout)
 	defer cancel()
 	if e.spec.SnapshotTo == "" {
@@ -569,17 +578,22 @@ func (e *elasticService) restoreInto(ctx context.Context, region string, count i
 	if err := retry(ctx, func() error { return client.RegisterS3Repository(ctx, elasticRepository, bucket, true) }); err != nil {
 		return fmt.Errorf("restore %s: register bucket %s read-only: %w", e.spec.Name, bucket, err)
 	}
-	snapshot, err := client.LatestSnapshot(ctx, elasticRepository)
+	snapshot, err := client.LatestRestorable(ctx, elasticRepository, partial)
 	if err != nil {
 		return fmt.Errorf("restore %s: find the newest snapshot in %s: %w", e.spec.Name, bucket, err)
 	}
-	if err := client.Restore(ctx, elasticRepository, snapshot); err != nil {
+	restored, err := client.RestoreWith(ctx, elasticRepository, snapshot, elastic.RestoreOptions{Partial: partial})
+	if err != nil {
 		return fmt.Errorf("restore %s: snapshot %s: %w", e.spec.Name, snapshot, err)
+	}
+	detail := snapshot
+	if restored.Empty > 0 {
+		detail = fmt.Sprintf("%s (partial: %d of %d shards recreated empty)", snapshot, restored.Empty, restored.Total)
 	}
 	e.mu.Lock()
 	e.client, e.nodes, e.restored = client, names, true
 	e.mu.Unlock()
-	e.p.emit(platform.Event{Service: e.spec.Name, What: platform.EventRestoreCompleted, Detail: snapshot})
+	e.p.emit(platform.Event{Service: e.spec.Name, What: platform.EventRestoreCompleted, Detail: detail})
 	e.p.emit(platform.Event{Service: e.spec.Name, What: platform.EventEndpointFailedOver, Detail: region})
 	return nil
 }

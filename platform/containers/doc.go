@@ -90,8 +90,13 @@
 // member-stale when a member is RECOVERING, too stale to catch up (RS102):
 // its own replSetGetStatus says tooStale, or a view gives the "too stale"
 // message older servers send. snapshot-completed and sync-completed come from the
-// harness's own periodic jobs, which run on a phase drawn from the run's
-// seed and stop at the instant a fault takes down a node they need.
+// harness's own periodic jobs, which run on the topology's pinned
+// sync_phase or snapshot_phase, else on a phase drawn from the run's seed
+// by platform.JobPhase, the simulator's own draw (the same seed gives the
+// same schedule on both platforms), and stop at the instant a fault takes
+// down a node they need. logs.restore-snapshot with partial: true restores
+// the newest snapshot even if PARTIAL, asking Elasticsearch for partial (its
+// unsnapshotted shards are recreated empty).
 //
 // # Disk faults
 //

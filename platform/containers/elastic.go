@@ -262,7 +262,7 @@ func (e *elasticService) snapshotJob(interval time.Duration) *job {
 	name := "snapshot " + e.spec.Name
 	endpoint, _ := snapshotEndpoint(e.p.cfg.Topology, e.spec, "")
 	return &job{
-		name: name, interval: interval, phase: jobPhase(e.p.cfg.Seed, name, interval),
+		name: name, interval: interval, phase: platform.JobPhase(e.p.cfg.Seed, e.spec.SnapshotPhase, interval, platform.SnapshotPhaseStream(e.spec.Name)),
 		pass: e.snapshot,
 		blocked: func(down map[string]bool, _ func(a, b string) bool) bool {
 			if down[endpoint] {

@@ -2,8 +2,6 @@ package containers
 
 import (
 	"context"
-	"hash/fnv"
-	"math/rand/v2"
 	"sync"
 	"time"
 )
@@ -15,10 +13,12 @@ import (
 // once that is undone. A pass under way at the fault instant is cancelled
 // then, so nothing it would have copied after the fault counts.
 //
-// Each job runs every interval from a phase drawn from the run's seed, so
-// that its ticks do not coincide with the whole-minute times faults are
-// written at (which would let a pass starting at the fault instant copy
-// everything before the region went).
+// Each job runs every interval from its phase: the topology's pinned
+// sync_phase or snapshot_phase, else one drawn from the run's seed by
+// platform.JobPhase, the simulator's own draw, so that a scenario and seed
+// see the same schedule on both platforms, and ticks do not coincide with
+// the whole-minute times faults are written at (which would let a pass
+// starting at the fault instant copy everything before the region went).
 type jobs struct {
 	mu   sync.Mutex
 	down map[string]bool    // nodes a fault took down
@@ -41,19 +41,6 @@ type job struct {
 
 func newJobs() *jobs {
 	return &jobs{down: map[string]bool{}, cut: map[[2]string]bool{}}
-}
-
-// jobPhase draws a job's first pass time in [0, interval) from the run's
-// seed and the job's name: the same run seed gives the same phases, a
-// sweep of seeds spreads them.
-func jobPhase(seed uint64, name string, interval time.Duration) time.Duration {
-	if interval <= 0 {
-		return 0
-	}
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(name))
-	random := rand.New(rand.NewPCG(seed, h.Sum64()))
-	return time.Duration(random.Int64N(int64(interval)))
 }
 
 func (j *jobs) isCut(a, b string) bool {

@@ -32,85 +32,99 @@ const (
 func Parameters() []platform.Parameter {
 	return []platform.Parameter{
 		{
-			Name:        ParamElectionTimeout,
+			Name: ParamElectionTimeout,
+			Kind: platform.ParamDuration, Min: "1ms", Step: "1ms",
 			Default:     platform.DefaultElectionTimeout.String(),
 			Description: "replica set settings.electionTimeoutMillis: how long members wait for the primary before calling an election",
 			Source:      "https://www.mongodb.com/docs/manual/reference/replica-configuration/#mongodb-rsconf-rsconf.settings.electionTimeoutMillis",
 		},
 		{
-			Name:        ParamHeartbeatInterval,
+			Name: ParamHeartbeatInterval,
+			Kind: platform.ParamDuration, Min: platform.DefaultHeartbeatInterval.String(), Max: platform.DefaultHeartbeatInterval.String(),
 			Default:     platform.DefaultHeartbeatInterval.String(),
 			Description: "replica set settings.heartbeatIntervalMillis, documented by MongoDB as internal use only; the live platform keeps MongoDB's 2 s and refuses a scenario that overrides it",
 			Source:      "https://www.mongodb.com/docs/manual/core/replica-set-elections/#heartbeats",
 		},
 		{
 			Name:        ParamMongoStatusPoll,
+			Kind:        platform.ParamDuration,
 			Default:     "250ms",
 			Description: "how often the harness polls replSetGetStatus to report primary-elected and primary-lost; bounds how late those events are seen",
 			Source:      "https://www.mongodb.com/docs/manual/reference/command/replSetGetStatus/",
 		},
 		{
-			Name:        ParamCaughtUpLag,
+			Name: ParamCaughtUpLag,
+			Kind: platform.ParamDuration, Min: "1ms",
 			Default:     (2 * time.Second).String(),
 			Description: "a member the runbook added or resynced is caught up (member-caught-up) once it is SECONDARY and its lag behind the primary is within this: MongoDB's own bound for a secondary fresh enough to take over (priorityTakeoverFreshnessWindowSeconds); the simulator's knob of the same name",
 			Source:      "https://github.com/mongodb/mongo/blob/8f1f561d203201f9f19e832374813f46cfe0dc29/src/mongo/db/repl/topology_coordinator.cpp#L1796-L1824",
 		},
 		{
 			Name:        ParamDelayedTimeout,
+			Kind:        platform.ParamDuration,
 			Default:     platform.DefaultDelayedTimeout.String(),
 			Description: "index.unassigned.node_left.delayed_timeout: how long Elasticsearch waits before rebuilding the replicas of a node that left",
 			Source:      "https://www.elastic.co/docs/deploy-manage/distributed-architecture/shard-allocation-relocation-recovery/delaying-allocation-when-node-leaves",
 		},
 		{
 			Name:        ParamSnapshotInterval,
+			Kind:        platform.ParamDuration,
 			Default:     "topology",
 			Description: "time between Elasticsearch snapshots to the S3 repository (the topology's snapshot_interval unless overridden)",
 			Source:      "https://www.elastic.co/docs/deploy-manage/tools/snapshot-and-restore/create-snapshots",
 		},
 		{
 			Name:        ParamHealthPoll,
+			Kind:        platform.ParamDuration,
 			Default:     "500ms",
 			Description: "how often the harness polls _cluster/health to report health colour changes and the master",
 			Source:      "https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-cluster-health",
 		},
 		{
 			Name:        ParamSyncInterval,
+			Kind:        platform.ParamDuration,
 			Default:     "topology",
 			Description: "time between the harness's cross-region bucket sync passes (LocalStack community copies nothing on bucket replication; the topology's sync_interval unless overridden)",
 			Source:      "https://github.com/localstack/localstack/pull/8901",
 		},
 		{
-			Name:        ParamServerSelectionTimeout,
+			Name: ParamServerSelectionTimeout,
+			Kind: platform.ParamDuration, Min: "1ms",
 			Default:     platform.DefaultServerSelectionTimeout.String(),
 			Description: "mongo driver serverSelectionTimeoutMS: how long a write waits for a primary before it fails",
 			Source:      "https://www.mongodb.com/docs/drivers/go/current/connect/connection-options/#server-selection-timeout",
 		},
 		{
-			Name:        ParamClientWorkers,
+			Name: ParamClientWorkers,
+			Kind: platform.ParamInt, Min: "1", Max: "1000",
 			Default:     "16",
 			Description: "concurrent writes in flight per workload client; writes beyond it queue (a harness choice, well under the driver's default pool of 100 connections)",
 			Source:      "https://www.mongodb.com/docs/drivers/go/current/connect/connection-options/#connection-pools",
 		},
 		{
 			Name:        ParamLogsAckOnReceipt,
+			Kind:        platform.ParamBool,
 			Default:     strconv.FormatBool(platform.DefaultLogsAckOnReceipt),
 			Description: "the log tier acknowledges an event when it queues it (true) instead of after Elasticsearch acknowledged its bulk item (false)",
 			Source:      "https://www.elastic.co/docs/reference/elasticsearch/rest-apis/bulk",
 		},
 		{
-			Name:        ParamLogsBatchSize,
+			Name: ParamLogsBatchSize,
+			Kind: platform.ParamInt, Min: "1",
 			Default:     strconv.Itoa(platform.DefaultLogsBulkSize),
 			Description: "events the log tier sends to Elasticsearch in one bulk request (Logstash pipeline.batch.size)",
 			Source:      "https://www.elastic.co/guide/en/logstash/current/logstash-settings-file.html",
 		},
 		{
 			Name:        ParamLogsFlushInterval,
+			Kind:        platform.ParamDuration,
 			Default:     platform.DefaultLogsFlushInterval.String(),
 			Description: "longest the log tier waits to fill a bulk before sending what it has (Logstash pipeline.batch.delay)",
 			Source:      "https://www.elastic.co/guide/en/logstash/current/logstash-settings-file.html",
 		},
 		{
 			Name:        ParamConvergeDuration,
+			Kind:        platform.ParamDuration,
 			Default:     defaultConvergeDuration.String(),
 			Description: "what roles.rebuild waits, once it has fetched the role's keys, for the recipe run it stands in for (the harness runs no Chef); the simulator's default (model assumption)",
 			Source:      "https://docs.chef.io/chef_client_overview/",
@@ -134,53 +148,30 @@ type settings struct {
 	logsFlushInterval      time.Duration
 }
 
-// parseSettings applies overrides to the defaults. Unknown names are left to
+// parseSettings applies overrides to the defaults. Each override is
+// checked against its parameter's kind and range (platform.Parameter.Check,
+// the check `chaosdrill validate --platform containers` makes), so a value
+// validate accepts is one the platform runs with. Unknown names are left to
 // the scenario loader, which knows every platform's parameters.
 func parseSettings(overrides map[string]string) (settings, error) {
 	values := map[string]string{}
 	for _, p := range Parameters() {
 		values[p.Name] = p.Default
-	}
-	for k, v := range overrides {
-		values[k] = v
+		if v, ok := overrides[p.Name]; ok {
+			if err := p.Check(v); err != nil {
+				return settings{}, fmt.Errorf("parameter %s: %w", p.Name, err)
+			}
+			values[p.Name] = v
+		}
 	}
 	var s settings
-	var firstErr error
 	duration := func(name string, dst *time.Duration) {
-		v := values[name]
-		if v == "topology" {
-			return
+		if v := values[name]; v != "topology" {
+			*dst, _ = time.ParseDuration(v) // checked above
 		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			if firstErr == nil {
-				firstErr = fmt.Errorf("parameter %s: want a positive duration such as \"10s\", got %q", name, v)
-			}
-			return
-		}
-		*dst = d
 	}
-	integer := func(name string, dst *int) {
-		n, err := strconv.Atoi(values[name])
-		if err != nil || n < 1 {
-			if firstErr == nil {
-				firstErr = fmt.Errorf("parameter %s: want a positive whole number, got %q", name, values[name])
-			}
-			return
-		}
-		*dst = n
-	}
+	integer := func(name string, dst *int) { *dst, _ = strconv.Atoi(values[name]) }
 	duration(ParamElectionTimeout, &s.electionTimeout)
-	if s.electionTimeout%time.Millisecond != 0 && firstErr == nil {
-		// settings.electionTimeoutMillis is an integer of milliseconds.
-		firstErr = fmt.Errorf("parameter %s: want a whole number of milliseconds, got %q", ParamElectionTimeout, values[ParamElectionTimeout])
-	}
-	if _, set := overrides[ParamHeartbeatInterval]; set && firstErr == nil {
-		// The replica-set adapter installs settings.electionTimeoutMillis
-		// only; running with MongoDB's heartbeat while the scenario asked
-		// for another would measure something else without saying so.
-		firstErr = fmt.Errorf("parameter %s: the containers platform cannot set it (it keeps MongoDB's 2s)", ParamHeartbeatInterval)
-	}
 	duration(ParamMongoStatusPoll, &s.mongoStatusPoll)
 	duration(ParamCaughtUpLag, &s.caughtUpLag)
 	duration(ParamDelayedTimeout, &s.delayedTimeout)
@@ -191,10 +182,6 @@ func parseSettings(overrides map[string]string) (settings, error) {
 	duration(ParamLogsFlushInterval, &s.logsFlushInterval)
 	integer(ParamClientWorkers, &s.clientWorkers)
 	integer(ParamLogsBatchSize, &s.logsBatchSize)
-	b, err := strconv.ParseBool(values[ParamLogsAckOnReceipt])
-	if err != nil && firstErr == nil {
-		firstErr = fmt.Errorf("parameter %s: want true or false, got %q", ParamLogsAckOnReceipt, values[ParamLogsAckOnReceipt])
-	}
-	s.logsAckOnReceipt = b
-	return s, firstErr
+	s.logsAckOnReceipt, _ = strconv.ParseBool(values[ParamLogsAckOnReceipt])
+	return s, nil
 }

@@ -166,6 +166,34 @@ var _ = Describe("the live parameters", func() {
 		Expect(err).To(MatchError(ContainSubstring(ParamHeartbeatInterval)))
 	})
 
+	It("refuse at validation exactly what the platform would refuse when it starts: kinds and ranges like the simulator's", func() {
+		probes := []string{"0s", "-1s", "1ns", "1ms", "1500us", "2s", "1m", "169h", "0", "1", "-1", "16", "5000", "1.5", "true", "false", "maybe", "", "topology"}
+		for _, p := range Parameters() {
+			Expect(p.Kind).NotTo(BeEmpty(), "%s declares its kind", p.Name)
+			for _, v := range probes {
+				_, parseErr := parseSettings(map[string]string{p.Name: v})
+				checkErr := p.Check(v)
+				if p.Name == ParamConvergeDuration {
+					// Read by the roles' own parser, not parseSettings.
+					continue
+				}
+				Expect(parseErr == nil).To(Equal(checkErr == nil), "%s = %q: Check says %v, the platform says %v", p.Name, v, checkErr, parseErr)
+			}
+		}
+		byName := map[string]platform.Parameter{}
+		for _, p := range Parameters() {
+			byName[p.Name] = p
+		}
+		Expect(byName[ParamCaughtUpLag].Check("0s")).To(MatchError(ContainSubstring("want a duration from 1ms")))
+		Expect(byName[ParamServerSelectionTimeout].Check("0s")).To(HaveOccurred())
+		Expect(byName[ParamLogsBatchSize].Check("0")).To(MatchError(ContainSubstring("want a whole number from 1")))
+		Expect(byName[ParamClientWorkers].Check("0")).To(HaveOccurred())
+		Expect(byName[ParamLogsFlushInterval].Check("0s")).To(HaveOccurred(), "a period of 0 would flush at one instant forever")
+		Expect(byName[ParamElectionTimeout].Check("1500us")).To(MatchError(ContainSubstring("whole number of 1ms")))
+		Expect(byName[ParamHeartbeatInterval].Check("1s")).To(MatchError(ContainSubstring("want 2s, the only value it takes")))
+		Expect(byName[ParamDelayedTimeout].Check("0s")).To(Succeed(), "Elasticsearch rebuilds at once with index.unassigned.node_left.delayed_timeout 0")
+	})
+
 	It("name the parameter whose value is wrong", func() {
 		_, err := parseSettings(map[string]string{ParamClientWorkers: "many"})
 

@@ -47,17 +47,34 @@ var _ = Describe("the periodic jobs", func() {
 	logs, _ := ion.Service("logs")
 	p := &Platform{cfg: platform.Config{Topology: ion, Seed: 7}, jobs: newJobs()}
 
-	It("start at a phase drawn from the run's seed, not on the whole minute", func() {
+	It("start at the phase the simulator draws for the run's seed (platform.JobPhase), not on the whole minute", func() {
 		const interval = time.Minute
 		phases := map[time.Duration]bool{}
 		for seed := range uint64(20) {
-			phase := jobPhase(seed, "sync artifacts", interval)
-			Expect(phase).To(And(BeNumerically(">=", 0), BeNumerically("<", interval)))
-			Expect(jobPhase(seed, "sync artifacts", interval)).To(Equal(phase), "the same seed gives the same phase")
-			phases[phase] = true
+			live := &Platform{cfg: platform.Config{Topology: ion, Seed: seed}, jobs: newJobs()}
+			sync := (&s3Service{p: live, spec: artifacts}).syncJob(interval)
+			Expect(sync.phase).To(Equal(platform.JobPhase(seed, nil, interval, platform.SyncPhaseStream("artifacts"))))
+			Expect(sync.phase).To(And(BeNumerically(">=", 0), BeNumerically("<", interval)))
+			snapshots := (&elasticService{p: live, spec: logs}).snapshotJob(interval)
+			Expect(snapshots.phase).To(Equal(platform.JobPhase(seed, nil, interval, platform.SnapshotPhaseStream("logs"))))
+			Expect(snapshots.phase).NotTo(Equal(sync.phase), "each job has its own")
+			phases[sync.phase] = true
 		}
 		Expect(len(phases)).To(BeNumerically(">", 15), "seeds spread the phase")
-		Expect(jobPhase(1, "sync artifacts", interval)).NotTo(Equal(jobPhase(1, "snapshot logs", interval)), "each job has its own")
+	})
+
+	It("start at the topology's pinned sync_phase and snapshot_phase", func() {
+		topo := platform.Ion()
+		ten, forty := platform.Duration(10*time.Second), platform.Duration(40*time.Second)
+		topo.Services[1].SnapshotPhase = &ten
+		topo.Services[2].SyncPhase = &forty
+		pinnedArtifacts, _ := topo.Service("artifacts")
+		pinnedLogs, _ := topo.Service("logs")
+		for seed := range uint64(3) {
+			live := &Platform{cfg: platform.Config{Topology: topo, Seed: seed}, jobs: newJobs()}
+			Expect((&s3Service{p: live, spec: pinnedArtifacts}).syncJob(time.Minute).phase).To(Equal(40 * time.Second))
+			Expect((&elasticService{p: live, spec: pinnedLogs}).snapshotJob(time.Minute).phase).To(Equal(10 * time.Second))
+		}
 	})
 
 	It("stop the sync at the fault instant of its region, cancelling the pass under way, and start again once the region is back", func() {
@@ -146,5 +163,22 @@ var _ = Describe("reading back after a recovery step failed", func() {
 
 		Expect(err).To(MatchError(And(ContainSubstring("read back mongo"), ContainSubstring("cannot be verified"))))
 		Expect(time.Since(began)).To(BeNumerically("<", readBackCheckTimeout))
+	})
+})
+
+var _ = Describe("logs.restore-snapshot's parameters on the live platform", func() {
+	ion := platform.Ion()
+	logs, _ := ion.Service("logs")
+	p := &Platform{cfg: platform.Config{Topology: ion}}
+	p.elastics = map[string]*elasticService{"logs": {p: p, spec: logs}}
+	act := func(params map[string]string) error {
+		_, err := p.action(platform.Action{Name: "restore", Action: platform.ActionLogsRestoreSnapshot, Params: params})
+		return err
+	}
+
+	It("takes partial as a boolean, as the simulator does, and refuses anything else before the step starts", func() {
+		Expect(act(map[string]string{"region": "us-west-1", "partial": "true"})).To(Succeed())
+		Expect(act(map[string]string{"region": "us-west-1", "partial": "false"})).To(Succeed())
+		Expect(act(map[string]string{"region": "us-west-1", "partial": "sometimes"})).To(MatchError(ContainSubstring(`partial "sometimes": want true or false`)))
 	})
 })

@@ -202,7 +202,7 @@ func (s *s3Service) endpointIn(region string) string {
 func (s *s3Service) syncJob(interval time.Duration) *job {
 	name := "sync " + s.spec.Name
 	return &job{
-		name: name, interval: interval, phase: jobPhase(s.p.cfg.Seed, name, interval),
+		name: name, interval: interval, phase: platform.JobPhase(s.p.cfg.Seed, s.spec.SyncPhase, interval, platform.SyncPhaseStream(s.spec.Name)),
 		pass: s.sync,
 		blocked: func(down map[string]bool, cut func(a, b string) bool) bool {
 			var primary string

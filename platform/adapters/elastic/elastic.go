@@ -406,6 +406,15 @@ func (c *Client) Snapshot(ctx context.Context, repo, name string) error {
 
 // LatestSnapshot names the successful snapshot in repo that finished last.
 func (c *Client) LatestSnapshot(ctx context.Context, repo string) (string, error) {
+	return c.LatestRestorable(ctx, repo, false)
+}
+
+// LatestRestorable names the newest snapshot in repo that a restore may
+// use: a SUCCESS one, or with partial also a PARTIAL one (some shards
+// failed to snapshot), which only a restore asking for partial accepts
+// (https://www.elastic.co/guide/en/elasticsearch/reference/current/restore-snapshot-api.html).
+// ErrNoSnapshot when there is none.
+func (c *Client) LatestRestorable(ctx context.Context, repo string, partial bool) (string, error) {
 	var answer struct {
 		Snapshots []struct {
 			Snapshot string `json:"snapshot"`
@@ -418,7 +427,7 @@ func (c *Client) LatestSnapshot(ctx context.Context, repo string) (string, error
 	}
 	snaps := answer.Snapshots[:0]
 	for _, s := range answer.Snapshots {
-		if s.State == "SUCCESS" {
+		if s.State == "SUCCESS" || (partial && s.State == "PARTIAL") {
 			snaps = append(snaps, s)
 		}
 	}
@@ -434,6 +443,23 @@ func (c *Client) LatestSnapshot(ctx context.Context, repo string) (string, error
 	return snaps[0].Snapshot, nil
 }
 
+// RestoreOptions are the restore request's choices.
+type RestoreOptions struct {
+	// Partial is the restore request body's "partial": a snapshot whose
+	// shards did not all snapshot (PARTIAL) may be restored, "only
+	// successfully snapshotted shards will be restored in this case and
+	// all missing shards will be recreated empty"; without it such a
+	// restore fails
+	// (https://www.elastic.co/guide/en/elasticsearch/reference/current/restore-snapshot-api.html).
+	Partial bool
+}
+
+// RestoredShards counts the shards of a restore: Empty were recreated
+// empty (partial restores only), Total the index's.
+type RestoredShards struct {
+	Total, Empty int
+}
+
 // Restore restores the log index from snapshot name in repo and waits, with
 // wait_for_completion, until the restore has finished every attempt to
 // recover the primary shards: "the operation is complete when it finishes
@@ -444,10 +470,18 @@ func (c *Client) LatestSnapshot(ctx context.Context, repo string) (string, error
 // caller watches for. A primary that failed to recover is an error. The
 // index must not exist (or be closed): this is meant for a fresh cluster.
 func (c *Client) Restore(ctx context.Context, repo, name string) error {
+	_, err := c.RestoreWith(ctx, repo, name, RestoreOptions{})
+	return err
+}
+
+// RestoreWith is Restore with options. With Partial, the shards the
+// restore reports failed are those it recreated empty (the snapshot held
+// no copy of them), and are counted in Empty rather than failing it.
+func (c *Client) RestoreWith(ctx context.Context, repo, name string, opts RestoreOptions) (RestoredShards, error) {
 	ctx, cancel := context.WithTimeout(ctx, SnapshotTimeout)
 	defer cancel()
 	wait := true
-	body, _ := json.Marshal(map[string]any{"indices": c.opts.Index, "include_global_state": false})
+	body, _ := json.Marshal(map[string]any{"indices": c.opts.Index, "include_global_state": false, "partial": opts.Partial})
 	var answer struct {
 		Snapshot struct {
 			Shards shardCounts `json:"shards"`
@@ -455,12 +489,16 @@ func (c *Client) Restore(ctx context.Context, repo, name string) error {
 	}
 	req := esapi.SnapshotRestoreRequest{Repository: repo, Snapshot: name, Body: bytes.NewReader(body), WaitForCompletion: &wait}
 	if err := doWith(ctx, c.es, req, &answer); err != nil {
-		return fmt.Errorf("restore elasticsearch snapshot %s/%s: %w", repo, name, err)
+		return RestoredShards{}, fmt.Errorf("restore elasticsearch snapshot %s/%s: %w", repo, name, err)
 	}
-	if s := answer.Snapshot.Shards; s.Failed > 0 || s.Successful < s.Total {
-		return fmt.Errorf("restore elasticsearch snapshot %s/%s: %d of %d shards failed", repo, name, s.Failed, s.Total)
+	s := answer.Snapshot.Shards
+	if opts.Partial {
+		return RestoredShards{Total: s.Total, Empty: s.Total - s.Successful}, nil
 	}
-	return nil
+	if s.Failed > 0 || s.Successful < s.Total {
+		return RestoredShards{Total: s.Total}, fmt.Errorf("restore elasticsearch snapshot %s/%s: %d of %d shards failed", repo, name, s.Failed, s.Total)
+	}
+	return RestoredShards{Total: s.Total}, nil
 }
 
 // MasterNode names the elected master node (its node.name).

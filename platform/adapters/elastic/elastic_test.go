@@ -196,8 +196,31 @@ var _ = Describe("Client against a fake Elasticsearch", func() {
 		It("restores the log index and checks every shard came back", func(ctx SpecContext) {
 			Expect(c.Restore(ctx, "backups", "snap-2")).To(Succeed())
 			Expect(es.requests).To(ContainElement(ContainSubstring("POST /_snapshot/backups/snap-2/_restore?wait_for_completion=true")))
+			Expect(es.bodies["POST /_snapshot/backups/snap-2/_restore"]).To(MatchJSON(`{"indices":"logs","include_global_state":false,"partial":false}`))
 			es.shards = map[string]int{"total": 5, "failed": 1, "successful": 4}
 			Expect(c.Restore(ctx, "backups", "snap-2")).To(MatchError(ContainSubstring("1 of 5 shards failed")))
+		})
+
+		It("asks for a partial restore in the request body, and counts the shards it recreated empty", func(ctx SpecContext) {
+			es.shards = map[string]int{"total": 5, "failed": 2, "successful": 3}
+			restored, err := c.RestoreWith(ctx, "backups", "snap-4", elastic.RestoreOptions{Partial: true})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(restored).To(Equal(elastic.RestoredShards{Total: 5, Empty: 2}))
+			// partial is a boolean of the body, beside indices, not a
+			// query parameter
+			// (https://www.elastic.co/guide/en/elasticsearch/reference/current/restore-snapshot-api.html).
+			Expect(es.bodies["POST /_snapshot/backups/snap-4/_restore"]).To(MatchJSON(`{"indices":"logs","include_global_state":false,"partial":true}`))
+			Expect(es.requests).To(ContainElement("POST /_snapshot/backups/snap-4/_restore?wait_for_completion=true"))
+		})
+
+		It("takes the newest PARTIAL snapshot only for a partial restore", func(ctx SpecContext) {
+			es.snapshots = []map[string]any{
+				{"snapshot": "snap-1", "state": "SUCCESS", "end_time_in_millis": 1000},
+				{"snapshot": "snap-2", "state": "PARTIAL", "end_time_in_millis": 2000},
+				{"snapshot": "snap-3", "state": "FAILED", "end_time_in_millis": 3000},
+			}
+			Expect(c.LatestRestorable(ctx, "backups", false)).To(Equal("snap-1"))
+			Expect(c.LatestRestorable(ctx, "backups", true)).To(Equal("snap-2"))
 		})
 	})
 

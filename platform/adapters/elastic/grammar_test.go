@@ -106,12 +106,14 @@ var _ = Describe("the requests the adapter sends, against Elasticsearch's docume
 		}
 		// indices (a comma-separated list or pattern) and
 		// include_global_state (a boolean) are the documented body fields
+		// of both, and partial (a boolean) of the restore
 		// (https://www.elastic.co/docs/api/doc/elasticsearch/v8/operation/operation-snapshot-restore).
-		for _, key := range []string{"PUT /_snapshot/chaosdrill/snapshot-000001", "POST /_snapshot/chaosdrill/snapshot-000001/_restore"} {
-			var body map[string]any
-			Expect(json.Unmarshal([]byte(es.bodies[key]), &body)).To(Succeed(), key)
-			Expect(body).To(Equal(map[string]any{"indices": "chaosdrill-logs-events", "include_global_state": false}), key)
-		}
+		var body map[string]any
+		Expect(json.Unmarshal([]byte(es.bodies["PUT /_snapshot/chaosdrill/snapshot-000001"]), &body)).To(Succeed())
+		Expect(body).To(Equal(map[string]any{"indices": "chaosdrill-logs-events", "include_global_state": false}))
+		body = nil
+		Expect(json.Unmarshal([]byte(es.bodies["POST /_snapshot/chaosdrill/snapshot-000001/_restore"]), &body)).To(Succeed())
+		Expect(body).To(Equal(map[string]any{"indices": "chaosdrill-logs-events", "include_global_state": false, "partial": false}))
 	})
 
 	It("sends bulk actions and real-time gets in their documented shapes", func(ctx SpecContext) {

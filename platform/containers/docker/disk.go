@@ -72,7 +72,7 @@ func (e *Engine) closeDisks() error {
 			errs = append(errs, err)
 		}
 	}
-	if _, err := cleanupDisks(e.runID); err != nil {
+	if _, err := cleanupDisks(e.runID, func(string) bool { return true }); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -65,6 +65,10 @@ func newDiskVolume(runID, node string, bytes int64) (*diskVolume, error) {
 			return nil, fmt.Errorf("disk volume of %s: %w", node, err)
 		}
 	}
+	if err := writeOwnerFile(dir); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("disk volume of %s: %w", node, err)
+	}
 	if err := unix.Mount("tmpfs", v.backing, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, fmt.Sprintf("size=%d,mode=0777", bytes)); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("disk volume of %s: mount a %d-byte tmpfs on %s (needs root): %w", node, bytes, v.backing, err)
@@ -286,8 +290,8 @@ func (f *faultyFile) Allocate(ctx context.Context, off uint64, size uint64, mode
 
 // cleanupDisks unmounts and removes the disk volumes a run left (any
 // chaosdrill run when runID is ""), found by their folder in the mount
-// table.
-func cleanupDisks(runID string) (int, error) {
+// table, whose folder remove accepts (by its owner file).
+func cleanupDisks(runID string, remove func(dir string) bool) (int, error) {
 	mounts, err := os.ReadFile("/proc/self/mounts")
 	if err != nil {
 		return 0, nil // not Linux with procfs: nothing of ours can be mounted
@@ -298,7 +302,7 @@ func cleanupDisks(runID string) (int, error) {
 	var points []string
 	for _, line := range strings.Split(string(mounts), "\n") {
 		fields := strings.Fields(line)
-		if len(fields) < 2 || !strings.HasPrefix(fields[1], prefix) {
+		if len(fields) < 2 || !strings.HasPrefix(fields[1], prefix) || !remove(filepath.Dir(fields[1])) {
 			continue
 		}
 		points = append(points, fields[1])

@@ -27,4 +27,4 @@ func (v *diskVolume) set(diskMode, time.Duration, float64)     {}
 func (v *diskVolume) fill() error                              { return errDiskVolumes }
 func (v *diskVolume) heal() error                              { return errDiskVolumes }
 func (v *diskVolume) usage() (float64, error)                  { return 0, errDiskVolumes }
-func cleanupDisks(string) (int, error)                         { return 0, nil }
+func cleanupDisks(string, func(string) bool) (int, error)      { return 0, nil }

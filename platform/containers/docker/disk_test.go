@@ -157,7 +157,12 @@ var _ = Describe("cleaning up the data volumes a killed harness left", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(v.fill()).To(Succeed())
 		Expect(diskMounts(runID)).To(HaveLen(2))
-		removed, err := Cleanup(ctx, runID)
+		// Its owner, this process, still runs: a plain cleanup keeps it.
+		kept, err := Cleanup(ctx, CleanupOptions{Run: runID})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(kept.Disks).To(BeZero())
+		Expect(diskMounts(runID)).To(HaveLen(2))
+		removed, err := Cleanup(ctx, CleanupOptions{Run: runID, All: true})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(removed.Disks).To(Equal(1))
 		Expect(diskMounts(runID)).To(BeEmpty())

@@ -21,6 +21,16 @@
 // anonymous volumes; then networks; then labelled volumes). Images are never
 // removed; stand-in images carry [LabelStandin] instead.
 //
+// Every container and network also names the process that created it:
+// [LabelOwnerHost], [LabelOwnerPID] and [LabelOwnerStart] (the start time
+// from /proc/PID/stat, so that a reused PID is not taken for the owner);
+// disk-fault volumes, folders on the host, hold the same in an owner file.
+// [Cleanup] removes only the runs whose owner has ended: a run still going
+// on this host, one whose owner is on another host sharing the daemon, and
+// one without owner labels (an older chaosdrill) are kept and listed in
+// [Removed.Kept], unless [CleanupOptions.All]. So a cleanup (or a test
+// calling it) never stops another run mid-way.
+//
 // # Network design
 //
 // A run has one bridge network, chaosdrill-<run>; each node joins it with

@@ -1,9 +1,12 @@
 package docker
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +17,9 @@ import (
 )
 
 func TestDocker(t *testing.T) {
+	if runID := os.Getenv(abandonedRunVariable); runID != "" {
+		abandonRun(runID, os.Getenv(abandonedImageVariable))
+	}
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "Docker mechanics suite")
 }
@@ -81,3 +87,65 @@ var _ = AfterSuite(func(ctx SpecContext) {
 		expectNothingLeft(ctx)
 	}
 })
+
+// A harness that dies mid-run, for the Cleanup specs: the test binary run
+// again with these variables starts a run of two stand-in nodes (one
+// paused), says "ready" and waits to be killed.
+const (
+	abandonedRunVariable   = "CHAOSDRILL_TEST_ABANDONED_RUN"
+	abandonedImageVariable = "CHAOSDRILL_TEST_ABANDONED_IMAGE"
+)
+
+func abandonRun(runID, image string) {
+	ctx := context.Background()
+	_ = os.Setenv(ryukDisabledVariable, "true")
+	e, err := NewEngine(ctx, runID, WithoutPull())
+	if err == nil {
+		err = e.StartNodes(ctx, []NodeSpec{
+			StandinSpec(image, "left-1", "us-east-1", "us-east-1a"),
+			StandinSpec(image, "left-2", "us-west-1", "us-west-1a"),
+		})
+	}
+	if err == nil {
+		_, err = e.Pause(ctx, "left-2")
+	}
+	if err != nil {
+		fmt.Println("error:", err)
+		if e != nil {
+			_ = e.Close(ctx)
+		}
+		os.Exit(1)
+	}
+	fmt.Println("ready")
+	// Keep the process alive until the spec kills it; a timer that never
+	// fires in a spec's lifetime bounds it should the spec die first.
+	time.Sleep(10 * time.Minute)
+	_ = e.Close(ctx)
+	os.Exit(0)
+}
+
+// startAbandonedRun starts that harness as a process of its own and waits
+// for its run to be up; the caller kills it.
+func startAbandonedRun(ctx context.Context, runID string) *os.Process {
+	GinkgoHelper()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestDocker$")
+	cmd.Env = append(os.Environ(), abandonedRunVariable+"="+runID, abandonedImageVariable+"="+standinImage)
+	out, err := cmd.StdoutPipe()
+	Expect(err).NotTo(HaveOccurred())
+	cmd.Stderr = GinkgoWriter
+	Expect(cmd.Start()).To(Succeed())
+	DeferCleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	lines := bufio.NewScanner(out)
+	for lines.Scan() {
+		if lines.Text() == "ready" {
+			go func() { _, _ = io.Copy(io.Discard, out) }()
+			return cmd.Process
+		}
+		GinkgoWriter.Println(lines.Text())
+	}
+	Fail("the abandoned harness ended before its run was up")
+	return nil
+}

@@ -29,7 +29,8 @@ import (
 
 // Labels every container and network of a run carries. LabelRun is the
 // ownership mark: the engine touches nothing without the current run's value,
-// and Cleanup removes by it.
+// and Cleanup removes by it, once the process that created the run (the
+// owner labels, owner.go) has ended.
 const (
 	LabelRun    = "chaosdrill.run"
 	LabelNode   = "chaosdrill.node"
@@ -218,12 +219,19 @@ func (e *Engine) containerName(node string) string {
 }
 
 func (e *Engine) labels(spec NodeSpec) map[string]string {
-	return map[string]string{
-		LabelRun:    e.runID,
-		LabelNode:   spec.Name,
-		LabelRegion: spec.Region,
-		LabelZone:   spec.Zone,
-	}
+	labels := CurrentOwner().labels()
+	labels[LabelRun] = e.runID
+	labels[LabelNode] = spec.Name
+	labels[LabelRegion] = spec.Region
+	labels[LabelZone] = spec.Zone
+	return labels
+}
+
+// runLabels are the labels of what the run creates besides containers.
+func (e *Engine) runLabels() map[string]string {
+	labels := CurrentOwner().labels()
+	labels[LabelRun] = e.runID
+	return labels
 }
 
 // StartNodes starts specs in parallel and waits for each to be ready. If any
@@ -344,7 +352,7 @@ func (e *Engine) ensureNetwork(ctx context.Context) error {
 	defer cancel()
 	_, err := e.docker.NetworkCreate(create, name, client.NetworkCreateOptions{
 		Driver: "bridge",
-		Labels: map[string]string{LabelRun: e.runID},
+		Labels: e.runLabels(),
 	})
 	if err != nil {
 		return fmt.Errorf("%w: create network %s: %v", platform.ErrEnvironment, name, err)
@@ -604,7 +612,8 @@ func (e *Engine) Nodes() []string {
 // It is idempotent.
 func (e *Engine) Close(ctx context.Context) error {
 	e.network.closeAll()
-	_, err := cleanup(ctx, e.docker, e.runID)
+	// Its own run: removed whatever the owner check would say.
+	_, err := cleanup(ctx, e.docker, CleanupOptions{Run: e.runID, All: true})
 	// The data volumes go once no container uses them.
 	err = errors.Join(err, e.closeDisks())
 	e.mu.Lock()

@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -459,27 +460,76 @@ var _ = Describe("an engine", func() {
 })
 
 var _ = Describe("Cleanup", func() {
-	It("removes what a killed run left behind", func(ctx SpecContext) {
+	It("removes what a killed harness left behind: its owner process has ended", func(ctx SpecContext) {
 		runID := newRunID("killed")
-		abandoned, err := NewEngine(ctx, runID, WithoutPull())
-		Expect(err).NotTo(HaveOccurred())
-		Expect(abandoned.StartNodes(ctx, []NodeSpec{
-			StandinSpec(standinImage, "left-1", "us-east-1", "us-east-1a"),
-			StandinSpec(standinImage, "left-2", "us-west-1", "us-west-1a"),
-		})).To(Succeed())
-		Expect(abandoned.Pause(ctx, "left-2")).Error().To(Succeed(), "a paused container is removed too")
-		// The harness dies here: no Close.
-
-		removed, err := Cleanup(ctx, runID)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(removed).To(Equal(Removed{Containers: 2, Networks: 1}))
+		killed := startAbandonedRun(ctx, runID)
+		Expect(killed.Kill()).To(Succeed()) // the harness dies here: no Close
+		_, _ = killed.Wait()
 		containers, networks := leftovers(ctx, runID)
+		Expect(containers).To(Equal(2), "the killed harness left its containers")
+		Expect(networks).To(Equal(1))
+
+		removed, err := Cleanup(ctx, CleanupOptions{Run: runID})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(removed.Containers).To(Equal(2), "a paused container is removed too")
+		Expect(removed.Networks).To(Equal(1))
+		Expect(removed.Kept).To(BeEmpty())
+		containers, networks = leftovers(ctx, runID)
 		Expect(containers).To(BeZero())
 		Expect(networks).To(BeZero())
 	})
 
+	It("keeps a run whose harness is still running, even cleaning up every run, and says why", func(ctx SpecContext) {
+		runID := newRunID("going")
+		going, err := NewEngine(ctx, runID, WithoutPull())
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func(ctx SpecContext) { Expect(going.Close(ctx)).To(Succeed()) })
+		Expect(going.StartNodes(ctx, []NodeSpec{StandinSpec(standinImage, "busy", "us-east-1", "us-east-1a")})).To(Succeed())
+
+		removed, err := Cleanup(ctx, CleanupOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(removed.Kept).To(ContainElement(KeptRun{Run: runID, Why: fmt.Sprintf("its owner, %s, is still running", CurrentOwner())}))
+		containers, networks := leftovers(ctx, runID)
+		Expect(containers).To(Equal(1), "the run's container survives")
+		Expect(networks).To(Equal(1))
+		Expect(going.Kill(ctx, "busy")).Error().To(Succeed(), "and the run goes on using it")
+	})
+
+	It("removes a run still going only when told to (--all)", func(ctx SpecContext) {
+		runID := newRunID("forced")
+		going, err := NewEngine(ctx, runID, WithoutPull())
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func(ctx SpecContext) { Expect(going.Close(ctx)).To(Succeed()) })
+		Expect(going.StartNodes(ctx, []NodeSpec{StandinSpec(standinImage, "doomed", "us-east-1", "us-east-1a")})).To(Succeed())
+		removed, err := Cleanup(ctx, CleanupOptions{Run: runID, All: true})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(removed).To(Equal(Removed{Containers: 1, Networks: 1}))
+	})
+
+	It("labels what a run creates with its owner: host, PID and start time", func(ctx SpecContext) {
+		runID := newRunID("labelled")
+		e, err := NewEngine(ctx, runID, WithoutPull())
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func(ctx SpecContext) { Expect(e.Close(ctx)).To(Succeed()) })
+		Expect(e.StartNodes(ctx, []NodeSpec{StandinSpec(standinImage, "marked", "us-east-1", "us-east-1a")})).To(Succeed())
+		docker := rawDocker(ctx)
+		listed, err := docker.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: runFilter(runID)})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(listed.Items).To(HaveLen(1))
+		nets, err := docker.NetworkList(ctx, client.NetworkListOptions{Filters: runFilter(runID)})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(nets.Items).To(HaveLen(1))
+		self := CurrentOwner()
+		Expect(self.Start).NotTo(BeEmpty(), "procfs gives the start time on Linux")
+		for _, labels := range []map[string]string{listed.Items[0].Labels, nets.Items[0].Labels} {
+			Expect(labels).To(HaveKeyWithValue(LabelOwnerHost, self.Host))
+			Expect(labels).To(HaveKeyWithValue(LabelOwnerPID, fmt.Sprint(os.Getpid())))
+			Expect(labels).To(HaveKeyWithValue(LabelOwnerStart, self.Start))
+		}
+	})
+
 	It("leaves other runs and stand-in images alone", func(ctx SpecContext) {
-		removed, err := Cleanup(ctx, newRunID("empty"))
+		removed, err := Cleanup(ctx, CleanupOptions{Run: newRunID("empty"), All: true})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(removed).To(Equal(Removed{}))
 		_, err = rawDocker(ctx).ImageInspect(ctx, standinImage)
