@@ -97,12 +97,12 @@ func Build(run *Run) *Report {
 	}
 
 	span := run.Duration
-	if n := len(ledger.Ops); n > 0 && ledger.Ops[n-1].Invoked >= span {
-		span = ledger.Ops[n-1].Invoked + 1
+	if last, ok := ledger.Last(); ok && last >= span {
+		span = last + 1
 	}
 	opsPerService := make([]int64, len(ledger.Services))
-	for i := range ledger.Ops {
-		opsPerService[ledger.Ops[i].Service]++
+	for i := range opsPerService {
+		opsPerService[i] = ledger.Issued(uint16(i))
 	}
 
 	tallies := make([]*serviceTally, len(ledger.Services))
@@ -206,8 +206,7 @@ func (r *Report) MarkError(phase string, err error) {
 // countOutcomes is the one pass over the ledger: counts, latency, lost
 // writes, the timeline and the outage windows.
 func countOutcomes(ledger *Ledger, tallies []*serviceTally) {
-	for id := range ledger.Ops {
-		op := &ledger.Ops[id]
+	for id, op := range ledger.All() {
 		t := tallies[op.Service]
 		s := t.report
 		bucket := min(int(op.Invoked/t.timelineWidth), t.timelineLen-1)
@@ -240,7 +239,7 @@ func countOutcomes(ledger *Ledger, tallies []*serviceTally) {
 			// cut-off w:1 primary acking into the void is part of the outage.
 			t.outages.unserved(op.Invoked, 0, 0, 1)
 			if len(s.LostWrites) < lostWritesListed {
-				s.LostWrites = append(s.LostWrites, LostWrite{Op: uint64(id), AckedAt: seconds(op.Completed)})
+				s.LostWrites = append(s.LostWrites, LostWrite{Op: id, AckedAt: seconds(op.Completed)})
 			}
 			continue
 		}

@@ -22,13 +22,13 @@ func BenchmarkBuild(b *testing.B) {
 		switch {
 		case at < 20*time.Minute:
 			ledger.Complete(id, platform.Acked, at+time.Duration(1+i%97)*100*time.Microsecond)
-			ledger.Ops[id].Present = at < 19*time.Minute || i%3 != 0
+			ledger.SetPresent(uint64(id), at < 19*time.Minute || i%3 != 0)
 		case at < 30*time.Minute:
 			ledger.Complete(id, platform.Unknown, at+10*time.Second)
-			ledger.Ops[id].Present = i%2 == 0
+			ledger.SetPresent(uint64(id), i%2 == 0)
 		default:
 			ledger.Complete(id, platform.Acked, at+time.Duration(1+i%89)*150*time.Microsecond)
-			ledger.Ops[id].Present = true
+			ledger.SetPresent(uint64(id), true)
 		}
 	}
 	healed := 40 * time.Minute

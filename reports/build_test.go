@@ -299,7 +299,7 @@ var _ = Describe("Build", func() {
 		for i := 1; i <= 1000; i++ {
 			id := ledger.Invoke(s, time.Duration(i)*time.Millisecond)
 			ledger.Complete(id, platform.Acked, time.Duration(i)*time.Millisecond+time.Duration(i)*100*time.Microsecond)
-			ledger.Ops[id].Present = true
+			ledger.SetPresent(uint64(id), true)
 		}
 		failed := ledger.Invoke(s, 2*time.Second)
 		ledger.Complete(failed, platform.Failed, 20*time.Second)

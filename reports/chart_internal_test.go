@@ -33,18 +33,18 @@ func crowdedRun() *Run {
 		switch {
 		case at < kill-time.Second:
 			ledger.Complete(id, platform.Acked, at+5*time.Millisecond)
-			ledger.Ops[id].Present = true
+			ledger.SetPresent(uint64(id), true)
 		case at < kill:
 			ledger.Complete(id, platform.Acked, at+5*time.Millisecond) // lost
 		case at < kill+10*time.Second:
 			ledger.Complete(id, platform.Failed, at+time.Second)
 		default:
 			ledger.Complete(id, platform.Acked, at+5*time.Millisecond)
-			ledger.Ops[id].Present = true
+			ledger.SetPresent(uint64(id), true)
 		}
 		id = ledger.Invoke(logs, at)
 		ledger.Complete(id, platform.Acked, at+3*time.Millisecond)
-		ledger.Ops[id].Present = true
+		ledger.SetPresent(uint64(id), true)
 	}
 	var faults []FaultRecord
 	for i, node := range []string{"e1", "e2", "e3", "e4"} {

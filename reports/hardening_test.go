@@ -20,7 +20,7 @@ var _ = Describe("Build at the limits of time.Duration", func() {
 		ledger := &reports.Ledger{}
 		id := ledger.Invoke(ledger.ServiceIndex("mongo"), 0)
 		ledger.Complete(id, platform.Acked, time.Millisecond)
-		ledger.Ops[id].Present = true
+		ledger.SetPresent(uint64(id), true)
 		r := reports.Build(&reports.Run{Scenario: "far", Platform: "sim", Duration: math.MaxInt64 - 1, Ledger: ledger})
 		Expect(r.Services["mongo"].Timeline.Acked).NotTo(BeEmpty())
 		Expect(reports.Validate(r)).To(Succeed())

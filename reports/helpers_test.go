@@ -24,7 +24,7 @@ func writeSteadily(l *reports.Ledger, service string, from, to, spacing time.Dur
 		if o.result != platform.Pending {
 			l.Complete(id, o.result, at+o.latency)
 		}
-		l.Ops[id].Present = o.present
+		l.SetPresent(uint64(id), o.present)
 	}
 }
 

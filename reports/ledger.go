@@ -1,6 +1,9 @@
 package reports
 
 import (
+	"encoding/binary"
+	"iter"
+	"slices"
 	"time"
 
 	"github.com/chaosdrill/chaosdrill/platform"
@@ -8,7 +11,8 @@ import (
 
 // Op is one client write as the history records it (Jepsen's invoke/complete
 // pair folded into one row). Present is filled by the read-back after
-// recovery.
+// recovery. Ledger.Op and Ledger.All hand out copies: the ledger keeps its
+// writes packed.
 type Op struct {
 	Service   uint16 // index into Ledger.Services
 	Outcome   platform.Outcome
@@ -17,16 +21,28 @@ type Op struct {
 	Completed time.Duration // zero while Pending
 }
 
-// Ledger is the history of a run: every write issued, by op id (the index in
-// Ops), and every read, by read id (the index in Reads). Both are recorded
-// as they are issued, so each service's writes and reads are in issue
-// order.
+// Ledger is the history of a run: every write issued, by op id (issue
+// order, from 0), and every read, by read id (the index in Reads). Both are
+// recorded as they are issued, so each service's writes and reads are in
+// issue order.
+//
+// Writes are kept in chunks of chunkOps: a chunk holds full records while
+// any of its writes is pending, and once all have completed it is packed
+// into one byte per write (service and outcome) and two varints (the gap
+// since the previous write's invocation and the latency, in nanoseconds),
+// about 8 bytes a write instead of 32, plus one bit for Present. A run's
+// memory then grows by what the checker needs, not by a record per write.
 type Ledger struct {
 	Services []string
-	Ops      []Op
 	Reads    []ReadOp
 	// Members names the members that served reads (ReadOp.Member - 1).
 	Members []string
+
+	chunks  []*opChunk
+	n       uint64   // writes invoked
+	present []uint64 // bit id: the read-back found write id
+	issued  []int64  // writes invoked per service
+	spare   *[chunkOps]Op
 }
 
 // ReadOp is one client read as the history records it: when it was issued,
@@ -41,6 +57,43 @@ type ReadOp struct {
 	Member  uint8 // 1 + index into Ledger.Members; 0 when not known
 }
 
+// chunkOps is how many writes share a chunk (a power of two, so that a
+// write's chunk is its id shifted).
+const (
+	chunkShift = 12
+	chunkOps   = 1 << chunkShift
+)
+
+// opChunk is chunkOps consecutive writes: open (full records, some
+// pending) or packed (meta and times, all completed).
+type opChunk struct {
+	open    *[chunkOps]Op
+	pending int
+	// Packed form: meta[i] is service<<2 | outcome; times holds, per
+	// write, uvarint(invoked - previous invoked) then uvarint(latency),
+	// from base (the invocation of the chunk's first write).
+	meta  []uint8
+	base  time.Duration
+	times []byte
+}
+
+// packable reports whether every write of the ledger fits the packed
+// form: outcomes in two bits and at most 64 services.
+func packable(service uint16, outcome platform.Outcome) bool {
+	return service < 64 && outcome >= 0 && outcome < 4
+}
+
+// Len is the number of writes invoked.
+func (l *Ledger) Len() uint64 { return l.n }
+
+// Issued is the number of writes invoked on a service.
+func (l *Ledger) Issued(service uint16) int64 {
+	if int(service) < len(l.issued) {
+		return l.issued[service]
+	}
+	return 0
+}
+
 // ServiceIndex returns the index of a service, adding it if new.
 func (l *Ledger) ServiceIndex(name string) uint16 {
 	for i, s := range l.Services {
@@ -53,21 +106,169 @@ func (l *Ledger) ServiceIndex(name string) uint16 {
 }
 
 // Invoke records a new write and returns its op id. Calls come in the order
-// the writes are issued.
+// the writes are issued, at non-decreasing times.
 func (l *Ledger) Invoke(service uint16, at time.Duration) uint64 {
-	l.Ops = append(l.Ops, Op{Service: service, Invoked: at})
-	return uint64(len(l.Ops) - 1)
+	id := l.n
+	slot := id & (chunkOps - 1)
+	if slot == 0 {
+		c := &opChunk{open: l.spare}
+		l.spare = nil
+		if c.open == nil {
+			c.open = new([chunkOps]Op)
+		}
+		l.chunks = append(l.chunks, c)
+		l.present = append(l.present, make([]uint64, chunkOps/64)...)
+	}
+	c := l.chunks[id>>chunkShift]
+	c.open[slot] = Op{Service: service, Invoked: at}
+	c.pending++
+	l.n++
+	for int(service) >= len(l.issued) {
+		l.issued = append(l.issued, 0)
+	}
+	l.issued[service]++
+	return id
 }
 
 // Complete records a write's outcome. A second completion of the same op is
 // ignored: the first answer is what the client saw.
 func (l *Ledger) Complete(id uint64, outcome platform.Outcome, at time.Duration) {
-	op := &l.Ops[id]
+	if id >= l.n || outcome == platform.Pending {
+		return
+	}
+	c := l.chunks[id>>chunkShift]
+	if c.open == nil {
+		return // packed: every write in it has completed
+	}
+	op := &c.open[id&(chunkOps-1)]
 	if op.Outcome != platform.Pending {
 		return
 	}
 	op.Outcome = outcome
 	op.Completed = at
+	c.pending--
+	if c.pending == 0 && (id>>chunkShift) < l.n>>chunkShift {
+		l.pack(c)
+	}
+}
+
+// pack turns a full chunk whose writes have all completed into its packed
+// form, when every write fits it.
+func (l *Ledger) pack(c *opChunk) {
+	for i := range c.open {
+		op := &c.open[i]
+		if !packable(op.Service, op.Outcome) || op.Completed < op.Invoked || (i > 0 && op.Invoked < c.open[i-1].Invoked) {
+			return
+		}
+	}
+	c.meta = make([]uint8, chunkOps)
+	c.base = c.open[0].Invoked
+	buf := make([]byte, 0, chunkOps*8)
+	prev := c.base
+	for i := range c.open {
+		op := &c.open[i]
+		c.meta[i] = uint8(op.Service)<<2 | uint8(op.Outcome)
+		buf = binary.AppendUvarint(buf, uint64(op.Invoked-prev))
+		buf = binary.AppendUvarint(buf, uint64(op.Completed-op.Invoked))
+		prev = op.Invoked
+	}
+	c.times = slices.Clip(buf)
+	l.spare, c.open = c.open, nil
+}
+
+// SetPresent records what the read-back found of write id.
+func (l *Ledger) SetPresent(id uint64, present bool) {
+	if id >= l.n {
+		return
+	}
+	if present {
+		l.present[id/64] |= 1 << (id % 64)
+	} else {
+		l.present[id/64] &^= 1 << (id % 64)
+	}
+}
+
+// Service is the service write id was issued to.
+func (l *Ledger) Service(id uint64) uint16 {
+	c := l.chunks[id>>chunkShift]
+	if c.open != nil {
+		return c.open[id&(chunkOps-1)].Service
+	}
+	return uint16(c.meta[id&(chunkOps-1)] >> 2)
+}
+
+// Present reports whether the read-back found write id.
+func (l *Ledger) Present(id uint64) bool {
+	return id < l.n && l.present[id/64]&(1<<(id%64)) != 0
+}
+
+// Op returns write id (0 <= id < Len). A packed write is found by decoding
+// its chunk up to it; iterate with All to read many.
+func (l *Ledger) Op(id uint64) Op {
+	c := l.chunks[id>>chunkShift]
+	slot := int(id & (chunkOps - 1))
+	if c.open != nil {
+		op := c.open[slot]
+		op.Present = l.Present(id)
+		return op
+	}
+	var op Op
+	r := packedReader{c: c, at: c.base}
+	for i := 0; i <= slot; i++ {
+		op = r.next(i)
+	}
+	op.Present = l.Present(id)
+	return op
+}
+
+// All yields every write in id order.
+func (l *Ledger) All() iter.Seq2[uint64, Op] {
+	return func(yield func(uint64, Op) bool) {
+		for ci, c := range l.chunks {
+			first := uint64(ci) << chunkShift
+			count := min(l.n-first, chunkOps)
+			r := packedReader{c: c, at: c.base}
+			for i := range int(count) {
+				var op Op
+				if c.open != nil {
+					op = c.open[i]
+				} else {
+					op = r.next(i)
+				}
+				id := first + uint64(i)
+				op.Present = l.present[id/64]&(1<<(id%64)) != 0
+				if !yield(id, op) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Last is the invocation time of the newest write; false when there is
+// none.
+func (l *Ledger) Last() (time.Duration, bool) {
+	if l.n == 0 {
+		return 0, false
+	}
+	return l.Op(l.n - 1).Invoked, true
+}
+
+// packedReader decodes a packed chunk's writes in order.
+type packedReader struct {
+	c   *opChunk
+	pos int
+	at  time.Duration
+}
+
+func (r *packedReader) next(i int) Op {
+	gap, n := binary.Uvarint(r.c.times[r.pos:])
+	r.pos += n
+	latency, n := binary.Uvarint(r.c.times[r.pos:])
+	r.pos += n
+	r.at += time.Duration(gap)
+	meta := r.c.meta[i]
+	return Op{Service: uint16(meta >> 2), Outcome: platform.Outcome(meta & 3), Invoked: r.at, Completed: r.at + time.Duration(latency)}
 }
 
 // InvokeRead records a new read and returns its read id. Calls come in the

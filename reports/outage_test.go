@@ -92,7 +92,7 @@ var _ = Describe("Outage windows and RTO", func() {
 		issue := func(at time.Duration, o platform.Outcome, acked time.Duration) {
 			id := ledger.Invoke(s, at)
 			ledger.Complete(id, o, acked)
-			ledger.Ops[id].Present = o == platform.Acked
+			ledger.SetPresent(uint64(id), o == platform.Acked)
 		}
 		issue(10*time.Second, platform.Acked, 10100*time.Millisecond)
 		issue(20*time.Second, platform.Failed, 20100*time.Millisecond)
@@ -183,7 +183,7 @@ var _ = Describe("Outage windows and RTO", func() {
 		issue := func(o platform.Outcome) {
 			id := ledger.Invoke(s, at)
 			ledger.Complete(id, o, at+latency)
-			ledger.Ops[id].Present = o == platform.Acked
+			ledger.SetPresent(uint64(id), o == platform.Acked)
 			at += spacing
 		}
 		for i := range 150 {

@@ -70,13 +70,12 @@ func classifyReads(ledger *Ledger, tallies []*serviceTally) {
 		t.report.Reads = r
 		if t.verified {
 			clear(newest)
-			for id := range ledger.Ops {
-				op := &ledger.Ops[id]
+			for id, op := range ledger.All() {
 				if op.Service != service || op.Outcome != platform.Acked || !op.Present || op.Completed > last {
 					continue
 				}
 				j, _ := slices.BinarySearchFunc(reads, op.Completed, func(r ReadOp, at time.Duration) int { return cmp.Compare(r.Invoked, at) })
-				newest[j] = max(newest[j], uint64(id)+1)
+				newest[j] = max(newest[j], id+1)
 			}
 		}
 		var servedBy [maxMembers + 1]int64
@@ -116,9 +115,5 @@ func classifyReads(ledger *Ledger, tallies []*serviceTally) {
 
 // kept reports whether op id is a write of service found on read-back.
 func kept(ledger *Ledger, service uint16, id uint64) bool {
-	if id >= uint64(len(ledger.Ops)) {
-		return false
-	}
-	op := &ledger.Ops[id]
-	return op.Service == service && op.Present
+	return id < ledger.Len() && ledger.Service(id) == service && ledger.Present(id)
 }

@@ -38,7 +38,7 @@ var _ = Describe("Reads", func() {
 		} else {
 			ledger.Complete(id, platform.Acked, acked)
 		}
-		ledger.Ops[id].Present = kept
+		ledger.SetPresent(uint64(id), kept)
 		return id
 	}
 	read := func(at time.Duration, value uint64, member string) {
@@ -89,7 +89,7 @@ var _ = Describe("Reads", func() {
 		kept := write(1*time.Second, 1100*time.Millisecond, true)
 		other := ledger.Invoke(logs, 1500*time.Millisecond)
 		ledger.Complete(other, platform.Acked, 1600*time.Millisecond)
-		ledger.Ops[other].Present = true
+		ledger.SetPresent(uint64(other), true)
 		read(2*time.Second, kept, "a")
 		read(2*time.Second, other, "a") // a value naming another service's write names nothing of this one
 

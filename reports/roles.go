@@ -113,8 +113,7 @@ func spoiled(ledger *Ledger, service string, from, to time.Duration, verified bo
 	if index < 0 {
 		return 0, 0, 0
 	}
-	for i := range ledger.Ops {
-		op := &ledger.Ops[i]
+	for _, op := range ledger.All() {
 		if int(op.Service) != index || op.Invoked < from || op.Invoked > to {
 			continue
 		}

@@ -20,7 +20,7 @@ var _ = Describe("version skew and rolling upgrades in the report", func() {
 		at := func(d time.Duration, o platform.Outcome, present bool) {
 			id := ledger.Invoke(ledger.ServiceIndex("logs"), d)
 			ledger.Complete(id, o, d+time.Millisecond)
-			ledger.Ops[id].Present = present
+			ledger.SetPresent(uint64(id), present)
 		}
 		at(12*time.Second, platform.Failed, false)
 		at(13*time.Second, platform.Unknown, false)

@@ -187,8 +187,8 @@ var _ = Describe("Verdicts", func() {
 
 	Context("when the read-back of a service failed", func() {
 		BeforeEach(func() {
-			for i := range run.Ledger.Ops {
-				run.Ledger.Ops[i].Present = false // what a failed read-back leaves
+			for i := range run.Ledger.Len() {
+				run.Ledger.SetPresent(i, false) // what a failed read-back leaves
 			}
 			run.ReadBackErrors = map[string]string{"logs": "dial tcp 10.0.0.7:9200: connection refused"}
 		})
@@ -210,8 +210,8 @@ var _ = Describe("Verdicts", func() {
 		})
 
 		It("makes the verdict unverified, not pass, when nothing else went wrong", func() {
-			for i := range run.Ledger.Ops {
-				run.Ledger.Ops[i].Present = run.Ledger.Services[run.Ledger.Ops[i].Service] == "mongo"
+			for i := range run.Ledger.Len() {
+				run.Ledger.SetPresent(uint64(i), run.Ledger.Services[run.Ledger.Service(i)] == "mongo")
 			}
 
 			r := reports.Build(run)

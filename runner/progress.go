@@ -34,22 +34,26 @@ type ServiceOps struct {
 type progressTicker struct {
 	r             *Runner
 	every, until  time.Duration
-	writes, reads int
-	counts        []int64
+	reads              int
+	counts, readCounts []int64
 }
 
 func (t *progressTicker) Fire(now time.Duration) {
 	l := &t.r.ledger
 	for len(t.counts) < len(l.Services) {
 		t.counts = append(t.counts, 0)
+		t.readCounts = append(t.readCounts, 0)
 	}
-	for _, op := range l.Ops[t.writes:] {
-		t.counts[op.Service]++
+	for i := range t.counts {
+		t.counts[i] = l.Issued(uint16(i))
 	}
 	for _, op := range l.Reads[t.reads:] {
-		t.counts[op.Service]++
+		t.reads++
+		t.readCounts[op.Service]++
 	}
-	t.writes, t.reads = len(l.Ops), len(l.Reads)
+	for i := range t.counts {
+		t.counts[i] += t.readCounts[i]
+	}
 	p := Progress{At: now, Duration: t.r.duration}
 	for i, s := range l.Services {
 		p.Ops = append(p.Ops, ServiceOps{Service: s, Ops: t.counts[i]})

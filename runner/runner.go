@@ -672,16 +672,12 @@ func (r *Runner) outcome(p *plan) (state string, skipped bool) {
 // writes reported unverified, and the others are still read back: a broken
 // runbook is exactly what a rehearsal must report on.
 func (r *Runner) readBack(ctx context.Context) error {
-	ids := make([][]uint64, len(r.ledger.Services))
-	for id := range r.ledger.Ops {
-		s := r.ledger.Ops[id].Service
-		ids[s] = append(ids[s], uint64(id))
-	}
+	ids := make([]uint64, 0, min(r.ledger.Len(), readBackBatch))
+	present := make([]bool, cap(ids))
 	for i, service := range r.ledger.Services {
-		present := make([]bool, len(ids[i]))
 		client, err := r.p.Client(service)
 		if err == nil {
-			err = client.ReadBack(ctx, ids[i], present)
+			err = r.readBackService(ctx, client, uint16(i), ids, present)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -689,13 +685,45 @@ func (r *Runner) readBack(ctx context.Context) error {
 			}
 			r.readBackErrors[service] = err.Error()
 			r.opts.Log("read-back of %s failed; its writes are unverified: %v", service, err)
-			continue
-		}
-		for j, id := range ids[i] {
-			r.ledger.Ops[id].Present = present[j]
 		}
 	}
 	return nil
+}
+
+// readBackBatch is how many writes one ReadBack call asks about, so that
+// the read-back's memory stays bounded (9 bytes a write asked) however
+// long the run.
+const readBackBatch = 1 << 22
+
+// readBackService asks a service about its writes, readBackBatch at a time,
+// in id order, using ids and present as scratch.
+func (r *Runner) readBackService(ctx context.Context, client platform.Client, service uint16, ids []uint64, present []bool) error {
+	ask := func() error {
+		if len(ids) == 0 {
+			return nil
+		}
+		clear(present[:len(ids)])
+		if err := client.ReadBack(ctx, ids, present[:len(ids)]); err != nil {
+			return err
+		}
+		for j, id := range ids {
+			r.ledger.SetPresent(id, present[j])
+		}
+		ids = ids[:0]
+		return nil
+	}
+	for id := range r.ledger.Len() {
+		if r.ledger.Service(id) != service {
+			continue
+		}
+		ids = append(ids, id)
+		if len(ids) == cap(ids) {
+			if err := ask(); err != nil {
+				return err
+			}
+		}
+	}
+	return ask()
 }
 
 // workload issues writes at the times its arrival process draws, until
