@@ -32,8 +32,8 @@ type ServiceOps struct {
 // the ledger's new operations at each tick, so a tick costs what was
 // issued since the last one.
 type progressTicker struct {
-	r             *Runner
-	every, until  time.Duration
+	r                  *Runner
+	every, until       time.Duration
 	reads              int
 	counts, readCounts []int64
 }
