@@ -43,6 +43,7 @@ type Ledger struct {
 	present []uint64 // bit id: the read-back found write id
 	issued  []int64  // writes invoked per service
 	spare   *[chunkOps]Op
+	scratch []byte // packing buffer, reused
 }
 
 // ReadOp is one client read as the history records it: when it was issued,
@@ -163,7 +164,7 @@ func (l *Ledger) pack(c *opChunk) {
 	}
 	c.meta = make([]uint8, chunkOps)
 	c.base = c.open[0].Invoked
-	buf := make([]byte, 0, chunkOps*8)
+	buf := l.scratch[:0]
 	prev := c.base
 	for i := range c.open {
 		op := &c.open[i]
@@ -172,7 +173,10 @@ func (l *Ledger) pack(c *opChunk) {
 		buf = binary.AppendUvarint(buf, uint64(op.Completed-op.Invoked))
 		prev = op.Invoked
 	}
-	c.times = slices.Clip(buf)
+	// A copy of exactly the bytes used: the scratch buffer is sized for
+	// the worst case, and a clipped slice would keep all of it.
+	c.times = slices.Clone(buf)
+	l.scratch = buf
 	l.spare, c.open = c.open, nil
 }
 
