@@ -201,6 +201,34 @@ func (l *Ledger) Service(id uint64) uint16 {
 	return uint16(c.meta[id&(chunkOps-1)] >> 2)
 }
 
+// AppendIDs appends the ids of service's writes, from id from on, to dst
+// until dst is full (len(dst) == cap(dst)) or the writes end; it returns
+// dst and the id to go on from. It reads the packed service bytes without
+// decoding the times, so a read-back asks for a long run's ids in one pass.
+func (l *Ledger) AppendIDs(dst []uint64, service uint16, from uint64) ([]uint64, uint64) {
+	id := from
+	for id < l.n && len(dst) < cap(dst) {
+		c := l.chunks[id>>chunkShift]
+		first := id &^ (chunkOps - 1)
+		end := min(first+chunkOps, l.n)
+		if c.open != nil {
+			for ; id < end && len(dst) < cap(dst); id++ {
+				if c.open[id-first].Service == service {
+					dst = append(dst, id)
+				}
+			}
+			continue
+		}
+		meta := uint8(service) << 2
+		for ; id < end && len(dst) < cap(dst); id++ {
+			if c.meta[id-first]&^3 == meta {
+				dst = append(dst, id)
+			}
+		}
+	}
+	return dst, id
+}
+
 // Present reports whether the read-back found write id.
 func (l *Ledger) Present(id uint64) bool {
 	return id < l.n && l.present[id/64]&(1<<(id%64)) != 0

@@ -78,6 +78,20 @@ var _ = Describe("the ledger", func() {
 					}
 				}
 				Expect(l.Issued(s)).To(Equal(count), "service %d", i)
+				// Its ids, asked for a few hundred at a time as a read-back
+				// does.
+				var wantIDs, gotIDs []uint64
+				for id, op := range want {
+					if op.Service == s {
+						wantIDs = append(wantIDs, uint64(id))
+					}
+				}
+				buf := make([]uint64, 0, 300)
+				for next := uint64(0); next < l.Len(); {
+					buf, next = l.AppendIDs(buf[:0], s, next)
+					gotIDs = append(gotIDs, buf...)
+				}
+				Expect(gotIDs).To(Equal(wantIDs), "service %d", i)
 			}
 		}
 	})

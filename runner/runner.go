@@ -712,11 +712,8 @@ func (r *Runner) readBackService(ctx context.Context, client platform.Client, se
 		ids = ids[:0]
 		return nil
 	}
-	for id := range r.ledger.Len() {
-		if r.ledger.Service(id) != service {
-			continue
-		}
-		ids = append(ids, id)
+	for next := uint64(0); next < r.ledger.Len(); {
+		ids, next = r.ledger.AppendIDs(ids, service, next)
 		if len(ids) == cap(ids) {
 			if err := ask(); err != nil {
 				return err
