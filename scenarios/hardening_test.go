@@ -136,13 +136,13 @@ var _ = Describe("limits on the work a file asks for", func() {
 	})
 
 	It("refuses the total of several workloads over MaxOperations", func() {
-		// 100 writes/s for 48h are 17,280,000 writes each: fine alone, too many together.
-		text := strings.Replace(base, "duration: 10m", "duration: 48h", 1) + "  - {service: logs, rate: 100}\n  - {service: artifacts, rate: 100}\n"
-		text = strings.Replace(text, "rate: 10}", "rate: 100}", 1)
+		// 300 writes/s for 48h are 51,840,000 writes each: fine alone, too many together.
+		text := strings.Replace(base, "duration: 10m", "duration: 48h", 1) + "  - {service: logs, rate: 300}\n  - {service: artifacts, rate: 300}\n"
+		text = strings.Replace(text, "rate: 10}", "rate: 300}", 1)
 		_, err := scenarios.Parse("s.yaml", []byte(text))
 		problems := problemsOf(err)
 		Expect(problems).To(ConsistOf(HaveField("Path", "workloads")))
-		Expect(problems[0].Message).To(ContainSubstring("a run issues at most 30000000"))
+		Expect(problems[0].Message).To(ContainSubstring("a run issues at most 100000000"))
 	})
 
 	It("refuses a cluster that a restore step rebuilds past Elasticsearch's shard limit", func() {

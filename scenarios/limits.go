@@ -32,12 +32,14 @@ const (
 	// time.Duration (about 292 years).
 	MaxDuration = platform.MaxParameterDuration
 	// MaxOperations bounds the writes one run issues over all its
-	// workloads (rate × duration each). A run keeps a 24-byte record per
-	// write plus the models' state: measured here at about 150-160 bytes
-	// per write in all (5 million writes peaked at 750-820 MB), so 30
-	// million is about 5 GB. It admits a 24-hour run at 305 writes/s (26
-	// million writes).
-	MaxOperations = 30_000_000
+	// workloads (rate × duration each). A run keeps the ledger's packed
+	// record of each write and the simulator's packed per-write state
+	// (oplog entries, shard logs): measured at about 17 bytes per write in
+	// all, peak RSS included (east-region-outage for 24 hours, 61 million
+	// writes, peaked at 1.0 GB; for 6 hours, 15 million writes, at 290 MB),
+	// so 100 million is about 1.7 GB. It admits a 24-hour run at 1,150
+	// writes/s.
+	MaxOperations = 100_000_000
 	// MaxRate is the highest rate of one workload, in writes per second:
 	// the simulator's clock counts nanoseconds, and at a million writes a
 	// second the interval between writes (1 µs) is still exact to 0.1%.

@@ -109,7 +109,7 @@ const (
 // shard acknowledged, in order; started copies hold all of it, stale ones a
 // prefix.
 type esShard struct {
-	log     []uint64
+	log     idList
 	copies  []shardCopy
 	gate    shardGate
 	readyAt time.Duration // when the gate last opened
@@ -654,7 +654,7 @@ func (c *esCluster) remove(nodes []int) {
 				continue
 			case copyStarted:
 				lostPrimary = lostPrimary || cp.primary
-				cp.status, cp.primary, cp.upto = copyStale, false, len(sh.log)
+				cp.status, cp.primary, cp.upto = copyStale, false, sh.log.len()
 				cp.until = now + c.m.delayedTimeout
 				cp.keptInSync = true // settled below
 				c.m.at(cp.until)
@@ -694,11 +694,11 @@ func (c *esCluster) join(i int) {
 			switch {
 			case sh.primary() == nil && cp.keptInSync:
 				cp.status, cp.primary = copyStarted, true
-				sh.log = sh.log[:cp.upto]
+				sh.log.truncate(cp.upto)
 			case sh.primary() != nil && (cp.until > now || cp.keptInSync):
 				// Only the operations it missed are copied.
 				cp.status = copyRecovering
-				cp.rec = c.startRecovery(sh, i, sh.primary().node, float64(len(sh.log)-cp.upto)*c.m.eventBytes)
+				cp.rec = c.startRecovery(sh, i, sh.primary().node, float64(sh.log.len()-cp.upto)*c.m.eventBytes)
 			case sh.primary() == nil:
 				continue // stale and not in sync: useless while the shard is red
 			default:
@@ -756,7 +756,7 @@ func (c *esCluster) allocate() {
 			if target < 0 {
 				break
 			}
-			rec := c.startRecovery(sh, target, p.node, float64(len(sh.log))*c.m.eventBytes)
+			rec := c.startRecovery(sh, target, p.node, float64(sh.log.len())*c.m.eventBytes)
 			sh.copies = append(sh.copies, shardCopy{node: target, status: copyRecovering, rec: rec})
 			a.load[target]++
 		}
@@ -978,7 +978,7 @@ func (m *elasticModel) readBack(ids []uint64, present []bool) error {
 			unavailable = append(unavailable, s)
 			continue
 		}
-		for _, x := range sh.log {
+		for x := range sh.log.all() {
 			if x < limit {
 				have[x/64] |= 1 << (x % 64)
 			}

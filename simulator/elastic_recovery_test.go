@@ -50,9 +50,9 @@ func timeToRestore(totalBytes float64, shards, nodes int) time.Duration {
 	s, _ := newTestSim(esRepositoryTopology(1, shards, 0, 1000*time.Hour), 1, map[string]string{"es.event_bytes": fmt.Sprint(eventBytes)})
 	snap := &esSnapshot{takenAt: time.Second, failed: make([]bool, shards), events: shards * eventsPerShard}
 	for sh := 0; sh < shards; sh++ {
-		var log []uint64
+		var log idList
 		for k := 0; k < eventsPerShard; k++ {
-			log = append(log, uint64(sh*eventsPerShard+k))
+			log.append(uint64(sh*eventsPerShard + k))
 		}
 		snap.logs = append(snap.logs, log)
 	}
@@ -154,7 +154,7 @@ var _ = Describe("a peer recovery whose source fails (issue 17.2)", func() {
 		primary := sh.primary().node
 		Expect(s.Faults().Kill(esCtx, c.nodes[primary].sn.Name)).To(Succeed())
 		restarted := s.Now()
-		full := esOf(s).recoveryTime(len(sh.log))
+		full := esOf(s).recoveryTime(sh.log.len())
 		Expect(s.Run(esCtx, copying+full+10*time.Second)).To(Succeed())
 		Expect(statusOn(2)).To(Equal(copyRecovering), "it did not finish the copy of the failed source")
 		Expect(s.Run(esCtx, restarted+full+5*time.Second)).To(Succeed())

@@ -35,7 +35,7 @@ const esSnapshotStates = "https://www.elastic.co/guide/en/elasticsearch/referenc
 // when the snapshot started, empty for a shard whose snapshot failed.
 type esSnapshot struct {
 	takenAt time.Duration
-	logs    [][]uint64
+	logs    []idList
 	failed  []bool
 	events  int // events of the shards it holds
 	// newEvents is what this snapshot uploaded: what a sync job copies.
@@ -103,8 +103,8 @@ func (m *elasticModel) snapshot() {
 		if p == nil {
 			return // partial: false fails the snapshot when a primary is missing at the start
 		}
-		run.snap.logs = append(run.snap.logs, sh.log[:len(sh.log):len(sh.log)])
-		run.shards = append(run.shards, shardSnapshot{node: p.node, lives: c.nodes[p.node].lives, upto: len(sh.log)})
+		run.snap.logs = append(run.snap.logs, sh.log.prefix(sh.log.len()))
+		run.shards = append(run.shards, shardSnapshot{node: p.node, lives: c.nodes[p.node].lives, upto: sh.log.len()})
 		perNode[p.node] = append(perNode[p.node], s)
 	}
 	run.snap.failed = make([]bool, len(c.shards))
@@ -218,7 +218,7 @@ func (c *esCluster) finishSnapshot(run *snapshotRun) {
 	for s, ss := range run.shards {
 		if !ss.ok {
 			sn.failed[s], sn.partial = true, true
-			sn.logs[s] = nil
+			sn.logs[s] = idList{}
 			failed = append(failed, strconv.Itoa(s))
 			continue
 		}
@@ -313,7 +313,7 @@ func (m *elasticModel) restore(a platform.Action, done platform.ActionDone) erro
 	c.repository = m.s3.snapshotEndpoint(region)
 	for i, sh := range c.shards {
 		if i < len(snap.logs) {
-			sh.log = append([]uint64(nil), snap.logs[i]...)
+			sh.log = snap.logs[i].prefix(snap.logs[i].len())
 		}
 	}
 	for _, en := range c.nodes {
@@ -341,7 +341,7 @@ func (c *esCluster) restoreProgress() {
 	}
 	if run.recs == nil {
 		for _, sh := range c.shards {
-			run.recs = append(run.recs, c.startRecovery(sh, sh.copies[0].node, -1, float64(len(sh.log))*m.eventBytes))
+			run.recs = append(run.recs, c.startRecovery(sh, sh.copies[0].node, -1, float64(sh.log.len())*m.eventBytes))
 		}
 	}
 	finished := true

@@ -91,7 +91,7 @@ func esFirstEventAfter(rec *recorder, what string, t time.Duration) (platform.Ev
 func esLargestShard(s *Sim) int {
 	n := 0
 	for _, sh := range esOf(s).cluster.shards {
-		n = max(n, len(sh.log))
+		n = max(n, sh.log.len())
 	}
 	return n
 }

@@ -330,7 +330,7 @@ func (t *logTier) deliver(b *bulk) {
 		sh := c.shards[e.shard]
 		if sh.gate == gateOpen && !refused {
 			t.buffered--
-			sh.log = append(sh.log, e.id)
+			sh.log.append(e.id)
 			if !t.ackOnReceipt && !e.done {
 				t.m.s.complete(e.id, platform.Acked, b.due)
 				e.done = true

@@ -922,10 +922,20 @@ func (m *mongoModel) readBack(ids []uint64, present []bool) error {
 		}
 		return fmt.Errorf("read back %s: the replica set has no primary (%s; did a recovery step fail?): its writes cannot be verified", m.spec.Name, strings.Join(members, ", "))
 	}
-	ops := src.log.ops(src.applied)
-	slices.Sort(ops)
+	// One bit per op id up to the largest asked for, set from the
+	// primary's oplog.
+	var limit uint64
+	for _, id := range ids {
+		limit = max(limit, id+1)
+	}
+	have := make([]uint64, (limit+63)/64)
+	src.log.eachOp(src.applied, func(op uint64) {
+		if op < limit {
+			have[op/64] |= 1 << (op % 64)
+		}
+	})
 	for i, id := range ids {
-		_, present[i] = slices.BinarySearch(ops, id)
+		present[i] = have[id/64]&(1<<(id%64)) != 0
 	}
 	return nil
 }

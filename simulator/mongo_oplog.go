@@ -13,7 +13,11 @@ type oplog struct {
 	base   int
 	term   int
 	owner  *mongoMember
-	ents   []oplogEntry
+	// The branch's own entries [base, len()): packed chunks (packed.go:
+	// the op, at and applied-at of each, about 8 bytes an entry instead of
+	// 24) and the last ones not yet packed.
+	chunks []packedChunk
+	tail   []oplogEntry
 
 	// The apply batch the owner's secondaries would be building now, in
 	// the owner's time (see appendEntry).
@@ -34,15 +38,58 @@ func newBranch(parent *oplog, base, term int, owner *mongoMember) *oplog {
 	return &oplog{parent: parent, base: base, term: term, owner: owner, batchStart: -1}
 }
 
-func (l *oplog) len() int { return l.base + len(l.ents) }
+func (l *oplog) len() int { return l.base + l.own() }
+
+// own is how many entries the branch appended itself.
+func (l *oplog) own() int { return len(l.chunks)<<packShift + len(l.tail) }
 
 // entry returns entry i of the branch (an index below base lives in an
 // ancestor).
-func (l *oplog) entry(i int) *oplogEntry {
+func (l *oplog) entry(i int) oplogEntry {
 	for i < l.base {
 		l = l.parent
 	}
-	return &l.ents[i-l.base]
+	return l.ownEntry(i - l.base)
+}
+
+// ownEntry is the branch's own entry j.
+func (l *oplog) ownEntry(j int) oplogEntry {
+	if k := j >> packShift; k < len(l.chunks) {
+		c := &l.chunks[k]
+		r := j & (packChunk - 1)
+		at := time.Duration(c.field(r, 1))
+		return oplogEntry{op: c.field(r, 0), at: at, applied: at + time.Duration(c.field(r, 2))}
+	}
+	return l.tail[j-len(l.chunks)<<packShift]
+}
+
+// packTail packs a full tail into a chunk.
+func (l *oplog) packTail() {
+	t := l.tail
+	l.chunks = append(l.chunks, newPackedChunk(packChunk, 3, func(j, f int) uint64 {
+		switch f {
+		case 0:
+			return t[j].op
+		case 1:
+			return uint64(t[j].at)
+		}
+		return uint64(t[j].applied - t[j].at)
+	}))
+	l.tail = l.tail[:0]
+}
+
+// truncate keeps the branch's first n own entries.
+func (l *oplog) truncate(n int) {
+	k, r := n>>packShift, n&(packChunk-1)
+	if k < len(l.chunks) {
+		tail := make([]oplogEntry, r, packChunk)
+		for j := range tail {
+			tail[j] = l.ownEntry(k<<packShift + j)
+		}
+		l.chunks, l.tail = l.chunks[:k:k], tail
+		return
+	}
+	l.tail = l.tail[:n-len(l.chunks)<<packShift]
 }
 
 // termOf is the term of the primary that appended entry i; 0 for i < 0.
@@ -69,8 +116,8 @@ func (l *oplog) termOf(i int) int {
 // computed once here in the primary's time and shifted by each member's
 // link latency.
 func (l *oplog) appendEntry(op uint64, at, overhead, perOp time.Duration) int {
-	if n := len(l.ents); n > 0 && at < l.ents[n-1].at {
-		at = l.ents[n-1].at
+	if n := l.own(); n > 0 {
+		at = max(at, l.ownEntry(n-1).at)
 	}
 	if at <= l.batchStart {
 		l.batchEnd += perOp
@@ -79,18 +126,25 @@ func (l *oplog) appendEntry(op uint64, at, overhead, perOp time.Duration) int {
 		l.batchStart = start
 		l.batchEnd = start + overhead + perOp
 	}
-	l.ents = append(l.ents, oplogEntry{op: op, at: at, applied: l.batchEnd})
-	return l.len() - 1
+	if l.tail == nil {
+		l.tail = make([]oplogEntry, 0, packChunk)
+	}
+	l.tail = append(l.tail, oplogEntry{op: op, at: at, applied: l.batchEnd})
+	i := l.len() - 1
+	if len(l.tail) == packChunk {
+		l.packTail()
+	}
+	return i
 }
 
 // truncateAfter drops the owner's entries appended after t: writes still
 // on the wire when the primary died, froze or stepped down.
 func (l *oplog) truncateAfter(t time.Duration) {
-	n := len(l.ents)
-	for n > 0 && l.ents[n-1].at > t {
+	n := l.own()
+	for n > 0 && l.ownEntry(n-1).at > t {
 		n--
 	}
-	l.ents = l.ents[:n]
+	l.truncate(n)
 }
 
 // countAtOrBefore is the number of entries appended at or before t.
@@ -124,16 +178,24 @@ func commonPrefix(a *oplog, na int, b *oplog, nb int) int {
 // ops collects the op ids of entries [0, n).
 func (l *oplog) ops(n int) []uint64 {
 	out := make([]uint64, 0, n)
-	var walk func(b *oplog, limit int)
-	walk = func(b *oplog, limit int) {
-		if b == nil || limit <= 0 {
-			return
-		}
-		walk(b.parent, min(limit, b.base))
-		for i := 0; i < len(b.ents) && b.base+i < limit; i++ {
-			out = append(out, b.ents[i].op)
+	l.eachOp(n, func(op uint64) { out = append(out, op) })
+	return out
+}
+
+// eachOp calls f with the op id of each entry [0, n), in order.
+func (l *oplog) eachOp(n int, f func(uint64)) {
+	if l == nil || n <= 0 {
+		return
+	}
+	l.parent.eachOp(min(n, l.base), f)
+	end := min(l.own(), n-l.base)
+	for k := 0; k < len(l.chunks) && k<<packShift < end; k++ {
+		c := &l.chunks[k]
+		for r := 0; r < packChunk && k<<packShift+r < end; r++ {
+			f(c.field(r, 0))
 		}
 	}
-	walk(l, n)
-	return out
+	for j := len(l.chunks) << packShift; j < end; j++ {
+		f(l.tail[j-len(l.chunks)<<packShift].op)
+	}
 }

@@ -67,7 +67,7 @@ var _ = Describe("regional S3 with the cross-region sync", func() {
 		Expect(green.At).To(BeNumerically(">", restored.At))
 		restoredEvents := 0
 		for _, sh := range esOf(s).cluster.shards {
-			restoredEvents += len(sh.log)
+			restoredEvents += sh.log.len()
 		}
 		Expect(green.At - restored.At).To(BeNumerically("<=", esOf(s).recoveryTime(restoredEvents)+slack(s)))
 		// New events are acknowledged by the west cluster.
