@@ -70,12 +70,18 @@ const (
 type opChunk struct {
 	open    *[chunkOps]Op
 	pending int
-	// Packed form: meta[i] is service<<2 | outcome; times holds, per
-	// write, uvarint(invoked - previous invoked) then uvarint(latency),
-	// from base (the invocation of the chunk's first write).
-	meta  []uint8
-	base  time.Duration
-	times []byte
+	// Packed form: write i's service<<2 | outcome is meta[i], or its
+	// low/high nibble meta[i/2] when narrow (every service below 4: the
+	// common topology, half a byte a write). times holds, per write,
+	// uvarint(invoked - previous write's invocation) then varint(completed
+	// - completion of the service's previous write in the chunk): a bulk
+	// or an oplog batch acknowledges many writes at one instant, so that
+	// is often one byte where the latency takes four. Both start from
+	// base, the invocation of the chunk's first write.
+	meta   []uint8
+	narrow bool
+	base   time.Duration
+	times  []byte
 }
 
 // packable reports whether every write of the ledger fits the packed
@@ -162,16 +168,34 @@ func (l *Ledger) pack(c *opChunk) {
 			return
 		}
 	}
-	c.meta = make([]uint8, chunkOps)
+	c.narrow = true
+	for i := range c.open {
+		c.narrow = c.narrow && c.open[i].Service < 4
+	}
+	if c.narrow {
+		c.meta = make([]uint8, chunkOps/2)
+	} else {
+		c.meta = make([]uint8, chunkOps)
+	}
 	c.base = c.open[0].Invoked
 	buf := l.scratch[:0]
 	prev := c.base
+	var completed [64]time.Duration
+	for i := range completed {
+		completed[i] = c.base
+	}
 	for i := range c.open {
 		op := &c.open[i]
-		c.meta[i] = uint8(op.Service)<<2 | uint8(op.Outcome)
+		meta := uint8(op.Service)<<2 | uint8(op.Outcome)
+		if c.narrow {
+			c.meta[i/2] |= meta << (4 * (i % 2))
+		} else {
+			c.meta[i] = meta
+		}
 		buf = binary.AppendUvarint(buf, uint64(op.Invoked-prev))
-		buf = binary.AppendUvarint(buf, uint64(op.Completed-op.Invoked))
+		buf = binary.AppendVarint(buf, int64(op.Completed-completed[op.Service]))
 		prev = op.Invoked
+		completed[op.Service] = op.Completed
 	}
 	// A copy of exactly the bytes used: the scratch buffer is sized for
 	// the worst case, and a clipped slice would keep all of it.
@@ -198,7 +222,15 @@ func (l *Ledger) Service(id uint64) uint16 {
 	if c.open != nil {
 		return c.open[id&(chunkOps-1)].Service
 	}
-	return uint16(c.meta[id&(chunkOps-1)] >> 2)
+	return uint16(c.metaAt(int(id&(chunkOps-1))) >> 2)
+}
+
+// metaAt is packed write i's service<<2 | outcome.
+func (c *opChunk) metaAt(i int) uint8 {
+	if c.narrow {
+		return c.meta[i/2] >> (4 * (i % 2)) & 15
+	}
+	return c.meta[i]
 }
 
 // AppendIDs appends the ids of service's writes, from id from on, to dst
@@ -221,7 +253,7 @@ func (l *Ledger) AppendIDs(dst []uint64, service uint16, from uint64) ([]uint64,
 		}
 		meta := uint8(service) << 2
 		for ; id < end && len(dst) < cap(dst); id++ {
-			if c.meta[id-first]&^3 == meta {
+			if c.metaAt(int(id-first))&^3 == meta {
 				dst = append(dst, id)
 			}
 		}
@@ -245,7 +277,7 @@ func (l *Ledger) Op(id uint64) Op {
 		return op
 	}
 	var op Op
-	r := packedReader{c: c, at: c.base}
+	r := newPackedReader(c)
 	for i := 0; i <= slot; i++ {
 		op = r.next(i)
 	}
@@ -259,7 +291,7 @@ func (l *Ledger) All() iter.Seq2[uint64, Op] {
 		for ci, c := range l.chunks {
 			first := uint64(ci) << chunkShift
 			count := min(l.n-first, chunkOps)
-			r := packedReader{c: c, at: c.base}
+			r := newPackedReader(c)
 			for i := range int(count) {
 				var op Op
 				if c.open != nil {
@@ -288,19 +320,30 @@ func (l *Ledger) Last() (time.Duration, bool) {
 
 // packedReader decodes a packed chunk's writes in order.
 type packedReader struct {
-	c   *opChunk
-	pos int
-	at  time.Duration
+	c         *opChunk
+	pos       int
+	at        time.Duration
+	completed [64]time.Duration // of each service's previous write
+}
+
+func newPackedReader(c *opChunk) *packedReader {
+	r := &packedReader{c: c, at: c.base}
+	for i := range r.completed {
+		r.completed[i] = c.base
+	}
+	return r
 }
 
 func (r *packedReader) next(i int) Op {
 	gap, n := binary.Uvarint(r.c.times[r.pos:])
 	r.pos += n
-	latency, n := binary.Uvarint(r.c.times[r.pos:])
+	completed, n := binary.Varint(r.c.times[r.pos:])
 	r.pos += n
 	r.at += time.Duration(gap)
-	meta := r.c.meta[i]
-	return Op{Service: uint16(meta >> 2), Outcome: platform.Outcome(meta & 3), Invoked: r.at, Completed: r.at + time.Duration(latency)}
+	meta := r.c.metaAt(i)
+	service := meta >> 2
+	r.completed[service] += time.Duration(completed)
+	return Op{Service: uint16(service), Outcome: platform.Outcome(meta & 3), Invoked: r.at, Completed: r.completed[service]}
 }
 
 // InvokeRead records a new read and returns its read id. Calls come in the
