@@ -73,7 +73,9 @@ type Variant struct {
 	// seeds.
 	Services map[string]map[string]Distribution `json:"services"`
 	// Worst holds, per service and figure, the seeds with the worst
-	// values (highest first, then by seed), to replay with run --seed.
+	// values (highest first, then by seed), to replay with run --seed:
+	// only seeds worse than the best, so none when every seed measured
+	// the same.
 	Worst map[string]map[string][]WorstSeed `json:"worst"`
 	// PerSeed is every seed's result, in seed order: what Merge needs.
 	PerSeed []Seed `json:"per_seed"`
@@ -202,11 +204,19 @@ func share(name string, met, n int) CheckShare {
 	return c
 }
 
-// worst lists the seeds with the highest measured values.
+// worst lists the seeds with the highest measured values, those worse
+// than the best seed's only: when every seed measured the same there is no
+// worst seed to replay.
 func worst(seeds []Seed, values []float64) []WorstSeed {
+	best := math.Inf(1)
+	for _, x := range values {
+		if !math.IsNaN(x) && x < best {
+			best = x
+		}
+	}
 	idx := make([]int, 0, len(seeds))
 	for k, x := range values {
-		if !math.IsNaN(x) {
+		if !math.IsNaN(x) && x > best {
 			idx = append(idx, k)
 		}
 	}

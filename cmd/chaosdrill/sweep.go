@@ -57,7 +57,8 @@ func newSweepCommand() *cobra.Command {
 the share of seeds that met it, with a 95% Wilson confidence interval; per
 service the distribution over the seeds of RTO, RPO, lost and unknown writes
 and write latency (min, p50, p90, p95, p99, max) and a histogram; the worst
-seeds of each figure, each replayable with chaosdrill run --seed=N.
+seeds of each figure (those worse than the best seed), per value of a
+what-if, replayable with chaosdrill run --seed=N (--set NAME=VALUE).
 
 The scenario's sweep.gates set the exit code: 0 when every gate holds, 1 when
 one does not (without gates: 1 when any seed did not pass), 2 bad input, 3
@@ -351,7 +352,7 @@ jobs:
 	}
 	result := sweep.Aggregate(about, finished, partial)
 	replay := replayCommand(plan.path, about.Vary)
-	result.WriteText(cmd.OutOrStdout(), replay)
+	result.WriteText(cmd.OutOrStdout(), replay, markdownPath(f.out))
 	if about.Shard == nil {
 		// A shard's summary is of some seeds; the merge writes the sweep's.
 		appendStepSummary(cmd.ErrOrStderr(), func(w io.Writer) error { return result.WriteMarkdown(w, replay) })
@@ -452,6 +453,14 @@ func shellWord(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
+// markdownPath is the sweep.md a sweep writes into out, "" without --out.
+func markdownPath(out string) string {
+	if out == "" {
+		return ""
+	}
+	return filepath.Join(out, fileSweepMD)
+}
+
 // writeSweepFiles writes sweep.json, sweep.md, sweep.html and junit.xml
 // into dir, whole or not at all.
 func writeSweepFiles(ctx context.Context, dir string, r *sweep.Result, replay sweep.Replay) error {
@@ -508,7 +517,7 @@ func runMerge(cmd *cobra.Command, args []string, out string) error {
 		}
 	}
 	replay := replayCommand(scenarioFileFor(merged), merged.Vary)
-	merged.WriteText(cmd.OutOrStdout(), replay)
+	merged.WriteText(cmd.OutOrStdout(), replay, markdownPath(out))
 	appendStepSummary(cmd.ErrOrStderr(), func(w io.Writer) error { return merged.WriteMarkdown(w, replay) })
 	if out != "" {
 		err := writeSweepFiles(ctx, out, merged, replay)

@@ -241,6 +241,38 @@ var _ = Describe("a what-if", func() {
 	)
 })
 
+var _ = Describe("a sweep's worst seeds", func() {
+	It("are printed with a replay command for each value, and name sweep.md only when it is written", func() {
+		dir := GinkgoT().TempDir()
+		code, stdout, stderr := chaosdrill(dir, "sweep", library("mongo-primary-kill"), "--seeds", "4", "--vary", "mongo.election_timeout=5s,10s")
+		Expect(code).To(Equal(exitPass), stderr)
+		for _, value := range []string{"5s", "10s"} {
+			Expect(stdout).To(ContainSubstring("worst seeds, mongo.election_timeout=" + value + ":"))
+			Expect(stdout).To(MatchRegexp(`replay one \(any seed the same way\): chaosdrill run \S+mongo-primary-kill.yaml --seed=\d+ --set mongo.election_timeout=` + value + "\n"))
+		}
+		Expect(stdout).NotTo(MatchRegexp(`: sweep\.md|sweep\.md lists the worst\)`), "no sweep.md was written")
+		Expect(stdout).To(ContainSubstring("with --out DIR, sweep.md lists the worst seeds"))
+		Expect(filepath.Join(dir, "sweep.md")).NotTo(BeAnExistingFile())
+
+		code, stdout, stderr = chaosdrill(dir, "sweep", library("mongo-primary-kill"), "--seeds", "4", "--out", "o")
+		Expect(code).To(Equal(exitPass), stderr)
+		Expect(stdout).To(ContainSubstring("the worst seeds with a replay command each: " + filepath.Join("o", "sweep.md")))
+		Expect(filepath.Join(dir, "o", "sweep.md")).To(BeAnExistingFile())
+	})
+
+	It("are only those worse than the best seed: a figure every seed measured the same lists none", func() {
+		dir := GinkgoT().TempDir()
+		code, stdout, stderr := chaosdrill(dir, "sweep", library("mongo-primary-kill"), "--seeds", "4", "--out", "o")
+		Expect(code).To(Equal(exitPass), stderr)
+		Expect(stdout).To(ContainSubstring("mongo lost writes: all 4 seeds 0\n"))
+		Expect(stdout).NotTo(MatchRegexp(`mongo lost writes: \d+ \(0\)`))
+		worst := sweepJSON(filepath.Join(dir, "o"))["variants"].([]any)[0].(map[string]any)["worst"].(map[string]any)["mongo"].(map[string]any)
+		Expect(worst["lost_writes"]).To(BeEmpty())
+		Expect(worst["rto_seconds"]).To(HaveLen(3), "4 seeds, all but the best")
+		Expect(string(readFile(filepath.Join(dir, "o", "sweep.md")))).To(ContainSubstring("| mongo | lost writes | all 4 seeds 0 | | |"))
+	})
+})
+
 var _ = Describe("sweep flags", func() {
 	DescribeTable("are checked before anything runs, exit 2",
 		func(want string, args ...string) {
