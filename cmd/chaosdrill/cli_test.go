@@ -395,6 +395,18 @@ var _ = Describe("chaosdrill list", func() {
 		}
 	})
 
+	It("names each runbook action's parameters, required or optional, as the catalogue says", func() {
+		code, stdout, _ := chaosdrill(repo, "list")
+		Expect(code).To(Equal(exitPass))
+		Expect(stdout).To(MatchRegexp(`mongo\.force-reconfigure .*\n\s+params: promote \(required\), service \(optional\)\n`))
+		for _, a := range platform.ActionCatalog() {
+			for _, name := range a.Required {
+				Expect(stdout).To(MatchRegexp(regexp.QuoteMeta(a.Name)+` .*\n\s+params: .*\b`+regexp.QuoteMeta(name)+` \(required\)`), a.Name)
+			}
+		}
+		Expect(mustRead(filepath.Join(repo, "README.md"))).NotTo(ContainSubstring("list actions"), "there is no list actions command")
+	})
+
 	It("lists every event each kind of service emits, with its meaning", func() {
 		code, stdout, _ := chaosdrill(repo, "list", "events")
 		Expect(code).To(Equal(exitPass))
