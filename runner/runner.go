@@ -481,7 +481,7 @@ func (r *Runner) startStep(i int, now time.Duration) {
 	s := r.sc.Runbook[i]
 	rec := &r.steps[i]
 	rec.Started, rec.StartedAt = true, now
-	r.opts.Log("%8s  runbook %s: %s %v", fmtTime(now), s.Name, s.Action, s.Params)
+	r.opts.Log("%8s  runbook %s: %s %s", fmtTime(now), s.Name, s.Action, platform.FormatParams(s.Params))
 	err := r.p.StartAction(context.Background(), platform.Action{Name: s.Name, Action: s.Action, Params: s.Params}, r)
 	if err != nil {
 		r.ActionDone(s.Name, err, now)

@@ -310,7 +310,7 @@ func (c *checker) checkReadWorkload(p string, svc *platform.ServiceSpec, w Workl
 			return true
 		})
 		if !matched {
-			c.add(indexPath(p+".read_preference_tags", i), "no member of %q that a read can select (not hidden, not an arbiter) has the tags %v, so reads with this set never find a server", svc.Name, set)
+			c.add(indexPath(p+".read_preference_tags", i), "no member of %q that a read can select (not hidden, not an arbiter) has the tags %s, so reads with this set never find a server", svc.Name, platform.FormatParams(set))
 		}
 	}
 }
