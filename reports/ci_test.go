@@ -227,6 +227,14 @@ var _ = Describe("report compare", func() {
 		Expect(doc["regressions"]).To(ConsistOf(HaveKeyWithValue("metric", "rto")))
 	})
 
+	It("never writes -0%: a fall of less than half a percent reads 0%", func() {
+		c := reports.Compare(base, newSet(withMongoRTO(seconds(29.9))), reports.DefaultThresholds())
+		var md bytes.Buffer
+		Expect(reports.WriteComparisonMarkdown(&md, c)).To(Succeed())
+		Expect(md.String()).To(ContainSubstring("30.04s -> 29.9s (-140ms, 0%)"))
+		Expect(md.String()).NotTo(ContainSubstring("-0%"))
+	})
+
 	It("lets a rise within either threshold pass: 10% on a large RTO, +2 ms on a tiny latency", func() {
 		r := withMongoRTO(seconds(33.0))
 		s := *r.Services["artifacts"]

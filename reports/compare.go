@@ -391,13 +391,19 @@ func changeText(m metric, ch MetricChange) string {
 	if ch.Change == nil {
 		return ""
 	}
-	sign := "+"
-	if *ch.Change < 0 {
-		sign = "-"
+	amount := m.format(math.Abs(*ch.Change))
+	s := amount
+	// No sign on a change that reads as nothing ("0s", "0"): "-0s" says
+	// less than nothing.
+	if zero := m.format(0); amount != zero {
+		if *ch.Change < 0 {
+			s = "-" + amount
+		} else {
+			s = "+" + amount
+		}
 	}
-	s := sign + m.format(math.Abs(*ch.Change))
 	if ch.RelativeChange != nil {
-		s += fmt.Sprintf(", %+.0f%%", *ch.RelativeChange*100)
+		s += ", " + FormatPercent(*ch.RelativeChange)
 	}
 	return s
 }

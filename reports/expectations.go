@@ -268,7 +268,7 @@ func serviceChecks(services map[string]*ServiceReport) []ExpectationResult {
 // formatSeconds writes report seconds as a Go duration rounded to the
 // millisecond ("12.345s", "1m30s").
 func formatSeconds(s float64) string {
-	return duration(s).Round(time.Millisecond).String()
+	return FormatDuration(duration(s))
 }
 
 // formatOptionalSeconds writes a nil time as never.

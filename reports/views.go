@@ -220,7 +220,7 @@ func timelineTable(r *Report, limit int) (table, int) {
 			what += " " + e.Node
 		}
 		if e.Detail != "" {
-			what += " (" + e.Detail + ")"
+			what += " (" + RoundDurations(e.Detail) + ")"
 		}
 		entries = append(entries, timelineEntry{e.At, what})
 	}
