@@ -522,10 +522,12 @@ func (r *Runner) Completed(op uint64, outcome platform.Outcome, at time.Duration
 // Observed records a platform event and fires what waits on it.
 func (r *Runner) Observed(e platform.Event) {
 	r.events = append(r.events, e)
+	// The console shows the notable events the report's timeline lists:
+	// all but the routine ones (and a failed fault, said below).
+	if !platform.RoutineEvent(e.What) && e.What != platform.EventFaultFailed {
+		r.opts.Log("%s", eventLine(e))
+	}
 	switch e.What {
-	case platform.EventPrimaryElected, platform.EventPrimaryLost, platform.EventMasterElected,
-		platform.EventHealthRed, platform.EventHealthGreen, platform.EventRollback, platform.EventRestoreCompleted:
-		r.opts.Log("%8s  %s: %s %s %s", fmtTime(e.At), e.Service, e.What, e.Node, e.Detail)
 	case platform.EventNodeUp:
 		r.nodeUp(e.Node, e.At)
 	case platform.EventFaultFailed:
@@ -748,6 +750,19 @@ func (w *workload) Fire(now time.Duration) {
 	w.r.loop.At(w.next, w)
 }
 
+// eventLine is the console's line for an event: "  14m59.825s  logs:
+// health-red (no elected master ...)", its times as the report writes them.
+func eventLine(e platform.Event) string {
+	line := fmt.Sprintf("%8s  %s: %s", fmtTime(e.At), e.Service, e.What)
+	if e.Node != "" {
+		line += " " + e.Node
+	}
+	if e.Detail != "" {
+		line += " (" + reports.RoundDurations(e.Detail) + ")"
+	}
+	return line
+}
+
 func fmtTime(d time.Duration) string {
-	return d.Truncate(time.Millisecond).String()
+	return reports.FormatDuration(d)
 }
