@@ -1,6 +1,8 @@
 package reports
 
 import (
+	"bytes"
+	"encoding/json"
 	"time"
 
 	"github.com/chaosdrill/chaosdrill/platform"
@@ -268,7 +270,10 @@ type ServiceReport struct {
 	// ReadBack is "complete" when every write was looked up after recovery,
 	// "failed" when the read-back could not run (ReadBackError says why):
 	// Lost, LostAfterFault, UnknownPresent, RPO and LostWrites are then not
-	// measured and stay zero, and the service's checks are unverified.
+	// measured: zero here, null in report.json (see MarshalJSON), "not
+	// measured (read-back failed)" wherever they are written, and the
+	// service's checks are unverified. The RTO then rests on the
+	// acknowledgements alone (no write is known to be lost).
 	ReadBack      string `json:"read_back"`
 	ReadBackError string `json:"read_back_error,omitempty"`
 
@@ -413,4 +418,29 @@ func sign(x float64) float64 {
 		return -1
 	}
 	return 1
+}
+
+// MarshalJSON writes a service's report; when its read-back failed, every
+// figure that rests on the read-back (unknown_present, lost,
+// lost_after_fault, rpo_seconds, lost_writes) is null: not measured, not 0.
+func (s ServiceReport) MarshalJSON() ([]byte, error) {
+	type plain ServiceReport
+	var v any = plain(s)
+	if s.ReadBack == ReadBackFailed {
+		v = struct {
+			plain
+			UnknownPresent *int64      `json:"unknown_present"`
+			Lost           *int64      `json:"lost"`
+			LostAfterFault *int64      `json:"lost_after_fault"`
+			RPO            *float64    `json:"rpo_seconds"`
+			LostWrites     []LostWrite `json:"lost_writes"`
+		}{plain: plain(s)}
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSpace(b.Bytes()), nil
 }
