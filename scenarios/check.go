@@ -125,6 +125,14 @@ func (c *checker) checkImages() {
 	}
 }
 
+// platformWord names a platform for a reader: sim is the simulator.
+func platformWord(name string) string {
+	if name == "sim" {
+		return "simulator"
+	}
+	return name
+}
+
 func (c *checker) checkParameters() {
 	if !c.options.checkParameters {
 		return
@@ -140,9 +148,18 @@ func (c *checker) checkParameters() {
 		value := c.scenario.Parameters[name]
 		p, ok := known[name]
 		if !ok {
+			listing := "chaosdrill list --parameters"
+			if c.options.platformName != "" && c.options.platformName != "sim" {
+				listing += " --platform " + c.options.platformName
+			}
+			if c.options.otherParameters[name] {
+				c.add(path, "%q is a %s-only parameter: the %s platform has no such knob (see `%s`)",
+					name, platformWord(c.options.otherPlatform), platformWord(c.options.platformName), listing)
+				continue
+			}
 			hint := suggestion(name, names, "")
 			if !strings.HasPrefix(hint, ";") {
-				hint = " (see `chaosdrill list --parameters`)"
+				hint = " (see `" + listing + "`)"
 			}
 			c.add(path, "unknown parameter %q%s", name, hint)
 			continue

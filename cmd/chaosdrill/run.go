@@ -415,7 +415,9 @@ func runID(platformName, scenario string, seed uint64) string {
 func loadScenario(ctx context.Context, path string, known []platform.Parameter, platformName string, extra ...scenarios.Option) (*scenarios.Scenario, error) {
 	opts := append([]scenarios.Option{scenarios.WithParameters(known), scenarios.WithContext(ctx)}, extra...)
 	if platformName == "containers" {
-		opts = append(opts, scenarios.WithNodeNames(containerAlias))
+		opts = append(opts, scenarios.WithNodeNames(containerAlias), scenarios.WithParameterPlatforms("containers", "sim", simulator.Parameters()))
+	} else {
+		opts = append(opts, scenarios.WithParameterPlatforms("sim", "containers", containers.Parameters()))
 	}
 	sc, err := scenarios.Load(path, opts...)
 	switch {
