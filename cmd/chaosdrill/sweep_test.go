@@ -116,6 +116,35 @@ var _ = Describe("chaosdrill sweep sharded over machines", Ordered, func() {
 	)
 })
 
+var _ = Describe("sweep merge's replay commands", func() {
+	It("name the scenario file the shards recorded, or the one --scenario names, never a placeholder when the file is there", func() {
+		dir := GinkgoT().TempDir()
+		Expect(os.MkdirAll(filepath.Join(dir, "drills"), 0o755)).To(Succeed())
+		Expect(os.WriteFile(filepath.Join(dir, "drills", "pk.yaml"), readFile(library("mongo-primary-kill")), 0o644)).To(Succeed())
+		for _, shard := range []string{"1/2", "2/2"} {
+			code, _, stderr := chaosdrill(dir, "sweep", filepath.Join("drills", "pk.yaml"), "--seeds", "4", "--shard", shard, "--out", "shard"+shard[:1])
+			Expect(code).To(Equal(exitPass), stderr)
+		}
+		Expect(sweepJSON(filepath.Join(dir, "shard1"))).To(HaveKeyWithValue("scenario_file", filepath.Join("drills", "pk.yaml")))
+		code, stdout, stderr := chaosdrill(dir, "sweep", "merge", "shard1", "shard2", "--out", "merged")
+		Expect(code).To(Equal(exitPass), stderr)
+		Expect(stdout).To(MatchRegexp(`chaosdrill run drills/pk\.yaml --seed=\d+`))
+		Expect(string(readFile(filepath.Join(dir, "merged", "sweep.md")))).NotTo(ContainSubstring("scenario file>"))
+
+		// Moved away: the merge says so, and --scenario names the file.
+		Expect(os.Rename(filepath.Join(dir, "drills"), filepath.Join(dir, "elsewhere"))).To(Succeed())
+		code, stdout, stderr = chaosdrill(dir, "sweep", "merge", "shard1", "shard2")
+		Expect(code).To(Equal(exitPass), stderr)
+		Expect(stderr).To(ContainSubstring("name the file with sweep merge --scenario FILE"))
+		code, stdout, stderr = chaosdrill(dir, "sweep", "merge", "shard1", "shard2", "--scenario", filepath.Join("elsewhere", "pk.yaml"))
+		Expect(code).To(Equal(exitPass), stderr)
+		Expect(stdout).To(MatchRegexp(`chaosdrill run elsewhere/pk\.yaml --seed=\d+`))
+		code, _, stderr = chaosdrill(dir, "sweep", "merge", "shard1", "shard2", "--scenario", library("az-outage"))
+		Expect(code).To(Equal(exitBadInput))
+		Expect(stderr).To(ContainSubstring("not the scenario file the shards ran"))
+	})
+})
+
 var _ = Describe("a sweep's gates", func() {
 	gated := func(dir, gates string) string {
 		text := strings.Replace(string(readFile(library("mongo-primary-kill"))), "name: mongo-primary-kill", "name: gated", 1)
