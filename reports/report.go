@@ -3,6 +3,8 @@ package reports
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/chaosdrill/chaosdrill/platform"
@@ -135,6 +137,9 @@ type Run struct {
 	// Sampled holds every value the run drew from its seed, by what it
 	// was drawn for (see Report.Sampled).
 	Sampled map[string]string
+	// Overrides are the model parameters and fields the run did not take
+	// from the defaults (see Report.Overrides).
+	Overrides []Override
 
 	// Images are the container images the run started, by service kind
 	// (mongo, elasticsearch, s3); nil on the simulator.
@@ -175,6 +180,12 @@ type Report struct {
 	// file writes them. Empty when nothing was drawn; null in an error
 	// report.
 	Sampled map[string]string `json:"sampled"`
+	// Overrides lists, in name order, what the run changed from the
+	// defaults: each model parameter the file sets under `parameters:`
+	// (source "file") and each field run --set NAME=VALUE changed (source
+	// "--set"; it wins over the file). Empty when nothing was overridden;
+	// absent from a report written before it was recorded.
+	Overrides []Override `json:"overrides"`
 	// VersionSkew lists the roles rebuilt on an older version of a key
 	// than the newest published; Upgrades the rolling upgrades and their
 	// mixed-version windows (reports/roles.go).
@@ -443,4 +454,44 @@ func (s ServiceReport) MarshalJSON() ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSpace(b.Bytes()), nil
+}
+
+// Sources of an override.
+const (
+	OverrideFile = "file"
+	OverrideSet  = "--set"
+)
+
+// Override is one model parameter or scenario field a run did not take
+// from the defaults: its name, its value as written (a distribution as
+// the file writes it) and where it came from (OverrideFile, OverrideSet).
+type Override struct {
+	Name   string `json:"name"`
+	Value  string `json:"value"`
+	Source string `json:"source"`
+}
+
+// OverridesText writes overrides as one line: "mongo.election_timeout=5s
+// (file), workload.mongo.write_concern=multiRegion (--set)"; "none" when
+// there are none.
+func OverridesText(overrides []Override) string {
+	if len(overrides) == 0 {
+		return "none"
+	}
+	parts := make([]string, 0, len(overrides))
+	for _, o := range overrides {
+		parts = append(parts, o.Name+"="+o.Value+" ("+o.Source+")")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// OverridesDiffer says how two reports' overrides differ ("" when they
+// are the same): a comparison of runs that changed different knobs
+// compares different experiments.
+func OverridesDiffer(base, new *Report) string {
+	a, b := OverridesText(base.Overrides), OverridesText(new.Overrides)
+	if a == b {
+		return ""
+	}
+	return fmt.Sprintf("%s: the runs overrode different parameters (base: %s; new: %s), so they are different experiments", new.Scenario, a, b)
 }

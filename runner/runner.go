@@ -43,6 +43,33 @@ type Options struct {
 	// progress line).
 	Progress      func(Progress)
 	ProgressEvery time.Duration
+	// Sets are the NAME=VALUE changes run --set made to the file: the
+	// report records them as overrides (source --set), beside the file's
+	// own parameters.
+	Sets []string
+}
+
+// overrides lists what the run changed from the defaults, by name: the
+// file's parameters, then --set (which wins over the file).
+func overrides(sc *scenarios.Scenario, sets []string) []reports.Override {
+	byName := map[string]reports.Override{}
+	for name, v := range sc.Parameters {
+		value := v.Text
+		if v.Distribution != nil {
+			value = v.Distribution.String()
+		}
+		byName[name] = reports.Override{Name: name, Value: value, Source: reports.OverrideFile}
+	}
+	for _, set := range sets {
+		if name, value, ok := strings.Cut(set, "="); ok {
+			byName[name] = reports.Override{Name: name, Value: value, Source: reports.OverrideSet}
+		}
+	}
+	out := make([]reports.Override, 0, len(byName))
+	for _, name := range platform.SortedKeys(byName) {
+		out = append(out, byName[name])
+	}
+	return out
 }
 
 // Error is a run that could not complete, with the phase it stopped in
@@ -207,6 +234,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 		Expect:         sc.Expect,
 		ReadBackErrors: r.readBackErrors,
 		Sampled:        r.sampled(),
+		Overrides:      overrides(sc, opts.Sets),
 		Rehearsal:      r.rehearsalRun(),
 	}
 	if images, ok := p.(platform.ImageReporter); ok {

@@ -185,7 +185,7 @@ func runLocked(ctx context.Context, cmd *cobra.Command, path string, sc *scenari
 	if err != nil {
 		return failedRun(ctx, stdout, cmd.ErrOrStderr(), path, out, sc, f, started, reports.PhasePreflight, err)
 	}
-	opts := runner.Options{Seed: f.seed, RunID: runID(f.platform, sc.Name, f.seed),
+	opts := runner.Options{Seed: f.seed, RunID: runID(f.platform, sc.Name, f.seed), Sets: f.sets,
 		BeforeLoop: func() error { return enterPhase(ctx, phaseSimulate) }}
 	if !f.quiet {
 		opts.Log = func(format string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", a...) }
