@@ -116,3 +116,13 @@ func EventCatalog(kind string) []EventInfo {
 func EmitsEvent(kind, what string) bool {
 	return slices.ContainsFunc(EventCatalog(kind), func(e EventInfo) bool { return e.What == what })
 }
+
+// routineEvents are the events a run emits over and over whatever happens
+// (a sync pass, a snapshot, a lag sample): the console leaves them out,
+// and the report's timeline keeps them.
+var routineEvents = []string{EventSyncCompleted, EventSnapshotCompleted, EventReplicationLag}
+
+// RoutineEvent reports whether what is a routine event (see
+// routineEvents). The console shows every other event the report's
+// timeline lists.
+func RoutineEvent(what string) bool { return slices.Contains(routineEvents, what) }

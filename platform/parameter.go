@@ -33,7 +33,17 @@ const (
 	// MaxParameterNumber bounds whole-number and floating-point parameters
 	// (counts, sizes, rates in MB/s, fractions).
 	MaxParameterNumber = 1_000_000
+	// MaxPercent bounds a percentage parameter (see [Parameter.Percent]):
+	// a share of a disk, a watermark.
+	MaxPercent = 100
 )
+
+// Percent reports whether the parameter is a percentage (its name ends in
+// "_percent" or "_watermark", e.g. disk.usage_percent,
+// es.flood_stage_watermark): its values are from 0 to MaxPercent.
+func (p Parameter) Percent() bool {
+	return strings.HasSuffix(p.Name, "_percent") || strings.HasSuffix(p.Name, "_watermark")
+}
 
 // Periodic reports whether the parameter is the period of something that
 // repeats (its name ends in "_interval", e.g. mongo.heartbeat_interval):
@@ -69,7 +79,8 @@ func isFloat(s string) bool { _, err := strconv.ParseFloat(s, 64); return err ==
 func isDuration(s string) bool { _, err := time.ParseDuration(s); return err == nil }
 
 // Range returns the inclusive bounds the parameter's values must lie in,
-// written in its form: its own Min and Max, else its kind's default range.
+// written in its form: its own Min and Max, else its kind's default range
+// (a percentage's up to MaxPercent).
 // Both are empty for booleans and for text.
 func (p Parameter) Range() (lowest, highest string) {
 	lowest, highest = p.Min, p.Max
@@ -90,6 +101,9 @@ func (p Parameter) Range() (lowest, highest string) {
 		}
 		if highest == "" {
 			highest = strconv.Itoa(MaxParameterNumber)
+			if p.Percent() {
+				highest = strconv.Itoa(MaxPercent)
+			}
 		}
 	}
 	return lowest, highest

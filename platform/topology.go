@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -590,4 +591,15 @@ func SortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// FormatParams writes a map of parameters the one way the CLI and the
+// reports show them: "{region: us-west-1, service: artifacts}", keys
+// sorted; "{}" when empty.
+func FormatParams(params map[string]string) string {
+	parts := make([]string, 0, len(params))
+	for _, k := range SortedKeys(params) {
+		parts = append(parts, k+": "+params[k])
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
 }

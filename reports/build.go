@@ -90,6 +90,7 @@ func Build(run *Run) *Report {
 		VersionSkew:     versionSkewReports(run.VersionSkews),
 		Upgrades:        upgradeReports(run),
 		Sampled:         make(map[string]string, len(run.Sampled)),
+		Overrides:       append([]Override{}, run.Overrides...),
 		Rehearsal:       rehearsalReport(run),
 	}
 	for k, v := range run.Sampled {
@@ -191,6 +192,7 @@ func BuildError(run *Run, phase string, err error) *Report {
 		Expectations:    []ExpectationResult{},
 		VersionSkew:     versionSkewReports(run.VersionSkews),
 		Upgrades:        upgradeReports(run),
+		Overrides:       append([]Override{}, run.Overrides...),
 	}
 	report.MarkError(phase, err)
 	return report

@@ -179,7 +179,36 @@ var _ = Describe("a suite's summary", func() {
 		Expect(row.Services["mongo"].RPO).To(BeNil())
 		var text bytes.Buffer
 		reports.WriteSuiteText(&text, reports.NewSuiteSummary("sim", 1, nightStart, 1, []reports.SuiteRun{row}))
-		Expect(text.String()).To(MatchRegexp(`mongo\s+unverified\s+30\.04s\s+unverified`))
+		Expect(text.String()).To(MatchRegexp(`mongo\s+not measured \(read-back failed\)\s+30\.04s\s+not measured \(read-back failed\)`))
+	})
+
+	It("writes every figure that rests on a failed read-back as null or not measured, in every file", func() {
+		run := regionLoss()
+		run.ReadBackErrors = map[string]string{"mongo": "connection refused"}
+		r := reports.Build(run)
+		var js bytes.Buffer
+		Expect(reports.WriteJSON(&js, r)).To(Succeed())
+		var doc struct {
+			Services map[string]map[string]any `json:"services"`
+		}
+		Expect(json.Unmarshal(js.Bytes(), &doc)).To(Succeed())
+		mongo := doc.Services["mongo"]
+		for _, field := range []string{"lost", "lost_after_fault", "unknown_present", "rpo_seconds", "lost_writes"} {
+			Expect(mongo).To(HaveKeyWithValue(field, BeNil()), field)
+		}
+		Expect(mongo).To(HaveKeyWithValue("read_back", "failed"))
+		Expect(doc.Services["artifacts"]["lost"]).NotTo(BeNil(), "a service whose read-back ran keeps its figures")
+		back, err := reports.Decode("report.json", js.Bytes())
+		Expect(err).NotTo(HaveOccurred(), "a report with nulls reads back")
+		Expect(back.Services["mongo"].ReadBack).To(Equal(reports.ReadBackFailed))
+
+		var md, junit bytes.Buffer
+		Expect(reports.WriteMarkdown(&md, r)).To(Succeed())
+		Expect(md.String()).To(ContainSubstring("| mongo: lost writes <= 0 | lost writes not measured (read-back failed) |"))
+		Expect(md.String()).To(MatchRegexp(`\| mongo \| \d+ \| \d+ \| \d+ \(not measured \(read-back failed\)\) \| not measured \(read-back failed\) \|`))
+		Expect(md.String()).NotTo(MatchRegexp(`mongo: (lost writes|rpo)[^|]*\| (0 lost writes|rpo 0s)`))
+		Expect(reports.WriteJUnit(&junit, r)).To(Succeed())
+		Expect(junit.String()).To(ContainSubstring("lost writes not measured (read-back failed)"))
 	})
 })
 
@@ -225,6 +254,14 @@ var _ = Describe("report compare", func() {
 		Expect(json.Unmarshal(js.Bytes(), &doc)).To(Succeed())
 		Expect(doc).To(HaveKeyWithValue("schema", reports.CompareSchema))
 		Expect(doc["regressions"]).To(ConsistOf(HaveKeyWithValue("metric", "rto")))
+	})
+
+	It("never writes -0%: a fall of less than half a percent reads 0%", func() {
+		c := reports.Compare(base, newSet(withMongoRTO(seconds(29.9))), reports.DefaultThresholds())
+		var md bytes.Buffer
+		Expect(reports.WriteComparisonMarkdown(&md, c)).To(Succeed())
+		Expect(md.String()).To(ContainSubstring("30.04s -> 29.9s (-140ms, 0%)"))
+		Expect(md.String()).NotTo(ContainSubstring("-0%"))
 	})
 
 	It("lets a rise within either threshold pass: 10% on a large RTO, +2 ms on a tiny latency", func() {

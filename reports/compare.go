@@ -261,8 +261,11 @@ type Comparison struct {
 	OnlyInBase  []string             `json:"only_in_base"`
 	OnlyInNew   []string             `json:"only_in_new"`
 	// Notes say what makes the runs less comparable: other seeds, another
-	// platform, stored verdicts worked out again.
+	// platform, other overrides, stored verdicts worked out again.
 	Notes []string `json:"notes"`
+	// OverrideWarnings name each scenario whose runs overrode different
+	// parameters (see OverridesDiffer); they are among the notes too.
+	OverrideWarnings []string `json:"override_warnings"`
 }
 
 // Compare compares the runs of base and new scenario by scenario (by
@@ -272,7 +275,7 @@ type Comparison struct {
 func Compare(base, new *RunSet, th Thresholds) *Comparison {
 	c := &Comparison{
 		Schema: CompareSchema, Base: base.Path, New: new.Path, Thresholds: th,
-		Scenarios: []ScenarioComparison{}, Regressions: []Regression{}, OnlyInBase: []string{}, OnlyInNew: []string{}, Notes: []string{},
+		Scenarios: []ScenarioComparison{}, Regressions: []Regression{}, OnlyInBase: []string{}, OnlyInNew: []string{}, Notes: []string{}, OverrideWarnings: []string{},
 	}
 	c.Notes = append(c.Notes, base.Warnings...)
 	c.Notes = append(c.Notes, new.Warnings...)
@@ -300,6 +303,10 @@ func (c *Comparison) compareScenario(base, new *Report) ScenarioComparison {
 	}
 	if base.Platform != new.Platform {
 		c.Notes = append(c.Notes, fmt.Sprintf("%s: platform %s in base, %s in new", new.Scenario, base.Platform, new.Platform))
+	}
+	if d := OverridesDiffer(base, new); d != "" {
+		c.Notes = append(c.Notes, d)
+		c.OverrideWarnings = append(c.OverrideWarnings, d)
 	}
 	if new.Verdict != base.Verdict && worse(base.Verdict, new.Verdict) == new.Verdict {
 		c.Regressions = append(c.Regressions, Regression{Scenario: new.Scenario, Metric: MetricVerdict, Base: base.Verdict, New: new.Verdict, Why: "the verdict got worse"})
@@ -391,13 +398,19 @@ func changeText(m metric, ch MetricChange) string {
 	if ch.Change == nil {
 		return ""
 	}
-	sign := "+"
-	if *ch.Change < 0 {
-		sign = "-"
+	amount := m.format(math.Abs(*ch.Change))
+	s := amount
+	// No sign on a change that reads as nothing ("0s", "0"): "-0s" says
+	// less than nothing.
+	if zero := m.format(0); amount != zero {
+		if *ch.Change < 0 {
+			s = "-" + amount
+		} else {
+			s = "+" + amount
+		}
 	}
-	s := sign + m.format(math.Abs(*ch.Change))
 	if ch.RelativeChange != nil {
-		s += fmt.Sprintf(", %+.0f%%", *ch.RelativeChange*100)
+		s += ", " + FormatPercent(*ch.RelativeChange)
 	}
 	return s
 }

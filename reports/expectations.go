@@ -19,6 +19,10 @@ func checks(run *Run, services map[string]*ServiceReport) []ExpectationResult {
 	return append(rows, serviceChecks(services)...)
 }
 
+// notMeasuredReadBack says a figure that rests on the read-back was not
+// measured.
+const notMeasuredReadBack = "not measured (read-back failed)"
+
 // taint is why a service's expectations cannot pass whatever was measured:
 // result not-rehearsed or unverified, and the reason; result "" when none.
 type taint struct{ result, reason string }
@@ -90,13 +94,14 @@ func checkExpectations(run *Run, services map[string]*ServiceReport) []Expectati
 			}
 			// Whatever was measured means nothing without the fault, or
 			// without the read-back.
-			if why.result != "" {
+			if why.result != "" && !strings.HasSuffix(unmeasured, notMeasuredReadBack) {
 				r.Result = why.result
 				r.Observed += "; " + why.reason
 			}
 			r.Pass = r.Result == VerdictPass
 			results = append(results, r)
 		}
+		readBackFailed := measured && s.ReadBack == ReadBackFailed
 		lost := func() string { return fmt.Sprintf("%d lost writes", s.Lost) }
 		rto := func() string {
 			if s.RTO == nil {
@@ -106,11 +111,17 @@ func checkExpectations(run *Run, services map[string]*ServiceReport) []Expectati
 		}
 		if e.LostWrites != nil {
 			add(fmt.Sprintf("lost writes <= %d", *e.LostWrites), func() (bool, string, string) {
+				if readBackFailed {
+					return false, "", "lost writes " + notMeasuredReadBack
+				}
 				return s.Lost <= int64(*e.LostWrites), lost(), ""
 			})
 		}
 		if e.MinLost != nil {
 			add(fmt.Sprintf("lost writes >= %d", *e.MinLost), func() (bool, string, string) {
+				if readBackFailed {
+					return false, "", "lost writes " + notMeasuredReadBack
+				}
 				return s.Lost >= int64(*e.MinLost), lost(), ""
 			})
 		}
@@ -127,6 +138,9 @@ func checkExpectations(run *Run, services map[string]*ServiceReport) []Expectati
 		}
 		if e.RPOMax != nil {
 			add("rpo <= "+e.RPOMax.String(), func() (bool, string, string) {
+				if readBackFailed {
+					return false, "", "rpo " + notMeasuredReadBack
+				}
 				return duration(s.RPO) <= e.RPOMax.D(), "rpo " + formatSeconds(s.RPO), ""
 			})
 		}
@@ -268,7 +282,7 @@ func serviceChecks(services map[string]*ServiceReport) []ExpectationResult {
 // formatSeconds writes report seconds as a Go duration rounded to the
 // millisecond ("12.345s", "1m30s").
 func formatSeconds(s float64) string {
-	return duration(s).Round(time.Millisecond).String()
+	return FormatDuration(duration(s))
 }
 
 // formatOptionalSeconds writes a nil time as never.

@@ -76,6 +76,9 @@ func junitSuite(r *Report, info *RunInfo, id int) junit.Testsuite {
 	}
 	suite.AddProperty("verdict", r.Verdict)
 	suite.AddProperty("simulated_seconds", strconv.FormatFloat(r.DurationSeconds, 'f', -1, 64))
+	for _, o := range r.Overrides {
+		suite.AddProperty("override."+o.Name, o.Value+" ("+o.Source+")")
+	}
 	if info != nil && info.Version != "" {
 		suite.AddProperty("chaosdrill_version", info.Version)
 	}

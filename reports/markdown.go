@@ -65,7 +65,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			section{"Rehearsal: the people beside the assumptions", rehearsalTable(r), "The runbook has no step."},
 			section{"Rehearsal history", historyTable(r), "No earlier rehearsal."})
 	}
-	sections = append(sections, section{"Drawn from the seed", sampledTable(r), "Nothing was drawn: the scenario fixes every time, delay and parameter."})
+	sections = append(sections,
+		section{"Overrides", overridesTable(r), "None: every model parameter has its default, and no --set changed the file."},
+		section{"Drawn from the seed", sampledTable(r), "Nothing was drawn: the scenario fixes every time, delay and parameter."})
 	for _, s := range sections {
 		fmt.Fprintf(b, "## %s\n\n", s.title)
 		if len(s.table.Rows) == 0 {
@@ -155,4 +157,17 @@ func imagesLine(images map[string]string) string {
 		parts[i] = kind + " " + images[kind]
 	}
 	return strings.Join(parts, ", ")
+}
+
+// overridesTable lists what the run changed from the defaults, and where.
+func overridesTable(r *Report) table {
+	t := table{Headers: []string{"parameter or field", "value", "set by"}}
+	for _, o := range r.Overrides {
+		by := "the file's parameters"
+		if o.Source == OverrideSet {
+			by = "run --set"
+		}
+		t.Rows = append(t.Rows, []string{o.Name, o.Value, by})
+	}
+	return t
 }

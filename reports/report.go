@@ -1,6 +1,10 @@
 package reports
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/chaosdrill/chaosdrill/platform"
@@ -133,6 +137,9 @@ type Run struct {
 	// Sampled holds every value the run drew from its seed, by what it
 	// was drawn for (see Report.Sampled).
 	Sampled map[string]string
+	// Overrides are the model parameters and fields the run did not take
+	// from the defaults (see Report.Overrides).
+	Overrides []Override
 
 	// Images are the container images the run started, by service kind
 	// (mongo, elasticsearch, s3); nil on the simulator.
@@ -173,6 +180,12 @@ type Report struct {
 	// file writes them. Empty when nothing was drawn; null in an error
 	// report.
 	Sampled map[string]string `json:"sampled"`
+	// Overrides lists, in name order, what the run changed from the
+	// defaults: each model parameter the file sets under `parameters:`
+	// (source "file") and each field run --set NAME=VALUE changed (source
+	// "--set"; it wins over the file). Empty when nothing was overridden;
+	// absent from a report written before it was recorded.
+	Overrides []Override `json:"overrides"`
 	// VersionSkew lists the roles rebuilt on an older version of a key
 	// than the newest published; Upgrades the rolling upgrades and their
 	// mixed-version windows (reports/roles.go).
@@ -268,7 +281,10 @@ type ServiceReport struct {
 	// ReadBack is "complete" when every write was looked up after recovery,
 	// "failed" when the read-back could not run (ReadBackError says why):
 	// Lost, LostAfterFault, UnknownPresent, RPO and LostWrites are then not
-	// measured and stay zero, and the service's checks are unverified.
+	// measured: zero here, null in report.json (see MarshalJSON), "not
+	// measured (read-back failed)" wherever they are written, and the
+	// service's checks are unverified. The RTO then rests on the
+	// acknowledgements alone (no write is known to be lost).
 	ReadBack      string `json:"read_back"`
 	ReadBackError string `json:"read_back_error,omitempty"`
 
@@ -413,4 +429,69 @@ func sign(x float64) float64 {
 		return -1
 	}
 	return 1
+}
+
+// MarshalJSON writes a service's report; when its read-back failed, every
+// figure that rests on the read-back (unknown_present, lost,
+// lost_after_fault, rpo_seconds, lost_writes) is null: not measured, not 0.
+func (s ServiceReport) MarshalJSON() ([]byte, error) {
+	type plain ServiceReport
+	var v any = plain(s)
+	if s.ReadBack == ReadBackFailed {
+		v = struct {
+			plain
+			UnknownPresent *int64      `json:"unknown_present"`
+			Lost           *int64      `json:"lost"`
+			LostAfterFault *int64      `json:"lost_after_fault"`
+			RPO            *float64    `json:"rpo_seconds"`
+			LostWrites     []LostWrite `json:"lost_writes"`
+		}{plain: plain(s)}
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSpace(b.Bytes()), nil
+}
+
+// Sources of an override.
+const (
+	OverrideFile = "file"
+	OverrideSet  = "--set"
+)
+
+// Override is one model parameter or scenario field a run did not take
+// from the defaults: its name, its value as written (a distribution as
+// the file writes it) and where it came from (OverrideFile, OverrideSet).
+type Override struct {
+	Name   string `json:"name"`
+	Value  string `json:"value"`
+	Source string `json:"source"`
+}
+
+// OverridesText writes overrides as one line: "mongo.election_timeout=5s
+// (file), workload.mongo.write_concern=multiRegion (--set)"; "none" when
+// there are none.
+func OverridesText(overrides []Override) string {
+	if len(overrides) == 0 {
+		return "none"
+	}
+	parts := make([]string, 0, len(overrides))
+	for _, o := range overrides {
+		parts = append(parts, o.Name+"="+o.Value+" ("+o.Source+")")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// OverridesDiffer says how two reports' overrides differ ("" when they
+// are the same): a comparison of runs that changed different knobs
+// compares different experiments.
+func OverridesDiffer(base, new *Report) string {
+	a, b := OverridesText(base.Overrides), OverridesText(new.Overrides)
+	if a == b {
+		return ""
+	}
+	return fmt.Sprintf("%s: the runs overrode different parameters (base: %s; new: %s), so they are different experiments", new.Scenario, a, b)
 }

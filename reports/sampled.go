@@ -25,14 +25,14 @@ func sampledTable(r *Report) table {
 				continue
 			}
 		}
-		t.Rows = append(t.Rows, []string{name, value})
+		t.Rows = append(t.Rows, []string{name, RoundDurations(value)})
 	}
 	if len(links) > 0 {
 		lo, hi := links[0], links[0]
 		for _, d := range links {
 			lo, hi = min(lo, d), max(hi, d)
 		}
-		t.Rows = append(t.Rows, []string{fmt.Sprintf("link latencies (%d links)", len(links)), fmt.Sprintf("%s to %s", lo, hi)})
+		t.Rows = append(t.Rows, []string{fmt.Sprintf("link latencies (%d links)", len(links)), FormatDuration(lo) + " to " + FormatDuration(hi)})
 	}
 	return t
 }

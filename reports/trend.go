@@ -488,3 +488,26 @@ func dateTicks(from, to time.Time, plotWidth float64) []dateTick {
 	}
 	return ticks
 }
+
+// TrendOverrideWarnings names each scenario whose runs, night after
+// night in the order given, overrode different parameters: its trend then
+// mixes different experiments.
+func TrendOverrideWarnings(sets []*RunSet) []string {
+	var warnings []string
+	last := map[string]*Report{}
+	for _, set := range sets {
+		for _, run := range set.Runs {
+			r := run.Report
+			if r == nil {
+				continue
+			}
+			if before, ok := last[r.Scenario]; ok {
+				if d := OverridesDiffer(before, r); d != "" {
+					warnings = append(warnings, set.Path+": "+d)
+				}
+			}
+			last[r.Scenario] = r
+		}
+	}
+	return warnings
+}

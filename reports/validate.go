@@ -66,6 +66,11 @@ func (v *validator) check(r *Report) {
 	duration := r.DurationSeconds
 	v.seconds("duration_seconds", &duration)
 	v.rehearsal(r.Rehearsal)
+	for i, o := range r.Overrides {
+		if o.Name == "" || (o.Source != OverrideFile && o.Source != OverrideSet) {
+			v.add("overrides[%d]: want a name and a source of %s or %s, got %q from %q", i, OverrideFile, OverrideSet, o.Name, o.Source)
+		}
+	}
 	for _, name := range r.ServiceNames() {
 		s := r.Services[name]
 		p := "services." + name

@@ -218,7 +218,7 @@ var _ = Describe("Verdicts", func() {
 
 			Expect(r.Verdict).To(Equal(reports.VerdictUnverified))
 			Expect(reports.ExitCode(r.Verdict)).To(Equal(1))
-			Expect(summary(r)).To(MatchRegexp(`logs\s+600\s+0\s+0\s+unverified`))
+			Expect(summary(r)).To(MatchRegexp(`logs\s+600\s+0\s+0\s+not measured \(read-back failed\)`))
 			Expect(summary(r)).To(ContainSubstring("UNVERIFIED logs: writes read back: observed the read-back failed"))
 			Expect(markdown(r)).To(ContainSubstring("logs: unknown; its read-back failed"))
 		})

@@ -93,7 +93,7 @@ func outagesTable(r *Report) table {
 
 // notReadBack stands in a table for a count the read-back should have
 // given.
-const notReadBack = "unverified"
+const notReadBack = "not measured (read-back failed)"
 
 func faultsTable(r *Report) table {
 	t := table{Headers: []string{"fault", "kind", "target", "nodes", "status", "at", "healed", "why not / error"}}
@@ -220,7 +220,7 @@ func timelineTable(r *Report, limit int) (table, int) {
 			what += " " + e.Node
 		}
 		if e.Detail != "" {
-			what += " (" + e.Detail + ")"
+			what += " (" + RoundDurations(e.Detail) + ")"
 		}
 		entries = append(entries, timelineEntry{e.At, what})
 	}

@@ -43,6 +43,33 @@ type Options struct {
 	// progress line).
 	Progress      func(Progress)
 	ProgressEvery time.Duration
+	// Sets are the NAME=VALUE changes run --set made to the file: the
+	// report records them as overrides (source --set), beside the file's
+	// own parameters.
+	Sets []string
+}
+
+// overrides lists what the run changed from the defaults, by name: the
+// file's parameters, then --set (which wins over the file).
+func overrides(sc *scenarios.Scenario, sets []string) []reports.Override {
+	byName := map[string]reports.Override{}
+	for name, v := range sc.Parameters {
+		value := v.Text
+		if v.Distribution != nil {
+			value = v.Distribution.String()
+		}
+		byName[name] = reports.Override{Name: name, Value: value, Source: reports.OverrideFile}
+	}
+	for _, set := range sets {
+		if name, value, ok := strings.Cut(set, "="); ok {
+			byName[name] = reports.Override{Name: name, Value: value, Source: reports.OverrideSet}
+		}
+	}
+	out := make([]reports.Override, 0, len(byName))
+	for _, name := range platform.SortedKeys(byName) {
+		out = append(out, byName[name])
+	}
+	return out
 }
 
 // Error is a run that could not complete, with the phase it stopped in
@@ -207,6 +234,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 		Expect:         sc.Expect,
 		ReadBackErrors: r.readBackErrors,
 		Sampled:        r.sampled(),
+		Overrides:      overrides(sc, opts.Sets),
 		Rehearsal:      r.rehearsalRun(),
 	}
 	if images, ok := p.(platform.ImageReporter); ok {
@@ -481,7 +509,7 @@ func (r *Runner) startStep(i int, now time.Duration) {
 	s := r.sc.Runbook[i]
 	rec := &r.steps[i]
 	rec.Started, rec.StartedAt = true, now
-	r.opts.Log("%8s  runbook %s: %s %v", fmtTime(now), s.Name, s.Action, s.Params)
+	r.opts.Log("%8s  runbook %s: %s %s", fmtTime(now), s.Name, s.Action, platform.FormatParams(s.Params))
 	err := r.p.StartAction(context.Background(), platform.Action{Name: s.Name, Action: s.Action, Params: s.Params}, r)
 	if err != nil {
 		r.ActionDone(s.Name, err, now)
@@ -522,10 +550,12 @@ func (r *Runner) Completed(op uint64, outcome platform.Outcome, at time.Duration
 // Observed records a platform event and fires what waits on it.
 func (r *Runner) Observed(e platform.Event) {
 	r.events = append(r.events, e)
+	// The console shows the notable events the report's timeline lists:
+	// all but the routine ones (and a failed fault, said below).
+	if !platform.RoutineEvent(e.What) && e.What != platform.EventFaultFailed {
+		r.opts.Log("%s", eventLine(e))
+	}
 	switch e.What {
-	case platform.EventPrimaryElected, platform.EventPrimaryLost, platform.EventMasterElected,
-		platform.EventHealthRed, platform.EventHealthGreen, platform.EventRollback, platform.EventRestoreCompleted:
-		r.opts.Log("%8s  %s: %s %s %s", fmtTime(e.At), e.Service, e.What, e.Node, e.Detail)
 	case platform.EventNodeUp:
 		r.nodeUp(e.Node, e.At)
 	case platform.EventFaultFailed:
@@ -745,6 +775,19 @@ func (w *workload) Fire(now time.Duration) {
 	w.r.loop.At(w.next, w)
 }
 
+// eventLine is the console's line for an event: "  14m59.825s  logs:
+// health-red (no elected master ...)", its times as the report writes them.
+func eventLine(e platform.Event) string {
+	line := fmt.Sprintf("%8s  %s: %s", fmtTime(e.At), e.Service, e.What)
+	if e.Node != "" {
+		line += " " + e.Node
+	}
+	if e.Detail != "" {
+		line += " (" + reports.RoundDurations(e.Detail) + ")"
+	}
+	return line
+}
+
 func fmtTime(d time.Duration) string {
-	return d.Truncate(time.Millisecond).String()
+	return reports.FormatDuration(d)
 }

@@ -125,6 +125,14 @@ func (c *checker) checkImages() {
 	}
 }
 
+// platformWord names a platform for a reader: sim is the simulator.
+func platformWord(name string) string {
+	if name == "sim" {
+		return "simulator"
+	}
+	return name
+}
+
 func (c *checker) checkParameters() {
 	if !c.options.checkParameters {
 		return
@@ -140,9 +148,18 @@ func (c *checker) checkParameters() {
 		value := c.scenario.Parameters[name]
 		p, ok := known[name]
 		if !ok {
+			listing := "chaosdrill list --parameters"
+			if c.options.platformName != "" && c.options.platformName != "sim" {
+				listing += " --platform " + c.options.platformName
+			}
+			if c.options.otherParameters[name] {
+				c.add(path, "%q is a %s-only parameter: the %s platform has no such knob (see `%s`)",
+					name, platformWord(c.options.otherPlatform), platformWord(c.options.platformName), listing)
+				continue
+			}
 			hint := suggestion(name, names, "")
 			if !strings.HasPrefix(hint, ";") {
-				hint = " (see `chaosdrill list --parameters`)"
+				hint = " (see `" + listing + "`)"
 			}
 			c.add(path, "unknown parameter %q%s", name, hint)
 			continue
@@ -310,7 +327,7 @@ func (c *checker) checkReadWorkload(p string, svc *platform.ServiceSpec, w Workl
 			return true
 		})
 		if !matched {
-			c.add(indexPath(p+".read_preference_tags", i), "no member of %q that a read can select (not hidden, not an arbiter) has the tags %v, so reads with this set never find a server", svc.Name, set)
+			c.add(indexPath(p+".read_preference_tags", i), "no member of %q that a read can select (not hidden, not an arbiter) has the tags %s, so reads with this set never find a server", svc.Name, platform.FormatParams(set))
 		}
 	}
 }
@@ -534,12 +551,48 @@ func (c *checker) checkFault(i int) {
 		c.add(p+".heal", "the heal would come at %s (at %s + heal %s), not before the scenario's end (duration %s); leave heal out for a fault that lasts to the end",
 			f.At.Latest+f.Heal, f.At.Latest, f.Heal, d)
 	}
+	// A triggered fault comes no sooner than its trigger's earliest time
+	// plus its delay: a heal that cannot come before the end even then
+	// never happens.
+	if d := c.scenario.Duration; f.At == nil && f.Heal > 0 && f.Delay >= 0 && d > 0 {
+		if earliest := c.earliest(c.all[i], map[*trigger]bool{}) + f.Delay; earliest < d && earliest+f.Heal >= d {
+			c.add(p+".heal", "the heal can never come before the scenario's end: the fault comes at %s at the earliest (its trigger, then delay %s), so the heal (%s later) at %s or after, and the duration is %s; leave heal out for a fault that lasts to the end",
+				earliest, f.Delay, f.Heal, earliest+f.Heal, d)
+		}
+	}
 	if f.Delay < 0 {
 		c.add(p+".delay", "delay must not be negative, got %s", f.Delay)
 	}
 	if f.At != nil && c.doc.has(p+".delay") {
 		c.add(p+".delay", "delay is for after and after_event; with at, add it to at")
 	}
+}
+
+// earliest is the soonest t can fire: its time's earliest, else the
+// soonest the fault or step it comes after can (a fault's delay added),
+// else (an event) the start.
+func (c *checker) earliest(t *trigger, seen map[*trigger]bool) platform.Duration {
+	if t == nil || seen[t] {
+		return 0
+	}
+	seen[t] = true
+	switch {
+	case t.at != nil:
+		return max(0, t.at.Earliest)
+	case t.after != "":
+		before := c.triggers[t.after]
+		if before == nil {
+			return 0
+		}
+		soonest := c.earliest(before, seen)
+		for _, f := range c.scenario.Faults {
+			if f.Name == before.name && before.what == "fault" && f.At == nil && f.Delay > 0 {
+				soonest += f.Delay
+			}
+		}
+		return soonest
+	}
+	return 0
 }
 
 func (c *checker) checkPartition(f *Fault, p string, t *trigger) {

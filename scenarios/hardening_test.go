@@ -17,6 +17,7 @@ import (
 
 	"github.com/chaosdrill/chaosdrill/internal/files"
 	"github.com/chaosdrill/chaosdrill/platform"
+	"github.com/chaosdrill/chaosdrill/platform/containers"
 	"github.com/chaosdrill/chaosdrill/scenarios"
 	"github.com/chaosdrill/chaosdrill/simulator"
 )
@@ -201,6 +202,23 @@ var _ = Describe("the simulator's parameters", func() {
 				Expect(p.Check("2562047h")).NotTo(Succeed(), p.Name)
 			}
 		}
+	})
+
+	It("take percentages from 0 to 100 only: every *_percent and *_watermark", func() {
+		percents := 0
+		for _, p := range append(simulator.Parameters(), containers.Parameters()...) {
+			if !strings.HasSuffix(p.Name, "_percent") && !strings.HasSuffix(p.Name, "_watermark") {
+				continue
+			}
+			percents++
+			lowest, highest := p.Range()
+			Expect([]string{lowest, highest}).To(Equal([]string{"0", "100"}), p.Name)
+			Expect(p.Check("100")).To(Succeed(), p.Name)
+			Expect(p.Check("101")).NotTo(Succeed(), p.Name)
+			Expect(p.Check("1000000")).NotTo(Succeed(), p.Name)
+		}
+		Expect(percents).To(BeNumerically(">=", 4), "disk.usage_percent and the three Elasticsearch watermarks at least")
+		Expect(simulator.CheckParameter("es.flood_stage_watermark", "150")).To(MatchError(ContainSubstring("from 0 to 100")))
 	})
 
 	It("refuse the values the issue found failing only at run time", func() {

@@ -40,6 +40,10 @@ type options struct {
 	ctx             context.Context
 	nodeName        func(node string) string
 	edits           []func(root *yaml.Node) error
+	// platformName and otherPlatform name the platform checked and the
+	// other one; otherParameters are the other's parameter names.
+	platformName, otherPlatform string
+	otherParameters             map[string]bool
 }
 
 // WithParameters makes the loader check the names under `parameters:`
@@ -49,6 +53,21 @@ func WithParameters(known []platform.Parameter) Option {
 	return func(o *options) {
 		o.parameters = known
 		o.checkParameters = true
+	}
+}
+
+// WithParameterPlatforms names the platform whose parameters
+// WithParameters gave ("sim" or "containers"), and the other platform's
+// parameters: an unknown parameter only the other platform takes is
+// refused as that platform's only, and the hint names the listing of this
+// platform's parameters.
+func WithParameterPlatforms(name, other string, otherKnown []platform.Parameter) Option {
+	return func(o *options) {
+		o.platformName, o.otherPlatform = name, other
+		o.otherParameters = map[string]bool{}
+		for _, p := range otherKnown {
+			o.otherParameters[p.Name] = true
+		}
 	}
 }
 

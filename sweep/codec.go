@@ -153,8 +153,17 @@ func (r *Result) Encode(w io.Writer) error {
 	fields := []struct {
 		key   string
 		value any
-	}{{"schema", r.Schema}, {"scenario", r.Scenario}, {"scenario_sha256", r.ScenarioSHA256}, {"platform", r.Platform},
-		{"chaosdrill_version", r.Version}, {"from", r.From}, {"seeds", r.Seeds}}
+	}{{"schema", r.Schema}, {"scenario", r.Scenario}, {"scenario_sha256", r.ScenarioSHA256}}
+	if r.ScenarioFile != "" {
+		fields = append(fields, struct {
+			key   string
+			value any
+		}{"scenario_file", r.ScenarioFile})
+	}
+	fields = append(fields, []struct {
+		key   string
+		value any
+	}{{"platform", r.Platform}, {"chaosdrill_version", r.Version}, {"from", r.From}, {"seeds", r.Seeds}}...)
 	if r.Shard != nil {
 		fields = append(fields, struct {
 			key   string
@@ -267,7 +276,7 @@ func (r *Result) recompute() *Result {
 }
 
 func (r *Result) sweep() Sweep {
-	return Sweep{Scenario: r.Scenario, ScenarioSHA256: r.ScenarioSHA256, Platform: r.Platform, Version: r.Version,
+	return Sweep{Scenario: r.Scenario, ScenarioSHA256: r.ScenarioSHA256, ScenarioFile: r.ScenarioFile, Platform: r.Platform, Version: r.Version,
 		From: r.From, Seeds: r.Seeds, Shard: r.Shard, Vary: r.Vary, Gates: r.Gates, Services: r.Services, Checks: r.Checks}
 }
 

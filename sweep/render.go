@@ -125,18 +125,28 @@ func ordinal(n int) string {
 }
 
 // WriteText prints the summary a terminal shows: with one variant the
-// distributions in full; with a what-if the values side by side.
-func (r *Result) WriteText(w io.Writer, replay Replay) {
+// distributions in full; with a what-if the values side by side; then the
+// worst seeds of each value with the command that replays one. markdown is
+// the sweep.md written beside it, "" when none is (no --out): the text
+// then names no file.
+func (r *Result) WriteText(w io.Writer, replay Replay, markdown string) {
 	fmt.Fprintln(w, r.Heading())
 	if len(r.Variants) == 1 {
-		r.writeOne(w, r.Variants[0], replay)
-		return
+		r.writeOne(w, r.Variants[0])
+	} else {
+		r.writeSideBySide(w)
 	}
-	r.writeSideBySide(w)
-	fmt.Fprintln(w, "worst seeds, and how to replay them: sweep.md")
+	for _, v := range r.Variants {
+		r.writeWorst(w, v, replay)
+	}
+	if markdown != "" {
+		fmt.Fprintf(w, "the worst seeds with a replay command each: %s\n", markdown)
+	} else {
+		fmt.Fprintln(w, "(with --out DIR, sweep.md lists the worst seeds with a replay command each)")
+	}
 }
 
-func (r *Result) writeOne(w io.Writer, v Variant, replay Replay) {
+func (r *Result) writeOne(w io.Writer, v Variant) {
 	fmt.Fprintf(w, "verdicts: %s\n", verdictText(v))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "service\tfigure\tmin\tp50\tp90\tp95\tp99\tmax\tunmeasured\t")
@@ -167,11 +177,36 @@ func (r *Result) writeOne(w io.Writer, v Variant, replay Replay) {
 	}
 	tw.Flush()
 	r.writeGates(w, v)
-	fmt.Fprintln(w, "worst seeds:")
+}
+
+// worstFigures are the figures whose worst seeds the summaries list.
+var worstFigures = []string{MetricRTO, MetricRPO, MetricLost, MetricUnknown, MetricLatencyP99}
+
+// sameEverywhere says, for a figure with no worst seed, that every seed
+// measured the same ("all 30 seeds 0"); "" when no seed measured it.
+func sameEverywhere(metric string, d Distribution) string {
+	if d.Seeds == 0 {
+		return ""
+	}
+	return fmt.Sprintf("all %d %s %s", d.Seeds, plural(d.Seeds, "seed"), formatFigure(metric, d.Min))
+}
+
+// writeWorst prints a variant's worst seeds (those worse than the best
+// seed) and the command that replays the worst of them.
+func (r *Result) writeWorst(w io.Writer, v Variant, replay Replay) {
+	heading := "worst seeds:"
+	if v.Value != nil {
+		heading = "worst seeds, " + r.Vary.Name + "=" + *v.Value + ":"
+	}
+	fmt.Fprintln(w, heading)
+	var first *WorstSeed
 	for _, service := range r.Services {
-		for _, metric := range []string{MetricRTO, MetricRPO, MetricLost, MetricUnknown} {
+		for _, metric := range worstFigures {
 			ws := v.Worst[service][metric]
 			if len(ws) == 0 {
+				if same := sameEverywhere(metric, v.Services[service][metric]); same != "" {
+					fmt.Fprintf(w, "  %s %s: %s\n", service, figureLabels[metric], same)
+				}
 				continue
 			}
 			var parts []string
@@ -179,19 +214,27 @@ func (r *Result) writeOne(w io.Writer, v Variant, replay Replay) {
 				parts = append(parts, fmt.Sprintf("%d (%s)", s.Seed, formatFigure(metric, s.Value)))
 			}
 			fmt.Fprintf(w, "  %s %s: %s\n", service, figureLabels[metric], strings.Join(parts, ", "))
-		}
-	}
-	if replay != nil && len(v.PerSeed) > 0 {
-		// The first seed that did not pass is the one to read first.
-		seed := v.PerSeed[0].Seed
-		for _, s := range v.PerSeed {
-			if s.Verdict != reports.VerdictPass {
-				seed = s.Seed
-				break
+			if first == nil {
+				first = &ws[0]
 			}
 		}
-		fmt.Fprintf(w, "replay any seed, e.g.: %s (sweep.md lists the worst)\n", replay(seed, v.Value))
 	}
+	if replay == nil || len(v.PerSeed) == 0 {
+		return
+	}
+	// The first seed that did not pass is the one to read first; else
+	// the worst seed of the first figure that has one.
+	seed := v.PerSeed[0].Seed
+	if first != nil {
+		seed = first.Seed
+	}
+	for _, s := range v.PerSeed {
+		if s.Verdict != reports.VerdictPass {
+			seed = s.Seed
+			break
+		}
+	}
+	fmt.Fprintf(w, "  replay one (any seed the same way): %s\n", replay(seed, v.Value))
 }
 
 func (r *Result) writeGates(w io.Writer, v Variant) {
@@ -356,7 +399,12 @@ func (r *Result) WriteMarkdown(w io.Writer, replay Replay) error {
 		}
 		b.WriteString("\n### Worst seeds\n\n| service | figure | seed | value | replay |\n|---|---|---|---|---|\n")
 		for _, service := range r.Services {
-			for _, metric := range []string{MetricRTO, MetricRPO, MetricLost, MetricUnknown, MetricLatencyP99} {
+			for _, metric := range worstFigures {
+				if len(v.Worst[service][metric]) == 0 {
+					if same := sameEverywhere(metric, v.Services[service][metric]); same != "" {
+						fmt.Fprintf(b, "| %s | %s | %s | | |\n", service, figureLabels[metric], same)
+					}
+				}
 				for _, s := range v.Worst[service][metric] {
 					command := ""
 					if replay != nil {

@@ -22,8 +22,13 @@ type Result struct {
 	// ScenarioSHA256 is the hash of the scenario file's bytes: shards of
 	// one sweep ran the same file.
 	ScenarioSHA256 string `json:"scenario_sha256"`
-	Platform       string `json:"platform"`
-	Version        string `json:"chaosdrill_version"`
+	// ScenarioFile is the scenario file's path as the sweep was given it
+	// (relative to the folder it ran in, when it was given so): where
+	// sweep merge looks for it, to write replay commands. Absent when not
+	// known.
+	ScenarioFile string `json:"scenario_file,omitempty"`
+	Platform     string `json:"platform"`
+	Version      string `json:"chaosdrill_version"`
 	// From and Seeds are the sweep's seeds: From, From+1, ...,
 	// From+Seeds-1 (a shard runs some of them, see Shard).
 	From  uint64 `json:"from"`
@@ -73,7 +78,9 @@ type Variant struct {
 	// seeds.
 	Services map[string]map[string]Distribution `json:"services"`
 	// Worst holds, per service and figure, the seeds with the worst
-	// values (highest first, then by seed), to replay with run --seed.
+	// values (highest first, then by seed), to replay with run --seed:
+	// only seeds worse than the best, so none when every seed measured
+	// the same.
 	Worst map[string]map[string][]WorstSeed `json:"worst"`
 	// PerSeed is every seed's result, in seed order: what Merge needs.
 	PerSeed []Seed `json:"per_seed"`
@@ -101,12 +108,13 @@ const worstListed = 5
 
 // Sweep says what a result is a sweep of; Aggregate fills the rest.
 type Sweep struct {
-	Scenario, ScenarioSHA256, Platform, Version string
-	From, Seeds                                 uint64
-	Shard                                       *Shard
-	Vary                                        *Vary
-	Gates                                       []scenarios.Gate
-	Services, Checks                            []string
+	Scenario, ScenarioSHA256, ScenarioFile string
+	Platform, Version                      string
+	From, Seeds                            uint64
+	Shard                                  *Shard
+	Vary                                   *Vary
+	Gates                                  []scenarios.Gate
+	Services, Checks                       []string
 }
 
 // DefaultGates are the gates of a scenario that states none: every seed's
@@ -120,7 +128,7 @@ func DefaultGates() []scenarios.Gate {
 // variant (per value of s.Vary, in order; one when nothing is varied).
 // The seeds may come in any order; partial marks an interrupted sweep.
 func Aggregate(s Sweep, seeds [][]Seed, partial *Partial) *Result {
-	r := &Result{Schema: Schema, Scenario: s.Scenario, ScenarioSHA256: s.ScenarioSHA256, Platform: s.Platform,
+	r := &Result{Schema: Schema, Scenario: s.Scenario, ScenarioSHA256: s.ScenarioSHA256, ScenarioFile: s.ScenarioFile, Platform: s.Platform,
 		Version: s.Version, From: s.From, Seeds: s.Seeds, Shard: s.Shard, Partial: partial, Vary: s.Vary,
 		Gates: s.Gates, Services: s.Services, Checks: s.Checks}
 	if r.Gates == nil {
@@ -202,11 +210,19 @@ func share(name string, met, n int) CheckShare {
 	return c
 }
 
-// worst lists the seeds with the highest measured values.
+// worst lists the seeds with the highest measured values, those worse
+// than the best seed's only: when every seed measured the same there is no
+// worst seed to replay.
 func worst(seeds []Seed, values []float64) []WorstSeed {
+	best := math.Inf(1)
+	for _, x := range values {
+		if !math.IsNaN(x) && x < best {
+			best = x
+		}
+	}
 	idx := make([]int, 0, len(seeds))
 	for k, x := range values {
-		if !math.IsNaN(x) {
+		if !math.IsNaN(x) && x > best {
 			idx = append(idx, k)
 		}
 	}

@@ -66,6 +66,27 @@ var _ = Describe("chaosdrill validate", func() {
 		Expect(strings.Count(stdout, "ok ")).To(Equal(len(files)))
 	})
 
+	It("names the platform of a parameter the other platform only takes, and the listing of this platform's", func() {
+		code, _, stderr := chaosdrill(GinkgoT().TempDir(), "run", filepath.Join(repo, "scenarios"), "--platform", "containers", "--dry-run")
+		Expect(code).To(Equal(exitBadInput))
+		Expect(stderr).To(ContainSubstring(`mongo-stale-member.yaml:15:3: parameters.mongo.oplog_size_mb: "mongo.oplog_size_mb" is a simulator-only parameter: the containers platform has no such knob (see ` + "`chaosdrill list --parameters --platform containers`)"))
+		Expect(stderr).To(ContainSubstring("6 of"), "the six simulator-only files of the library, README's list")
+		for _, f := range []string{"es-partial-snapshot", "es-restore-parallel", "logs-shipper-no-loss", "logs-shipper-retry-limit", "mongo-add-member-from-backup", "mongo-stale-member"} {
+			Expect(stderr).To(ContainSubstring(f+".yaml:"), f)
+			Expect(mustRead(filepath.Join(repo, "README.md"))).To(ContainSubstring("`"+f+"`"), "README lists %s as simulator-only", f)
+		}
+		code, stdout, _ := chaosdrill(GinkgoT().TempDir(), "list", "--parameters", "--platform", "containers")
+		Expect(code).To(Equal(exitPass))
+		Expect(stdout).NotTo(ContainSubstring("mongo.oplog_size_mb"), "the listing the hint names does not have it either")
+
+		dir := GinkgoT().TempDir()
+		file := filepath.Join(dir, "live-knob.yaml")
+		Expect(os.WriteFile(file, []byte("name: live-knob\ntopology: ion\nduration: 5m\nworkloads:\n  - {service: mongo, rate: 10}\nparameters:\n  client.workers: 4\n"), 0o644)).To(Succeed())
+		code, _, stderr = chaosdrill(dir, "validate", file)
+		Expect(code).To(Equal(exitBadInput))
+		Expect(stderr).To(ContainSubstring(`"client.workers" is a containers-only parameter: the simulator platform has no such knob (see ` + "`chaosdrill list --parameters`)"))
+	})
+
 	bad, _ := filepath.Glob(filepath.Join(repo, "scenarios", "testdata", "bad", "*.yaml"))
 	for _, file := range bad {
 		It("rejects "+filepath.Base(file)+" with exit 2, naming the file, line and field, and writes nothing", func() {
@@ -393,6 +414,18 @@ var _ = Describe("chaosdrill list", func() {
 		for _, s := range []string{"east-region-outage", "mongo-partition-w1", "partition", "latency", "ion", "mongo.force-reconfigure", "role:SERVICE:ROLE"} {
 			Expect(stdout).To(ContainSubstring(s))
 		}
+	})
+
+	It("names each runbook action's parameters, required or optional, as the catalogue says", func() {
+		code, stdout, _ := chaosdrill(repo, "list")
+		Expect(code).To(Equal(exitPass))
+		Expect(stdout).To(MatchRegexp(`mongo\.force-reconfigure .*\n\s+params: promote \(required\), service \(optional\)\n`))
+		for _, a := range platform.ActionCatalog() {
+			for _, name := range a.Required {
+				Expect(stdout).To(MatchRegexp(regexp.QuoteMeta(a.Name)+` .*\n\s+params: .*\b`+regexp.QuoteMeta(name)+` \(required\)`), a.Name)
+			}
+		}
+		Expect(mustRead(filepath.Join(repo, "README.md"))).NotTo(ContainSubstring("list actions"), "there is no list actions command")
 	})
 
 	It("lists every event each kind of service emits, with its meaning", func() {

@@ -64,6 +64,9 @@ counted: the run that dropped one gates on its own exit code.`,
 				return badInput(fmt.Errorf("NEW: %w", err))
 			}
 			c := reports.Compare(base, current, th)
+			for _, w := range c.OverrideWarnings {
+				fmt.Fprintf(cmd.ErrOrStderr(), "chaosdrill: warning: %s\n", w)
+			}
 			appendStepSummary(cmd.ErrOrStderr(), func(w io.Writer) error { return reports.WriteComparisonMarkdown(w, c) })
 			write := reports.WriteComparisonMarkdown
 			if format == formatJSON {

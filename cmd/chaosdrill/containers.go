@@ -128,13 +128,21 @@ PID and start time). Only runs whose process has ended are removed: a run
 still going on this machine, a run whose process is on another host sharing
 the Docker daemon, and a run of an older chaosdrill (no owner labels) are
 kept and listed, so that cleaning up never stops another run mid-way. --all
-removes them too.
+removes them too. When nothing carries the run id (or no run left anything),
+it says so and exits 0: there is nothing to clean up.
 Exit code 3 if Docker is not reachable.`,
 		Args: argsError(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			removed, err := docker.Cleanup(cmd.Context(), opts)
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "removed %d containers, %d networks, %d volumes, %d disk-fault volumes\n", removed.Containers, removed.Networks, removed.Volumes, removed.Disks)
+			switch {
+			case err != nil || removed.Containers+removed.Networks+removed.Volumes+removed.Disks > 0 || len(removed.Kept) > 0:
+				fmt.Fprintf(out, "removed %d containers, %d networks, %d volumes, %d disk-fault volumes\n", removed.Containers, removed.Networks, removed.Volumes, removed.Disks)
+			case opts.Run != "":
+				fmt.Fprintf(out, "nothing to remove: no container, network or volume carries run id %q (label chaosdrill.run)\n", opts.Run)
+			default:
+				fmt.Fprintln(out, "nothing to remove: no container, network or volume of a chaosdrill run is left")
+			}
 			for _, kept := range removed.Kept {
 				fmt.Fprintf(out, "kept run %s: %s (--all removes it)\n", kept.Run, kept.Why)
 			}

@@ -108,3 +108,14 @@ var _ = Describe("chaosdrill run --platform containers with images that are not 
 		Expect(leftBehind(context.WithoutCancel(ctx), "az-outage-1-")).To(BeEmpty(), "a run that never started anything left nothing")
 	})
 })
+
+var _ = Describe("chaosdrill cleanup --run with an id nothing carries", func() {
+	It("says no resource carries that run id, and exits 0: there is nothing to clean up", func(ctx SpecContext) {
+		if err := docker.IsReachable(ctx); err != nil {
+			Skip(fmt.Sprintf("Docker is not reachable: %v", err))
+		}
+		code, stdout, stderr := chaosdrill(GinkgoT().TempDir(), "cleanup", "--run", "no-such-run-4f1c9e")
+		Expect(code).To(Equal(exitPass), stderr)
+		Expect(stdout).To(Equal(`nothing to remove: no container, network or volume carries run id "no-such-run-4f1c9e" (label chaosdrill.run)` + "\n"))
+	})
+})

@@ -33,6 +33,7 @@ type engineer struct {
 	waiting    *runner.Step
 	sleepUntil *time.Duration
 	inputOver  bool
+	endSaid    bool // sayInputEnded has spoken
 	stop       bool
 	loop       platform.Loop
 	// sleepArmed is the time a handler is scheduled at to end a sleep.
@@ -143,11 +144,16 @@ func (e *engineer) take() {
 	}
 }
 
-// endInput notes, once, that nothing more will be typed.
-func (e *engineer) endInput() {
-	if !e.inputOver {
-		e.inputOver = true
-		e.c.Printf("[%s] input ended: the rehearsal runs on to its end unattended", fmtScenario(e.h.Now()))
+// endInput notes that nothing more will be typed; process says so once
+// the commands read before have been carried out.
+func (e *engineer) endInput() { e.inputOver = true }
+
+// sayInputEnded says, once, that the input has ended and every command it
+// gave has been carried out: from here on nobody takes up a step.
+func (e *engineer) sayInputEnded(now time.Duration) {
+	if e.inputOver && !e.endSaid {
+		e.endSaid = true
+		e.c.Printf("[%s] no more commands: steps nobody takes up will be reported not rehearsed; the harness's own steps and the scenario run on to its end", fmtScenario(now))
 	}
 }
 
@@ -174,6 +180,7 @@ func (e *engineer) process(now time.Duration, inHandler bool) {
 			e.sleepUntil = nil
 		}
 		if len(e.queue) == 0 {
+			e.sayInputEnded(now)
 			return
 		}
 		line := e.queue[0]

@@ -51,6 +51,12 @@ var _ = Describe("a failover to the lost region, on the simulator", func() {
 			HaveField("Observed", ContainSubstring("s3-us-east-1 does not answer")),
 		)))
 
+		raw := reportJSON(out)["services"].(map[string]any)["artifacts"].(map[string]any)
+		Expect(raw).To(HaveKeyWithValue("lost", BeNil()), "not measured is null, not 0")
+		Expect(raw).To(HaveKeyWithValue("rpo_seconds", BeNil()))
+		Expect(stdout.String()).To(ContainSubstring("lost writes <= 200: observed lost writes not measured (read-back failed)"))
+		Expect(stdout.String()).NotTo(ContainSubstring("observed 0 lost writes"))
+
 		junit, err := os.ReadFile(filepath.Join(out, reports.FileJUnit))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(string(junit)).To(ContainSubstring("artifacts-to-lost-region"))

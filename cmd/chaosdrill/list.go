@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,7 +28,7 @@ func newListCommand() *cobra.Command {
 		Short: "List scenarios, fault kinds, topologies, runbook actions",
 		Long: `List the scenario files in --dir (default "scenarios") with their
 descriptions, the fault kinds and selectors, the built-in topologies and the
-runbook actions. With --parameters, list every model parameter of the
+runbook actions with their parameters (required or optional). With --parameters, list every model parameter of the
 platform (--platform sim, the default, or containers) with its default and
 the documentation it comes from.
 
@@ -93,6 +94,9 @@ the documentation it comes from.
 			fmt.Fprintln(w, "\nRUNBOOK ACTIONS\t")
 			for _, a := range platform.ActionCatalog() {
 				fmt.Fprintf(w, "  %s\t%s\n", a.Name, a.Description)
+				if params := actionParams(a); params != "" {
+					fmt.Fprintf(w, "  \t  params: %s\n", params)
+				}
 			}
 			fmt.Fprintln(w, "\nMORE\t")
 			fmt.Fprintln(w, "  chaosdrill list events\tthe events a trigger (after_event) can wait for")
@@ -105,6 +109,20 @@ the documentation it comes from.
 	cmd.Flags().BoolVar(&parameters, "parameters", false, "list the model parameters instead")
 	cmd.Flags().StringVar(&platformName, "platform", "sim", "whose parameters --parameters lists: sim or containers")
 	return cmd
+}
+
+// actionParams names an action's parameters, the required ones first:
+// "promote (required), service (optional)".
+func actionParams(a platform.ActionInfo) string {
+	var required, optional []string
+	for _, name := range platform.SortedKeys(a.Params) {
+		if slices.Contains(a.Required, name) {
+			required = append(required, name+" (required)")
+		} else {
+			optional = append(optional, name+" (optional)")
+		}
+	}
+	return strings.Join(append(required, optional...), ", ")
 }
 
 // describeRange says what values a parameter takes: "1ms..168h0m0s",

@@ -46,7 +46,11 @@ func printPlan(out io.Writer, sc *scenarios.Scenario, platformName string, image
 		if wl.Reads() {
 			detail += ", read preference " + wl.ReadPreference
 			if len(wl.ReadPreferenceTags) > 0 {
-				detail += fmt.Sprintf(" with tag sets %v", wl.ReadPreferenceTags)
+				sets := make([]string, 0, len(wl.ReadPreferenceTags))
+				for _, set := range wl.ReadPreferenceTags {
+					sets = append(sets, platform.FormatParams(set))
+				}
+				detail += " with tag sets [" + strings.Join(sets, ", ") + "]"
 			}
 			detail += ", read concern " + wl.ReadConcern
 		}
@@ -84,15 +88,11 @@ func printPlan(out io.Writer, sc *scenarios.Scenario, platformName string, image
 		fmt.Fprintln(w, "  none")
 	}
 	for _, st := range sc.Runbook {
-		var params []string
-		for _, k := range platform.SortedKeys(st.Params) {
-			params = append(params, k+": "+st.Params[k])
-		}
 		optional := ""
 		if st.Optional {
 			optional = " (optional: not needed if its event never comes)"
 		}
-		fmt.Fprintf(w, "  %s\t%s {%s} on %s\t%s%s\n", st.Name, st.Action, strings.Join(params, ", "), st.Service(t),
+		fmt.Fprintf(w, "  %s\t%s %s on %s\t%s%s\n", st.Name, st.Action, platform.FormatParams(st.Params), st.Service(t),
 			trigger(st.At, st.After, st.AfterEvent, delayText(!st.OperatorDelay.Fixed() || st.OperatorDelay.Value > 0, st.OperatorDelay.String()), "operator delay"), optional)
 	}
 

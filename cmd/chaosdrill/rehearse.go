@@ -70,7 +70,10 @@ completion; a pipe is read line by line, so a rehearsal can be scripted):
                          step's trigger)
   help                   this list
 
-End of input (Ctrl-D) leaves the rest of the rehearsal to run on unattended.
+End of input (Ctrl-D, or the end of a piped script, once its commands have
+been carried out) means no more commands: the scenario runs on to its end,
+the steps handed back to the harness are done, and every step nobody takes
+up is reported not rehearsed.
 Ctrl-C interrupts as in run: everything is removed, nothing is written, exit 3.
 An abort writes the report, marked aborted, with everything not done by then
 not rehearsed: exit 1.

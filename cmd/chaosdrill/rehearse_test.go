@@ -240,6 +240,11 @@ var _ = Describe("rehearse on the simulator, with a scripted engineer", func() {
 		Expect(after.Status).To(Equal(reports.StatusNotRehearsed))
 		Expect(after.Reason).To(ContainSubstring("add-west-b, which was skipped by the engineer"))
 		Expect(stepTiming(rep, "artifacts-to-west").PerformedBy).To(Equal(reports.ByHarness))
+		// The end of the script is said once its last command was carried
+		// out, and says what it means.
+		Expect(stdout).To(MatchRegexp(`(?s)add-west-b skipped: it will be reported not rehearsed\n.*no more commands: steps nobody takes up will be reported not rehearsed`))
+		Expect(strings.Count(stdout, "no more commands")).To(Equal(1))
+		Expect(stdout + stderr).NotTo(ContainSubstring("unattended"))
 	}, SpecTimeout(2*time.Minute))
 
 	It("writes the report of an aborted rehearsal, marked so, with what was still due not rehearsed (exit 1)", func(ctx SpecContext) {

@@ -185,7 +185,7 @@ func runLocked(ctx context.Context, cmd *cobra.Command, path string, sc *scenari
 	if err != nil {
 		return failedRun(ctx, stdout, cmd.ErrOrStderr(), path, out, sc, f, started, reports.PhasePreflight, err)
 	}
-	opts := runner.Options{Seed: f.seed, RunID: runID(f.platform, sc.Name, f.seed),
+	opts := runner.Options{Seed: f.seed, RunID: runID(f.platform, sc.Name, f.seed), Sets: f.sets,
 		BeforeLoop: func() error { return enterPhase(ctx, phaseSimulate) }}
 	if !f.quiet {
 		opts.Log = func(format string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", a...) }
@@ -415,7 +415,9 @@ func runID(platformName, scenario string, seed uint64) string {
 func loadScenario(ctx context.Context, path string, known []platform.Parameter, platformName string, extra ...scenarios.Option) (*scenarios.Scenario, error) {
 	opts := append([]scenarios.Option{scenarios.WithParameters(known), scenarios.WithContext(ctx)}, extra...)
 	if platformName == "containers" {
-		opts = append(opts, scenarios.WithNodeNames(containerAlias))
+		opts = append(opts, scenarios.WithNodeNames(containerAlias), scenarios.WithParameterPlatforms("containers", "sim", simulator.Parameters()))
+	} else {
+		opts = append(opts, scenarios.WithParameterPlatforms("sim", "containers", containers.Parameters()))
 	}
 	sc, err := scenarios.Load(path, opts...)
 	switch {

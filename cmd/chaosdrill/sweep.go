@@ -57,7 +57,8 @@ func newSweepCommand() *cobra.Command {
 the share of seeds that met it, with a 95% Wilson confidence interval; per
 service the distribution over the seeds of RTO, RPO, lost and unknown writes
 and write latency (min, p50, p90, p95, p99, max) and a histogram; the worst
-seeds of each figure, each replayable with chaosdrill run --seed=N.
+seeds of each figure (those worse than the best seed), per value of a
+what-if, replayable with chaosdrill run --seed=N (--set NAME=VALUE).
 
 The scenario's sweep.gates set the exit code: 0 when every gate holds, 1 when
 one does not (without gates: 1 when any seed did not pass), 2 bad input, 3
@@ -102,7 +103,7 @@ and written, marked partial (exit 3).`,
 }
 
 func newSweepMergeCommand() *cobra.Command {
-	var out string
+	var out, scenario string
 	cmd := &cobra.Command{
 		Use:   "merge SHARD...",
 		Short: "Combine the shards of a sweep into the result of the whole sweep",
@@ -113,13 +114,20 @@ byte. Prints the summary; with --out writes sweep.json, sweep.md, sweep.html
 and junit.xml there; when GITHUB_STEP_SUMMARY names a file, sweep.md is
 appended to it (as sweep does, unsharded). Exit codes as sweep's (the gates); a shard that cannot be
 read, is partial, is of another sweep, is given twice, or is missing is bad
-input (exit 2), and the message names the file.`,
+input (exit 2), and the message names the file.
+
+The replay commands name the scenario file: the one each shard recorded
+(its path as the sweep was given it, from the folder it ran in), else
+scenarios/NAME.yaml or ./NAME.yaml, whichever still has the bytes that were
+swept (the shards' scenario_sha256); --scenario FILE names it (bad input if
+its bytes differ).`,
 		Args: argsError(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runMerge(cmd, args, out)
+			return runMerge(cmd, args, out, scenario)
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "folder for the merged sweep.json, sweep.md, sweep.html and junit.xml (default: print only)")
+	cmd.Flags().StringVar(&scenario, "scenario", "", "the scenario file the shards ran, for the replay commands (default: the path the shards recorded)")
 	return cmd
 }
 
@@ -256,7 +264,7 @@ func planSweep(ctx context.Context, path string, f sweepFlags, shard *sweep.Shar
 	if sc.Sweep != nil && len(sc.Sweep.Gates) > 0 {
 		gates = sc.Sweep.Gates
 	}
-	p.about = sweep.Sweep{Scenario: sc.Name, ScenarioSHA256: hex.EncodeToString(sum[:]), Platform: "sim", Version: versionText(),
+	p.about = sweep.Sweep{Scenario: sc.Name, ScenarioSHA256: hex.EncodeToString(sum[:]), ScenarioFile: filepath.Clean(path), Platform: "sim", Version: versionText(),
 		From: f.from, Seeds: f.seeds, Shard: shard, Vary: vary, Gates: gates, Services: services}
 	p.expectRow = sweep.ExpectationRows(sc)
 	for k := range f.seeds {
@@ -351,7 +359,7 @@ jobs:
 	}
 	result := sweep.Aggregate(about, finished, partial)
 	replay := replayCommand(plan.path, about.Vary)
-	result.WriteText(cmd.OutOrStdout(), replay)
+	result.WriteText(cmd.OutOrStdout(), replay, markdownPath(f.out))
 	if about.Shard == nil {
 		// A shard's summary is of some seeds; the merge writes the sweep's.
 		appendStepSummary(cmd.ErrOrStderr(), func(w io.Writer) error { return result.WriteMarkdown(w, replay) })
@@ -452,6 +460,14 @@ func shellWord(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
+// markdownPath is the sweep.md a sweep writes into out, "" without --out.
+func markdownPath(out string) string {
+	if out == "" {
+		return ""
+	}
+	return filepath.Join(out, fileSweepMD)
+}
+
 // writeSweepFiles writes sweep.json, sweep.md, sweep.html and junit.xml
 // into dir, whole or not at all.
 func writeSweepFiles(ctx context.Context, dir string, r *sweep.Result, replay sweep.Replay) error {
@@ -468,7 +484,7 @@ func writeSweepFiles(ctx context.Context, dir string, r *sweep.Result, replay sw
 }
 
 // runMerge merges shards.
-func runMerge(cmd *cobra.Command, args []string, out string) error {
+func runMerge(cmd *cobra.Command, args []string, out, scenario string) error {
 	ctx := cmd.Context()
 	if err := enterPhase(ctx, phaseLoad); err != nil {
 		return err
@@ -498,6 +514,17 @@ func runMerge(cmd *cobra.Command, args []string, out string) error {
 	if err != nil {
 		return badInput(err)
 	}
+	if scenario != "" {
+		if err := sameScenario(scenario, merged); err != nil {
+			return badInput(fmt.Errorf("--scenario %w", err))
+		}
+	}
+	var recorded []string
+	for _, r := range shards {
+		if r.ScenarioFile != "" && !slices.Contains(recorded, r.ScenarioFile) {
+			recorded = append(recorded, r.ScenarioFile)
+		}
+	}
 	var lock *files.Lock
 	if out != "" {
 		if err := checkOutFolder(out); err != nil {
@@ -507,8 +534,16 @@ func runMerge(cmd *cobra.Command, args []string, out string) error {
 			return err
 		}
 	}
-	replay := replayCommand(scenarioFileFor(merged), merged.Vary)
-	merged.WriteText(cmd.OutOrStdout(), replay)
+	file := scenario
+	if file == "" {
+		file = scenarioFileFor(merged, recorded)
+		if strings.HasPrefix(file, "<") {
+			fmt.Fprintf(cmd.ErrOrStderr(), "no scenario file with the bytes swept was found (%s); the replay commands say %s: name the file with sweep merge --scenario FILE\n",
+				strings.Join(append(recorded, filepath.Join("scenarios", merged.Scenario+".yaml"), merged.Scenario+".yaml"), ", "), file)
+		}
+	}
+	replay := replayCommand(file, merged.Vary)
+	merged.WriteText(cmd.OutOrStdout(), replay, markdownPath(out))
 	appendStepSummary(cmd.ErrOrStderr(), func(w io.Writer) error { return merged.WriteMarkdown(w, replay) })
 	if out != "" {
 		err := writeSweepFiles(ctx, out, merged, replay)
@@ -529,19 +564,29 @@ func runMerge(cmd *cobra.Command, args []string, out string) error {
 }
 
 // scenarioFileFor finds the scenario file a merged sweep ran, for its
-// replay commands: the library's or the working folder's file of that name
-// when its bytes are the ones swept, else a placeholder.
-func scenarioFileFor(r *sweep.Result) string {
-	for _, candidate := range []string{filepath.Join("scenarios", r.Scenario+".yaml"), r.Scenario + ".yaml"} {
-		data, err := files.ReadRegular(candidate, scenarios.MaxFileBytes)
-		if err != nil {
-			continue
-		}
-		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) == r.ScenarioSHA256 {
+// replay commands: the path a shard recorded, else the library's or the
+// working folder's file of that name, the first whose bytes are the ones
+// swept; else a placeholder.
+func scenarioFileFor(r *sweep.Result, recorded []string) string {
+	candidates := append(slices.Clone(recorded), filepath.Join("scenarios", r.Scenario+".yaml"), r.Scenario+".yaml")
+	for _, candidate := range candidates {
+		if sameScenario(candidate, r) == nil {
 			return candidate
 		}
 	}
 	return "<" + r.Scenario + " scenario file>"
+}
+
+// sameScenario checks that file holds the bytes the sweep ran.
+func sameScenario(file string, r *sweep.Result) error {
+	data, err := files.ReadRegular(file, scenarios.MaxFileBytes)
+	if err != nil {
+		return err
+	}
+	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != r.ScenarioSHA256 {
+		return fmt.Errorf("%s: not the scenario file the shards ran (its SHA-256 is %s, theirs %s)", file, hex.EncodeToString(sum[:]), r.ScenarioSHA256)
+	}
+	return nil
 }
 
 // isTerminal reports whether w is a character device (a progress bar on a

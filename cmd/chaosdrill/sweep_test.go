@@ -116,6 +116,35 @@ var _ = Describe("chaosdrill sweep sharded over machines", Ordered, func() {
 	)
 })
 
+var _ = Describe("sweep merge's replay commands", func() {
+	It("name the scenario file the shards recorded, or the one --scenario names, never a placeholder when the file is there", func() {
+		dir := GinkgoT().TempDir()
+		Expect(os.MkdirAll(filepath.Join(dir, "drills"), 0o755)).To(Succeed())
+		Expect(os.WriteFile(filepath.Join(dir, "drills", "pk.yaml"), readFile(library("mongo-primary-kill")), 0o644)).To(Succeed())
+		for _, shard := range []string{"1/2", "2/2"} {
+			code, _, stderr := chaosdrill(dir, "sweep", filepath.Join("drills", "pk.yaml"), "--seeds", "4", "--shard", shard, "--out", "shard"+shard[:1])
+			Expect(code).To(Equal(exitPass), stderr)
+		}
+		Expect(sweepJSON(filepath.Join(dir, "shard1"))).To(HaveKeyWithValue("scenario_file", filepath.Join("drills", "pk.yaml")))
+		code, stdout, stderr := chaosdrill(dir, "sweep", "merge", "shard1", "shard2", "--out", "merged")
+		Expect(code).To(Equal(exitPass), stderr)
+		Expect(stdout).To(MatchRegexp(`chaosdrill run drills/pk\.yaml --seed=\d+`))
+		Expect(string(readFile(filepath.Join(dir, "merged", "sweep.md")))).NotTo(ContainSubstring("scenario file>"))
+
+		// Moved away: the merge says so, and --scenario names the file.
+		Expect(os.Rename(filepath.Join(dir, "drills"), filepath.Join(dir, "elsewhere"))).To(Succeed())
+		code, stdout, stderr = chaosdrill(dir, "sweep", "merge", "shard1", "shard2")
+		Expect(code).To(Equal(exitPass), stderr)
+		Expect(stderr).To(ContainSubstring("name the file with sweep merge --scenario FILE"))
+		code, stdout, stderr = chaosdrill(dir, "sweep", "merge", "shard1", "shard2", "--scenario", filepath.Join("elsewhere", "pk.yaml"))
+		Expect(code).To(Equal(exitPass), stderr)
+		Expect(stdout).To(MatchRegexp(`chaosdrill run elsewhere/pk\.yaml --seed=\d+`))
+		code, _, stderr = chaosdrill(dir, "sweep", "merge", "shard1", "shard2", "--scenario", library("az-outage"))
+		Expect(code).To(Equal(exitBadInput))
+		Expect(stderr).To(ContainSubstring("not the scenario file the shards ran"))
+	})
+})
+
 var _ = Describe("a sweep's gates", func() {
 	gated := func(dir, gates string) string {
 		text := strings.Replace(string(readFile(library("mongo-primary-kill"))), "name: mongo-primary-kill", "name: gated", 1)
@@ -239,6 +268,38 @@ var _ = Describe("a what-if", func() {
 		Entry(nil, "workload.logs.rate=1,2", `no write workload of service "logs"`),
 		Entry(nil, "topology.latency.inter_region=1ms..2ms/30", "from 2 to 20"),
 	)
+})
+
+var _ = Describe("a sweep's worst seeds", func() {
+	It("are printed with a replay command for each value, and name sweep.md only when it is written", func() {
+		dir := GinkgoT().TempDir()
+		code, stdout, stderr := chaosdrill(dir, "sweep", library("mongo-primary-kill"), "--seeds", "4", "--vary", "mongo.election_timeout=5s,10s")
+		Expect(code).To(Equal(exitPass), stderr)
+		for _, value := range []string{"5s", "10s"} {
+			Expect(stdout).To(ContainSubstring("worst seeds, mongo.election_timeout=" + value + ":"))
+			Expect(stdout).To(MatchRegexp(`replay one \(any seed the same way\): chaosdrill run \S+mongo-primary-kill.yaml --seed=\d+ --set mongo.election_timeout=` + value + "\n"))
+		}
+		Expect(stdout).NotTo(MatchRegexp(`: sweep\.md|sweep\.md lists the worst\)`), "no sweep.md was written")
+		Expect(stdout).To(ContainSubstring("with --out DIR, sweep.md lists the worst seeds"))
+		Expect(filepath.Join(dir, "sweep.md")).NotTo(BeAnExistingFile())
+
+		code, stdout, stderr = chaosdrill(dir, "sweep", library("mongo-primary-kill"), "--seeds", "4", "--out", "o")
+		Expect(code).To(Equal(exitPass), stderr)
+		Expect(stdout).To(ContainSubstring("the worst seeds with a replay command each: " + filepath.Join("o", "sweep.md")))
+		Expect(filepath.Join(dir, "o", "sweep.md")).To(BeAnExistingFile())
+	})
+
+	It("are only those worse than the best seed: a figure every seed measured the same lists none", func() {
+		dir := GinkgoT().TempDir()
+		code, stdout, stderr := chaosdrill(dir, "sweep", library("mongo-primary-kill"), "--seeds", "4", "--out", "o")
+		Expect(code).To(Equal(exitPass), stderr)
+		Expect(stdout).To(ContainSubstring("mongo lost writes: all 4 seeds 0\n"))
+		Expect(stdout).NotTo(MatchRegexp(`mongo lost writes: \d+ \(0\)`))
+		worst := sweepJSON(filepath.Join(dir, "o"))["variants"].([]any)[0].(map[string]any)["worst"].(map[string]any)["mongo"].(map[string]any)
+		Expect(worst["lost_writes"]).To(BeEmpty())
+		Expect(worst["rto_seconds"]).To(HaveLen(3), "4 seeds, all but the best")
+		Expect(string(readFile(filepath.Join(dir, "o", "sweep.md")))).To(ContainSubstring("| mongo | lost writes | all 4 seeds 0 | | |"))
+	})
 })
 
 var _ = Describe("sweep flags", func() {

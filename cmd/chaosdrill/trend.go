@@ -65,6 +65,9 @@ output. Exit code 0, or 2 when a folder cannot be read.`,
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			for _, w := range reports.TrendOverrideWarnings(sets) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "chaosdrill: warning: %s\n", w)
+			}
 			trend := reports.NewTrend(sets, nights)
 			if out == "" {
 				out = filepath.Join("out", "trend")
