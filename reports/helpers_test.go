@@ -1,6 +1,7 @@
 package reports_test
 
 import (
+	"runtime"
 	"time"
 
 	"github.com/chaosdrill/chaosdrill/platform"
@@ -43,3 +44,21 @@ func pd(d time.Duration) *platform.Duration {
 func intPointer(n int) *int { return &n }
 
 func boolPointer(b bool) *bool { return &b }
+
+// writeCompleted issues the write that follows one invoked at prev, at the
+// library's logs spacing (1.4 ms, 700 a second), completed 35 ms later,
+// and returns when it was invoked.
+func writeCompleted(l *reports.Ledger, service uint16, prev time.Duration) time.Duration {
+	at := prev + 1400*time.Microsecond
+	id := l.Invoke(service, at)
+	l.Complete(id, platform.Acked, at+35*time.Millisecond)
+	return at
+}
+
+// heapHeld is the heap still allocated after a GC, in bytes.
+func heapHeld() int64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}
