@@ -55,3 +55,35 @@ var _ = Describe("chaosdrill report on a report whose stored verdict is contradi
 		Expect(entries(dir)).To(Equal(before))
 	})
 })
+
+var _ = Describe("chaosdrill report compare with nothing to compare", func() {
+	It("refuses two runs of different scenarios with exit 2, and compares them with --allow-different-scenarios", func() {
+		dir := GinkgoT().TempDir()
+		doc, write := storedReport(dir)
+		doc["scenario"] = "renamed"
+		renamed := write(doc)
+		first := filepath.Join(dir, "first", "report.json")
+
+		code, _, stderr := chaosdrill(dir, "report", "compare", first, renamed)
+		Expect(code).To(Equal(exitBadInput))
+		Expect(stderr).To(ContainSubstring("nothing to compare: no scenario is in both"))
+
+		code, stdout, _ := chaosdrill(dir, "report", "compare", first, renamed, "--allow-different-scenarios")
+		Expect(code).To(Equal(exitPass))
+		Expect(stdout).To(ContainSubstring("is compared with scenario renamed in new"))
+	})
+
+	It("counts a service missing from the new report as a regression, exit 1", func() {
+		dir := GinkgoT().TempDir()
+		doc, write := storedReport(dir)
+		// Base measured a second service, which new (the run as it was) lacks.
+		services := doc["services"].(map[string]any)
+		services["extra"] = services["logs"]
+		base := write(doc)
+
+		code, stdout, stderr := chaosdrill(dir, "report", "compare", base, filepath.Join(dir, "first", "report.json"))
+		Expect(code).To(Equal(exitFail), stderr)
+		Expect(stderr).To(ContainSubstring("regression: es-node-kill: service extra measured -> missing (the new report has no figures for it)"))
+		Expect(stdout).To(ContainSubstring("services only in base: extra"))
+	})
+})
