@@ -1,6 +1,7 @@
 package scenarios_test
 
 import (
+	"fmt"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -87,5 +88,34 @@ var _ = Describe("bursts against the limits on writes", func() {
 		problems := problemsOf(err)
 		Expect(problems).To(ConsistOf(HaveField("Path", "workloads[0].bursts.every")))
 		Expect(problems[0].Message).To(ContainSubstring("at most 10000000 repetitions"))
+	})
+})
+
+var _ = Describe("messages at the limits of a file", func() {
+	It("says a duration too large for the clock overflows, naming the longest", func() {
+		_, err := scenarios.Parse("s.yaml", []byte(strings.Replace(base, "duration: 10m", "duration: 99999999h", 1)))
+		problems := problemsOf(err)
+		Expect(problems).To(ConsistOf(HaveField("Path", "duration")))
+		Expect(problems[0].Message).To(Equal("99999999h overflows: the longest duration a scenario may hold is 168h0m0s"))
+	})
+
+	It("accepts a file of 9,000 plain faults, and counts values without speaking of aliases it has none of", func() {
+		var b strings.Builder
+		b.WriteString(base + "faults:\n")
+		for i := 0; i < 9000; i++ {
+			fmt.Fprintf(&b, "  - {name: f%d, kind: pause, target: node:mongo-east-1a, at: 1m, heal: 10s}\n", i)
+		}
+		_, err := scenarios.Parse("s.yaml", []byte(b.String()))
+		Expect(err).NotTo(HaveOccurred())
+
+		b.Reset()
+		b.WriteString(base + "faults:\n  - {name: p, kind: partition, at: 1m, between: [")
+		for i := 0; i < scenarios.MaxValues; i++ {
+			b.WriteString("a,")
+		}
+		b.WriteString("a]}\n")
+		_, err = scenarios.Parse("s.yaml", []byte(b.String()))
+		Expect(err).To(MatchError(ContainSubstring("the file holds more than 250,000 values; a scenario holds at most 250,000")))
+		Expect(err.Error()).NotTo(ContainSubstring("alias"))
 	})
 })

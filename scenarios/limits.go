@@ -21,8 +21,10 @@ const (
 	MaxFileBytes = 1 << 20
 	// MaxValues bounds the YAML values decoded from one file, an alias
 	// counted again each time it is used: a few hundred bytes of aliases
-	// to a wide list must not expand into millions of values.
-	MaxValues = 50_000
+	// to a wide list must not expand into millions of values. It admits
+	// MaxTriggers faults or steps of a dozen values each (a plain fault
+	// has about six), so the section limits are the ones a file meets.
+	MaxValues = 250_000
 	// MaxProblems is how many problems of one file are listed; the rest are
 	// counted in a last line.
 	MaxProblems = 100
