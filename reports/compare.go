@@ -25,6 +25,7 @@ const (
 	MetricUnknown = "unknown" // writes whose outcome the client never learnt
 	MetricP99     = "p99"     // acknowledged write latency, 99th percentile, milliseconds
 	MetricVerdict = "verdict" // the scenario's verdict got worse
+	MetricService = "service" // a service of base is missing from new
 )
 
 // metric is how one metric is read off a service and written.
@@ -235,8 +236,11 @@ type Regression struct {
 // String is the regression in one line: scenario, service, metric, from
 // and to, and why it counts.
 func (r Regression) String() string {
-	if r.Metric == MetricVerdict {
+	switch r.Metric {
+	case MetricVerdict:
 		return fmt.Sprintf("%s: verdict %s -> %s", r.Scenario, r.Base, r.New)
+	case MetricService:
+		return fmt.Sprintf("%s: service %s %s -> %s (%s)", r.Scenario, r.Service, r.Base, r.New, r.Why)
 	}
 	return fmt.Sprintf("%s: %s %s %s -> %s (%s)", r.Scenario, r.Service, metricLabel(r.Metric), r.Base, r.New, r.Why)
 }
@@ -271,14 +275,12 @@ type Comparison struct {
 // Compare compares the runs of base and new scenario by scenario (by
 // name, in new's order, then those only in base). A scenario only in one
 // set is listed, not counted as a regression: the run that dropped it
-// gates on its own exit code.
+// gates on its own exit code. A service of base missing from new's run of
+// the scenario is a regression. When no scenario is in both,
+// Comparison.Scenarios is empty: nothing was compared (the CLI refuses
+// that; see CompareAcross for two runs of differently named scenarios).
 func Compare(base, new *RunSet, th Thresholds) *Comparison {
-	c := &Comparison{
-		Schema: CompareSchema, Base: base.Path, New: new.Path, Thresholds: th,
-		Scenarios: []ScenarioComparison{}, Regressions: []Regression{}, OnlyInBase: []string{}, OnlyInNew: []string{}, Notes: []string{}, OverrideWarnings: []string{},
-	}
-	c.Notes = append(c.Notes, base.Warnings...)
-	c.Notes = append(c.Notes, new.Warnings...)
+	c := newComparison(base, new, th)
 	for _, n := range new.Runs {
 		b, ok := base.Run(n.Report.Scenario)
 		if !ok {
@@ -292,6 +294,28 @@ func Compare(base, new *RunSet, th Thresholds) *Comparison {
 			c.OnlyInBase = append(c.OnlyInBase, b.Report.Scenario)
 		}
 	}
+	return c
+}
+
+// CompareAcross compares two single runs whatever their scenarios are
+// named (a scenario renamed, or one compared with a variant of it), with a
+// note naming both.
+func CompareAcross(base, new StoredRun, basePath, newPath string, th Thresholds) *Comparison {
+	c := newComparison(&RunSet{Path: basePath}, &RunSet{Path: newPath}, th)
+	if base.Report.Scenario != new.Report.Scenario {
+		c.Notes = append(c.Notes, fmt.Sprintf("scenario %s in base is compared with scenario %s in new", base.Report.Scenario, new.Report.Scenario))
+	}
+	c.Scenarios = append(c.Scenarios, c.compareScenario(base.Report, new.Report))
+	return c
+}
+
+func newComparison(base, new *RunSet, th Thresholds) *Comparison {
+	c := &Comparison{
+		Schema: CompareSchema, Base: base.Path, New: new.Path, Thresholds: th,
+		Scenarios: []ScenarioComparison{}, Regressions: []Regression{}, OnlyInBase: []string{}, OnlyInNew: []string{}, Notes: []string{}, OverrideWarnings: []string{},
+	}
+	c.Notes = append(c.Notes, base.Warnings...)
+	c.Notes = append(c.Notes, new.Warnings...)
 	return c
 }
 
@@ -330,7 +354,11 @@ func (c *Comparison) compareScenario(base, new *Report) ScenarioComparison {
 	}
 	for _, name := range base.ServiceNames() {
 		if _, ok := new.Services[name]; !ok {
+			// Nothing of it was measured in new: a regression, not a
+			// service quietly gone.
 			sc.OnlyInBase = append(sc.OnlyInBase, name)
+			c.Regressions = append(c.Regressions, Regression{Scenario: new.Scenario, Service: name, Metric: MetricService,
+				Base: "measured", New: "missing", Why: "the new report has no figures for it"})
 		}
 	}
 	return sc

@@ -13,6 +13,7 @@ import (
 
 	"github.com/chaosdrill/chaosdrill/platform"
 	"github.com/chaosdrill/chaosdrill/reports"
+	"github.com/chaosdrill/chaosdrill/scenarios"
 )
 
 var _ = Describe("Build at the limits of time.Duration", func() {
@@ -21,7 +22,8 @@ var _ = Describe("Build at the limits of time.Duration", func() {
 		id := ledger.Invoke(ledger.ServiceIndex("mongo"), 0)
 		ledger.Complete(id, platform.Acked, time.Millisecond)
 		ledger.SetPresent(uint64(id), true)
-		r := reports.Build(&reports.Run{Scenario: "far", Platform: "sim", Duration: math.MaxInt64 - 1, Ledger: ledger})
+		r := reports.Build(&reports.Run{Scenario: "far", Platform: "sim", Duration: math.MaxInt64 - 1, Ledger: ledger,
+			Expect: []scenarios.Expectation{scenarios.Baseline("mongo")}})
 		Expect(r.Services["mongo"].Timeline.Acked).NotTo(BeEmpty())
 		Expect(reports.Validate(r)).To(Succeed())
 	})

@@ -9,13 +9,15 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/chaosdrill/chaosdrill/reports"
+	"github.com/chaosdrill/chaosdrill/scenarios"
 )
 
 var _ = Describe("the images a live run ran", func() {
 	build := func(images map[string]string) *reports.Report {
 		ledger := &reports.Ledger{}
 		writeSteadily(ledger, "artifacts", 0, time.Second, 100*time.Millisecond, ackedFor(time.Millisecond))
-		return reports.Build(&reports.Run{Scenario: "drill", Platform: "containers", Duration: time.Second, Ledger: ledger, Images: images})
+		return reports.Build(&reports.Run{Scenario: "drill", Platform: "containers", Duration: time.Second, Ledger: ledger, Images: images,
+			Expect: []scenarios.Expectation{scenarios.Baseline("artifacts")}})
 	}
 
 	It("are named in report.json and report.md, by service kind", func() {

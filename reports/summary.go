@@ -33,8 +33,8 @@ func Summary(w io.Writer, r *Report) {
 		}
 	}
 	for _, e := range r.Expectations {
-		if e.Result != VerdictPass {
-			fmt.Fprintf(w, "%s %s: observed %s\n", strings.ToUpper(e.Result), e.Name, e.Observed)
+		if result := effectiveResult(r, e); result != VerdictPass {
+			fmt.Fprintf(w, "%s %s: observed %s\n", strings.ToUpper(result), e.Name, e.Observed)
 		}
 	}
 	fmt.Fprintf(w, "%s: %s\n", strings.ToUpper(r.Verdict), verdictSentence(r))

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/chaosdrill/chaosdrill/scenarios"
 )
 
 // Limits on a stored report that Read accepts.
@@ -63,8 +65,25 @@ func (v *validator) check(r *Report) {
 	if !slices.Contains(Verdicts, r.Verdict) {
 		v.add("verdict: %q is not one of %s", r.Verdict, strings.Join(Verdicts, ", "))
 	}
-	duration := r.DurationSeconds
-	v.seconds("duration_seconds", &duration)
+	if err := scenarios.CheckName(r.Scenario); err != nil {
+		v.add("scenario: %v", err)
+	}
+	if d := r.DurationSeconds; !(d >= 0) {
+		v.add("duration_seconds: %v, a scenario's duration cannot be negative", d)
+	} else {
+		v.seconds("duration_seconds", &d)
+	}
+	if r.Verdict != VerdictError && r.Error == nil {
+		// Build gives every run at least one check (each service with a
+		// workload has its own or the baseline ones, and a scenario has a
+		// workload); a report of no checks would pass on nothing.
+		if len(r.Expectations) == 0 {
+			v.add("expectations: none; a run checks at least one expectation, so a verdict other than error needs its checks")
+		}
+		if len(r.Services) == 0 {
+			v.add("services: none; a run measures at least one service, so a verdict other than error needs its figures")
+		}
+	}
 	v.rehearsal(r.Rehearsal)
 	for i, o := range r.Overrides {
 		if o.Name == "" || (o.Source != OverrideFile && o.Source != OverrideSet) {
@@ -74,6 +93,9 @@ func (v *validator) check(r *Report) {
 	for _, name := range r.ServiceNames() {
 		s := r.Services[name]
 		p := "services." + name
+		if err := scenarios.CheckName(name); err != nil {
+			v.add("services: %v", err)
+		}
 		if s == nil {
 			v.add("%s: null, want the service's figures", p)
 			continue
@@ -115,6 +137,11 @@ func (v *validator) check(r *Report) {
 	}
 	for i, f := range r.Faults {
 		p := fmt.Sprintf("faults[%d]", i)
+		if f.Name != "" {
+			if err := scenarios.CheckName(f.Name); err != nil {
+				v.add("%s.name: %v", p, err)
+			}
+		}
 		if f.Status != StatusRehearsed && f.Status != StatusNotRehearsed {
 			v.add("%s.status: %q, want %s or %s", p, f.Status, StatusRehearsed, StatusNotRehearsed)
 		}
@@ -183,14 +210,11 @@ func RecomputeVerdict(r *Report) string {
 	}
 	verdict := VerdictPass
 	for _, e := range r.Expectations {
-		result := e.Result
-		// A check stored as passed must also pass on the stored figures.
-		if result == VerdictPass {
-			if held, known := holdsOnFigures(r, e); known && !held {
-				result = VerdictFail
-			}
-		}
-		verdict = worse(verdict, result)
+		verdict = worse(verdict, effectiveResult(r, e))
+	}
+	if len(r.Expectations) == 0 {
+		// Nothing was checked: not a pass (Validate refuses such a report).
+		verdict = worse(verdict, VerdictUnverified)
 	}
 	for _, f := range r.Faults {
 		if f.Status == StatusNotRehearsed {
@@ -211,6 +235,61 @@ func RecomputeVerdict(r *Report) string {
 		}
 	}
 	return verdict
+}
+
+// effectiveResult is a check's result as its report's figures support it:
+// a check stored as passed whose bound the stored figures miss failed.
+func effectiveResult(r *Report, e ExpectationResult) string {
+	if e.Result == VerdictPass {
+		if held, known := holdsOnFigures(r, e); known && !held {
+			return VerdictFail
+		}
+	}
+	return e.Result
+}
+
+// uncheckedReasons says what in the report costs the verdict without a
+// check of its own saying so: a fault or runbook step that did not happen
+// as written, a step that failed, a service whose read-back failed or that
+// acknowledged nothing (a run lists each as a check; an edited report may
+// not), and a check stored as passed that the stored figures miss.
+func uncheckedReasons(r *Report) []string {
+	named := map[string]bool{}
+	for _, e := range r.Expectations {
+		named[e.Name] = true
+	}
+	var reasons []string
+	for _, e := range r.Expectations {
+		if e.Result == VerdictPass && effectiveResult(r, e) != VerdictPass {
+			reasons = append(reasons, fmt.Sprintf("%s is stored as held, but the stored figures miss it", e.Name))
+		}
+	}
+	for _, f := range r.Faults {
+		if f.Status == StatusNotRehearsed && !named["fault "+f.Name+" rehearsed"] {
+			reasons = append(reasons, fmt.Sprintf("fault %s did not happen as written", f.Name))
+		}
+	}
+	for _, st := range r.Runbook {
+		switch {
+		case st.Status == StatusFailed && !named["runbook "+st.Name+" done"]:
+			reasons = append(reasons, fmt.Sprintf("runbook step %s failed", st.Name))
+		case st.Status == StatusNotRehearsed && !named["runbook "+st.Name+" rehearsed"]:
+			reasons = append(reasons, fmt.Sprintf("runbook step %s did not happen as written", st.Name))
+		}
+	}
+	for _, name := range r.ServiceNames() {
+		s := r.Services[name]
+		if s == nil {
+			continue
+		}
+		if s.ReadBack == ReadBackFailed && !named[name+": writes read back"] {
+			reasons = append(reasons, fmt.Sprintf("the read-back of %s failed", name))
+		}
+		if s.Acked == 0 && !named[name+": writes acknowledged"] {
+			reasons = append(reasons, fmt.Sprintf("%s acknowledged no write to check", name))
+		}
+	}
+	return reasons
 }
 
 // boundName reads the bounds Build names its checks by ("mongo: lost writes

@@ -155,8 +155,9 @@ func verdictSentence(r *Report) string {
 	}
 	counts := map[string]int{}
 	for _, e := range r.Expectations {
-		counts[e.Result]++
+		counts[effectiveResult(r, e)]++
 	}
+	total := len(r.Expectations)
 	if r.Verdict == VerdictPass {
 		skipped := 0
 		for _, s := range r.Runbook {
@@ -164,10 +165,14 @@ func verdictSentence(r *Report) string {
 				skipped++
 			}
 		}
-		if skipped > 0 {
-			return fmt.Sprintf("Everything the scenario schedules happened (but %d optional runbook steps, which were not needed), and all %d checks held.", skipped, len(r.Expectations))
+		held := fmt.Sprintf("all %d checks held", total)
+		if total == 1 {
+			held = "its one check held"
 		}
-		return fmt.Sprintf("Everything the scenario schedules happened, and all %d checks held.", len(r.Expectations))
+		if skipped > 0 {
+			return fmt.Sprintf("Everything the scenario schedules happened (but %s, which %s not needed), and %s.", plural(skipped, "optional runbook step"), plural2(skipped, "was", "were"), held)
+		}
+		return fmt.Sprintf("Everything the scenario schedules happened, and %s.", held)
 	}
 	var parts []string
 	for _, v := range []struct{ result, words string }{
@@ -179,7 +184,30 @@ func verdictSentence(r *Report) string {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[v.result], v.words))
 		}
 	}
-	return fmt.Sprintf("%d of %d checks held; %s.", counts[VerdictPass], len(r.Expectations), strings.Join(parts, ", "))
+	why := uncheckedReasons(r)
+	if len(parts) > 0 {
+		why = append([]string{strings.Join(parts, ", ")}, why...)
+	}
+	if len(why) == 0 {
+		why = []string{"the report holds nothing that says why"}
+	}
+	return fmt.Sprintf("%d of %s held; %s.", counts[VerdictPass], plural(total, "check"), strings.Join(why, "; "))
+}
+
+// plural writes n and the noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// plural2 picks the singular or the plural word for n.
+func plural2(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 type timelineEntry struct {

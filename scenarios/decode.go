@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"regexp"
 	"strings"
+	"time"
 
 	"github.com/chaosdrill/chaosdrill/platform"
 	"go.yaml.in/yaml/v3"
@@ -69,7 +71,11 @@ func (d *document) count(n *yaml.Node, path string) bool {
 		}
 	}
 	if d.values > MaxValues {
-		d.fail(n, path, "the file holds more than %d values once its aliases are expanded (each use of an alias counts its whole value); a scenario needs far fewer", MaxValues)
+		if d.expansions > 0 {
+			d.fail(n, path, "the file holds more than %s values once its aliases are expanded (each use of an alias counts its whole value); a scenario holds at most %s", thousands(MaxValues), thousands(MaxValues))
+		} else {
+			d.fail(n, path, "the file holds more than %s values; a scenario holds at most %s", thousands(MaxValues), thousands(MaxValues))
+		}
 		d.stopped = true
 		return false
 	}
@@ -197,6 +203,10 @@ func (d *document) decode(n *yaml.Node, out reflect.Value, path string) {
 			out.Set(v)
 		}
 	case reflect.PointerTo(t).Implements(unmarshalerType):
+		if t == durationType && n.Kind == yaml.ScalarNode && durationOverflows(n.Value) {
+			d.fail(n, path, "%s overflows: the longest duration a scenario may hold is %s", n.Value, MaxDuration)
+			return
+		}
 		if err := n.Decode(out.Addr().Interface()); err != nil {
 			d.fail(n, path, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
 			return
@@ -426,4 +436,18 @@ func describe(n *yaml.Node) string {
 		return n.Value
 	}
 	return fmt.Sprintf("%q", n.Value)
+}
+
+// goDuration is the syntax time.ParseDuration reads.
+var goDuration = regexp.MustCompile(`^[-+]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+$`)
+
+// durationOverflows reports whether text is a duration in Go's syntax too
+// large for time.Duration (about 292 years), which ParseDuration refuses
+// with the same words as a typo.
+func durationOverflows(text string) bool {
+	if !goDuration.MatchString(text) {
+		return false
+	}
+	_, err := time.ParseDuration(text)
+	return err != nil
 }

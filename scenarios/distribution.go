@@ -288,8 +288,14 @@ func (c *checker) checkArrivals(i int) {
 	case b.Length >= b.Every:
 		c.add(bp+".length", "a burst of %s every %s never ends; give a length shorter than every, or raise the workload's rate instead", b.Length, b.Every)
 	}
-	if !(b.Factor > 0) || math.IsInf(b.Factor, 0) {
+	switch {
+	case !(b.Factor > 0) || math.IsInf(b.Factor, 0):
 		c.add(bp+".factor", "bursts need a positive factor: the rate during a burst over the workload's rate (3 triples it, 0.5 halves it); got %v", b.Factor)
+	case b.Factor > MaxBurstFactor:
+		c.add(bp+".factor", "factor %g is over the limit of %s: a burst multiplies the rate by at most that much", b.Factor, thousands(MaxBurstFactor))
+	}
+	if b.Every > 0 && b.Length > 0 && b.Length < b.Every {
+		c.checkPeriod(bp+".every", b.Every.D())
 	}
 	if b.Start != nil {
 		d := c.scenario.Duration

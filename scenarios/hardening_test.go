@@ -143,7 +143,7 @@ var _ = Describe("limits on the work a file asks for", func() {
 		_, err := scenarios.Parse("s.yaml", []byte(text))
 		problems := problemsOf(err)
 		Expect(problems).To(ConsistOf(HaveField("Path", "workloads")))
-		Expect(problems[0].Message).To(ContainSubstring("a run issues at most 100000000"))
+		Expect(problems[0].Message).To(ContainSubstring("a run issues at most 100,000,000"))
 	})
 
 	It("refuses a cluster that a restore step rebuilds past Elasticsearch's shard limit", func() {

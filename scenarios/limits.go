@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/chaosdrill/chaosdrill/platform"
@@ -20,8 +21,10 @@ const (
 	MaxFileBytes = 1 << 20
 	// MaxValues bounds the YAML values decoded from one file, an alias
 	// counted again each time it is used: a few hundred bytes of aliases
-	// to a wide list must not expand into millions of values.
-	MaxValues = 50_000
+	// to a wide list must not expand into millions of values. It admits
+	// MaxTriggers faults or steps of a dozen values each (a plain fault
+	// has about six), so the section limits are the ones a file meets.
+	MaxValues = 250_000
 	// MaxProblems is how many problems of one file are listed; the rest are
 	// counted in a last line.
 	MaxProblems = 100
@@ -44,6 +47,12 @@ const (
 	// the simulator's clock counts nanoseconds, and at a million writes a
 	// second the interval between writes (1 µs) is still exact to 0.1%.
 	MaxRate = 1_000_000
+	// MaxBurstFactor is the largest bursts.factor (chaosdrill's limit): a
+	// burst is a traffic peak of a few times the usual rate, and a thousand
+	// times it is already past any peak a service is sized for. The rate
+	// during a burst (rate × factor) must also stay within MaxRate, and the
+	// writes of the bursts count against MaxOperations.
+	MaxBurstFactor = 1_000
 	// MaxPeriods bounds how often a period the file sets may repeat over
 	// the scenario (duration / period), each repetition being model work.
 	MaxPeriods = 10_000_000
@@ -98,14 +107,17 @@ func (c *checker) checkLimits() {
 	c.checkTopologyLimits()
 }
 
-// checkOperations refuses workloads whose writes would not fit: rate ×
-// duration over MaxOperations, or a rate over MaxRate.
+// checkOperations refuses workloads whose writes would not fit: the
+// writes a run can issue (rate × duration, plus what bursts add) over
+// MaxOperations, or a rate, or a rate during a burst (rate × factor), over
+// MaxRate. It runs on the file as edited (run --set, sweep --vary), so an
+// override is held to the same limits.
 func (c *checker) checkOperations() {
 	s := c.scenario
 	if s.Duration <= 0 {
 		return
 	}
-	seconds := s.Duration.D().Seconds()
+	d := s.Duration.D()
 	total := 0.0
 	for i, w := range s.Workloads {
 		if !(w.Rate > 0) || math.IsInf(w.Rate, 0) {
@@ -113,18 +125,62 @@ func (c *checker) checkOperations() {
 		}
 		path := indexPath("workloads", i) + ".rate"
 		if w.Rate > MaxRate {
-			c.add(path, "rate %g writes/s is over the limit of %d writes/s per workload", w.Rate, MaxRate)
+			c.add(path, "rate %g writes/s is over the limit of %s writes/s per workload", w.Rate, thousands(MaxRate))
 			continue
 		}
-		ops := math.Ceil(w.Rate * seconds)
+		ops := math.Ceil(w.Rate * d.Seconds())
+		if b := w.Bursts; validBursts(b) {
+			fp := indexPath("workloads", i) + ".bursts.factor"
+			if peak := w.Rate * b.Factor; peak > MaxRate {
+				c.add(fp, "a burst at factor %g raises rate %g writes/s to %g writes/s, over the limit of %s writes/s per workload (lower the factor or the rate)", b.Factor, w.Rate, peak, thousands(MaxRate))
+				continue
+			}
+			// The most burst time the scenario can hold whatever the
+			// phase: every cycle that starts in it bursts in full.
+			cycles := math.Ceil(float64(d) / float64(b.Every))
+			burst := min(float64(d), cycles*float64(b.Length)) / float64(time.Second)
+			withBursts := math.Ceil(w.Rate * (d.Seconds() + burst*(b.Factor-1)))
+			if withBursts > ops && withBursts > MaxOperations {
+				c.add(fp, "rate %g writes/s for %s, with bursts of %s every %s at factor %g, is up to %.0f writes; a run issues at most %s (lower the factor, the rate or the duration)", w.Rate, s.Duration, b.Length, b.Every, b.Factor, withBursts, thousands(MaxOperations))
+				total += withBursts
+				continue
+			}
+			ops = max(ops, withBursts)
+		}
 		total += ops
 		if ops > MaxOperations {
-			c.add(path, "rate %g writes/s for %s is %.0f writes; a run issues at most %d (lower the rate or the duration)", w.Rate, s.Duration, ops, MaxOperations)
+			c.add(path, "rate %g writes/s for %s is %.0f writes; a run issues at most %s (lower the rate or the duration)", w.Rate, s.Duration, ops, thousands(MaxOperations))
 		}
 	}
 	if total > MaxOperations && len(s.Workloads) > 1 {
-		c.add("workloads", "the workloads issue %.0f writes over %s in all; a run issues at most %d (lower the rates or the duration)", total, s.Duration, MaxOperations)
+		c.add("workloads", "the workloads issue up to %.0f writes over %s in all, bursts included; a run issues at most %s (lower the rates or the duration)", total, s.Duration, thousands(MaxOperations))
 	}
+}
+
+// validBursts reports whether b is bursts checkArrivals accepts, whose
+// writes can be counted.
+func validBursts(b *Bursts) bool {
+	return b != nil && b.Every > 0 && b.Length > 0 && b.Length < b.Every &&
+		b.Factor > 0 && b.Factor <= MaxBurstFactor
+}
+
+// thousands writes n with a comma every three digits, as the README's
+// Limits table does.
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
 }
 
 // Interval is the time between two writes of the workload at its rate,

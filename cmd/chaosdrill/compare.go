@@ -14,6 +14,7 @@ func newCompareCommand() *cobra.Command {
 	var (
 		format     string
 		thresholds []string
+		across     bool
 	)
 	formats := []string{formatMarkdown, formatJSON}
 	defaults := reports.DefaultThresholds()
@@ -38,8 +39,12 @@ amount absolute (rto=50%,2s  p99=10ms  lost=0  unknown=20%).
 Prints Markdown (or JSON with --format json) on standard output, appends the
 Markdown to GITHUB_STEP_SUMMARY when that names a file, and exits 1 naming
 each regression (scenario, service, metric), 0 when there is none, 2 when a
-report cannot be read. Scenarios in only one of the two are listed, not
-counted: the run that dropped one gates on its own exit code.`,
+report cannot be read or when no scenario is in both (nothing would be
+compared). Scenarios in only one of the two are listed, not counted: the run
+that dropped one gates on its own exit code. A service of a scenario in BASE
+that NEW's run of it lacks is a regression. --allow-different-scenarios
+compares two single runs whatever their scenarios are named (a renamed
+scenario, a variant).`,
 		Args: argsError(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -63,7 +68,20 @@ counted: the run that dropped one gates on its own exit code.`,
 			if err != nil {
 				return badInput(fmt.Errorf("NEW: %w", err))
 			}
-			c := reports.Compare(base, current, th)
+			var c *reports.Comparison
+			switch {
+			case across && len(base.Runs) == 1 && len(current.Runs) == 1:
+				c = reports.CompareAcross(base.Runs[0], current.Runs[0], args[0], args[1], th)
+				c.Notes = append(append(base.Warnings, current.Warnings...), c.Notes...)
+			case across:
+				return badInput(fmt.Errorf("--allow-different-scenarios compares two single runs; BASE holds %d and NEW %d", len(base.Runs), len(current.Runs)))
+			default:
+				c = reports.Compare(base, current, th)
+				if len(c.Scenarios) == 0 {
+					return badInput(fmt.Errorf("nothing to compare: no scenario is in both (BASE: %s; NEW: %s); compare runs of the same scenario, or two single runs with --allow-different-scenarios",
+						scenarioList(base), scenarioList(current)))
+				}
+			}
 			for _, w := range c.OverrideWarnings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "chaosdrill: warning: %s\n", w)
 			}
@@ -85,6 +103,7 @@ counted: the run that dropped one gates on its own exit code.`,
 		},
 	}
 	addFormatFlag(cmd, &format, formats, "what to print")
+	cmd.Flags().BoolVar(&across, "allow-different-scenarios", false, "compare two single runs even when their scenarios' names differ")
 	cmd.Flags().StringArrayVar(&thresholds, "threshold", nil, "METRIC=VALUE[,VALUE]: a metric's relative (50%) and/or absolute (2s, 10ms, 3) threshold; repeatable (metrics: "+strings.Join(reports.ThresholdMetrics(), ", ")+")")
 	return cmd
 }
@@ -101,4 +120,17 @@ func describeThresholds(th reports.Thresholds) string {
 		fmt.Fprintf(&b, "  %-8s +%g%% and +%g%s\n", name, t.Relative*100, t.Absolute, units[name])
 	}
 	return b.String()
+}
+
+// scenarioList names a run set's scenarios for a message, the first few.
+func scenarioList(set *reports.RunSet) string {
+	var names []string
+	for i, r := range set.Runs {
+		if i == 5 {
+			names = append(names, fmt.Sprintf("and %d more", len(set.Runs)-5))
+			break
+		}
+		names = append(names, r.Report.Scenario)
+	}
+	return strings.Join(names, ", ")
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -26,11 +27,13 @@ runs (see their --help).
 The stored report is checked before anything is written: a file that is not
 a regular file, is over 512 MiB, or does not hold together (an unknown
 verdict or status, a service without figures, a timeline whose series differ
-in length) is bad input, exit 2, and nothing is written. The verdict is
+in length) is bad input, exit 2, and nothing is written. A report that is not
+an error report must hold at least one check and one service (a run always
+has them), a duration that is not negative, and valid names. The verdict is
 worked out again from the report's own checks, faults, runbook steps and
-read-backs; when it differs from the stored one, that is said, and the
-worked-out verdict is rendered and gives the exit code: 0 pass, 1 fail,
-not-rehearsed or unverified, 3 error.`,
+read-backs; when it differs from the stored one, that is said (on standard
+error and under the summary), and the worked-out verdict is rendered and
+gives the exit code: 0 pass, 1 fail, not-rehearsed or unverified, 3 error.`,
 		Args: argsError(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -46,9 +49,12 @@ not-rehearsed or unverified, 3 error.`,
 			if err != nil {
 				return badInput(err)
 			}
+			contradicted := ""
 			if worked := reports.RecomputeVerdict(rep); worked != rep.Verdict {
 				fmt.Fprintf(cmd.ErrOrStderr(), "chaosdrill: the stored verdict %q contradicts the report's own checks, faults, runbook and read-backs, which give %q; rendering %q\n",
 					rep.Verdict, worked, worked)
+				contradicted = fmt.Sprintf("The stored verdict was %s; the report's own checks, faults, runbook and read-backs give %s, shown here.\n",
+					strings.ToUpper(rep.Verdict), strings.ToUpper(worked))
 				rep.Verdict = worked
 			}
 			if out == "" {
@@ -73,6 +79,8 @@ not-rehearsed or unverified, 3 error.`,
 				return environment(fmt.Errorf("release the lock on %s: %w", out, err))
 			}
 			reports.Summary(cmd.OutOrStdout(), rep)
+			// Said on standard output too, beside the verdict it changed.
+			fmt.Fprint(cmd.OutOrStdout(), contradicted)
 			fmt.Fprintf(cmd.OutOrStdout(), "report: %s\n", filepath.Join(out, reports.FileHTML))
 			if code := reports.ExitCode(rep.Verdict); code != exitPass {
 				return &exitError{code: code, err: fmt.Errorf("the verdict is %s", rep.Verdict)}
