@@ -2,6 +2,7 @@ package platform
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -238,7 +239,10 @@ func distributionValue(n *yaml.Node) (v float64, isDuration bool, err error) {
 		}
 		return f, false, nil
 	case "!!str":
-		d, err := time.ParseDuration(n.Value)
+		d, err := ParseDuration(n.Value)
+		if errors.Is(err, ErrDurationOverflow) {
+			return 0, false, err
+		}
 		if err != nil {
 			return 0, false, fmt.Errorf("want a duration such as \"30s\" or a number, got %q", n.Value)
 		}

@@ -2,7 +2,10 @@ package platform
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
+	"regexp"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -23,12 +26,33 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
 		return fmt.Errorf("want a duration such as \"30s\" or \"2m\", got %q", n.Value)
 	}
-	v, err := time.ParseDuration(n.Value)
+	v, err := ParseDuration(n.Value)
+	if errors.Is(err, ErrDurationOverflow) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("want a duration such as \"30s\" or \"2m\", got %q", n.Value)
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// ErrDurationOverflow is a well-formed duration too long for the clock.
+var ErrDurationOverflow = errors.New("overflows")
+
+// durationSyntax is Go's duration grammar (https://pkg.go.dev/time#ParseDuration),
+// so that a duration ParseDuration refuses can be told apart as too long.
+var durationSyntax = regexp.MustCompile(`^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$`)
+
+// ParseDuration reads a Go duration ("90s", "1h30m"). A well-formed one
+// beyond time.Duration's range (about 2,562,047h) is ErrDurationOverflow,
+// said as such, not as a malformed value.
+func ParseDuration(text string) (time.Duration, error) {
+	v, err := time.ParseDuration(text)
+	if err != nil && durationSyntax.MatchString(text) {
+		return 0, fmt.Errorf("%q %w: the longest duration the clock holds is %s", text, ErrDurationOverflow, time.Duration(math.MaxInt64).Truncate(time.Hour))
+	}
+	return v, err
 }
 
 // MarshalYAML writes the duration string.
