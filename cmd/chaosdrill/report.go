@@ -25,7 +25,7 @@ regression; "report trend FOLDER..." follows each scenario over many nights'
 runs (see their --help).
 
 The stored report is checked before anything is written: a file that is not
-a regular file, is over 512 MiB, or does not hold together (an unknown
+a regular file, is over 64 MiB, or does not hold together (an unknown
 verdict or status, a service without figures, a timeline whose series differ
 in length) is bad input, exit 2, and nothing is written. A report that is not
 an error report must hold at least one check and one service (a run always
