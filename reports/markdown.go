@@ -88,7 +88,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	} else {
 		writeMarkdownTable(b, timeline)
 		if omitted > 0 {
-			fmt.Fprintf(b, "%d more entries are in report.json.\n", omitted)
+			fmt.Fprintf(b, "%d more entries are in report.json (routine sync passes, snapshots and lag samples are left out first).\n", omitted)
 		}
 	}
 	return b.Flush()

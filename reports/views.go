@@ -211,12 +211,15 @@ func plural2(n int, one, many string) string {
 }
 
 type timelineEntry struct {
-	at   float64
-	what string
+	at      float64
+	what    string
+	routine bool // a sync pass, a snapshot, a lag sample: platform.RoutineEvent
 }
 
 // timelineTable merges faults, runbook steps and platform events into one
-// list in time order. With limit > 0 it keeps the first limit entries and
+// list in time order. With limit > 0 and more entries than that, it leaves
+// out the routine events first (a week of sync passes must not push a
+// health-yellow out of the table), then keeps the first limit entries, and
 // says how many it left out.
 func timelineTable(r *Report, limit int) (table, int) {
 	var entries []timelineEntry
@@ -224,22 +227,22 @@ func timelineTable(r *Report, limit int) (table, int) {
 		if f.At == nil {
 			continue
 		}
-		entries = append(entries, timelineEntry{*f.At, fmt.Sprintf("fault %s: %s %s (%s)", f.Name, f.Kind, f.Target, strings.Join(f.Nodes, ", "))})
+		entries = append(entries, timelineEntry{at: *f.At, what: fmt.Sprintf("fault %s: %s %s (%s)", f.Name, f.Kind, f.Target, strings.Join(f.Nodes, ", "))})
 		if f.HealedAt != nil {
-			entries = append(entries, timelineEntry{*f.HealedAt, "fault " + f.Name + " healed"})
+			entries = append(entries, timelineEntry{at: *f.HealedAt, what: "fault " + f.Name + " healed"})
 		}
 	}
 	for _, s := range r.Runbook {
 		if s.StartedAt == nil {
 			continue
 		}
-		entries = append(entries, timelineEntry{*s.StartedAt, fmt.Sprintf("runbook %s: %s started", s.Name, s.Action)})
+		entries = append(entries, timelineEntry{at: *s.StartedAt, what: fmt.Sprintf("runbook %s: %s started", s.Name, s.Action)})
 		if s.DoneAt != nil {
 			done := "runbook " + s.Name + " done"
 			if s.Error != "" {
 				done = "runbook " + s.Name + " gave up: " + s.Error
 			}
-			entries = append(entries, timelineEntry{*s.DoneAt, done})
+			entries = append(entries, timelineEntry{at: *s.DoneAt, what: done})
 		}
 	}
 	for _, e := range r.Events {
@@ -250,15 +253,17 @@ func timelineTable(r *Report, limit int) (table, int) {
 		if e.Detail != "" {
 			what += " (" + RoundDurations(e.Detail) + ")"
 		}
-		entries = append(entries, timelineEntry{e.At, what})
+		entries = append(entries, timelineEntry{e.At, what, platform.RoutineEvent(e.What)})
 	}
 	slices.SortStableFunc(entries, func(a, b timelineEntry) int {
 		return cmp.Compare(a.at, b.at)
 	})
 	omitted := 0
 	if limit > 0 && len(entries) > limit {
-		omitted = len(entries) - limit
-		entries = entries[:limit]
+		all := len(entries)
+		entries = slices.DeleteFunc(entries, func(e timelineEntry) bool { return e.routine })
+		entries = entries[:min(limit, len(entries))]
+		omitted = all - len(entries)
 	}
 	t := table{Headers: []string{"at", "what"}}
 	for _, e := range entries {
