@@ -202,6 +202,13 @@ var _ = Describe("a suite's summary", func() {
 		Expect(err).NotTo(HaveOccurred(), "a report with nulls reads back")
 		Expect(back.Services["mongo"].ReadBack).To(Equal(reports.ReadBackFailed))
 
+		// The same nulls under a read-back said to be complete would read
+		// as 0 lost: refused, naming the field.
+		tampered := bytes.Replace(js.Bytes(), []byte(`"read_back": "failed"`), []byte(`"read_back": "complete"`), 1)
+		Expect(tampered).NotTo(Equal(js.Bytes()), "the report spells read_back as the spec expects")
+		_, err = reports.Decode("report.json", tampered)
+		Expect(err).To(MatchError(ContainSubstring(`is null, but read_back is "complete"`)))
+
 		var md, junit bytes.Buffer
 		Expect(reports.WriteMarkdown(&md, r)).To(Succeed())
 		Expect(md.String()).To(ContainSubstring("| mongo: lost writes <= 0 | lost writes not measured (read-back failed) |"))

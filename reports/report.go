@@ -456,6 +456,29 @@ func (s ServiceReport) MarshalJSON() ([]byte, error) {
 	return bytes.TrimSpace(b.Bytes()), nil
 }
 
+// UnmarshalJSON reads what MarshalJSON writes, and refuses a figure that
+// depends on the read-back written as null while the read-back is not
+// "failed": json would read that null as 0 lost, a measurement nobody made.
+func (s *ServiceReport) UnmarshalJSON(b []byte) error {
+	type plain ServiceReport
+	if err := json.Unmarshal(b, (*plain)(s)); err != nil {
+		return err
+	}
+	if s.ReadBack == ReadBackFailed {
+		return nil
+	}
+	var measured map[string]json.RawMessage
+	if err := json.Unmarshal(b, &measured); err != nil {
+		return err
+	}
+	for _, field := range []string{"unknown_present", "lost", "lost_after_fault", "rpo_seconds"} {
+		if raw, ok := measured[field]; ok && string(raw) == "null" {
+			return fmt.Errorf("%s is null, but read_back is %q: a figure of a read-back that was made is a number", field, s.ReadBack)
+		}
+	}
+	return nil
+}
+
 // Sources of an override.
 const (
 	OverrideFile = "file"
