@@ -74,6 +74,9 @@ End of input (Ctrl-D, or the end of a piped script, once its commands have
 been carried out) means no more commands: the scenario runs on to its end,
 the steps handed back to the harness are done, and every step nobody takes
 up is reported not rehearsed.
+A line over 64 KiB is refused by its number and the next one read; input
+that cannot be read (a read error, not its end) stops the rehearsal with an
+error report (exit 3).
 Ctrl-C interrupts as in run: everything is removed, nothing is written, exit 3.
 An abort writes the report, marked aborted, with everything not done by then
 not rehearsed: exit 1.
@@ -190,6 +193,12 @@ func rehearseLocked(ctx context.Context, cmd *cobra.Command, path string, sc *sc
 			return failedRun(ctx, stdout, cmd.ErrOrStderr(), path, out, sc, runFlags, started, phaseOf(err), err)
 		}
 		rep.MarkError(phaseOf(err), err)
+	} else if eng.inputErr != nil {
+		// The input could not be read to its end: what the engineer
+		// would have typed next is unknown, so the rehearsal measured
+		// nothing to rely on.
+		err = eng.inputErr
+		rep.MarkError(reports.PhaseRun, err)
 	}
 	if perr := enterPhase(ctx, phaseReport); perr != nil {
 		return perr
