@@ -58,7 +58,8 @@ runs': 3 (environment) before 2 (bad input) before 1 before 0.
 With --format json, the summary (schema chaosdrill.summary/v1, the same as
 summary.json) is printed on standard output instead of the table. When
 GITHUB_STEP_SUMMARY names a file (GitHub Actions), the Markdown summary is
-appended to it. In junit.xml each testsuite's time is the run's wall seconds;
+appended to it; a path that is no regular file (a FIFO, a device) is refused
+on standard error and the summary skipped. In junit.xml each testsuite's time is the run's wall seconds;
 the scenario's simulated seconds are its property simulated_seconds; a
 passing testcase carries what was measured in its system-out.
 
@@ -216,7 +217,7 @@ func runLocked(ctx context.Context, cmd *cobra.Command, path string, sc *scenari
 	}
 	code := reports.ExitCode(rep.Verdict)
 	summary := singleSummary(path, out, rep, info, f, code)
-	appendStepSummary(cmd.ErrOrStderr(), func(w io.Writer) error { return reports.WriteSuiteMarkdown(w, summary) })
+	appendStepSummaryContext(ctx, cmd.ErrOrStderr(), func(w io.Writer) error { return reports.WriteSuiteMarkdown(w, summary) })
 	if f.format == formatJSON {
 		if jerr := reports.WriteSuiteJSON(stdout, summary); jerr != nil {
 			return environment(jerr)
@@ -300,7 +301,7 @@ func failedRun(ctx context.Context, stdout, stderr io.Writer, path, out string, 
 		return environment(fmt.Errorf("%w (and the error report could not be written: %v)", err, werr))
 	}
 	summary := singleSummary(path, out, rep, info, f, exitEnvironment)
-	appendStepSummary(stderr, func(w io.Writer) error { return reports.WriteSuiteMarkdown(w, summary) })
+	appendStepSummaryContext(ctx, stderr, func(w io.Writer) error { return reports.WriteSuiteMarkdown(w, summary) })
 	if f.format == formatJSON {
 		_ = reports.WriteSuiteJSON(stdout, summary)
 	} else {

@@ -214,7 +214,7 @@ func suiteLocked(ctx context.Context, cmd *cobra.Command, entries []suiteEntry, 
 		}
 		return environment(fmt.Errorf("write the suite's files into %s: %w", out, err))
 	}
-	appendStepSummary(stderr, func(w io.Writer) error { return reports.WriteSuiteMarkdown(w, summary) })
+	appendStepSummaryContext(ctx, stderr, func(w io.Writer) error { return reports.WriteSuiteMarkdown(w, summary) })
 	if f.format == formatJSON {
 		if err := reports.WriteSuiteJSON(stdout, summary); err != nil {
 			return environment(err)

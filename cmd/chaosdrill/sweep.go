@@ -362,7 +362,7 @@ jobs:
 	result.WriteText(cmd.OutOrStdout(), replay, markdownPath(f.out))
 	if about.Shard == nil {
 		// A shard's summary is of some seeds; the merge writes the sweep's.
-		appendStepSummary(cmd.ErrOrStderr(), func(w io.Writer) error { return result.WriteMarkdown(w, replay) })
+		appendStepSummaryContext(ctx, cmd.ErrOrStderr(), func(w io.Writer) error { return result.WriteMarkdown(w, replay) })
 	}
 	written := false
 	if f.out != "" {
@@ -544,7 +544,7 @@ func runMerge(cmd *cobra.Command, args []string, out, scenario string) error {
 	}
 	replay := replayCommand(file, merged.Vary)
 	merged.WriteText(cmd.OutOrStdout(), replay, markdownPath(out))
-	appendStepSummary(cmd.ErrOrStderr(), func(w io.Writer) error { return merged.WriteMarkdown(w, replay) })
+	appendStepSummaryContext(ctx, cmd.ErrOrStderr(), func(w io.Writer) error { return merged.WriteMarkdown(w, replay) })
 	if out != "" {
 		err := writeSweepFiles(ctx, out, merged, replay)
 		if interrupted(ctx, err) {

@@ -98,3 +98,26 @@ func TestWriteAllWritesEveryFileOrNone(t *testing.T) {
 		t.Fatalf("want a and b only, got %v", names)
 	}
 }
+
+func TestAppendRegularAppendsToAFileAndRefusesAFIFOWithoutWaiting(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "summary.md")
+	for _, part := range []string{"a\n", "b\n"} {
+		if err := AppendRegular(path, []byte(part)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b, _ := os.ReadFile(path); string(b) != "a\nb\n" {
+		t.Fatalf("got %q", b)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Nobody reads it: a blocking open would never return.
+	for _, p := range []string{fifo, dir, "/dev/null"} {
+		if err := AppendRegular(p, []byte("x")); !errors.Is(err, ErrNotRegular) {
+			t.Errorf("%s: want ErrNotRegular, got %v", p, err)
+		}
+	}
+}

@@ -92,3 +92,33 @@ func (c contextWriter) Write(p []byte) (int, error) {
 	}
 	return c.w.Write(p)
 }
+
+// AppendRegular appends data to the regular file at path, creating it if
+// it does not exist. Anything else is refused with an error wrapping
+// ErrNotRegular, before a byte is written: a FIFO nobody reads would block
+// the open (or the write) forever, and a device is no place for a summary.
+// The file is opened without blocking and checked again once open, so a
+// FIFO swapped in after the first check cannot hang the command either.
+func AppendRegular(path string, data []byte) error {
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, describeMode(st.Mode()))
+	}
+	f, err := openAppendNonBlocking(path)
+	if err != nil {
+		return err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, describeMode(st.Mode()))
+	}
+	_, werr := f.Write(data)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	return werr
+}
