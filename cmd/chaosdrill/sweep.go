@@ -114,7 +114,9 @@ byte. Prints the summary; with --out writes sweep.json, sweep.md, sweep.html
 and junit.xml there; when GITHUB_STEP_SUMMARY names a file, sweep.md is
 appended to it (as sweep does, unsharded). Exit codes as sweep's (the gates); a shard that cannot be
 read, is partial, is of another sweep, is given twice, or is missing is bad
-input (exit 2), and the message names the file.
+input (exit 2), and the message names the file. An --out that is one of the
+shards given, holds one or lies inside one is bad input too (exit 2), before
+anything is read.
 
 The replay commands name the scenario file: the one each shard recorded
 (its path as the sweep was given it, from the folder it ran in), else
@@ -483,11 +485,68 @@ func writeSweepFiles(ctx context.Context, dir string, r *sweep.Result, replay sw
 	return nil
 }
 
+// outApartFrom refuses an output folder that is one of the inputs, holds
+// one, or lies inside one: writing there could overwrite a shard being
+// merged (or one a later merge of the same shards reads). Paths are
+// compared resolved (absolute, symbolic links followed as far as they
+// exist), so "sh1", "./sh1/" and a link to it are one folder.
+func outApartFrom(out string, inputs []string) error {
+	o, err := resolvedPath(out)
+	if err != nil {
+		return fmt.Errorf("--out %s: %w", out, err)
+	}
+	for _, in := range inputs {
+		i, err := resolvedPath(in)
+		if err != nil {
+			return fmt.Errorf("%s: %w", in, err)
+		}
+		switch {
+		case o == i:
+			return fmt.Errorf("--out %s is the input %s: give the merge a folder of its own", out, in)
+		case within(i, o):
+			return fmt.Errorf("--out %s holds the input %s: give the merge a folder of its own, apart from the shards", out, in)
+		case within(o, i):
+			return fmt.Errorf("--out %s is inside the input %s: give the merge a folder of its own, apart from the shards", out, in)
+		}
+	}
+	return nil
+}
+
+// resolvedPath is p absolute, with the symbolic links of its longest
+// existing part followed (the rest may not exist yet).
+func resolvedPath(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	rest := ""
+	for dir := abs; ; dir = filepath.Dir(dir) {
+		if real, err := filepath.EvalSymlinks(dir); err == nil {
+			return filepath.Join(real, rest), nil
+		}
+		if filepath.Dir(dir) == dir {
+			return abs, nil
+		}
+		rest = filepath.Join(filepath.Base(dir), rest)
+	}
+}
+
+// within reports whether path lies strictly inside dir.
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
 // runMerge merges shards.
 func runMerge(cmd *cobra.Command, args []string, out, scenario string) error {
 	ctx := cmd.Context()
 	if err := enterPhase(ctx, phaseLoad); err != nil {
 		return err
+	}
+	if out != "" {
+		if err := outApartFrom(out, args); err != nil {
+			return badInput(err)
+		}
 	}
 	var shards []*sweep.Result
 	var names []string
