@@ -16,6 +16,8 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gbytes"
 	"github.com/onsi/gomega/gexec"
+
+	"github.com/chaosdrill/chaosdrill/reports"
 )
 
 // chaosdrillHooked runs the CLI in-process with a phase hook, with absolute
@@ -440,5 +442,29 @@ var _ = Describe("run through the CLI", func() {
 		Expect(code).To(Equal(exitPass), stdout)
 		sampled, _ := reportJSON(filepath.Join(dir, "o"))["sampled"].(map[string]any)
 		Expect(sampled).To(HaveKey(HavePrefix("latency.mongo-east-1a|mongo-east-1b")))
+	})
+})
+
+var _ = Describe("report files that cannot all be put in place", func() {
+	It("moves none of them when one destination is a folder: the previous run's files stay whole, exit 3", func() {
+		od := filepath.Join(GinkgoT().TempDir(), "od")
+		code, stdout, stderr := chaosdrillIn(context.Background(), nil, "run", library("mongo-primary-kill"), "--seed", "1", "--out", od, "-q")
+		Expect(code).To(Equal(exitPass), stdout+stderr)
+		previous := map[string][]byte{}
+		for _, f := range []string{reports.FileJSON, reports.FileJUnit, reports.FileHTML, reports.FileRunInfo} {
+			previous[f] = readFile(filepath.Join(od, f))
+		}
+		Expect(os.Remove(filepath.Join(od, reports.FileMarkdown))).To(Succeed())
+		Expect(os.Mkdir(filepath.Join(od, reports.FileMarkdown), 0o755)).To(Succeed())
+
+		code, stdout, stderr = chaosdrillIn(context.Background(), nil, "run", library("mongo-primary-kill"), "--seed", "2", "--out", od, "-q")
+		Expect(code).To(Equal(exitEnvironment), stdout+stderr)
+		Expect(stderr).To(ContainSubstring(filepath.Join(od, reports.FileMarkdown) + " is a folder, not a file: nothing was moved"))
+		for f, b := range previous {
+			Expect(readFile(filepath.Join(od, f))).To(Equal(b), "%s is the previous run's", f)
+		}
+		left, err := os.ReadDir(od)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(left).To(HaveLen(len(previous)+1), "no temporary folder or lock is left")
 	})
 })

@@ -71,7 +71,8 @@ A run the environment stops still writes its report, verdict error, exit 3.
 The output folder is locked while the run may write there: a second command
 given the same --out refuses at once (exit 2). The report files are written
 into a temporary folder and moved into place together, so a reader never sees
-a torn report. An interrupt (Ctrl-C, SIGTERM) stops any phase at once, removes
+a torn report; if one cannot be put in place (a folder of its name is in the
+way) none is, and a move that fails puts back the files it replaced. An interrupt (Ctrl-C, SIGTERM) stops any phase at once, removes
 what the run started and writes nothing (exit 3).
 
 On the containers platform, unless --quiet, a progress line shows the wall

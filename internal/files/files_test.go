@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -119,5 +121,79 @@ func TestAppendRegularAppendsToAFileAndRefusesAFIFOWithoutWaiting(t *testing.T) 
 		if err := AppendRegular(p, []byte("x")); !errors.Is(err, ErrNotRegular) {
 			t.Errorf("%s: want ErrNotRegular, got %v", p, err)
 		}
+	}
+}
+
+// text is a File writing s.
+func text(name, s string) File {
+	return File{Name: name, Write: func(w io.Writer) error { _, err := io.WriteString(w, s); return err }}
+}
+
+func contents(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			got[e.Name()] = "<folder>"
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[e.Name()] = string(b)
+	}
+	return got
+}
+
+func TestWriteAllMovesNothingWhenADestinationIsAFolder(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteAll(context.Background(), dir, []File{text("a", "old a"), text("c", "old c")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "b"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err := WriteAll(context.Background(), dir, []File{text("a", "new a"), text("b", "new b"), text("c", "new c")}, nil)
+	if err == nil || !strings.Contains(err.Error(), "is a folder, not a file: nothing was moved") {
+		t.Fatalf("want the folder named, got %v", err)
+	}
+	want := map[string]string{"a": "old a", "b": "<folder>", "c": "old c"}
+	if got := contents(t, dir); !maps.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}
+
+func TestWriteAllPutsBackWhatItReplacedWhenAMoveFails(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteAll(context.Background(), dir, []File{text("a", "old a"), text("c", "old c")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	moveSeam = func(name string) error {
+		if name == "c" {
+			return errors.New("no space left on device")
+		}
+		return nil
+	}
+	defer func() { moveSeam = nil }()
+	err := WriteAll(context.Background(), dir, []File{text("a", "new a"), text("b", "new b"), text("c", "new c")}, nil)
+	if err == nil || !strings.Contains(err.Error(), "move c into place: no space left on device: "+dir+" is as it was") {
+		t.Fatalf("got %v", err)
+	}
+	want := map[string]string{"a": "old a", "c": "old c"}
+	if got := contents(t, dir); !maps.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	moveSeam = nil
+	if err := WriteAll(context.Background(), dir, []File{text("a", "new a"), text("b", "new b"), text("c", "new c")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	want = map[string]string{"a": "new a", "b": "new b", "c": "new c"}
+	if got := contents(t, dir); !maps.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
 	}
 }
