@@ -17,6 +17,7 @@ import (
 	"github.com/onsi/gomega/gbytes"
 	"github.com/onsi/gomega/gexec"
 
+	"github.com/chaosdrill/chaosdrill/internal/files"
 	"github.com/chaosdrill/chaosdrill/reports"
 )
 
@@ -466,5 +467,30 @@ var _ = Describe("report files that cannot all be put in place", func() {
 		left, err := os.ReadDir(od)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(left).To(HaveLen(len(previous)+1), "no temporary folder or lock is left")
+	})
+})
+
+var _ = Describe("a report that cannot be written (a full disk)", func() {
+	It("removes the --out folders the run created, exit 3", func() {
+		files.FailMove = func(string) error { return syscall.ENOSPC }
+		DeferCleanup(func() { files.FailMove = nil })
+		parent := GinkgoT().TempDir()
+		for _, cmd := range [][]string{
+			{"run", library("mongo-primary-kill"), "-q"},
+			{"run", library("mongo-primary-kill"), library("es-node-kill"), "-q"},
+			{"sweep", library("mongo-primary-kill"), "--seeds", "2"},
+		} {
+			out := filepath.Join(parent, "new", "od")
+			code, stdout, stderr := chaosdrillIn(context.Background(), nil, append(cmd, "--out", out)...)
+			Expect(code).To(Equal(exitEnvironment), "%v: %s", cmd, stdout+stderr)
+			Expect(stderr).To(ContainSubstring("no space left on device"))
+			Expect(filepath.Join(parent, "new")).NotTo(BeAnExistingFile(), "%v", cmd)
+		}
+		// A folder that was there before stays.
+		out := filepath.Join(parent, "there")
+		Expect(os.Mkdir(out, 0o755)).To(Succeed())
+		code, _, _ := chaosdrillIn(context.Background(), nil, "run", library("mongo-primary-kill"), "--out", out, "-q")
+		Expect(code).To(Equal(exitEnvironment))
+		Expect(entries(out)).To(Equal([]string{out}))
 	})
 })

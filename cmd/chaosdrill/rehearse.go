@@ -123,15 +123,7 @@ there is the history the report compares with.`,
 			if err != nil {
 				return err
 			}
-			err = rehearseLocked(ctx, cmd, args[0], sc, f, out, history, started)
-			if interrupted(ctx, err) {
-				_ = lock.Abandon()
-				return err
-			}
-			if rerr := lock.Release(); rerr != nil && err == nil {
-				err = environment(fmt.Errorf("release the lock on %s: %w", out, rerr))
-			}
-			return err
+			return releaseOut(lock, out, rehearseLocked(ctx, cmd, args[0], sc, f, out, history, started))
 		},
 	}
 	cmd.Flags().StringVar(&f.platform, "platform", "sim", "where to rehearse: sim (a tabletop on the simulator) or containers (Docker)")

@@ -134,15 +134,7 @@ The same scenario and seed on the simulator give a byte-identical report.json.`,
 			if err != nil {
 				return err
 			}
-			err = runLocked(ctx, cmd, args[0], sc, f, out, started)
-			if interrupted(ctx, err) {
-				_ = lock.Abandon()
-				return err
-			}
-			if rerr := lock.Release(); rerr != nil && err == nil {
-				err = environment(fmt.Errorf("release the lock on %s: %w", out, rerr))
-			}
-			return err
+			return releaseOut(lock, out, runLocked(ctx, cmd, args[0], sc, f, out, started))
 		},
 	}
 	cmd.Flags().StringVar(&f.platform, "platform", "sim", "where to run: sim (embedded simulator) or containers (Docker)")
@@ -177,6 +169,23 @@ func lockOut(out string) (*files.Lock, error) {
 		return nil, badInput(fmt.Errorf("--out %s: %w", out, err))
 	}
 	return lock, nil
+}
+
+// releaseOut lets go of the output folder once the command is done with
+// it, and returns err (or, when there was none, a failure to release). On
+// any error (an interrupt, a write that failed for lack of space) the
+// folders the lock created are removed too if they hold nothing: a command
+// that fails leaves no empty folder behind, and one that wrote something
+// (an error report, the runs a sweep finished) keeps it.
+func releaseOut(lock *files.Lock, out string, err error) error {
+	if err != nil {
+		_ = lock.Abandon()
+		return err
+	}
+	if rerr := lock.Release(); rerr != nil {
+		return environment(fmt.Errorf("release the lock on %s: %w", out, rerr))
+	}
+	return nil
 }
 
 // runLocked runs the scenario and writes its report into out, which this

@@ -146,15 +146,7 @@ func runSuite(ctx context.Context, cmd *cobra.Command, args []string, known []pl
 	if err != nil {
 		return err
 	}
-	err = suiteLocked(ctx, cmd, entries, f, out, started)
-	if interrupted(ctx, err) {
-		_ = lock.Abandon()
-		return err
-	}
-	if rerr := lock.Release(); rerr != nil && err == nil {
-		err = environment(fmt.Errorf("release the lock on %s: %w", out, rerr))
-	}
-	return err
+	return releaseOut(lock, out, suiteLocked(ctx, cmd, entries, f, out, started))
 }
 
 // suiteLocked runs the suite's scenarios into out, which this command

@@ -178,15 +178,10 @@ func runSweep(cmd *cobra.Command, path string, f sweepFlags) error {
 			return err
 		}
 	}
-	written, err := executeSweep(ctx, cmd, plan, f)
-	if interrupted(ctx, err) && !written {
-		_ = lock.Abandon()
-		return err
-	}
-	if rerr := lock.Release(); rerr != nil && err == nil {
-		err = environment(fmt.Errorf("release the lock on %s: %w", f.out, rerr))
-	}
-	return err
+	// A sweep interrupted after some runs finished has written them: its
+	// folder holds them and is kept.
+	_, err = executeSweep(ctx, cmd, plan, f)
+	return releaseOut(lock, f.out, err)
 }
 
 // parseShard reads i/n; "" is no shard.
@@ -606,16 +601,15 @@ func runMerge(cmd *cobra.Command, args []string, out, scenario string) error {
 	appendStepSummaryContext(ctx, cmd.ErrOrStderr(), func(w io.Writer) error { return merged.WriteMarkdown(w, replay) })
 	if out != "" {
 		err := writeSweepFiles(ctx, out, merged, replay)
-		if interrupted(ctx, err) {
-			_ = lock.Abandon()
+		switch {
+		case interrupted(ctx, err):
+			_ = releaseOut(lock, out, err)
 			return ctx.Err()
+		case err != nil:
+			return releaseOut(lock, out, environment(err))
 		}
-		if err != nil {
-			_ = lock.Release()
-			return environment(err)
-		}
-		if err := lock.Release(); err != nil {
-			return environment(fmt.Errorf("release the lock on %s: %w", out, err))
+		if err := releaseOut(lock, out, nil); err != nil {
+			return err
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "sweep: %s\n", filepath.Join(out, fileSweepHTML))
 	}

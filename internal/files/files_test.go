@@ -173,13 +173,13 @@ func TestWriteAllPutsBackWhatItReplacedWhenAMoveFails(t *testing.T) {
 	if err := WriteAll(context.Background(), dir, []File{text("a", "old a"), text("c", "old c")}, nil); err != nil {
 		t.Fatal(err)
 	}
-	moveSeam = func(name string) error {
+	FailMove = func(name string) error {
 		if name == "c" {
 			return errors.New("no space left on device")
 		}
 		return nil
 	}
-	defer func() { moveSeam = nil }()
+	defer func() { FailMove = nil }()
 	err := WriteAll(context.Background(), dir, []File{text("a", "new a"), text("b", "new b"), text("c", "new c")}, nil)
 	if err == nil || !strings.Contains(err.Error(), "move c into place: no space left on device: "+dir+" is as it was") {
 		t.Fatalf("got %v", err)
@@ -188,7 +188,7 @@ func TestWriteAllPutsBackWhatItReplacedWhenAMoveFails(t *testing.T) {
 	if got := contents(t, dir); !maps.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
-	moveSeam = nil
+	FailMove = nil
 	if err := WriteAll(context.Background(), dir, []File{text("a", "new a"), text("b", "new b"), text("c", "new c")}, nil); err != nil {
 		t.Fatal(err)
 	}

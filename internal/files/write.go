@@ -37,23 +37,30 @@ const TempPrefix = ".chaosdrill-tmp-"
 // before, never a mix. Files of dir not in set are left as they are.
 //
 // When ctx ends before the moves start, or a write fails, the temporary
-// folder is removed and dir gains nothing; the moves, a few system calls,
+// folder is removed and dir gains nothing (the folders WriteAll created
+// are removed again); the moves, a few system calls,
 // are not interrupted. progress, if not nil, is told each file's name once
 // it is written.
 func WriteAll(ctx context.Context, dir string, set []File, progress func(name string)) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create folder: %w", err)
+	created, err := mkdirAllCreated(dir)
+	if err != nil {
+		return err
 	}
+	// On failure, the folders created here go again if they hold nothing.
 	tmp, err := os.MkdirTemp(dir, TempPrefix)
 	if err != nil {
+		removeCreated(dir, created)
 		return fmt.Errorf("create temporary folder: %w", err)
 	}
 	defer func() {
 		if rerr := os.RemoveAll(tmp); rerr != nil && err == nil {
 			err = fmt.Errorf("remove temporary folder: %w", rerr)
+		}
+		if err != nil {
+			removeCreated(dir, created)
 		}
 	}()
 	for _, f := range set {
@@ -70,9 +77,10 @@ func WriteAll(ctx context.Context, dir string, set []File, progress func(name st
 	return moveAll(dir, tmp, set)
 }
 
-// moveSeam, when not nil, is called before each file is moved into place
-// and may fail the move: the specs use it to fail a move part way.
-var moveSeam func(name string) error
+// FailMove, when not nil, is called before each file is moved into place
+// and may fail the move, as a full disk would: a seam for the specs (here
+// and the CLI's) only; nothing else sets it.
+var FailMove func(name string) error
 
 // moveAll moves the files of set from tmp into dir, all or none (see
 // WriteAll).
@@ -100,8 +108,8 @@ func moveAll(dir, tmp string, set []File) error {
 	}
 	for i, f := range set {
 		err := error(nil)
-		if moveSeam != nil {
-			err = moveSeam(f.Name)
+		if FailMove != nil {
+			err = FailMove(f.Name)
 		}
 		if err == nil {
 			err = os.Rename(filepath.Join(tmp, f.Name), filepath.Join(dir, f.Name))
