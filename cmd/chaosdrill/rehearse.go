@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,6 +26,17 @@ type rehearseFlags struct {
 	out      string
 	history  string
 }
+
+// The range of rehearse --speed (scenario seconds per wall second). The
+// slowest is 100 wall seconds per scenario second, already slower than
+// anyone rehearses; below it a rehearsal of minutes would take years of
+// wall time (1e-300 would never end). The fastest runs a week of scenario
+// time in about ten wall minutes. (Model assumption: bounds of use, not of
+// the simulator.)
+const (
+	minSpeed = 0.01
+	maxSpeed = 1e6
+)
 
 // stdinKey carries, in a command's context, the standard input a command
 // reads (the specs script a rehearsal's engineer through it).
@@ -91,8 +103,8 @@ there is the history the report compares with.`,
 			if err != nil {
 				return err
 			}
-			if !(f.speed > 0) || f.speed > 1e6 {
-				return badInput(fmt.Errorf("--speed %v: want a number of scenario seconds per wall second above 0 and at most 1000000", f.speed))
+			if !(f.speed >= minSpeed && f.speed <= maxSpeed) {
+				return badInput(fmt.Errorf("--speed %v: want a number of scenario seconds per wall second from %s to %s", f.speed, strconv.FormatFloat(minSpeed, 'f', -1, 64), strconv.FormatFloat(maxSpeed, 'f', -1, 64)))
 			}
 			if f.platform == "containers" && cmd.Flags().Changed("speed") && f.speed != 1 {
 				return badInput(fmt.Errorf("--speed %v: the containers platform runs in wall time (speed 1)", f.speed))
@@ -128,7 +140,7 @@ there is the history the report compares with.`,
 	}
 	cmd.Flags().StringVar(&f.platform, "platform", "sim", "where to rehearse: sim (a tabletop on the simulator) or containers (Docker)")
 	cmd.Flags().Uint64Var(&f.seed, "seed", 1, "root seed of the run (fault times, arrivals, the simulator's draws)")
-	cmd.Flags().Float64Var(&f.speed, "speed", 60, "on sim: scenario seconds per wall second (60: a minute a second)")
+	cmd.Flags().Float64Var(&f.speed, "speed", 60, "on sim: scenario seconds per wall second, 0.01 to 1000000 (60: a minute a second)")
 	cmd.Flags().StringVar(&f.out, "out", "", "folder for the report files (default <history>/<UTC time>)")
 	cmd.Flags().StringVar(&f.history, "history", "", "folder of this scenario's rehearsals, compared in the report (default out/rehearsals/<scenario>)")
 	addImageFlag(cmd)

@@ -314,11 +314,15 @@ var _ = Describe("rehearse on the simulator, with a scripted engineer", func() {
 
 	It("refuses a speed that is no speed, and one on containers, before anything runs (exit 2)", func() {
 		for _, args := range [][]string{
-			{"--speed", "0"}, {"--speed", "-5"}, {"--platform", "containers", "--speed", "60"},
+			{"--speed", "0"}, {"--speed", "-5"}, {"--speed", "1e-300"}, {"--speed", "0.009"}, {"--speed", "1000001"},
+			{"--speed", "NaN"}, {"--speed", "+Inf"}, {"--platform", "containers", "--speed", "60"},
 		} {
 			out := filepath.Join(GinkgoT().TempDir(), "out")
 			code, _, stderr := rehearseScripted(context.Background(), "", append([]string{library("east-region-outage"), "--out", out}, args...)...)
 			Expect(code).To(Equal(exitBadInput), "%v: %s", args, stderr)
+			if args[0] == "--speed" {
+				Expect(stderr).To(ContainSubstring(": want a number of scenario seconds per wall second from 0.01 to 1000000"))
+			}
 			Expect(stderr).To(ContainSubstring("--speed"))
 			Expect(out).NotTo(BeAnExistingFile())
 		}
