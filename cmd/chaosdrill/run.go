@@ -111,6 +111,12 @@ The same scenario and seed on the simulator give a byte-identical report.json.`,
 				return err
 			}
 			sc, err := loadScenario(ctx, args[0], known, f.platform, edits...)
+			if err != nil && len(f.sets) > 0 {
+				return blameEdits(ctx, err, strings.TrimPrefix(setFlags(f.sets), " "), args[0], func() error {
+					_, err := loadScenario(ctx, args[0], known, f.platform)
+					return err
+				})
+			}
 			if err != nil {
 				return err
 			}

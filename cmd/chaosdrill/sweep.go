@@ -243,7 +243,10 @@ func planSweep(ctx context.Context, path string, f sweepFlags, shard *sweep.Shar
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
 		case value != nil:
-			return nil, badInput(fmt.Errorf("--vary %s=%s: %w", vary.Name, *value, err))
+			return nil, blameEdits(ctx, badInput(err), "--vary "+shellWord(vary.Name+"="+*value), path, func() error {
+				_, err := scenarios.Parse(path, data, scenarios.WithParameters(known), scenarios.WithContext(ctx))
+				return err
+			})
 		default:
 			return nil, badInput(err)
 		}
@@ -653,9 +656,24 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// setEdits turns run's --set NAME=VALUE flags into loader edits.
+// blameEdits words the error of loading a scenario with edits (run's
+// --set, sweep's --vary, named by flags): when the file loads without them
+// (plain, nil), the edits made it invalid, and the message says so first;
+// the positions the loader gives are then those of the fields the edits
+// replaced in the file, not something the file says. Otherwise err, the
+// file's own error, is returned as it is.
+func blameEdits(ctx context.Context, err error, flags, path string, plain func() error) error {
+	if ctx.Err() != nil || plain() != nil {
+		return err
+	}
+	return badInput(fmt.Errorf("%s makes the scenario invalid (%s loads without it; the positions below are those of the field the value replaces):\n%w", flags, path, err))
+}
+
+// setEdits turns run's --set NAME=VALUE flags into loader edits; a field
+// set twice is refused (which value was meant?).
 func setEdits(sets []string, known []platform.Parameter) ([]scenarios.Option, error) {
 	var opts []scenarios.Option
+	first := map[string]string{}
 	for _, set := range sets {
 		name, value, ok := strings.Cut(set, "=")
 		if !ok || name == "" || value == "" {
@@ -665,6 +683,10 @@ func setEdits(sets []string, known []platform.Parameter) ([]scenarios.Option, er
 		if err != nil {
 			return nil, badInput(fmt.Errorf("--set %w", err))
 		}
+		if earlier, ok := first[field.Name]; ok {
+			return nil, badInput(fmt.Errorf("--set %s and --set %s both set %s: give it once", shellWord(earlier), shellWord(set), field.Name))
+		}
+		first[field.Name] = set
 		opts = append(opts, scenarios.WithEdit(sweep.Edit(field.Name, value)))
 	}
 	return opts, nil
