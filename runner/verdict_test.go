@@ -317,6 +317,18 @@ workloads: [{service: mongo, rate: 10}]
 			Expect(err).To(MatchError(context.Canceled))
 			Expect(rep).To(BeNil())
 		})
+
+		It("stops when interrupted during a read-back that answers in full all the same, building no report", func() {
+			ctx, cancel := context.WithCancel(context.Background())
+			sc := parse(header + `
+workloads: [{service: mongo, rate: 10}]
+`)
+			// The client ignores the interrupt and answers every write.
+			fake.readBackHook = cancel
+			rep, err := Run(ctx, sc, fake.build, Options{})
+			Expect(err).To(MatchError(context.Canceled))
+			Expect(rep).To(BeNil())
+		})
 	})
 
 	It("checks that every member the runbook adds caught up within caught_up_max of its step's start", func() {

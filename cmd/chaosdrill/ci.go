@@ -2,12 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/chaosdrill/chaosdrill/internal/files"
 )
 
 // stepSummaryVariable names the file GitHub Actions shows as the job's
@@ -42,10 +46,17 @@ func checkFormat(value string, allowed []string) error {
 // names, when it names one: the CI page then shows the summary without
 // opening an artifact. Writing it is a courtesy: a failure is said on
 // standard error and does not change the exit code, which stays the
-// verdict's.
+// verdict's. Only a regular file is written (files.AppendRegular): a FIFO
+// nobody reads, or a device, is refused at once, never waited on.
 func appendStepSummary(stderr io.Writer, write func(io.Writer) error) {
+	appendStepSummaryContext(context.Background(), stderr, write)
+}
+
+// appendStepSummaryContext is appendStepSummary that writes nothing once
+// ctx has ended (an interrupt after the reports were written).
+func appendStepSummaryContext(ctx context.Context, stderr io.Writer, write func(io.Writer) error) {
 	path := strings.TrimSpace(os.Getenv(stepSummaryVariable))
-	if path == "" {
+	if path == "" || ctx.Err() != nil {
 		return
 	}
 	var buf bytes.Buffer
@@ -54,16 +65,11 @@ func appendStepSummary(stderr io.Writer, write func(io.Writer) error) {
 		return
 	}
 	buf.WriteString("\n")
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
+	if err := files.AppendRegular(path, buf.Bytes()); err != nil {
+		if errors.Is(err, files.ErrNotRegular) {
+			fmt.Fprintf(stderr, "chaosdrill: %s: %v: the summary is not written\n", stepSummaryVariable, err)
+			return
+		}
 		fmt.Fprintf(stderr, "chaosdrill: could not append the summary to %s (%s): %v\n", stepSummaryVariable, path, err)
-		return
-	}
-	_, werr := f.Write(buf.Bytes())
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr != nil {
-		fmt.Fprintf(stderr, "chaosdrill: could not append the summary to %s (%s): %v\n", stepSummaryVariable, path, werr)
 	}
 }

@@ -400,10 +400,11 @@ var _ = Describe("without Docker", func() {
 		Expect(entries(dir)).To(Equal(before))
 	})
 
-	It("cleanup exits 3 and says so", func() {
-		code, _, stderr := chaosdrill(GinkgoT().TempDir(), "cleanup")
+	It("cleanup exits 3 and says so, claiming to have removed nothing", func() {
+		code, stdout, stderr := chaosdrill(GinkgoT().TempDir(), "cleanup")
 		Expect(code).To(Equal(exitEnvironment))
 		Expect(stderr).To(ContainSubstring("Docker is not reachable"))
+		Expect(stdout).To(BeEmpty(), "no \"removed 0 containers\" before the error")
 	})
 })
 

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -61,5 +63,32 @@ var _ = Describe("what a run prints as it goes", Ordered, func() {
 		Expect(yellow).To(BeTrue(), "the run has a health-yellow event")
 		Expect(stdout).To(MatchRegexp(`logs: health-yellow \S+ \(5 of 10 shard copies not active\)`))
 		Expect(stdout).NotTo(ContainSubstring("sync-completed"))
+	})
+})
+
+var _ = Describe("the lines a scripted rehearsal reads", func() {
+	It("numbers every line, refuses one over the limit and goes on, and keeps a last line without a newline", func() {
+		in := "status\r\n" + strings.Repeat("x", 11) + "\nshow a\n" + strings.Repeat("y", 10) + "\nabort"
+		lines := newLineReader(strings.NewReader(in), 10)
+		var got []string
+		for {
+			l, ok := lines.next()
+			if !ok {
+				break
+			}
+			switch {
+			case l.err != nil:
+				got = append(got, fmt.Sprintf("%d error %v fatal=%v", l.n, l.err, l.fatal))
+			default:
+				got = append(got, fmt.Sprintf("%d %s", l.n, l.text))
+			}
+		}
+		Expect(got).To(Equal([]string{
+			"1 status",
+			"2 error line 2 is longer than 10 bytes: refused, not carried out fatal=false",
+			"3 show a",
+			"4 " + strings.Repeat("y", 10),
+			"5 abort",
+		}))
 	})
 })

@@ -135,8 +135,13 @@ Exit code 3 if Docker is not reachable.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			removed, err := docker.Cleanup(cmd.Context(), opts)
 			out := cmd.OutOrStdout()
+			some := removed.Containers+removed.Networks+removed.Volumes+removed.Disks > 0
 			switch {
-			case err != nil || removed.Containers+removed.Networks+removed.Volumes+removed.Disks > 0 || len(removed.Kept) > 0:
+			case err != nil && !some:
+				// Nothing was removed because nothing could be looked
+				// at: the error says why, and "removed 0" would read as
+				// "nothing was left".
+			case some || len(removed.Kept) > 0:
 				fmt.Fprintf(out, "removed %d containers, %d networks, %d volumes, %d disk-fault volumes\n", removed.Containers, removed.Networks, removed.Volumes, removed.Disks)
 			case opts.Run != "":
 				fmt.Fprintf(out, "nothing to remove: no container, network or volume carries run id %q (label chaosdrill.run)\n", opts.Run)

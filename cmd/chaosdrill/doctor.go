@@ -242,5 +242,7 @@ func memAvailable() (int64, bool) {
 			return kib << 10, err == nil
 		}
 	}
+	// Not found, or the file could not be read to its end (lines.Err()):
+	// either way the figure is unknown, and the finding says so.
 	return 0, false
 }

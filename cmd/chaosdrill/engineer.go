@@ -26,7 +26,10 @@ type engineer struct {
 	platform string
 	h        *runner.Rehearsal
 
-	queue []string // lines typed, not yet carried out
+	queue []inputLine // lines typed, not yet carried out
+	// inputErr is why the input could not be read to its end: the
+	// rehearsal stops there and its report is an error report.
+	inputErr error
 	// ref is when the last command took effect (for sleep); waiting and
 	// sleepUntil hold the queue for a script.
 	ref        time.Duration
@@ -90,6 +93,9 @@ func (e *engineer) drive(ctx context.Context, loop platform.Loop, end time.Durat
 			case line, ok := <-e.c.Lines():
 				if ok {
 					e.queue = append(e.queue, line)
+					if line.fatal {
+						e.endInput()
+					}
 				} else {
 					e.endInput()
 				}
@@ -138,6 +144,10 @@ func (e *engineer) take() {
 				return
 			}
 			e.queue = append(e.queue, line)
+			if line.fatal {
+				e.endInput()
+				return
+			}
 		default:
 			return
 		}
@@ -184,11 +194,19 @@ func (e *engineer) process(now time.Duration, inHandler bool) {
 			return
 		}
 		line := e.queue[0]
-		if inHandler && strings.TrimSpace(line) == "abort" {
+		if inHandler && (line.fatal || line.err == nil && strings.TrimSpace(line.text) == "abort") {
 			return
 		}
 		e.queue = e.queue[1:]
-		e.command(line, now)
+		switch {
+		case line.fatal:
+			e.c.Printf("[%s] %v: the rehearsal stops here; its report is an error report", fmtScenario(now), line.err)
+			e.inputErr, e.stop = line.err, true
+		case line.err != nil:
+			e.c.Printf("[%s] %v", fmtScenario(now), line.err)
+		default:
+			e.command(line.text, now)
+		}
 	}
 }
 

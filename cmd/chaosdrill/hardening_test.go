@@ -16,6 +16,9 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gbytes"
 	"github.com/onsi/gomega/gexec"
+
+	"github.com/chaosdrill/chaosdrill/internal/files"
+	"github.com/chaosdrill/chaosdrill/reports"
 )
 
 // chaosdrillHooked runs the CLI in-process with a phase hook, with absolute
@@ -443,5 +446,54 @@ var _ = Describe("run through the CLI", func() {
 		Expect(code).To(Equal(exitPass), stdout)
 		sampled, _ := reportJSON(filepath.Join(dir, "o"))["sampled"].(map[string]any)
 		Expect(sampled).To(HaveKey(HavePrefix("latency.mongo-east-1a|mongo-east-1b")))
+	})
+})
+
+var _ = Describe("report files that cannot all be put in place", func() {
+	It("moves none of them when one destination is a folder: the previous run's files stay whole, exit 3", func() {
+		od := filepath.Join(GinkgoT().TempDir(), "od")
+		code, stdout, stderr := chaosdrillIn(context.Background(), nil, "run", library("mongo-primary-kill"), "--seed", "1", "--out", od, "-q")
+		Expect(code).To(Equal(exitPass), stdout+stderr)
+		previous := map[string][]byte{}
+		for _, f := range []string{reports.FileJSON, reports.FileJUnit, reports.FileHTML, reports.FileRunInfo} {
+			previous[f] = readFile(filepath.Join(od, f))
+		}
+		Expect(os.Remove(filepath.Join(od, reports.FileMarkdown))).To(Succeed())
+		Expect(os.Mkdir(filepath.Join(od, reports.FileMarkdown), 0o755)).To(Succeed())
+
+		code, stdout, stderr = chaosdrillIn(context.Background(), nil, "run", library("mongo-primary-kill"), "--seed", "2", "--out", od, "-q")
+		Expect(code).To(Equal(exitEnvironment), stdout+stderr)
+		Expect(stderr).To(ContainSubstring(filepath.Join(od, reports.FileMarkdown) + " is a folder, not a file: nothing was moved"))
+		for f, b := range previous {
+			Expect(readFile(filepath.Join(od, f))).To(Equal(b), "%s is the previous run's", f)
+		}
+		left, err := os.ReadDir(od)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(left).To(HaveLen(len(previous)+1), "no temporary folder or lock is left")
+	})
+})
+
+var _ = Describe("a report that cannot be written (a full disk)", func() {
+	It("removes the --out folders the run created, exit 3", func() {
+		files.FailMove = func(string) error { return syscall.ENOSPC }
+		DeferCleanup(func() { files.FailMove = nil })
+		parent := GinkgoT().TempDir()
+		for _, cmd := range [][]string{
+			{"run", library("mongo-primary-kill"), "-q"},
+			{"run", library("mongo-primary-kill"), library("es-node-kill"), "-q"},
+			{"sweep", library("mongo-primary-kill"), "--seeds", "2"},
+		} {
+			out := filepath.Join(parent, "new", "od")
+			code, stdout, stderr := chaosdrillIn(context.Background(), nil, append(cmd, "--out", out)...)
+			Expect(code).To(Equal(exitEnvironment), "%v: %s", cmd, stdout+stderr)
+			Expect(stderr).To(ContainSubstring("no space left on device"))
+			Expect(filepath.Join(parent, "new")).NotTo(BeAnExistingFile(), "%v", cmd)
+		}
+		// A folder that was there before stays.
+		out := filepath.Join(parent, "there")
+		Expect(os.Mkdir(out, 0o755)).To(Succeed())
+		code, _, _ := chaosdrillIn(context.Background(), nil, "run", library("mongo-primary-kill"), "--out", out, "-q")
+		Expect(code).To(Equal(exitEnvironment))
+		Expect(entries(out)).To(Equal([]string{out}))
 	})
 })

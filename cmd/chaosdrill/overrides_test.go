@@ -36,3 +36,24 @@ var _ = Describe("a run's overrides", func() {
 		Expect(stderr).To(ContainSubstring("warning: nights/night-2025-03-15: mongo-stale-member: the runs overrode different parameters"))
 	})
 })
+
+var _ = Describe("a --set or --vary value that does not fit", func() {
+	It("is blamed on the flag, not on the file's line, exit 2", func() {
+		dir := GinkgoT().TempDir()
+		code, _, stderr := chaosdrill(dir, "run", library("mongo-primary-kill"), "--set", "topology.regions=1", "--out", "o")
+		Expect(code).To(Equal(exitBadInput))
+		Expect(stderr).To(HavePrefix("chaosdrill: --set topology.regions=1 makes the scenario invalid (" + library("mongo-primary-kill") + " loads without it"))
+		code, _, stderr = chaosdrill(dir, "sweep", library("mongo-primary-kill"), "--vary", "topology.regions=1,2", "--seeds", "1")
+		Expect(code).To(Equal(exitBadInput))
+		Expect(stderr).To(HavePrefix("chaosdrill: --vary topology.regions=1 makes the scenario invalid ("))
+		Expect(filepath.Join(dir, "o")).NotTo(BeAnExistingFile())
+	})
+
+	It("refuses --set given twice for one field, naming both, exit 2", func() {
+		dir := GinkgoT().TempDir()
+		code, _, stderr := chaosdrill(dir, "run", library("mongo-primary-kill"), "--set", "mongo.election_timeout=5s", "--set", "mongo.election_timeout=10s", "--out", "o")
+		Expect(code).To(Equal(exitBadInput))
+		Expect(stderr).To(ContainSubstring("--set mongo.election_timeout=5s and --set mongo.election_timeout=10s both set mongo.election_timeout: give it once"))
+		Expect(filepath.Join(dir, "o")).NotTo(BeAnExistingFile())
+	})
+})

@@ -27,6 +27,17 @@ var _ = Describe("a live run's progress line", func() {
 		Expect(progressLine(waiting, time.Second)).To(HaveSuffix("runbook: all steps started"))
 	})
 
+	It("never shows the scenario further than its duration", func() {
+		for _, at := range []time.Duration{90*time.Second + 600*time.Millisecond, 89*time.Second + 700*time.Millisecond, 95 * time.Second} {
+			end := runner.Progress{At: at, Duration: 90 * time.Second}
+			want := "scenario 1m30s of 1m30s"
+			if at < 90*time.Second {
+				want = "scenario 1m29s of 1m30s"
+			}
+			Expect(progressLine(end, time.Minute)).To(ContainSubstring(want), "%s", at)
+		}
+	})
+
 	It("is a plain line every 30 s when standard error is not a terminal, and log lines pass through whole", func() {
 		var out bytes.Buffer
 		clock := time.Unix(0, 0)

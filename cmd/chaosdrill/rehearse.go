@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,6 +26,17 @@ type rehearseFlags struct {
 	out      string
 	history  string
 }
+
+// The range of rehearse --speed (scenario seconds per wall second). The
+// slowest is 100 wall seconds per scenario second, already slower than
+// anyone rehearses; below it a rehearsal of minutes would take years of
+// wall time (1e-300 would never end). The fastest runs a week of scenario
+// time in about ten wall minutes. (Model assumption: bounds of use, not of
+// the simulator.)
+const (
+	minSpeed = 0.01
+	maxSpeed = 1e6
+)
 
 // stdinKey carries, in a command's context, the standard input a command
 // reads (the specs script a rehearsal's engineer through it).
@@ -74,6 +86,9 @@ End of input (Ctrl-D, or the end of a piped script, once its commands have
 been carried out) means no more commands: the scenario runs on to its end,
 the steps handed back to the harness are done, and every step nobody takes
 up is reported not rehearsed.
+A line over 64 KiB is refused by its number and the next one read; input
+that cannot be read (a read error, not its end) stops the rehearsal with an
+error report (exit 3).
 Ctrl-C interrupts as in run: everything is removed, nothing is written, exit 3.
 An abort writes the report, marked aborted, with everything not done by then
 not rehearsed: exit 1.
@@ -88,8 +103,8 @@ there is the history the report compares with.`,
 			if err != nil {
 				return err
 			}
-			if !(f.speed > 0) || f.speed > 1e6 {
-				return badInput(fmt.Errorf("--speed %v: want a number of scenario seconds per wall second above 0 and at most 1000000", f.speed))
+			if !(f.speed >= minSpeed && f.speed <= maxSpeed) {
+				return badInput(fmt.Errorf("--speed %v: want a number of scenario seconds per wall second from %s to %s", f.speed, strconv.FormatFloat(minSpeed, 'f', -1, 64), strconv.FormatFloat(maxSpeed, 'f', -1, 64)))
 			}
 			if f.platform == "containers" && cmd.Flags().Changed("speed") && f.speed != 1 {
 				return badInput(fmt.Errorf("--speed %v: the containers platform runs in wall time (speed 1)", f.speed))
@@ -120,20 +135,12 @@ there is the history the report compares with.`,
 			if err != nil {
 				return err
 			}
-			err = rehearseLocked(ctx, cmd, args[0], sc, f, out, history, started)
-			if interrupted(ctx, err) {
-				_ = lock.Abandon()
-				return err
-			}
-			if rerr := lock.Release(); rerr != nil && err == nil {
-				err = environment(fmt.Errorf("release the lock on %s: %w", out, rerr))
-			}
-			return err
+			return releaseOut(lock, out, rehearseLocked(ctx, cmd, args[0], sc, f, out, history, started))
 		},
 	}
 	cmd.Flags().StringVar(&f.platform, "platform", "sim", "where to rehearse: sim (a tabletop on the simulator) or containers (Docker)")
 	cmd.Flags().Uint64Var(&f.seed, "seed", 1, "root seed of the run (fault times, arrivals, the simulator's draws)")
-	cmd.Flags().Float64Var(&f.speed, "speed", 60, "on sim: scenario seconds per wall second (60: a minute a second)")
+	cmd.Flags().Float64Var(&f.speed, "speed", 60, "on sim: scenario seconds per wall second, 0.01 to 1000000 (60: a minute a second)")
 	cmd.Flags().StringVar(&f.out, "out", "", "folder for the report files (default <history>/<UTC time>)")
 	cmd.Flags().StringVar(&f.history, "history", "", "folder of this scenario's rehearsals, compared in the report (default out/rehearsals/<scenario>)")
 	addImageFlag(cmd)
@@ -190,6 +197,12 @@ func rehearseLocked(ctx context.Context, cmd *cobra.Command, path string, sc *sc
 			return failedRun(ctx, stdout, cmd.ErrOrStderr(), path, out, sc, runFlags, started, phaseOf(err), err)
 		}
 		rep.MarkError(phaseOf(err), err)
+	} else if eng.inputErr != nil {
+		// The input could not be read to its end: what the engineer
+		// would have typed next is unknown, so the rehearsal measured
+		// nothing to rely on.
+		err = eng.inputErr
+		rep.MarkError(reports.PhaseRun, err)
 	}
 	if perr := enterPhase(ctx, phaseReport); perr != nil {
 		return perr

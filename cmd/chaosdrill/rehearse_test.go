@@ -3,12 +3,15 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"testing/iotest"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -283,13 +286,43 @@ var _ = Describe("rehearse on the simulator, with a scripted engineer", func() {
 		Expect(attempts[0].Action).To(Equal("mongo.force-reconfigure promote=mongo-east-1a"))
 	}, SpecTimeout(2*time.Minute))
 
+	It("refuses a script line over 64 KiB by its number and reads on: the abort after it is carried out (exit 1)", func(ctx SpecContext) {
+		history := filepath.Join(GinkgoT().TempDir(), "rehearsals")
+		script := "status" + strings.Repeat(" ", 70000) + "\nabort\n"
+		code, stdout, stderr := rehearseScripted(ctx, script, library("mongo-primary-kill"), "--speed", "100000", "--history", history)
+		Expect(code).To(Equal(exitFail), stdout+stderr)
+		Expect(stdout).To(ContainSubstring("line 1 is longer than 65536 bytes: refused, not carried out"))
+		Expect(stdout).To(ContainSubstring("aborting"))
+		Expect(stdout).NotTo(ContainSubstring("no more commands"), "the long line is not the end of the input")
+		rep, _ := rehearsalIn(history)
+		Expect(rep.Rehearsal.StoppedAtSeconds).NotTo(BeNil(), "the abort was read")
+	}, SpecTimeout(2*time.Minute))
+
+	It("never takes a read error for the end of the input: the rehearsal stops with an error report (exit 3)", func(ctx SpecContext) {
+		history := filepath.Join(GinkgoT().TempDir(), "rehearsals")
+		in := io.MultiReader(strings.NewReader("status\n"), iotest.ErrReader(errors.New("input/output error")))
+		code, stdout, stderr := chaosdrillIn(context.WithValue(ctx, stdinKey{}, in), nil,
+			"rehearse", library("mongo-primary-kill"), "--speed", "100000", "--history", history)
+		Expect(code).To(Equal(exitEnvironment), stdout+stderr)
+		Expect(stdout).To(ContainSubstring("reading line 2 of the input: input/output error: the rehearsal stops here"))
+		Expect(stdout).NotTo(ContainSubstring("no more commands"))
+		rep, _ := rehearsalIn(history)
+		Expect(rep.Verdict).To(Equal(reports.VerdictError))
+		Expect(rep.Error).NotTo(BeNil())
+		Expect(rep.Error.Message).To(ContainSubstring("input/output error"))
+	}, SpecTimeout(2*time.Minute))
+
 	It("refuses a speed that is no speed, and one on containers, before anything runs (exit 2)", func() {
 		for _, args := range [][]string{
-			{"--speed", "0"}, {"--speed", "-5"}, {"--platform", "containers", "--speed", "60"},
+			{"--speed", "0"}, {"--speed", "-5"}, {"--speed", "1e-300"}, {"--speed", "0.009"}, {"--speed", "1000001"},
+			{"--speed", "NaN"}, {"--speed", "+Inf"}, {"--platform", "containers", "--speed", "60"},
 		} {
 			out := filepath.Join(GinkgoT().TempDir(), "out")
 			code, _, stderr := rehearseScripted(context.Background(), "", append([]string{library("east-region-outage"), "--out", out}, args...)...)
 			Expect(code).To(Equal(exitBadInput), "%v: %s", args, stderr)
+			if args[0] == "--speed" {
+				Expect(stderr).To(ContainSubstring(": want a number of scenario seconds per wall second from 0.01 to 1000000"))
+			}
 			Expect(stderr).To(ContainSubstring("--speed"))
 			Expect(out).NotTo(BeAnExistingFile())
 		}

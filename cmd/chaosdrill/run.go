@@ -58,7 +58,8 @@ runs': 3 (environment) before 2 (bad input) before 1 before 0.
 With --format json, the summary (schema chaosdrill.summary/v1, the same as
 summary.json) is printed on standard output instead of the table. When
 GITHUB_STEP_SUMMARY names a file (GitHub Actions), the Markdown summary is
-appended to it. In junit.xml each testsuite's time is the run's wall seconds;
+appended to it; a path that is no regular file (a FIFO, a device) is refused
+on standard error and the summary skipped. In junit.xml each testsuite's time is the run's wall seconds;
 the scenario's simulated seconds are its property simulated_seconds; a
 passing testcase carries what was measured in its system-out.
 
@@ -70,7 +71,8 @@ A run the environment stops still writes its report, verdict error, exit 3.
 The output folder is locked while the run may write there: a second command
 given the same --out refuses at once (exit 2). The report files are written
 into a temporary folder and moved into place together, so a reader never sees
-a torn report. An interrupt (Ctrl-C, SIGTERM) stops any phase at once, removes
+a torn report; if one cannot be put in place (a folder of its name is in the
+way) none is, and a move that fails puts back the files it replaced. An interrupt (Ctrl-C, SIGTERM) stops any phase at once, removes
 what the run started and writes nothing (exit 3).
 
 On the containers platform, unless --quiet, a progress line shows the wall
@@ -109,6 +111,12 @@ The same scenario and seed on the simulator give a byte-identical report.json.`,
 				return err
 			}
 			sc, err := loadScenario(ctx, args[0], known, f.platform, edits...)
+			if err != nil && len(f.sets) > 0 {
+				return blameEdits(ctx, err, strings.TrimPrefix(setFlags(f.sets), " "), args[0], func() error {
+					_, err := loadScenario(ctx, args[0], known, f.platform)
+					return err
+				})
+			}
 			if err != nil {
 				return err
 			}
@@ -132,15 +140,7 @@ The same scenario and seed on the simulator give a byte-identical report.json.`,
 			if err != nil {
 				return err
 			}
-			err = runLocked(ctx, cmd, args[0], sc, f, out, started)
-			if interrupted(ctx, err) {
-				_ = lock.Abandon()
-				return err
-			}
-			if rerr := lock.Release(); rerr != nil && err == nil {
-				err = environment(fmt.Errorf("release the lock on %s: %w", out, rerr))
-			}
-			return err
+			return releaseOut(lock, out, runLocked(ctx, cmd, args[0], sc, f, out, started))
 		},
 	}
 	cmd.Flags().StringVar(&f.platform, "platform", "sim", "where to run: sim (embedded simulator) or containers (Docker)")
@@ -175,6 +175,23 @@ func lockOut(out string) (*files.Lock, error) {
 		return nil, badInput(fmt.Errorf("--out %s: %w", out, err))
 	}
 	return lock, nil
+}
+
+// releaseOut lets go of the output folder once the command is done with
+// it, and returns err (or, when there was none, a failure to release). On
+// any error (an interrupt, a write that failed for lack of space) the
+// folders the lock created are removed too if they hold nothing: a command
+// that fails leaves no empty folder behind, and one that wrote something
+// (an error report, the runs a sweep finished) keeps it.
+func releaseOut(lock *files.Lock, out string, err error) error {
+	if err != nil {
+		_ = lock.Abandon()
+		return err
+	}
+	if rerr := lock.Release(); rerr != nil {
+		return environment(fmt.Errorf("release the lock on %s: %w", out, rerr))
+	}
+	return nil
 }
 
 // runLocked runs the scenario and writes its report into out, which this
@@ -216,7 +233,7 @@ func runLocked(ctx context.Context, cmd *cobra.Command, path string, sc *scenari
 	}
 	code := reports.ExitCode(rep.Verdict)
 	summary := singleSummary(path, out, rep, info, f, code)
-	appendStepSummary(cmd.ErrOrStderr(), func(w io.Writer) error { return reports.WriteSuiteMarkdown(w, summary) })
+	appendStepSummaryContext(ctx, cmd.ErrOrStderr(), func(w io.Writer) error { return reports.WriteSuiteMarkdown(w, summary) })
 	if f.format == formatJSON {
 		if jerr := reports.WriteSuiteJSON(stdout, summary); jerr != nil {
 			return environment(jerr)
@@ -300,7 +317,7 @@ func failedRun(ctx context.Context, stdout, stderr io.Writer, path, out string, 
 		return environment(fmt.Errorf("%w (and the error report could not be written: %v)", err, werr))
 	}
 	summary := singleSummary(path, out, rep, info, f, exitEnvironment)
-	appendStepSummary(stderr, func(w io.Writer) error { return reports.WriteSuiteMarkdown(w, summary) })
+	appendStepSummaryContext(ctx, stderr, func(w io.Writer) error { return reports.WriteSuiteMarkdown(w, summary) })
 	if f.format == formatJSON {
 		_ = reports.WriteSuiteJSON(stdout, summary)
 	} else {

@@ -146,15 +146,7 @@ func runSuite(ctx context.Context, cmd *cobra.Command, args []string, known []pl
 	if err != nil {
 		return err
 	}
-	err = suiteLocked(ctx, cmd, entries, f, out, started)
-	if interrupted(ctx, err) {
-		_ = lock.Abandon()
-		return err
-	}
-	if rerr := lock.Release(); rerr != nil && err == nil {
-		err = environment(fmt.Errorf("release the lock on %s: %w", out, rerr))
-	}
-	return err
+	return releaseOut(lock, out, suiteLocked(ctx, cmd, entries, f, out, started))
 }
 
 // suiteLocked runs the suite's scenarios into out, which this command
@@ -214,7 +206,7 @@ func suiteLocked(ctx context.Context, cmd *cobra.Command, entries []suiteEntry, 
 		}
 		return environment(fmt.Errorf("write the suite's files into %s: %w", out, err))
 	}
-	appendStepSummary(stderr, func(w io.Writer) error { return reports.WriteSuiteMarkdown(w, summary) })
+	appendStepSummaryContext(ctx, stderr, func(w io.Writer) error { return reports.WriteSuiteMarkdown(w, summary) })
 	if f.format == formatJSON {
 		if err := reports.WriteSuiteJSON(stdout, summary); err != nil {
 			return environment(err)

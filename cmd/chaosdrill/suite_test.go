@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jstemmer/go-junit-report/v2/junit"
@@ -130,6 +131,29 @@ var _ = Describe("chaosdrill run FOLDER (a suite)", func() {
 		Expect(strings.Count(string(appended), "## chaosdrill: PASS")).To(Equal(2), "each run appends its own")
 		Expect(string(appended)).To(ContainSubstring("| mongo-primary-kill | PASS | mongo |"))
 	})
+
+	It("refuses a GITHUB_STEP_SUMMARY that is no regular file (a FIFO nobody reads) on standard error, and finishes with its exit code and the lock let go", func(ctx SpecContext) {
+		dir := GinkgoT().TempDir()
+		fifo := filepath.Join(dir, "summary-fifo")
+		Expect(syscall.Mkfifo(fifo, 0o644)).To(Succeed())
+		GinkgoT().Setenv(stepSummaryVariable, fifo)
+		out := filepath.Join(dir, "gh")
+		code, stdout, stderr := chaosdrillIn(ctx, nil, "run", library("mongo-primary-kill"), "--out", out, "-q")
+		Expect(code).To(Equal(exitPass), stdout+stderr)
+		Expect(stderr).To(ContainSubstring("GITHUB_STEP_SUMMARY: " + fifo + ": not a regular file (a named pipe (FIFO)): the summary is not written"))
+		Expect(filepath.Join(out, reports.FileJSON)).To(BeAnExistingFile())
+		Expect(filepath.Join(out, ".chaosdrill.lock")).NotTo(BeAnExistingFile())
+
+		// One with a reader is refused as well: nothing is written to it.
+		reader, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+		Expect(err).NotTo(HaveOccurred())
+		defer reader.Close()
+		code, stdout, stderr = chaosdrillIn(ctx, nil, "run", library("mongo-primary-kill"), "--out", filepath.Join(dir, "gh2"), "-q")
+		Expect(code).To(Equal(exitPass), stdout+stderr)
+		Expect(stderr).To(ContainSubstring("not a regular file"))
+		n, _ := reader.Read(make([]byte, 16))
+		Expect(n).To(BeZero(), "nothing was written into the FIFO")
+	}, SpecTimeout(time.Minute))
 
 	It("checks every file before running any: a bad one, a name twice or a folder without scenarios is bad input, with nothing written", func() {
 		dir := GinkgoT().TempDir()

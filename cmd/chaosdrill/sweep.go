@@ -114,7 +114,9 @@ byte. Prints the summary; with --out writes sweep.json, sweep.md, sweep.html
 and junit.xml there; when GITHUB_STEP_SUMMARY names a file, sweep.md is
 appended to it (as sweep does, unsharded). Exit codes as sweep's (the gates); a shard that cannot be
 read, is partial, is of another sweep, is given twice, or is missing is bad
-input (exit 2), and the message names the file.
+input (exit 2), and the message names the file. An --out that is one of the
+shards given, holds one or lies inside one is bad input too (exit 2), before
+anything is read.
 
 The replay commands name the scenario file: the one each shard recorded
 (its path as the sweep was given it, from the folder it ran in), else
@@ -176,15 +178,10 @@ func runSweep(cmd *cobra.Command, path string, f sweepFlags) error {
 			return err
 		}
 	}
-	written, err := executeSweep(ctx, cmd, plan, f)
-	if interrupted(ctx, err) && !written {
-		_ = lock.Abandon()
-		return err
-	}
-	if rerr := lock.Release(); rerr != nil && err == nil {
-		err = environment(fmt.Errorf("release the lock on %s: %w", f.out, rerr))
-	}
-	return err
+	// A sweep interrupted after some runs finished has written them: its
+	// folder holds them and is kept.
+	_, err = executeSweep(ctx, cmd, plan, f)
+	return releaseOut(lock, f.out, err)
 }
 
 // parseShard reads i/n; "" is no shard.
@@ -246,7 +243,10 @@ func planSweep(ctx context.Context, path string, f sweepFlags, shard *sweep.Shar
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
 		case value != nil:
-			return nil, badInput(fmt.Errorf("--vary %s=%s: %w", vary.Name, *value, err))
+			return nil, blameEdits(ctx, badInput(err), "--vary "+shellWord(vary.Name+"="+*value), path, func() error {
+				_, err := scenarios.Parse(path, data, scenarios.WithParameters(known), scenarios.WithContext(ctx))
+				return err
+			})
 		default:
 			return nil, badInput(err)
 		}
@@ -362,7 +362,7 @@ jobs:
 	result.WriteText(cmd.OutOrStdout(), replay, markdownPath(f.out))
 	if about.Shard == nil {
 		// A shard's summary is of some seeds; the merge writes the sweep's.
-		appendStepSummary(cmd.ErrOrStderr(), func(w io.Writer) error { return result.WriteMarkdown(w, replay) })
+		appendStepSummaryContext(ctx, cmd.ErrOrStderr(), func(w io.Writer) error { return result.WriteMarkdown(w, replay) })
 	}
 	written := false
 	if f.out != "" {
@@ -483,11 +483,68 @@ func writeSweepFiles(ctx context.Context, dir string, r *sweep.Result, replay sw
 	return nil
 }
 
+// outApartFrom refuses an output folder that is one of the inputs, holds
+// one, or lies inside one: writing there could overwrite a shard being
+// merged (or one a later merge of the same shards reads). Paths are
+// compared resolved (absolute, symbolic links followed as far as they
+// exist), so "sh1", "./sh1/" and a link to it are one folder.
+func outApartFrom(out string, inputs []string) error {
+	o, err := resolvedPath(out)
+	if err != nil {
+		return fmt.Errorf("--out %s: %w", out, err)
+	}
+	for _, in := range inputs {
+		i, err := resolvedPath(in)
+		if err != nil {
+			return fmt.Errorf("%s: %w", in, err)
+		}
+		switch {
+		case o == i:
+			return fmt.Errorf("--out %s is the input %s: give the merge a folder of its own", out, in)
+		case within(i, o):
+			return fmt.Errorf("--out %s holds the input %s: give the merge a folder of its own, apart from the shards", out, in)
+		case within(o, i):
+			return fmt.Errorf("--out %s is inside the input %s: give the merge a folder of its own, apart from the shards", out, in)
+		}
+	}
+	return nil
+}
+
+// resolvedPath is p absolute, with the symbolic links of its longest
+// existing part followed (the rest may not exist yet).
+func resolvedPath(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	rest := ""
+	for dir := abs; ; dir = filepath.Dir(dir) {
+		if real, err := filepath.EvalSymlinks(dir); err == nil {
+			return filepath.Join(real, rest), nil
+		}
+		if filepath.Dir(dir) == dir {
+			return abs, nil
+		}
+		rest = filepath.Join(filepath.Base(dir), rest)
+	}
+}
+
+// within reports whether path lies strictly inside dir.
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
 // runMerge merges shards.
 func runMerge(cmd *cobra.Command, args []string, out, scenario string) error {
 	ctx := cmd.Context()
 	if err := enterPhase(ctx, phaseLoad); err != nil {
 		return err
+	}
+	if out != "" {
+		if err := outApartFrom(out, args); err != nil {
+			return badInput(err)
+		}
 	}
 	var shards []*sweep.Result
 	var names []string
@@ -544,19 +601,18 @@ func runMerge(cmd *cobra.Command, args []string, out, scenario string) error {
 	}
 	replay := replayCommand(file, merged.Vary)
 	merged.WriteText(cmd.OutOrStdout(), replay, markdownPath(out))
-	appendStepSummary(cmd.ErrOrStderr(), func(w io.Writer) error { return merged.WriteMarkdown(w, replay) })
+	appendStepSummaryContext(ctx, cmd.ErrOrStderr(), func(w io.Writer) error { return merged.WriteMarkdown(w, replay) })
 	if out != "" {
 		err := writeSweepFiles(ctx, out, merged, replay)
-		if interrupted(ctx, err) {
-			_ = lock.Abandon()
+		switch {
+		case interrupted(ctx, err):
+			_ = releaseOut(lock, out, err)
 			return ctx.Err()
+		case err != nil:
+			return releaseOut(lock, out, environment(err))
 		}
-		if err != nil {
-			_ = lock.Release()
-			return environment(err)
-		}
-		if err := lock.Release(); err != nil {
-			return environment(fmt.Errorf("release the lock on %s: %w", out, err))
+		if err := releaseOut(lock, out, nil); err != nil {
+			return err
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "sweep: %s\n", filepath.Join(out, fileSweepHTML))
 	}
@@ -600,9 +656,24 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// setEdits turns run's --set NAME=VALUE flags into loader edits.
+// blameEdits words the error of loading a scenario with edits (run's
+// --set, sweep's --vary, named by flags): when the file loads without them
+// (plain, nil), the edits made it invalid, and the message says so first;
+// the positions the loader gives are then those of the fields the edits
+// replaced in the file, not something the file says. Otherwise err, the
+// file's own error, is returned as it is.
+func blameEdits(ctx context.Context, err error, flags, path string, plain func() error) error {
+	if ctx.Err() != nil || plain() != nil {
+		return err
+	}
+	return badInput(fmt.Errorf("%s makes the scenario invalid (%s loads without it; the positions below are those of the field the value replaces):\n%w", flags, path, err))
+}
+
+// setEdits turns run's --set NAME=VALUE flags into loader edits; a field
+// set twice is refused (which value was meant?).
 func setEdits(sets []string, known []platform.Parameter) ([]scenarios.Option, error) {
 	var opts []scenarios.Option
+	first := map[string]string{}
 	for _, set := range sets {
 		name, value, ok := strings.Cut(set, "=")
 		if !ok || name == "" || value == "" {
@@ -612,6 +683,10 @@ func setEdits(sets []string, known []platform.Parameter) ([]scenarios.Option, er
 		if err != nil {
 			return nil, badInput(fmt.Errorf("--set %w", err))
 		}
+		if earlier, ok := first[field.Name]; ok {
+			return nil, badInput(fmt.Errorf("--set %s and --set %s both set %s: give it once", shellWord(earlier), shellWord(set), field.Name))
+		}
+		first[field.Name] = set
 		opts = append(opts, scenarios.WithEdit(sweep.Edit(field.Name, value)))
 	}
 	return opts, nil

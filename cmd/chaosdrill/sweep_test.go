@@ -74,6 +74,34 @@ var _ = Describe("chaosdrill sweep sharded over machines", Ordered, func() {
 		Expect(readFile(filepath.Join(dir, "three-workers", "sweep.json"))).To(Equal(readFile(filepath.Join(dir, "one-worker", "sweep.json"))))
 	})
 
+	It("refuses an --out that is a shard, holds one or lies inside one, exit 2, before anything is read or written", func() {
+		work := GinkgoT().TempDir()
+		for _, s := range []string{"shard1", "shard2", "shard3"} {
+			Expect(os.MkdirAll(filepath.Join(work, "shards", s), 0o755)).To(Succeed())
+			Expect(os.WriteFile(filepath.Join(work, "shards", s, "sweep.json"), readFile(filepath.Join(dir, s, "sweep.json")), 0o644)).To(Succeed())
+		}
+		Expect(os.Symlink("shards/shard1", filepath.Join(work, "link"))).To(Succeed())
+		inputs := []string{"shards/shard1", "shards/shard2/sweep.json", "shards/shard3"}
+		for out, why := range map[string]string{
+			"shards/shard1":            "is the input shards/shard1",
+			"./shards/shard3/":         "is the input shards/shard3",
+			"link":                     "is the input shards/shard1",
+			"shards":                   "holds the input shards/shard1",
+			"shards/shard3/merged":     "is inside the input shards/shard3",
+			"link/merged":              "is inside the input shards/shard1",
+			"shards/shard2/sweep.json": "is the input shards/shard2/sweep.json",
+		} {
+			before := entries(work)
+			code, _, stderr := chaosdrill(work, append(append([]string{"sweep", "merge"}, inputs...), "--out", out)...)
+			Expect(code).To(Equal(exitBadInput), out)
+			Expect(stderr).To(ContainSubstring("--out "+out+" "+why), out)
+			Expect(entries(work)).To(Equal(before), out)
+			Expect(readFile(filepath.Join(work, "shards", "shard1", "sweep.json"))).To(Equal(readFile(filepath.Join(dir, "shard1", "sweep.json"))))
+		}
+		code, _, stderr := chaosdrill(work, append(append([]string{"sweep", "merge"}, inputs...), "--out", "merged")...)
+		Expect(code).To(Equal(exitPass), stderr)
+	})
+
 	DescribeTable("refuses shards that are not one whole sweep, exit 2, naming the file, writing nothing",
 		func(prepare func(dir string) []string, file, why string) {
 			work := GinkgoT().TempDir()

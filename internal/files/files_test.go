@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -96,5 +98,102 @@ func TestWriteAllWritesEveryFileOrNone(t *testing.T) {
 	}
 	if names, _ := os.ReadDir(dir); len(names) != 2 {
 		t.Fatalf("want a and b only, got %v", names)
+	}
+}
+
+func TestAppendRegularAppendsToAFileAndRefusesAFIFOWithoutWaiting(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "summary.md")
+	for _, part := range []string{"a\n", "b\n"} {
+		if err := AppendRegular(path, []byte(part)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b, _ := os.ReadFile(path); string(b) != "a\nb\n" {
+		t.Fatalf("got %q", b)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Nobody reads it: a blocking open would never return.
+	for _, p := range []string{fifo, dir, "/dev/null"} {
+		if err := AppendRegular(p, []byte("x")); !errors.Is(err, ErrNotRegular) {
+			t.Errorf("%s: want ErrNotRegular, got %v", p, err)
+		}
+	}
+}
+
+// text is a File writing s.
+func text(name, s string) File {
+	return File{Name: name, Write: func(w io.Writer) error { _, err := io.WriteString(w, s); return err }}
+}
+
+func contents(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			got[e.Name()] = "<folder>"
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[e.Name()] = string(b)
+	}
+	return got
+}
+
+func TestWriteAllMovesNothingWhenADestinationIsAFolder(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteAll(context.Background(), dir, []File{text("a", "old a"), text("c", "old c")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "b"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err := WriteAll(context.Background(), dir, []File{text("a", "new a"), text("b", "new b"), text("c", "new c")}, nil)
+	if err == nil || !strings.Contains(err.Error(), "is a folder, not a file: nothing was moved") {
+		t.Fatalf("want the folder named, got %v", err)
+	}
+	want := map[string]string{"a": "old a", "b": "<folder>", "c": "old c"}
+	if got := contents(t, dir); !maps.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}
+
+func TestWriteAllPutsBackWhatItReplacedWhenAMoveFails(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteAll(context.Background(), dir, []File{text("a", "old a"), text("c", "old c")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	FailMove = func(name string) error {
+		if name == "c" {
+			return errors.New("no space left on device")
+		}
+		return nil
+	}
+	defer func() { FailMove = nil }()
+	err := WriteAll(context.Background(), dir, []File{text("a", "new a"), text("b", "new b"), text("c", "new c")}, nil)
+	if err == nil || !strings.Contains(err.Error(), "move c into place: no space left on device: "+dir+" is as it was") {
+		t.Fatalf("got %v", err)
+	}
+	want := map[string]string{"a": "old a", "c": "old c"}
+	if got := contents(t, dir); !maps.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	FailMove = nil
+	if err := WriteAll(context.Background(), dir, []File{text("a", "new a"), text("b", "new b"), text("c", "new c")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	want = map[string]string{"a": "new a", "b": "new b", "c": "new c"}
+	if got := contents(t, dir); !maps.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
 	}
 }

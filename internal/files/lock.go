@@ -122,12 +122,17 @@ func (l *Lock) Abandon() error {
 
 // removeCreated removes, innermost first, the folders LockFolder created
 // that are empty.
-func (l *Lock) removeCreated() {
-	if l.created == "" {
+func (l *Lock) removeCreated() { removeCreated(l.dir, l.created) }
+
+// removeCreated removes dir and its parents up to created (the outermost
+// folder mkdirAllCreated made for dir), innermost first, as long as each
+// is empty; nothing when created is "".
+func removeCreated(dir, created string) {
+	if created == "" {
 		return
 	}
-	for p := filepath.Clean(l.dir); ; p = filepath.Dir(p) {
-		if os.Remove(p) != nil || p == filepath.Clean(l.created) {
+	for p := filepath.Clean(dir); ; p = filepath.Dir(p) {
+		if os.Remove(p) != nil || p == filepath.Clean(created) {
 			return
 		}
 	}
