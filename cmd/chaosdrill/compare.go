@@ -85,7 +85,7 @@ scenario, a variant).`,
 			for _, w := range c.OverrideWarnings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "chaosdrill: warning: %s\n", w)
 			}
-			appendStepSummary(cmd.ErrOrStderr(), func(w io.Writer) error { return reports.WriteComparisonMarkdown(w, c) })
+			appendStepSummaryContext(cmd.Context(), cmd.ErrOrStderr(), func(w io.Writer) error { return reports.WriteComparisonMarkdown(w, c) })
 			write := reports.WriteComparisonMarkdown
 			if format == formatJSON {
 				write = reports.WriteComparisonJSON

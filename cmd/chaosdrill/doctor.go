@@ -71,7 +71,7 @@ Exit codes: 0 nothing blocks a live run, 2 bad input, 3 something blocks it.`,
 			defer cancel()
 			blocking := examine(ctx, cmd.OutOrStdout(), planned, sc, linkLatencyOn())
 			if blocking > 0 {
-				return environment(fmt.Errorf("%d problems block a live run here (see above)", blocking))
+				return environment(fmt.Errorf("%d %s a live run here (see above)", blocking, pluralWord(blocking, "problem blocks", "problems block")))
 			}
 			return nil
 		},

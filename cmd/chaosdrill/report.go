@@ -68,11 +68,9 @@ gives the exit code: 0 pass, 1 fail, not-rehearsed or unverified, 3 error.`,
 				return err
 			}
 			if err := writeReport(ctx, out, rep, info); err != nil {
-				if interrupted(ctx, err) {
-					_ = lock.Abandon()
-				} else {
-					_ = lock.Release()
-				}
+				// Interrupted or failed, a folder this command made is
+				// removed if nothing else is in it.
+				_ = lock.Abandon()
 				return err
 			}
 			if err := lock.Release(); err != nil {

@@ -106,7 +106,7 @@ func runSuite(ctx context.Context, cmd *cobra.Command, args []string, known []pl
 		entries = append(entries, suiteEntry{file: path, sc: sc})
 	}
 	if len(bad) > 0 {
-		return badInput(fmt.Errorf("%d of %d scenario files are not valid; nothing was run", len(bad), len(paths)))
+		return badInput(fmt.Errorf("%d of %d scenario files %s not valid; nothing was run", len(bad), len(paths), pluralWord(len(bad), "is", "are")))
 	}
 	byName := map[string]string{}
 	for _, e := range entries {

@@ -165,7 +165,7 @@ var _ = Describe("chaosdrill run FOLDER (a suite)", func() {
 			args []string
 			says string
 		}{
-			{[]string{library("es-node-kill"), filepath.Join(repo, "scenarios", "testdata", "bad", "negative-rate.yaml")}, "1 of 2 scenario files are not valid; nothing was run"},
+			{[]string{library("es-node-kill"), filepath.Join(repo, "scenarios", "testdata", "bad", "negative-rate.yaml")}, "1 of 2 scenario files is not valid; nothing was run"},
 			{[]string{library("es-node-kill"), twin}, `both name their scenario "es-node-kill"`},
 			{[]string{library("es-node-kill"), clash}, `cannot be named "junit.xml"`},
 			{[]string{filepath.Join(dir, "empty")}, "no scenario file (*.yaml, *.yml) in this folder"},

@@ -85,11 +85,10 @@ output. Exit code 0, or 2 when a folder cannot be read.`,
 				{Name: reports.FileTrendJSON, Write: func(w io.Writer) error { return reports.WriteTrendJSON(w, trend) }},
 			}
 			if err := files.WriteAll(ctx, out, set, nil); err != nil {
+				_ = lock.Abandon() // and a folder it made, if left empty
 				if interrupted(ctx, err) {
-					_ = lock.Abandon()
 					return err
 				}
-				_ = lock.Release()
 				return environment(fmt.Errorf("write %s: %w", out, err))
 			}
 			if err := lock.Release(); err != nil {

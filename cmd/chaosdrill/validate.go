@@ -51,7 +51,7 @@ likely typo. Nothing is written. Exit code 2 if any file is bad.`,
 				fmt.Fprintf(cmd.OutOrStdout(), "ok  %s (%s)\n", path, sc.Name)
 			}
 			if bad > 0 {
-				return &exitError{code: exitBadInput, err: fmt.Errorf("%d of %d files are not valid scenarios", bad, len(args))}
+				return &exitError{code: exitBadInput, err: fmt.Errorf("%d of %d %s", bad, len(args), pluralWord(bad, "file is not a valid scenario", "files are not valid scenarios"))}
 			}
 			return nil
 		},

@@ -117,11 +117,12 @@ func plan(t *platform.Topology, o options) ([]plannedNode, error) {
 func mongoNode(n platform.Node, replicaSet string, o options) plannedNode {
 	return plannedNode{Node: n, Port: mongoPort, Spec: docker.NodeSpec{
 		Name: n.Name, Region: n.Region, Zone: n.Zone,
-		Image:        o.images.Mongo,
-		Cmd:          []string{"--replSet", replicaSet, "--bind_ip_all", "--wiredTigerCacheSizeGB", mongoCacheSizeGB},
-		ExposedPorts: []string{mongoPort},
-		WaitingFor:   wait.ForListeningPort(mongoPort).WithStartupTimeout(o.containerTimeout),
-		Memory:       o.memory.MongoMemory,
+		Image:          o.images.Mongo,
+		Cmd:            []string{"--replSet", replicaSet, "--bind_ip_all", "--wiredTigerCacheSizeGB", mongoCacheSizeGB},
+		ExposedPorts:   []string{mongoPort},
+		WaitingFor:     wait.ForListeningPort(mongoPort).WithStartupTimeout(o.containerTimeout),
+		StartupTimeout: o.containerTimeout,
+		Memory:         o.memory.MongoMemory,
 	}}
 }
 
@@ -134,8 +135,9 @@ func elasticNode(n platform.Node, cluster string, clusterNodes []string, s3Endpo
 		ExposedPorts: []string{elasticPort},
 		// GET / answers once the node's HTTP layer is up, before the
 		// cluster has formed; cluster health is awaited afterwards.
-		WaitingFor: wait.ForHTTP("/").WithPort(elasticPort).WithStartupTimeout(o.containerTimeout),
-		Memory:     o.memory.ElasticMemory,
+		WaitingFor:     wait.ForHTTP("/").WithPort(elasticPort).WithStartupTimeout(o.containerTimeout),
+		StartupTimeout: o.containerTimeout,
+		Memory:         o.memory.ElasticMemory,
 	}}
 }
 
@@ -155,7 +157,8 @@ func localStackNode(n platform.Node, o options) plannedNode {
 				b, _ := io.ReadAll(body)
 				return strings.Contains(string(b), `"s3"`)
 			}).WithStartupTimeout(o.containerTimeout),
-		Memory: o.memory.LocalStackMemory,
+		StartupTimeout: o.containerTimeout,
+		Memory:         o.memory.LocalStackMemory,
 	}}
 }
 

@@ -70,9 +70,12 @@ type NodeSpec struct {
 	Cmd                []string
 	ExposedPorts       []string      // "27017/tcp"; published on 127.0.0.1 at a random host port
 	WaitingFor         wait.Strategy // readiness, with its own timeout
-	Files              []testcontainers.ContainerFile
-	CapAdd             []string
-	Memory             int64 // bytes, 0 = unlimited
+	// StartupTimeout is WaitingFor's timeout, said in the error of a node
+	// that never came up; 0 when not known.
+	StartupTimeout time.Duration
+	Files          []testcontainers.ContainerFile
+	CapAdd         []string
+	Memory         int64 // bytes, 0 = unlimited
 	// DataDir, if set, is where the node's server keeps its data: the
 	// engine mounts a data volume of DiskBytes (DefaultDiskBytes if 0)
 	// there that disk faults can slow, fail and fill (disk.go; needs root
@@ -437,7 +440,11 @@ func (e *Engine) startNode(ctx context.Context, spec NodeSpec) error {
 		err = created.Start(ctx)
 	}
 	if err != nil {
-		return fmt.Errorf("%w: node %s (image %s) never came up: %v%s", platform.ErrEnvironment, spec.Name, spec.Image, err, e.logTail(ctx, spec.Name))
+		within := ""
+		if spec.StartupTimeout > 0 && errors.Is(err, context.DeadlineExceeded) {
+			within = " within " + spec.StartupTimeout.String()
+		}
+		return fmt.Errorf("%w: node %s (image %s) never came up%s: %v%s", platform.ErrEnvironment, spec.Name, spec.Image, within, err, e.logTail(ctx, spec.Name))
 	}
 	return nil
 }

@@ -445,9 +445,11 @@ var _ = Describe("an engine", func() {
 	It("names the node that never came up and removes everything it started", func(ctx SpecContext) {
 		never := StandinSpec(standinImage, "sleepy", "us-east-1", "us-east-1b")
 		never.WaitingFor = wait.ForLog("a line the stand-in never prints").WithStartupTimeout(2 * time.Second)
+		never.StartupTimeout = 2 * time.Second
 		err := engine.StartNodes(ctx, []NodeSpec{StandinSpec(standinImage, "awake", "us-east-1", "us-east-1a"), never})
 		Expect(err).To(MatchError(platform.ErrEnvironment))
 		Expect(err).To(MatchError(ContainSubstring("node sleepy")))
+		Expect(err).To(MatchError(ContainSubstring("never came up within 2s")), "says how long it waited")
 		containers, networks := leftovers(ctx, runID)
 		Expect(containers).To(BeZero())
 		Expect(networks).To(BeZero())
