@@ -189,9 +189,11 @@ type esCluster struct {
 }
 
 type elasticModel struct {
-	s    *Sim
-	spec *platform.ServiceSpec
-	s3   *s3Model
+	s *Sim
+	// presence is the read-back's bitset, shared by its batches.
+	presence presenceBits
+	spec     *platform.ServiceSpec
+	s3       *s3Model
 
 	cluster  *esCluster
 	clusters []*esCluster
@@ -964,31 +966,29 @@ func (m *elasticModel) readBack(ids []uint64, present []bool) error {
 	if !answers {
 		return fmt.Errorf("read back %s: the cluster the log tier writes to (%s) does not answer (did a recovery step fail?)", m.spec.Name, strings.Join(names, ", "))
 	}
-	// One bit per op id up to the largest asked for, set from the logs of
-	// the shards that have an active primary: a map per shard cost a
-	// third of a run's time and 40 bytes per event.
-	var limit uint64
-	for _, id := range ids {
-		limit = max(limit, id+1)
-	}
-	have := make([]uint64, (limit+63)/64)
+	// One bit per op id held by a shard with an active primary, shared by
+	// the read-back's batches (a map per shard cost a third of a run's
+	// time and 40 bytes per event).
 	var unavailable []int
 	for s, sh := range c.shards {
 		if p := sh.primary(); p == nil || !c.alive(p.node) {
 			unavailable = append(unavailable, s)
-			continue
-		}
-		for x := range sh.log.all() {
-			if x < limit {
-				have[x/64] |= 1 << (x % 64)
-			}
 		}
 	}
+	have := m.presence.get(m.s, func(set func(uint64)) {
+		for _, sh := range c.shards {
+			if p := sh.primary(); p != nil && c.alive(p.node) {
+				for x := range sh.log.all() {
+					set(x)
+				}
+			}
+		}
+	})
 	asked := make([]bool, len(c.shards))
 	for i, id := range ids {
 		s := shardOf(id, len(c.shards))
 		asked[s] = true
-		present[i] = have[id/64]&(1<<(id%64)) != 0
+		present[i] = have.has(id)
 	}
 	// Only a shard that holds some of the events asked for makes the
 	// read-back fail.

@@ -187,9 +187,11 @@ type tagConstraint struct {
 // mongoModel is a simulated MongoDB replica set and the driver its workload
 // writes through.
 type mongoModel struct {
-	s    *Sim
-	spec *platform.ServiceSpec
-	set  mongoSettings
+	s *Sim
+	// presence is the read-back's bitset, shared by its batches.
+	presence presenceBits
+	spec     *platform.ServiceSpec
+	set      mongoSettings
 
 	members []*mongoMember
 	byNode  map[int]*mongoMember
@@ -922,20 +924,11 @@ func (m *mongoModel) readBack(ids []uint64, present []bool) error {
 		}
 		return fmt.Errorf("read back %s: the replica set has no primary (%s; did a recovery step fail?): its writes cannot be verified", m.spec.Name, strings.Join(members, ", "))
 	}
-	// One bit per op id up to the largest asked for, set from the
-	// primary's oplog.
-	var limit uint64
-	for _, id := range ids {
-		limit = max(limit, id+1)
-	}
-	have := make([]uint64, (limit+63)/64)
-	src.log.eachOp(src.applied, func(op uint64) {
-		if op < limit {
-			have[op/64] |= 1 << (op % 64)
-		}
-	})
+	// One bit per op id the primary's oplog holds, shared by the
+	// read-back's batches.
+	have := m.presence.get(m.s, func(set func(uint64)) { src.log.eachOp(src.applied, set) })
 	for i, id := range ids {
-		present[i] = have[id/64]&(1<<(id%64)) != 0
+		present[i] = have.has(id)
 	}
 	return nil
 }

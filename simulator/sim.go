@@ -104,7 +104,11 @@ type Sim struct {
 
 	models    []model
 	byService map[string]model
-	started   bool
+	// version changes whenever anything may have changed what the models
+	// hold (an event fired, a fault, an action, a write), so that a
+	// read-back's batches can share one presence bitset (presenceBits).
+	version uint64
+	started bool
 
 	// watches are a rehearsal's armed watches for runbook steps' done
 	// states (watch.go).
@@ -245,6 +249,7 @@ func (s *Sim) Run(ctx context.Context, until time.Duration) error {
 			atInstant = 1
 		}
 		s.now = ev.at
+		s.version++
 		ev.h.Fire(s.now)
 		if len(s.watches) > 0 {
 			s.checkWatches()
@@ -278,7 +283,7 @@ func (s *Sim) Client(service string) (platform.Client, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", platform.ErrUnknownService, service)
 	}
-	return simClient{m}, nil
+	return simClient{s: s, m: m}, nil
 }
 
 // Reader makes the reader of a read workload: mongo services only.
@@ -294,9 +299,15 @@ func (s *Sim) Reader(cfg platform.ReadConfig, done platform.ReadCompletions) (pl
 	return mongo.newReader(cfg, done)
 }
 
-type simClient struct{ m model }
+type simClient struct {
+	s *Sim
+	m model
+}
 
-func (c simClient) Write(op uint64) { c.m.write(op) }
+func (c simClient) Write(op uint64) {
+	c.s.version++
+	c.m.write(op)
+}
 
 func (c simClient) ReadBack(ctx context.Context, ids []uint64, present []bool) error {
 	if err := c.m.readBack(ids, present); err != nil {
@@ -318,6 +329,7 @@ func (s *Sim) Role(role string) ([]string, error) {
 // StartAction hands a runbook action to the model of its service: the
 // "service" param, else the topology's service of the action's kind.
 func (s *Sim) StartAction(ctx context.Context, a platform.Action, done platform.ActionDone) error {
+	s.version++
 	service := a.Params["service"]
 	if service == "" {
 		kind := map[string]string{"mongo": platform.KindMongo, "logs": platform.KindElastic, "artifacts": platform.KindS3, "roles": platform.KindS3}[strings.Split(a.Action, ".")[0]]
@@ -506,6 +518,7 @@ func (s *Sim) clientLatency(region string, n *simNode) time.Duration {
 type simFaults struct{ s *Sim }
 
 func (s *Sim) setState(ctx context.Context, name string, want nodeState, c nodeChange) error {
+	s.version++
 	n, err := s.node(name)
 	if err != nil {
 		return err
@@ -560,6 +573,7 @@ func (f simFaults) Heal(ctx context.Context, a, b []string) error {
 }
 
 func (s *Sim) cut(ctx context.Context, a, b []string, delta int) error {
+	s.version++
 	var as, bs []*simNode
 	for _, name := range a {
 		n, err := s.node(name)
@@ -593,6 +607,7 @@ func (s *Sim) cut(ctx context.Context, a, b []string, delta int) error {
 
 // AddLatency adds extra one-way latency to every link of a node.
 func (f simFaults) AddLatency(ctx context.Context, node string, extra time.Duration) error {
+	f.s.version++
 	n, err := f.s.node(node)
 	if err != nil {
 		return err
@@ -607,4 +622,38 @@ func (f simFaults) AddLatency(ctx context.Context, node string, extra time.Durat
 // RemoveLatency removes a node's added latency.
 func (f simFaults) RemoveLatency(ctx context.Context, node string) error {
 	return f.AddLatency(ctx, node, 0)
+}
+
+// presenceBits is one bit per op id that a model holds, built for a
+// read-back and reused by its later batches (the runner asks about a few
+// million writes at a time) while the simulation's version is unchanged:
+// a week-long run's read-back scanned every log once per batch.
+type presenceBits struct {
+	built   bool
+	version uint64
+	bits    []uint64
+}
+
+// get returns the bitset, built by build (which calls set for each op id
+// held) unless it was built at the simulation's current version.
+func (p *presenceBits) get(s *Sim, build func(set func(op uint64))) *presenceBits {
+	if p.built && p.version == s.version {
+		return p
+	}
+	p.bits = p.bits[:0]
+	build(func(op uint64) {
+		w := int(op / 64)
+		if w >= len(p.bits) {
+			p.bits = append(p.bits, make([]uint64, w+1-len(p.bits))...)
+		}
+		p.bits[w] |= 1 << (op % 64)
+	})
+	p.built, p.version = true, s.version
+	return p
+}
+
+// has reports whether op is held.
+func (p *presenceBits) has(op uint64) bool {
+	w := op / 64
+	return w < uint64(len(p.bits)) && p.bits[w]&(1<<(op%64)) != 0
 }
