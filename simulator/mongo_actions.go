@@ -3,6 +3,7 @@ package simulator
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/chaosdrill/chaosdrill/platform"
@@ -97,7 +98,7 @@ func (m *mongoModel) forceReconfigure(x *mongoMember, finish func(error)) {
 	m.configVersion += 100000
 	m.clientRegion = x.node.Region
 	m.recount()
-	m.s.emit(m.spec.Name, platform.EventReconfigured, x.name(), fmt.Sprintf("forced, version %d, members %v", m.configVersion, kept))
+	m.s.emit(m.spec.Name, platform.EventReconfigured, x.name(), fmt.Sprintf("forced, version %d, members %s", m.configVersion, strings.Join(kept, ", ")))
 	if p := m.newestPrimary(); p != nil {
 		m.settle()
 		finish(nil)
