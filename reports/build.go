@@ -208,56 +208,63 @@ func (r *Report) MarkError(phase string, err error) {
 // countOutcomes is the one pass over the ledger: counts, latency, lost
 // writes, the timeline and the outage windows.
 func countOutcomes(ledger *Ledger, tallies []*serviceTally) {
-	for id, op := range ledger.All() {
-		t := tallies[op.Service]
-		s := t.report
-		bucket := min(int(op.Invoked/t.timelineWidth), t.timelineLen-1)
-		bucket = max(bucket, 0)
-		t.outages.issued(op.Invoked, t.hasFault, t.faultAt)
-		if op.Outcome == platform.Acked {
-			s.Acked++
-			latency := op.Completed - op.Invoked
-			t.latencyMax = max(t.latencyMax, latency)
-			// Clamped into the histogram's range, so recording cannot fail.
-			_ = t.latency.RecordValue(min(max(int64(latency/time.Microsecond), 0), latencyHighestMicros))
-			if op.Present || !t.verified {
-				s.Timeline.Acked[bucket]++
-				t.outages.served(op.Completed)
-				continue
-			}
-			s.Lost++
-			s.Timeline.Lost[bucket]++
-			if !t.hasLost || op.Completed < t.oldestLost {
-				t.oldestLost = op.Completed
-			}
-			if !t.hasLost || op.Completed > t.newestLost {
-				t.newestLost = op.Completed
-			}
-			t.hasLost = true
-			if t.hasFault && op.Completed > t.faultAt {
-				s.LostAfterFault++
-			}
-			// An acknowledgement that did not survive is no service: a
-			// cut-off w:1 primary acking into the void is part of the outage.
-			t.outages.unserved(op.Invoked, 0, 0, 1)
-			if len(s.LostWrites) < lostWritesListed {
-				s.LostWrites = append(s.LostWrites, LostWrite{Op: id, AckedAt: seconds(op.Completed)})
-			}
-			continue
+	for first, ops := range ledger.Chunks() {
+		for i := range ops {
+			countOutcome(first+uint64(i), &ops[i], tallies)
 		}
-		if op.Outcome == platform.Failed {
-			s.Failed++
-			s.Timeline.Failed[bucket]++
-			t.outages.unserved(op.Invoked, 1, 0, 0)
-			continue
-		}
-		s.Unknown++
-		s.Timeline.Unknown[bucket]++
-		if op.Present && t.verified {
-			s.UnknownPresent++
-		}
-		t.outages.unserved(op.Invoked, 0, 1, 0)
 	}
+}
+
+// countOutcome counts write id, op, in its service's tally.
+func countOutcome(id uint64, op *Op, tallies []*serviceTally) {
+	t := tallies[op.Service]
+	s := t.report
+	bucket := min(int(op.Invoked/t.timelineWidth), t.timelineLen-1)
+	bucket = max(bucket, 0)
+	t.outages.issued(op.Invoked, t.hasFault, t.faultAt)
+	if op.Outcome == platform.Acked {
+		s.Acked++
+		latency := op.Completed - op.Invoked
+		t.latencyMax = max(t.latencyMax, latency)
+		// Clamped into the histogram's range, so recording cannot fail.
+		_ = t.latency.RecordValue(min(max(int64(latency/time.Microsecond), 0), latencyHighestMicros))
+		if op.Present || !t.verified {
+			s.Timeline.Acked[bucket]++
+			t.outages.served(op.Completed)
+			return
+		}
+		s.Lost++
+		s.Timeline.Lost[bucket]++
+		if !t.hasLost || op.Completed < t.oldestLost {
+			t.oldestLost = op.Completed
+		}
+		if !t.hasLost || op.Completed > t.newestLost {
+			t.newestLost = op.Completed
+		}
+		t.hasLost = true
+		if t.hasFault && op.Completed > t.faultAt {
+			s.LostAfterFault++
+		}
+		// An acknowledgement that did not survive is no service: a
+		// cut-off w:1 primary acking into the void is part of the outage.
+		t.outages.unserved(op.Invoked, 0, 0, 1)
+		if len(s.LostWrites) < lostWritesListed {
+			s.LostWrites = append(s.LostWrites, LostWrite{Op: id, AckedAt: seconds(op.Completed)})
+		}
+		return
+	}
+	if op.Outcome == platform.Failed {
+		s.Failed++
+		s.Timeline.Failed[bucket]++
+		t.outages.unserved(op.Invoked, 1, 0, 0)
+		return
+	}
+	s.Unknown++
+	s.Timeline.Unknown[bucket]++
+	if op.Present && t.verified {
+		s.UnknownPresent++
+	}
+	t.outages.unserved(op.Invoked, 0, 1, 0)
 }
 
 // finish derives the measures that need the whole ledger or the events;

@@ -65,6 +65,12 @@ var _ = Describe("the ledger", func() {
 				got = append(got, op)
 			}
 			Expect(got).To(Equal(want), "seed %d", seed)
+			var chunked []reports.Op
+			for first, ops := range l.Chunks() {
+				Expect(first).To(Equal(uint64(len(chunked))))
+				chunked = append(chunked, ops...)
+			}
+			Expect(chunked).To(Equal(want), "chunk by chunk, seed %d", seed)
 			for _, id := range []int{0, 1, 4095, 4096, len(want) / 2, len(want) - 1} {
 				Expect(l.Op(uint64(id))).To(Equal(want[id]), "op %d, seed %d", id, seed)
 				Expect(l.Service(uint64(id))).To(Equal(want[id].Service))

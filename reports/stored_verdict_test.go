@@ -70,11 +70,11 @@ var _ = Describe("a stored report that claims more than was checked, or is not o
 
 	It("refuses a negative duration and a scenario or service name a run cannot have, naming the field", func() {
 		edits := map[string]func(*reports.Report){
-			"duration_seconds: -5":                     func(r *reports.Report) { r.DurationSeconds = -5 },
+			"duration_seconds: -5":                      func(r *reports.Report) { r.DurationSeconds = -5 },
 			`scenario: "../../../tmp/x" is not a valid`: func(r *reports.Report) { r.Scenario = "../../../tmp/x" },
 			`scenario: "evil\x1b]0;x\a" is not a valid`: func(r *reports.Report) { r.Scenario = "evil\x1b]0;x\a" },
-			`services: "a/b" is not a valid`:           func(r *reports.Report) { r.Services["a/b"] = r.Services["mongo"] },
-			`faults[0].name: "f\n" is not a valid`:     func(r *reports.Report) { r.Faults[0].Name = "f\n" },
+			`services: "a/b" is not a valid`:            func(r *reports.Report) { r.Services["a/b"] = r.Services["mongo"] },
+			`faults[0].name: "f\n" is not a valid`:      func(r *reports.Report) { r.Faults[0].Name = "f\n" },
 		}
 		for want, edit := range edits {
 			r := passing()
