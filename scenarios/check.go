@@ -554,6 +554,17 @@ func (c *checker) checkFault(i int) {
 	// A triggered fault comes no sooner than its trigger's earliest time
 	// plus its delay: a heal that cannot come before the end even then
 	// never happens.
+	// The same reckoning for the fault itself: one whose earliest time is
+	// at or past the end never fires, as a fault `at` the end is refused.
+	if d := c.scenario.Duration; f.At == nil && f.Delay >= 0 && d > 0 {
+		if earliest := c.earliest(c.all[i], map[*trigger]bool{}) + f.Delay; earliest >= d {
+			field := p + ".delay"
+			if !c.doc.has(field) {
+				field = p
+			}
+			c.add(field, "the fault can never come before the scenario's end: %s at the earliest (its trigger, then delay %s), and the duration is %s", earliest, f.Delay, d)
+		}
+	}
 	if d := c.scenario.Duration; f.At == nil && f.Heal > 0 && f.Delay >= 0 && d > 0 {
 		if earliest := c.earliest(c.all[i], map[*trigger]bool{}) + f.Delay; earliest < d && earliest+f.Heal >= d {
 			c.add(p+".heal", "the heal can never come before the scenario's end: the fault comes at %s at the earliest (its trigger, then delay %s), so the heal (%s later) at %s or after, and the duration is %s; leave heal out for a fault that lasts to the end",
