@@ -196,6 +196,12 @@ var _ = Describe("a suite's summary", func() {
 		for _, field := range []string{"lost", "lost_after_fault", "unknown_present", "rpo_seconds", "lost_writes"} {
 			Expect(mongo).To(HaveKeyWithValue(field, BeNil()), field)
 		}
+		windows, _ := mongo["outage_windows"].([]any)
+		Expect(windows).NotTo(BeEmpty(), "the region loss leaves mongo an outage window")
+		for _, w := range windows {
+			Expect(w).To(HaveKeyWithValue("writes_lost", BeNil()), "an outage window's lost writes are not measured either")
+			Expect(w).To(HaveKey("writes_failed"))
+		}
 		Expect(mongo).To(HaveKeyWithValue("read_back", "failed"))
 		Expect(doc.Services["artifacts"]["lost"]).NotTo(BeNil(), "a service whose read-back ran keeps its figures")
 		back, err := reports.Decode("report.json", js.Bytes())

@@ -440,12 +440,13 @@ func (s ServiceReport) MarshalJSON() ([]byte, error) {
 	if s.ReadBack == ReadBackFailed {
 		v = struct {
 			plain
-			UnknownPresent *int64      `json:"unknown_present"`
-			Lost           *int64      `json:"lost"`
-			LostAfterFault *int64      `json:"lost_after_fault"`
-			RPO            *float64    `json:"rpo_seconds"`
-			LostWrites     []LostWrite `json:"lost_writes"`
-		}{plain: plain(s)}
+			UnknownPresent *int64                   `json:"unknown_present"`
+			Lost           *int64                   `json:"lost"`
+			LostAfterFault *int64                   `json:"lost_after_fault"`
+			RPO            *float64                 `json:"rpo_seconds"`
+			LostWrites     []LostWrite              `json:"lost_writes"`
+			OutageWindows  []unverifiedOutageWindow `json:"outage_windows"`
+		}{plain: plain(s), OutageWindows: unverifiedWindows(s.OutageWindows)}
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -454,6 +455,24 @@ func (s ServiceReport) MarshalJSON() ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSpace(b.Bytes()), nil
+}
+
+// unverifiedOutageWindow is an OutageWindow of a service whose read-back
+// failed: how many of its acknowledged writes were lost was not measured.
+type unverifiedOutageWindow struct {
+	OutageWindow
+	Lost *int64 `json:"writes_lost"`
+}
+
+func unverifiedWindows(ws []OutageWindow) []unverifiedOutageWindow {
+	if ws == nil {
+		return nil
+	}
+	out := make([]unverifiedOutageWindow, len(ws))
+	for i, w := range ws {
+		out[i].OutageWindow = w
+	}
+	return out
 }
 
 // UnmarshalJSON reads what MarshalJSON writes, and refuses a figure that

@@ -83,9 +83,14 @@ func readsTable(r *Report) table {
 func outagesTable(r *Report) table {
 	t := table{Headers: []string{"service", "from", "to", "length", "failed", "unknown", "lost"}}
 	for _, name := range r.ServiceNames() {
-		for _, w := range r.Services[name].OutageWindows {
+		s := r.Services[name]
+		for _, w := range s.OutageWindows {
+			lost := strconv.FormatInt(w.Lost, 10)
+			if s.ReadBack == ReadBackFailed {
+				lost = notReadBack
+			}
 			t.Rows = append(t.Rows, []string{name, formatSeconds(w.Start), formatOptionalSeconds(w.End, "end of run"),
-				formatOptionalSeconds(w.Seconds, "-"), strconv.FormatInt(w.Failed, 10), strconv.FormatInt(w.Unknown, 10), strconv.FormatInt(w.Lost, 10)})
+				formatOptionalSeconds(w.Seconds, "-"), strconv.FormatInt(w.Failed, 10), strconv.FormatInt(w.Unknown, 10), lost})
 		}
 	}
 	return t
