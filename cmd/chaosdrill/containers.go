@@ -133,6 +133,11 @@ it says so and exits 0: there is nothing to clean up.
 Exit code 3 if Docker is not reachable.`,
 		Args: argsError(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// --run "" (an unset variable in a script) must not widen the
+			// clean-up to every dead run.
+			if cmd.Flags().Changed("run") && strings.TrimSpace(opts.Run) == "" {
+				return badInput(fmt.Errorf("--run is empty: give a run id, or leave --run out to clean up every dead run"))
+			}
 			removed, err := docker.Cleanup(cmd.Context(), opts)
 			out := cmd.OutOrStdout()
 			some := removed.Containers+removed.Networks+removed.Volumes+removed.Disks > 0

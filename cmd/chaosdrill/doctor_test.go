@@ -118,4 +118,13 @@ var _ = Describe("chaosdrill cleanup --run with an id nothing carries", func() {
 		Expect(code).To(Equal(exitPass), stderr)
 		Expect(stdout).To(Equal(`nothing to remove: no container, network or volume carries run id "no-such-run-4f1c9e" (label chaosdrill.run)` + "\n"))
 	})
+
+	// A script's --run "$ID" with ID unset must not clean up every dead
+	// run: refused before Docker is asked anything.
+	It("refuses an empty run id", func() {
+		code, stdout, stderr := chaosdrill(GinkgoT().TempDir(), "cleanup", "--run", "")
+		Expect(code).To(Equal(exitBadInput))
+		Expect(stdout).To(BeEmpty())
+		Expect(stderr).To(ContainSubstring("--run is empty"))
+	})
 })
