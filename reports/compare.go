@@ -476,7 +476,7 @@ func WriteComparisonMarkdown(w io.Writer, c *Comparison) error {
 	default:
 		fmt.Fprintf(b, "## chaosdrill compare: %d regressions\n\n", n)
 	}
-	fmt.Fprintf(b, "%s\n\n", markdownText(fmt.Sprintf("Base %s, new %s: %d scenarios in both.", c.Base, c.New, len(c.Scenarios))))
+	fmt.Fprintf(b, "%s\n\n", markdownText(fmt.Sprintf("Base %s, new %s: %s in both.", c.Base, c.New, plural(len(c.Scenarios), "scenario"))))
 	var th []string
 	for _, m := range compareMetrics {
 		th = append(th, m.label+" "+c.Thresholds.describe(m))
