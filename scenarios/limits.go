@@ -37,10 +37,13 @@ const (
 	// MaxOperations bounds the writes one run issues over all its
 	// workloads (rate × duration each). A run keeps the ledger's packed
 	// record of each write and the simulator's packed per-write state
-	// (oplog entries, shard logs): measured at about 17 bytes per write in
-	// all, peak RSS included (east-region-outage for 24 hours, 61 million
-	// writes, peaked at 1.0 GB; for 6 hours, 15 million writes, at 290 MB),
-	// so 100 million is about 1.7 GB. It admits a 24-hour run at 1,150
+	// (oplog entries, shard logs, bucket objects). Measured peak RSS per
+	// write: about 14 bytes on the library's mix (east-region-outage for
+	// 24 hours, 61 million writes, 859 MB; for 6 hours, 248 MB), 7 for
+	// log events alone (10^8 in 728 MB), and up to about 33 when every
+	// write is an S3 put (2×10^7 in 669 MB) or a Mongo write that stays
+	// unanswered until it times out (10^8 in 3.1 GB). So a run at the
+	// limit takes 0.7 to 3.3 GB; it admits a 24-hour run at 1,150
 	// writes/s.
 	MaxOperations = 100_000_000
 	// MaxRate is the highest rate of one workload, in writes per second:

@@ -16,8 +16,8 @@ var _ = Describe("a read-back asked in batches", func() {
 	// one a single question gets, and anything that happens between two
 	// read-backs (here a write, then a kill of the primary) must show.
 	It("answers as one question does, and sees what happened since", func() {
-		for _, service := range []string{"mongo", "logs"} {
-			s, _ := newTestSim(nil, 3, nil, platform.WorkloadConfig{Service: "mongo", WriteConcern: "majority"}, platform.WorkloadConfig{Service: "logs"})
+		for _, service := range []string{"mongo", "logs", "artifacts"} {
+			s, _ := newTestSim(nil, 3, nil, platform.WorkloadConfig{Service: "mongo", WriteConcern: "majority"}, platform.WorkloadConfig{Service: "logs"}, platform.WorkloadConfig{Service: "artifacts"})
 			drive(s, service, 0, 7*time.Millisecond, 20*time.Second)
 			Expect(s.Run(context.Background(), 30*time.Second)).To(Succeed())
 			client, err := s.Client(service)

@@ -124,9 +124,11 @@ type syncPass struct {
 }
 
 type s3Model struct {
-	s       *Sim
-	spec    *platform.ServiceSpec
-	timeout time.Duration
+	s *Sim
+	// presence is the read-back's bitset, shared by its batches.
+	presence presenceBits
+	spec     *platform.ServiceSpec
+	timeout  time.Duration
 
 	endpoints []*s3Endpoint
 	primary   *s3Endpoint
@@ -561,20 +563,23 @@ func (m *s3Model) readBack(ids []uint64, present []bool) error {
 		return fmt.Errorf("read back %s: the endpoint its clients use, %s in %s, does not answer (did a recovery step fail, or fail over to a lost region?): %s",
 			m.spec.Name, m.active.node.Name, m.active.region, m.endpointTrouble(m.active))
 	}
-	have := make(map[uint64]struct{}, len(m.active.objects)+m.active.synced+len(m.active.replicated))
-	for _, id := range m.active.objects {
-		have[id] = struct{}{}
-	}
-	for _, id := range m.active.replicated {
-		have[id] = struct{}{}
-	}
-	if m.active != m.primary {
-		for _, id := range m.primary.objects[:m.active.synced] {
-			have[id] = struct{}{}
+	// One bit per object id, shared by the read-back's batches: a map
+	// built on every batch cost minutes and gigabytes at 10^8 puts.
+	have := m.presence.get(m.s, func(set func(uint64)) {
+		for _, id := range m.active.objects {
+			set(id)
 		}
-	}
+		for _, id := range m.active.replicated {
+			set(id)
+		}
+		if m.active != m.primary {
+			for _, id := range m.primary.objects[:m.active.synced] {
+				set(id)
+			}
+		}
+	})
 	for i, id := range ids {
-		_, present[i] = have[id]
+		present[i] = have.has(id)
 	}
 	return nil
 }
