@@ -197,3 +197,20 @@ func TestWriteAllPutsBackWhatItReplacedWhenAMoveFails(t *testing.T) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 }
+
+// A folder that cannot be made (its name is too long) leaves none of the
+// parents made on the way to it (a breaker trial's --out n1/n2/<300 chars>).
+func TestLockFolderThatCannotBeMadeLeavesNoParents(t *testing.T) {
+	root := t.TempDir()
+	long := strings.Repeat("x", 300)
+	if _, err := LockFolder(filepath.Join(root, "n1", "n2", long)); err == nil {
+		t.Fatal("a 300-character folder name was accepted")
+	}
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		t.Fatalf("left behind %v", entries)
+	}
+}

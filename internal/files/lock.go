@@ -153,6 +153,18 @@ func mkdirAllCreated(dir string) (string, error) {
 		}
 	}
 	if err := os.MkdirAll(clean, 0o755); err != nil {
+		// MkdirAll may have made some of the parents before failing (a
+		// name too long, a full disk): remove those it made, innermost
+		// first, each only if empty. The failing ones were never made, so
+		// errors are expected and skipped.
+		if outermost != "" {
+			for p := clean; ; p = filepath.Dir(p) {
+				_ = os.Remove(p)
+				if p == outermost || filepath.Dir(p) == p {
+					break
+				}
+			}
+		}
 		return "", fmt.Errorf("create %s: %w", dir, err)
 	}
 	return outermost, nil
