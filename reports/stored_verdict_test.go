@@ -84,3 +84,27 @@ var _ = Describe("a stored report that claims more than was checked, or is not o
 		Expect(reports.Validate(passing())).To(Succeed())
 	})
 })
+
+var _ = Describe("a stored report whose figures contradict each other", func() {
+	// Each case is one edit to a report that reads back whole (a breaker
+	// trial's): refused, naming the field, not rendered as if measured.
+	It("is refused, naming what does not hold together", func() {
+		minus := -3.0
+		for _, c := range []struct {
+			edit func(r *reports.Report)
+			want string
+		}{
+			{func(r *reports.Report) { r.Services["mongo"].RTO = &minus }, "services.mongo.rto_seconds: -3 seconds, a length of time cannot be negative"},
+			{func(r *reports.Report) { r.Services["mongo"].Unknown, r.Services["mongo"].UnknownPresent = 19, 999 }, "a part cannot exceed its whole"},
+			{func(r *reports.Report) { r.Services["mongo"].Lost = 11 }, "a part cannot exceed its whole"},
+			{func(r *reports.Report) { r.Faults[0].At = &minus }, "faults[0].at_seconds"},
+			{func(r *reports.Report) { r.Expectations[2].Service = "nope" }, `expectations[2].service: "nope" is not a service of the report`},
+			{func(r *reports.Report) { r.Verdict = reports.VerdictError }, "error: null, but the verdict is error"},
+		} {
+			r := passing()
+			c.edit(r)
+			Expect(reports.Validate(r)).To(MatchError(ContainSubstring(c.want)))
+		}
+		Expect(reports.Validate(passing())).To(Succeed())
+	})
+})

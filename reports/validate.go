@@ -57,6 +57,15 @@ func (v *validator) seconds(path string, s *float64) {
 	}
 }
 
+// length checks a stored span of time (an RTO, an RPO, an age): in
+// range and not negative.
+func (v *validator) length(path string, s *float64) {
+	v.seconds(path, s)
+	if s != nil && *s < 0 {
+		v.add("%s: %v seconds, a length of time cannot be negative", path, *s)
+	}
+}
+
 func (v *validator) count(path string, n int64) {
 	if n < 0 {
 		v.add("%s: a count cannot be negative, got %d", path, n)
@@ -74,6 +83,9 @@ func (v *validator) check(r *Report) {
 		v.add("duration_seconds: %v, a scenario's duration cannot be negative", d)
 	} else {
 		v.seconds("duration_seconds", &d)
+	}
+	if r.Verdict == VerdictError && r.Error == nil {
+		v.add("error: null, but the verdict is error: an error report says what failed")
 	}
 	if r.Verdict != VerdictError && r.Error == nil {
 		// Build gives every run at least one check (each service with a
@@ -105,25 +117,33 @@ func (v *validator) check(r *Report) {
 		for field, n := range map[string]int64{"acked": s.Acked, "failed": s.Failed, "unknown": s.Unknown, "unknown_present": s.UnknownPresent, "lost": s.Lost, "lost_after_fault": s.LostAfterFault} {
 			v.count(p+"."+field, n)
 		}
-		for field, t := range map[string]*float64{"fault_at_seconds": s.FaultAt, "outage_start_seconds": s.OutageStart, "rto_seconds": s.RTO,
-			"redundancy_seconds": s.Redundancy, "last_sync_age_seconds": s.LastSyncAge} {
+		// What the report says of a service must hold together: lost
+		// writes are acknowledged ones, unknown writes found present are
+		// unknown ones.
+		if s.Lost > s.Acked || s.LostAfterFault > s.Lost || s.UnknownPresent > s.Unknown {
+			v.add("%s: lost %d of %d acknowledged (%d after the fault), %d of %d unknown present: a part cannot exceed its whole", p, s.Lost, s.Acked, s.LostAfterFault, s.UnknownPresent, s.Unknown)
+		}
+		for field, t := range map[string]*float64{"fault_at_seconds": s.FaultAt, "outage_start_seconds": s.OutageStart} {
 			v.seconds(p+"."+field, t)
 		}
+		for field, t := range map[string]*float64{"rto_seconds": s.RTO, "redundancy_seconds": s.Redundancy, "last_sync_age_seconds": s.LastSyncAge} {
+			v.length(p+"."+field, t)
+		}
 		rpo := s.RPO
-		v.seconds(p+".rpo_seconds", &rpo)
+		v.length(p+".rpo_seconds", &rpo)
 		if s.ReadBack != ReadBackComplete && s.ReadBack != ReadBackFailed {
 			v.add("%s.read_back: %q, want %s or %s", p, s.ReadBack, ReadBackComplete, ReadBackFailed)
 		}
 		v.timeline(p+".timeline", s.Timeline)
 		v.count(p+".outage_windows_total", s.OutageWindowsTotal)
 		unavailable := s.UnavailableSeconds
-		v.seconds(p+".unavailable_seconds", &unavailable)
+		v.length(p+".unavailable_seconds", &unavailable)
 		for i, w := range s.OutageWindows {
 			wp := fmt.Sprintf("%s.outage_windows[%d]", p, i)
 			start := w.Start
 			v.seconds(wp+".start_seconds", &start)
 			v.seconds(wp+".end_seconds", w.End)
-			v.seconds(wp+".seconds", w.Seconds)
+			v.length(wp+".seconds", w.Seconds)
 			for field, n := range map[string]int64{"writes_failed": w.Failed, "writes_unknown": w.Unknown, "writes_lost": w.Lost} {
 				v.count(wp+"."+field, n)
 			}
@@ -147,8 +167,10 @@ func (v *validator) check(r *Report) {
 		if f.Status != StatusRehearsed && f.Status != StatusNotRehearsed {
 			v.add("%s.status: %q, want %s or %s", p, f.Status, StatusRehearsed, StatusNotRehearsed)
 		}
-		v.seconds(p+".at_seconds", f.At)
-		v.seconds(p+".healed_at_seconds", f.HealedAt)
+		// A fault comes at or after the start: a file's times are not
+		// negative.
+		v.length(p+".at_seconds", f.At)
+		v.length(p+".healed_at_seconds", f.HealedAt)
 	}
 	stepStatuses := []string{StatusDone, StatusFailed, StatusNotRehearsed, StatusSkipped}
 	for i, s := range r.Runbook {
@@ -168,6 +190,9 @@ func (v *validator) check(r *Report) {
 		p := fmt.Sprintf("expectations[%d]", i)
 		if !slices.Contains(results, e.Result) {
 			v.add("%s.result: %q, want one of %s", p, e.Result, strings.Join(results, ", "))
+		}
+		if e.Service != "" && r.Services[e.Service] == nil {
+			v.add("%s.service: %q is not a service of the report", p, e.Service)
 		}
 		if e.Pass != (e.Result == VerdictPass) {
 			v.add("%s.pass: %t contradicts result %q", p, e.Pass, e.Result)
