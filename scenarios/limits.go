@@ -38,8 +38,8 @@ const (
 	// workloads (rate × duration each). A run keeps the ledger's packed
 	// record of each write and the simulator's packed per-write state
 	// (oplog entries, shard logs, bucket objects). Measured peak RSS per
-	// write: about 14 bytes on the library's mix (east-region-outage for
-	// 24 hours, 61 million writes, 859 MB; for 6 hours, 248 MB), 7 for
+	// write: about 12 bytes on the library's mix (east-region-outage for
+	// 24 hours, 61 million writes, 777 MB; for 6 hours, 239 MB), 7 for
 	// log events alone (10^8 in 728 MB), and up to about 33 when every
 	// write is an S3 put (2×10^7 in 669 MB) or a Mongo write that stays
 	// unanswered until it times out (10^8 in 3.1 GB). So a run at the

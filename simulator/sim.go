@@ -627,12 +627,24 @@ func (f simFaults) RemoveLatency(ctx context.Context, node string) error {
 // presenceBits is one bit per op id that a model holds, built for a
 // read-back and reused by its later batches (the runner asks about a few
 // million writes at a time) while the simulation's version is unchanged:
-// a week-long run's read-back scanned every log once per batch.
+// a week-long run's read-back scanned every log once per batch. Ids need
+// not be dense (a client may number its writes from 2^40), so the bits
+// live in pages of presencePageIDs ids, made as ids fall in them.
 type presenceBits struct {
 	built   bool
 	version uint64
-	bits    []uint64
+	pages   map[uint64]*presencePage
+	// The page looked up last: a read-back asks in id order.
+	lastKey  uint64
+	lastPage *presencePage
 }
+
+const (
+	presencePageShift = 15
+	presencePageIDs   = 1 << presencePageShift // 4 KiB of bits a page
+)
+
+type presencePage [presencePageIDs / 64]uint64
 
 // get returns the bitset, built by build (which calls set for each op id
 // held) unless it was built at the simulation's current version.
@@ -640,20 +652,36 @@ func (p *presenceBits) get(s *Sim, build func(set func(op uint64))) *presenceBit
 	if p.built && p.version == s.version {
 		return p
 	}
-	p.bits = p.bits[:0]
+	p.pages, p.lastPage = map[uint64]*presencePage{}, nil
 	build(func(op uint64) {
-		w := int(op / 64)
-		if w >= len(p.bits) {
-			p.bits = append(p.bits, make([]uint64, w+1-len(p.bits))...)
-		}
-		p.bits[w] |= 1 << (op % 64)
+		page := p.page(op, true)
+		i := op & (presencePageIDs - 1)
+		page[i/64] |= 1 << (i % 64)
 	})
 	p.built, p.version = true, s.version
 	return p
 }
 
+// page is the page holding op, made when create is set (else nil if none).
+func (p *presenceBits) page(op uint64, create bool) *presencePage {
+	key := op >> presencePageShift
+	if p.lastPage != nil && p.lastKey == key {
+		return p.lastPage
+	}
+	page := p.pages[key]
+	if page == nil && create {
+		page = new(presencePage)
+		p.pages[key] = page
+	}
+	if page != nil {
+		p.lastKey, p.lastPage = key, page
+	}
+	return page
+}
+
 // has reports whether op is held.
 func (p *presenceBits) has(op uint64) bool {
-	w := op / 64
-	return w < uint64(len(p.bits)) && p.bits[w]&(1<<(op%64)) != 0
+	page := p.page(op, false)
+	i := op & (presencePageIDs - 1)
+	return page != nil && page[i/64]&(1<<(i%64)) != 0
 }
