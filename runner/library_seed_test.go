@@ -35,37 +35,15 @@ func runScenario(sc *scenarios.Scenario, seed uint64) *reports.Report {
 	return rep
 }
 
-func stepOf(rep *reports.Report, name string) reports.StepReport {
-	GinkgoHelper()
-	for _, s := range rep.Runbook {
-		if s.Name == name {
-			return s
-		}
-	}
-	Fail("no runbook step " + name)
-	return reports.StepReport{}
-}
-
-func faultOf(rep *reports.Report, name string) reports.FaultReport {
-	GinkgoHelper()
-	for _, f := range rep.Faults {
-		if f.Name == name {
-			return f
-		}
-	}
-	Fail("no fault " + name)
-	return reports.FaultReport{}
-}
-
 var _ = Describe("roles rebuilt from the artifact bucket", func() {
 	It("east-region-outage-version-skew: the west rebuild succeeds on the previous elasticsearch and the report says how old the newest is", func() {
 		for _, seed := range seeds {
 			rep := runLibrary("east-region-outage-version-skew", seed)
 			Expect(rep.Verdict).To(Equal(reports.VerdictPass))
-			published := *stepOf(rep, "publish-elasticsearch").DoneAt
-			lost := *faultOf(rep, "lose-east").At
+			published := *stepNamed(rep, "publish-elasticsearch").DoneAt
+			lost := *faultNamed(rep, "lose-east").At
 			Expect(lost).To(BeNumerically(">", published), "the newest version is published before the east is lost")
-			rebuilt := stepOf(rep, "rebuild-elasticsearch")
+			rebuilt := stepNamed(rep, "rebuild-elasticsearch")
 			Expect(rebuilt.Status).To(Equal(reports.StatusDone))
 			Expect(rep.VersionSkew).To(HaveLen(1), "seed %d: only the elasticsearch key was published after the last sync", seed)
 			skew := rep.VersionSkew[0]
@@ -98,7 +76,7 @@ var _ = Describe("roles rebuilt from the artifact bucket", func() {
 			rep := runScenario(sc, seed)
 			Expect(rep.Verdict).To(Equal(reports.VerdictFail))
 			for _, role := range []string{"rebuild-console", "rebuild-elasticsearch"} {
-				step := stepOf(rep, role)
+				step := stepNamed(rep, role)
 				Expect(step.Status).To(Equal(reports.StatusFailed))
 				Expect(step.Error).To(ContainSubstring(`key "chef-configuration" is not in the us-west-1 bucket`))
 			}
@@ -118,9 +96,9 @@ var _ = Describe("roles rebuilt from the artifact bucket", func() {
 		for _, seed := range seeds {
 			rep := runLibrary("east-region-outage", seed)
 			Expect(rep.VersionSkew).To(BeEmpty())
-			es := stepOf(rep, "rebuild-elasticsearch")
+			es := stepNamed(rep, "rebuild-elasticsearch")
 			Expect(*es.DoneAt - *es.StartedAt).To(BeNumerically(">=", converge))
-			Expect(*stepOf(rep, "restore-logs").StartedAt).To(BeNumerically(">=", *es.DoneAt))
+			Expect(*stepNamed(rep, "restore-logs").StartedAt).To(BeNumerically(">=", *es.DoneAt))
 			Expect(eventsOf(rep, "artifacts", platform.EventRoleRebuilt)).To(HaveLen(2))
 		}
 	})
@@ -162,7 +140,7 @@ var _ = Describe("rolling upgrades shipped through the bucket", func() {
 		for _, seed := range seeds {
 			plain := runLibrary("es-rolling-upgrade", seed).Upgrades[0]
 			rep := runLibrary("es-upgrade-node-failure", seed)
-			Expect(faultOf(rep, "crash-c").Status).To(Equal(reports.StatusRehearsed))
+			Expect(faultNamed(rep, "crash-c").Status).To(Equal(reports.StatusRehearsed))
 			Expect(rep.Services["logs"].Lost).To(BeZero())
 			u := rep.Upgrades[0]
 			Expect(u.Done).To(BeTrue())
@@ -178,7 +156,7 @@ var _ = Describe("rolling upgrades shipped through the bucket", func() {
 		sc := loadLibrary("es-rolling-upgrade")
 		sc.Faults = append(sc.Faults, scenarios.Fault{Name: "lose-d", Kind: scenarios.FaultKill, Target: "node:es-east-1d", At: scenarios.At(30 * time.Second)})
 		rep := runScenario(sc, 1)
-		step := stepOf(rep, "upgrade-elasticsearch")
+		step := stepNamed(rep, "upgrade-elasticsearch")
 		Expect(step.Status).To(Equal(reports.StatusFailed))
 		Expect(step.Error).To(Or(ContainSubstring("node es-east-1d is not running"), ContainSubstring("was not green")))
 		Expect(rep.Verdict).To(Equal(reports.VerdictFail))
@@ -191,7 +169,7 @@ var _ = Describe("disk faults", func() {
 		interval := parameter("es.disk_info_interval")
 		for _, seed := range seeds {
 			rep := runLibrary("es-disk-full", seed)
-			fault := faultOf(rep, "fill-b")
+			fault := faultNamed(rep, "fill-b")
 			flood := eventsOf(rep, "logs", platform.EventFloodStage)
 			released := eventsOf(rep, "logs", platform.EventFloodStageReleased)
 			Expect(flood).To(HaveLen(1))
@@ -225,7 +203,7 @@ var _ = Describe("disk faults", func() {
 		journal := parameter("mongo.journal_commit_interval")
 		for _, seed := range seeds {
 			rep := runLibrary("mongo-disk-error", seed)
-			fault := faultOf(rep, "failing-disk")
+			fault := faultNamed(rep, "failing-disk")
 			var crashed *reports.EventReport
 			for _, e := range eventsOf(rep, "mongo", platform.EventNodeDown) {
 				if regexp.MustCompile(`^crashed: fassert`).MatchString(e.Detail) {
