@@ -271,6 +271,27 @@ func metricUnit(metric string) string {
 // sideBySideFigures are the figures a what-if compares.
 var sideBySideFigures = []string{MetricRTO, MetricRPO, MetricLost, MetricUnknown, MetricLatencyP50, MetricLatencyP99}
 
+// figureRows are the rows a what-if table opens with, one cell per
+// varied value after the label: the verdicts, then each service's figures
+// as quantiles (labelled with quantiles, as the table spells them).
+func (r *Result) figureRows(quantiles string) [][]string {
+	cells := []string{"verdicts"}
+	for _, v := range r.Variants {
+		cells = append(cells, verdictText(v))
+	}
+	rows := [][]string{cells}
+	for _, service := range r.Services {
+		for _, metric := range sideBySideFigures {
+			cells := []string{service + " " + figureLabels[metric] + " " + quantiles}
+			for _, v := range r.Variants {
+				cells = append(cells, quantileCell(metric, v.Services[service][metric]))
+			}
+			rows = append(rows, cells)
+		}
+	}
+	return rows
+}
+
 func (r *Result) writeSideBySide(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	header := []string{r.Vary.Name}
@@ -279,19 +300,8 @@ func (r *Result) writeSideBySide(w io.Writer) {
 	}
 	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t") }
 	row(header...)
-	cells := []string{"verdicts"}
-	for _, v := range r.Variants {
-		cells = append(cells, verdictText(v))
-	}
-	row(cells...)
-	for _, service := range r.Services {
-		for _, metric := range sideBySideFigures {
-			cells := []string{service + " " + figureLabels[metric] + " p50/p90/p99"}
-			for _, v := range r.Variants {
-				cells = append(cells, quantileCell(metric, v.Services[service][metric]))
-			}
-			row(cells...)
-		}
+	for _, cells := range r.figureRows("p50/p90/p99") {
+		row(cells...)
 	}
 	for i := range r.Variants[0].Checks {
 		cells := []string{"met " + r.Variants[0].Checks[i].Check}
@@ -340,19 +350,8 @@ func (r *Result) WriteMarkdown(w io.Writer, replay Replay) error {
 		fmt.Fprintf(b, "## What-if: %s\n\n", r.Vary.Name)
 		b.WriteString("| | " + strings.Join(r.Vary.Values, " | ") + " |\n|---|" + strings.Repeat("---|", len(r.Variants)) + "\n")
 		line := func(cells ...string) { b.WriteString("| " + strings.Join(cells, " | ") + " |\n") }
-		cells := []string{"verdicts"}
-		for _, v := range r.Variants {
-			cells = append(cells, verdictText(v))
-		}
-		line(cells...)
-		for _, service := range r.Services {
-			for _, metric := range sideBySideFigures {
-				cells := []string{service + " " + figureLabels[metric] + " p50 / p90 / p99"}
-				for _, v := range r.Variants {
-					cells = append(cells, quantileCell(metric, v.Services[service][metric]))
-				}
-				line(cells...)
-			}
+		for _, cells := range r.figureRows("p50 / p90 / p99") {
+			line(cells...)
 		}
 		for i, g := range r.Variants[0].Gates {
 			cells := []string{"gate: " + mdEscape(g.Gate)}
