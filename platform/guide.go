@@ -176,6 +176,10 @@ func mongosh(address, eval string) string {
 	return fmt.Sprintf("mongosh \"mongodb://%s/?directConnection=true\" --quiet --eval '%s'", address, eval)
 }
 
+// memberStates prints each member of the replica set and its state, the
+// watch every Mongo guide ends with.
+const memberStates = `rs.status().members.forEach(m => print(m.name, m.stateStr))`
+
 // jsList writes a JavaScript array of strings.
 func jsList(items []string) string {
 	quoted := make([]string, len(items))
@@ -208,7 +212,7 @@ var guides = map[string]StepGuide{
 					f.Get(FactReplicaSet(service)), strings.Join(survivors, ", "), promote, promote),
 				"  " + mongosh(f.Get(FactAddress(promote)), script),
 				"Then watch it become primary (an election follows the forced reconfig):",
-				"  " + mongosh(f.Get(FactAddress(promote)), `rs.status().members.forEach(m => print(m.name, m.stateStr))`),
+				"  " + mongosh(f.Get(FactAddress(promote)), memberStates),
 			}
 		},
 	},
@@ -236,7 +240,7 @@ var guides = map[string]StepGuide{
 					name, a.Params["zone"], f.Get(FactReplicaSet(service)), orDash(primary)),
 				"  " + mongosh(at, fmt.Sprintf(`printjson(rs.add({host: %q, priority: %s}))`, memberHost(f, name), priority)),
 				"Its initial sync runs on its own; it is done when rs.status() shows it SECONDARY:",
-				"  " + mongosh(at, `rs.status().members.forEach(m => print(m.name, m.stateStr))`),
+				"  " + mongosh(at, memberStates),
 			}
 		},
 	},
@@ -311,7 +315,7 @@ var guides = map[string]StepGuide{
 			return []string{
 				fmt.Sprintf("Stop the mongod of %s, empty its data directory and start it again with the same options: the set, which still lists it, brings it back by an initial sync (https://www.mongodb.com/docs/manual/tutorial/resync-replica-set-member/).", member),
 				"It is done when rs.status() shows it SECONDARY:",
-				"  " + mongosh(f.Get(FactAddress(member)), `rs.status().members.forEach(m => print(m.name, m.stateStr))`),
+				"  " + mongosh(f.Get(FactAddress(member)), memberStates),
 			}
 		},
 	},
