@@ -2,6 +2,7 @@ package reports
 
 import (
 	"cmp"
+	"context"
 	"slices"
 	"time"
 
@@ -70,6 +71,15 @@ const lagNearFault = 2 * time.Second
 // service, and the verdict of each expectation. It reads run and does not
 // change it; the same run gives the same report.
 func Build(run *Run) *Report {
+	report, _ := BuildContext(context.Background(), run)
+	return report
+}
+
+// BuildContext is Build that stops when ctx ends, returning ctx's error:
+// over the ledger of a long run (a simulated week, 10^8 writes) the pass
+// takes seconds, and an interrupt must not wait for it. It checks ctx
+// every chunk of the ledger.
+func BuildContext(ctx context.Context, run *Run) (*Report, error) {
 	ledger := run.Ledger
 	if ledger == nil {
 		ledger = &Ledger{}
@@ -149,8 +159,13 @@ func Build(run *Run) *Report {
 		report.Services[name] = t.report
 	}
 
-	countOutcomes(ledger, tallies)
+	if err := countOutcomes(ctx, ledger, tallies); err != nil {
+		return nil, err
+	}
 	classifyReads(ledger, tallies)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	for _, t := range tallies {
 		t.finish(run.Events, run.Steps, span)
 		t.report.ReplicationLagUnmeasured = unmeasuredMembers(run.Topology, t.name, t.report.ReplicationLag)
@@ -161,7 +176,7 @@ func Build(run *Run) *Report {
 	for _, e := range report.Expectations {
 		report.Verdict = worse(report.Verdict, e.Result)
 	}
-	return report
+	return report, nil
 }
 
 // Values of ServiceReport.ReadBack.
@@ -207,12 +222,16 @@ func (r *Report) MarkError(phase string, err error) {
 
 // countOutcomes is the one pass over the ledger: counts, latency, lost
 // writes, the timeline and the outage windows.
-func countOutcomes(ledger *Ledger, tallies []*serviceTally) {
+func countOutcomes(ctx context.Context, ledger *Ledger, tallies []*serviceTally) error {
 	for first, ops := range ledger.Chunks() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		for i := range ops {
 			countOutcome(first+uint64(i), &ops[i], tallies)
 		}
 	}
+	return nil
 }
 
 // countOutcome counts write id, op, in its service's tally.

@@ -131,3 +131,18 @@ var _ = Describe("RecomputeVerdict on edited figures", func() {
 		Expect(reports.RecomputeVerdict(r)).To(Equal(reports.VerdictFail))
 	})
 })
+
+var _ = Describe("BuildContext", func() {
+	// An interrupt during the pass over a long ledger stops it, instead of
+	// waiting seconds for a report nobody will read.
+	It("stops with the context's error when the context has ended, and builds what Build builds otherwise", func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		rep, err := reports.BuildContext(ctx, regionLoss())
+		Expect(err).NotTo(HaveOccurred())
+		Expect(rep).To(Equal(reports.Build(regionLoss())))
+		cancel()
+		rep, err = reports.BuildContext(ctx, regionLoss())
+		Expect(err).To(MatchError(context.Canceled))
+		Expect(rep).To(BeNil())
+	})
+})

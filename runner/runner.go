@@ -243,26 +243,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 	if h, ok := p.(platform.RoleHistory); ok {
 		run.VersionSkews, run.Upgrades = h.VersionSkews(), h.Upgrades()
 	}
-	return buildInterruptible(ctx, run)
-}
-
-// buildInterruptible builds the report, returning at once when ctx ends:
-// reports.Build takes no context, and over the ledger of a long run (a
-// simulated week, ~10^8 writes) it takes seconds. The build then finishes
-// unseen in its goroutine, touching only what run holds, which nothing
-// else uses any more.
-func buildInterruptible(ctx context.Context, run *reports.Run) (*reports.Report, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	built := make(chan *reports.Report, 1)
-	go func() { built <- reports.Build(run) }()
-	select {
-	case rep := <-built:
-		return rep, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	return reports.BuildContext(ctx, run)
 }
 
 // sampled lists every value the run drew: the runner's, and the
