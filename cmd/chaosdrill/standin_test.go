@@ -286,6 +286,24 @@ var _ = Describe("a live run on the S3 stand-in", Ordered, Label("docker"), func
 		// Not a terminal: the progress line is a plain line, the first
 		// one a second of scenario time in.
 		Expect(run.stderr).To(MatchRegexp(`(?m)^\d+s elapsed · scenario 1s of \d+s · ops: artifacts \d+ · faults: none · next: artifacts-to-lost-region \(waiting for its trigger\)$`))
+		Expect(run.stdout).To(ContainSubstring("--image s3="+image), "the line that reproduces the run names the image")
+		expectFailoverToLostRegion(out)
+
+		Expect(run.runIDs).To(HaveLen(1), "one run")
+		Expect(run.mostContainers).To(Equal(2), "one S3 endpoint per region ran")
+		Expect(leftBehindOf(ctx, run.runIDs)).To(BeEmpty())
+	}, NodeTimeout(4*time.Minute))
+
+	It("ends a failover to the lost region with exit 1 and every report file: the step failed, the artifacts unverified", func(ctx SpecContext) {
+		out := GinkgoT().TempDir()
+		const prefix = "artifacts-failover-to-lost-region-1-"
+		run := runWatched(ctx, prefix, "run", testdata("artifacts-failover-to-lost-region.yaml"), "--platform", "containers",
+			"--image", "s3="+image, "--seed", "1", "--out", out)
+		showOnFailure(out, &run)
+		Expect(run.code).To(Equal(exitFail), run.stdout+run.stderr)
+		// Not a terminal: the progress line is a plain line, the first
+		// one a second of scenario time in.
+		Expect(run.stderr).To(MatchRegexp(`(?m)^\d+s elapsed · scenario 1s of \d+s · ops: artifacts \d+ · faults: none · next: artifacts-to-lost-region \(waiting for its trigger\)$`))
 		for _, f := range []string{reports.FileJSON, reports.FileJUnit, reports.FileMarkdown, reports.FileHTML} {
 			Expect(filepath.Join(out, f)).To(BeAnExistingFile())
 		}
