@@ -2,8 +2,6 @@ package reports
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -452,15 +450,7 @@ func regressionWhy(m metric, ch MetricChange, th Thresholds) string {
 
 // WriteComparisonJSON writes the comparison as JSON.
 func WriteComparisonJSON(w io.Writer, c *Comparison) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(c); err != nil {
-		return fmt.Errorf("encode comparison: %w", err)
-	}
-	_, err := w.Write(buf.Bytes())
-	return err
+	return writeIndentedJSON(w, "comparison", c)
 }
 
 // WriteComparisonMarkdown writes the comparison for people and CI pages:

@@ -2,7 +2,6 @@ package reports
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -190,15 +189,7 @@ func NewSuiteSummary(platform string, seed uint64, started time.Time, wallSecond
 
 // WriteSuiteJSON writes summary.json (and `run --format json`).
 func WriteSuiteJSON(w io.Writer, s *SuiteSummary) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(s); err != nil {
-		return fmt.Errorf("encode summary: %w", err)
-	}
-	_, err := w.Write(buf.Bytes())
-	return err
+	return writeIndentedJSON(w, "summary", s)
 }
 
 // suiteRows is the table scenario × service shared by the terminal and

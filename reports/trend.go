@@ -2,9 +2,7 @@ package reports
 
 import (
 	"bufio"
-	"bytes"
 	_ "embed"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
@@ -142,15 +140,7 @@ func (r TrendRun) passedOrNot() []ExpectationResult { return r.expectations }
 
 // WriteTrendJSON writes trend.json.
 func WriteTrendJSON(w io.Writer, t *Trend) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(t); err != nil {
-		return fmt.Errorf("encode trend: %w", err)
-	}
-	_, err := w.Write(buf.Bytes())
-	return err
+	return writeIndentedJSON(w, "trend", t)
 }
 
 // trendDate writes a run's date: the day, and the time when several runs

@@ -48,6 +48,22 @@ func WriteAllContext(ctx context.Context, dir string, r *Report, progress func(f
 	return files.WriteAll(ctx, dir, set, progress)
 }
 
+// writeIndentedJSON writes v as JSON indented by two spaces, without
+// escaping <, > and & (the files are read by people and tools, not put in
+// HTML); what names it in an encoding error. Nothing is written when v
+// cannot be encoded.
+func writeIndentedJSON(w io.Writer, what string, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("encode %s: %w", what, err)
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
 // WriteJSON writes report.json: indented, map keys sorted, no wall-clock
 // time, so that the same run gives the same bytes.
 func WriteJSON(w io.Writer, r *Report) error {
