@@ -87,15 +87,7 @@ func (c *plainConsole) read(in io.Reader) {
 	lines := newLineReader(in, maxInputLine)
 	for {
 		line, ok := lines.next()
-		if !ok {
-			return
-		}
-		select {
-		case c.lines <- line:
-		case <-c.done:
-			return
-		}
-		if line.fatal {
+		if !ok || !deliver(c.lines, c.done, line) {
 			return
 		}
 	}
@@ -207,15 +199,22 @@ func (c *terminalConsole) read() {
 		case err != nil:
 			line = inputLine{n: n, fatal: true, err: fmt.Errorf("reading from the terminal: %w", err)}
 		}
-		select {
-		case c.lines <- line:
-		case <-c.done:
-			return
-		}
-		if line.fatal {
+		if !deliver(c.lines, c.done, line) {
 			return
 		}
 	}
+}
+
+// deliver hands a console's reader line to the rehearsal, and reports
+// whether to read on: not once the console is closed (done), nor after a
+// fatal read error.
+func deliver(lines chan<- inputLine, done <-chan struct{}, line inputLine) bool {
+	select {
+	case lines <- line:
+	case <-done:
+		return false
+	}
+	return !line.fatal
 }
 
 func (c *terminalConsole) Printf(format string, args ...any) {
