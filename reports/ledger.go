@@ -3,6 +3,7 @@ package reports
 import (
 	"encoding/binary"
 	"iter"
+	"math/bits"
 	"slices"
 	"time"
 
@@ -267,19 +268,17 @@ func (l *Ledger) Present(id uint64) bool {
 }
 
 // Op returns write id (0 <= id < Len). A packed write is found by decoding
-// its chunk up to it; iterate with All to read many.
+// its chunk up to it; iterate with All or Chunks to read many.
 func (l *Ledger) Op(id uint64) Op {
 	c := l.chunks[id>>chunkShift]
 	slot := int(id & (chunkOps - 1))
-	if c.open != nil {
-		op := c.open[slot]
-		op.Present = l.Present(id)
-		return op
-	}
 	var op Op
-	r := newPackedReader(c)
-	for i := 0; i <= slot; i++ {
-		op = r.next(i)
+	if c.open != nil {
+		op = c.open[slot]
+	} else {
+		ops := make([]Op, slot+1)
+		c.decode(ops)
+		op = ops[slot]
 	}
 	op.Present = l.Present(id)
 	return op
@@ -288,20 +287,9 @@ func (l *Ledger) Op(id uint64) Op {
 // All yields every write in id order.
 func (l *Ledger) All() iter.Seq2[uint64, Op] {
 	return func(yield func(uint64, Op) bool) {
-		for ci, c := range l.chunks {
-			first := uint64(ci) << chunkShift
-			count := min(l.n-first, chunkOps)
-			r := newPackedReader(c)
-			for i := range int(count) {
-				var op Op
-				if c.open != nil {
-					op = c.open[i]
-				} else {
-					op = r.next(i)
-				}
-				id := first + uint64(i)
-				op.Present = l.present[id/64]&(1<<(id%64)) != 0
-				if !yield(id, op) {
+		for first, ops := range l.Chunks() {
+			for i, op := range ops {
+				if !yield(first+uint64(i), op) {
 					return
 				}
 			}
@@ -322,10 +310,7 @@ func (l *Ledger) Chunks() iter.Seq2[uint64, []Op] {
 			if c.open != nil {
 				copy(ops, c.open[:len(ops)])
 			} else {
-				r := newPackedReader(c)
-				for i := range ops {
-					ops[i] = r.next(i)
-				}
+				c.decode(ops)
 			}
 			words := l.present[first/64:]
 			for i := range ops {
@@ -347,32 +332,25 @@ func (l *Ledger) Last() (time.Duration, bool) {
 	return l.Op(l.n - 1).Invoked, true
 }
 
-// packedReader decodes a packed chunk's writes in order.
-type packedReader struct {
-	c         *opChunk
-	pos       int
-	at        time.Duration
-	completed [64]time.Duration // of each service's previous write
-}
-
-func newPackedReader(c *opChunk) *packedReader {
-	r := &packedReader{c: c, at: c.base}
-	for i := range r.completed {
-		r.completed[i] = c.base
+// decode fills ops with the first len(ops) writes of a packed chunk
+// (Present left false), in one pass over its bytes.
+func (c *opChunk) decode(ops []Op) {
+	var completed [64]time.Duration // of each service's previous write
+	for i := range completed {
+		completed[i] = c.base
 	}
-	return r
-}
-
-func (r *packedReader) next(i int) Op {
-	gap, n := binary.Uvarint(r.c.times[r.pos:])
-	r.pos += n
-	completed, n := binary.Varint(r.c.times[r.pos:])
-	r.pos += n
-	r.at += time.Duration(gap)
-	meta := r.c.metaAt(i)
-	service := meta >> 2
-	r.completed[service] += time.Duration(completed)
-	return Op{Service: uint16(service), Outcome: platform.Outcome(meta & 3), Invoked: r.at, Completed: r.completed[service]}
+	at, times := c.base, c.times
+	for i := range ops {
+		gap, n := uvarint(times)
+		times = times[n:]
+		sinceCompleted, n := varint(times)
+		times = times[n:]
+		at += time.Duration(gap)
+		meta := c.metaAt(i)
+		service := meta >> 2 & 63
+		completed[service] += time.Duration(sinceCompleted)
+		ops[i] = Op{Service: uint16(service), Outcome: platform.Outcome(meta & 3), Invoked: at, Completed: completed[service]}
+	}
 }
 
 // InvokeRead records a new read and returns its read id. Calls come in the
@@ -411,4 +389,31 @@ func (l *Ledger) CompleteRead(id uint64, outcome platform.Outcome, value uint64,
 		l.Members = append(l.Members, member)
 		r.Member = uint8(len(l.Members))
 	}
+}
+
+// uvarint decodes the uvarint at the start of b as binary.Uvarint does,
+// returning it and its length. A value of up to 8 bytes with 8 bytes to
+// read (every one in a packed chunk but the last few) is decoded from one
+// load without a branch per byte: the lengths vary from write to write, so
+// binary.Uvarint's loop mispredicts, and decoding is most of the report's
+// pass over a long history.
+func uvarint(b []byte) (uint64, int) {
+	if len(b) >= 8 {
+		word := binary.LittleEndian.Uint64(b)
+		// A byte below 0x80 ends the value.
+		if ends := ^word & 0x8080808080808080; ends != 0 {
+			last := bits.TrailingZeros64(ends) // the bit that ends it: 8n-1
+			word &= uint64(2)<<last - 1
+			x := word&0x7f | word>>1&(0x7f<<7) | word>>2&(0x7f<<14) | word>>3&(0x7f<<21) |
+				word>>4&(0x7f<<28) | word>>5&(0x7f<<35) | word>>6&(0x7f<<42) | word>>7&(0x7f<<49)
+			return x, last/8 + 1
+		}
+	}
+	return binary.Uvarint(b)
+}
+
+// varint decodes the varint at the start of b as binary.Varint does.
+func varint(b []byte) (int64, int) {
+	ux, n := uvarint(b)
+	return int64(ux>>1) ^ -int64(ux&1), n
 }
