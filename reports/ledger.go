@@ -163,22 +163,30 @@ func (l *Ledger) Complete(id uint64, outcome platform.Outcome, at time.Duration)
 // pack turns a full chunk whose writes have all completed into its packed
 // form, when every write fits it.
 func (l *Ledger) pack(c *opChunk) {
+	c.narrow = true
 	for i := range c.open {
 		op := &c.open[i]
 		if !packable(op.Service, op.Outcome) || op.Completed < op.Invoked || (i > 0 && op.Invoked < c.open[i-1].Invoked) {
 			return
 		}
-	}
-	c.narrow = true
-	for i := range c.open {
-		c.narrow = c.narrow && c.open[i].Service < 4
+		c.narrow = c.narrow && op.Service < 4
 	}
 	if c.narrow {
 		c.meta = make([]uint8, chunkOps/2)
+		for i := range c.meta {
+			first, second := &c.open[2*i], &c.open[2*i+1]
+			c.meta[i] = uint8(first.Service)<<2 | uint8(first.Outcome) | (uint8(second.Service)<<2|uint8(second.Outcome))<<4
+		}
 	} else {
 		c.meta = make([]uint8, chunkOps)
+		for i := range c.meta {
+			c.meta[i] = uint8(c.open[i].Service)<<2 | uint8(c.open[i].Outcome)
+		}
 	}
 	c.base = c.open[0].Invoked
+	if cap(l.scratch) < maxPackedTimes {
+		l.scratch = make([]byte, 0, maxPackedTimes)
+	}
 	buf := l.scratch[:0]
 	prev := c.base
 	var completed [64]time.Duration
@@ -187,16 +195,10 @@ func (l *Ledger) pack(c *opChunk) {
 	}
 	for i := range c.open {
 		op := &c.open[i]
-		meta := uint8(op.Service)<<2 | uint8(op.Outcome)
-		if c.narrow {
-			c.meta[i/2] |= meta << (4 * (i % 2))
-		} else {
-			c.meta[i] = meta
-		}
 		buf = binary.AppendUvarint(buf, uint64(op.Invoked-prev))
-		buf = binary.AppendVarint(buf, int64(op.Completed-completed[op.Service]))
+		buf = binary.AppendVarint(buf, int64(op.Completed-completed[op.Service&63]))
 		prev = op.Invoked
-		completed[op.Service] = op.Completed
+		completed[op.Service&63] = op.Completed
 	}
 	// A copy of exactly the bytes used: the scratch buffer is sized for
 	// the worst case, and a clipped slice would keep all of it.
@@ -204,6 +206,10 @@ func (l *Ledger) pack(c *opChunk) {
 	l.scratch = buf
 	l.spare, c.open = c.open, nil
 }
+
+// maxPackedTimes is the most bytes a chunk's times can take: two 10-byte
+// varints a write.
+const maxPackedTimes = chunkOps * 2 * binary.MaxVarintLen64
 
 // SetPresent records what the read-back found of write id.
 func (l *Ledger) SetPresent(id uint64, present bool) {
@@ -253,6 +259,11 @@ func (l *Ledger) AppendIDs(dst []uint64, service uint16, from uint64) ([]uint64,
 			continue
 		}
 		meta := uint8(service) << 2
+		if id == first && c.narrow && cap(dst)-len(dst) >= chunkOps {
+			dst = c.appendNarrowIDs(dst, meta, first)
+			id = end
+			continue
+		}
 		for ; id < end && len(dst) < cap(dst); id++ {
 			if c.metaAt(int(id-first))&^3 == meta {
 				dst = append(dst, id)
@@ -260,6 +271,31 @@ func (l *Ledger) AppendIDs(dst []uint64, service uint16, from uint64) ([]uint64,
 		}
 	}
 	return dst, id
+}
+
+// appendNarrowIDs appends the ids of the writes of a whole narrow packed
+// chunk whose service bits are meta, given room in dst for all of them.
+// Each id is stored and kept or not by its match, with no branch on it:
+// services interleave, so a branch would mispredict on most writes.
+func (c *opChunk) appendNarrowIDs(dst []uint64, meta uint8, first uint64) []uint64 {
+	room := dst[len(dst) : len(dst)+chunkOps]
+	n := 0
+	for i, pair := range c.meta {
+		id := first + uint64(2*i)
+		room[n] = id
+		n += oneIf(pair&0xc == meta)
+		room[n&(chunkOps-1)] = id + 1 // n <= 2i+1 < chunkOps: the mask only spares a bounds check
+		n += oneIf(pair>>4&0xc == meta)
+	}
+	return dst[:len(dst)+n]
+}
+
+// oneIf is 1 when b holds, else 0.
+func oneIf(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Present reports whether the read-back found write id.
