@@ -3,6 +3,7 @@ package reports
 import (
 	"cmp"
 	"context"
+	"math"
 	"slices"
 	"time"
 
@@ -58,6 +59,29 @@ type serviceTally struct {
 
 	timelineWidth time.Duration
 	timelineLen   int
+	// bucket is the timeline bucket of the writes invoked in [bucketFrom,
+	// bucketUntil): the last one a write fell in, so that a run of writes
+	// in one bucket costs no division each.
+	bucket                  int
+	bucketFrom, bucketUntil time.Duration
+}
+
+// timelineBucket is the index of the timeline bucket of a write invoked at
+// invoked; times outside the timeline count in its first or last bucket.
+func (t *serviceTally) timelineBucket(invoked time.Duration) int {
+	if invoked >= t.bucketFrom && invoked < t.bucketUntil {
+		return t.bucket
+	}
+	b := max(min(int(invoked/t.timelineWidth), t.timelineLen-1), 0)
+	t.bucket = b
+	t.bucketFrom, t.bucketUntil = time.Duration(math.MinInt64), time.Duration(math.MaxInt64)
+	if b > 0 {
+		t.bucketFrom = time.Duration(b) * t.timelineWidth
+	}
+	if b < t.timelineLen-1 {
+		t.bucketUntil = time.Duration(b+1) * t.timelineWidth
+	}
+	return b
 }
 
 // lagNearFault is how far from the reference fault a replication-lag
@@ -238,8 +262,7 @@ func countOutcomes(ctx context.Context, ledger *Ledger, tallies []*serviceTally)
 func countOutcome(id uint64, op *Op, tallies []*serviceTally) {
 	t := tallies[op.Service]
 	s := t.report
-	bucket := min(int(op.Invoked/t.timelineWidth), t.timelineLen-1)
-	bucket = max(bucket, 0)
+	bucket := t.timelineBucket(op.Invoked)
 	t.outages.issued(op.Invoked, t.hasFault, t.faultAt)
 	if op.Outcome == platform.Acked {
 		s.Acked++

@@ -3,6 +3,7 @@ package reports
 import (
 	"encoding/binary"
 	"iter"
+	"math/bits"
 	"slices"
 	"time"
 
@@ -162,22 +163,30 @@ func (l *Ledger) Complete(id uint64, outcome platform.Outcome, at time.Duration)
 // pack turns a full chunk whose writes have all completed into its packed
 // form, when every write fits it.
 func (l *Ledger) pack(c *opChunk) {
+	c.narrow = true
 	for i := range c.open {
 		op := &c.open[i]
 		if !packable(op.Service, op.Outcome) || op.Completed < op.Invoked || (i > 0 && op.Invoked < c.open[i-1].Invoked) {
 			return
 		}
-	}
-	c.narrow = true
-	for i := range c.open {
-		c.narrow = c.narrow && c.open[i].Service < 4
+		c.narrow = c.narrow && op.Service < 4
 	}
 	if c.narrow {
 		c.meta = make([]uint8, chunkOps/2)
+		for i := range c.meta {
+			first, second := &c.open[2*i], &c.open[2*i+1]
+			c.meta[i] = uint8(first.Service)<<2 | uint8(first.Outcome) | (uint8(second.Service)<<2|uint8(second.Outcome))<<4
+		}
 	} else {
 		c.meta = make([]uint8, chunkOps)
+		for i := range c.meta {
+			c.meta[i] = uint8(c.open[i].Service)<<2 | uint8(c.open[i].Outcome)
+		}
 	}
 	c.base = c.open[0].Invoked
+	if cap(l.scratch) < maxPackedTimes {
+		l.scratch = make([]byte, 0, maxPackedTimes)
+	}
 	buf := l.scratch[:0]
 	prev := c.base
 	var completed [64]time.Duration
@@ -186,16 +195,10 @@ func (l *Ledger) pack(c *opChunk) {
 	}
 	for i := range c.open {
 		op := &c.open[i]
-		meta := uint8(op.Service)<<2 | uint8(op.Outcome)
-		if c.narrow {
-			c.meta[i/2] |= meta << (4 * (i % 2))
-		} else {
-			c.meta[i] = meta
-		}
 		buf = binary.AppendUvarint(buf, uint64(op.Invoked-prev))
-		buf = binary.AppendVarint(buf, int64(op.Completed-completed[op.Service]))
+		buf = binary.AppendVarint(buf, int64(op.Completed-completed[op.Service&63]))
 		prev = op.Invoked
-		completed[op.Service] = op.Completed
+		completed[op.Service&63] = op.Completed
 	}
 	// A copy of exactly the bytes used: the scratch buffer is sized for
 	// the worst case, and a clipped slice would keep all of it.
@@ -203,6 +206,10 @@ func (l *Ledger) pack(c *opChunk) {
 	l.scratch = buf
 	l.spare, c.open = c.open, nil
 }
+
+// maxPackedTimes is the most bytes a chunk's times can take: two 10-byte
+// varints a write.
+const maxPackedTimes = chunkOps * 2 * binary.MaxVarintLen64
 
 // SetPresent records what the read-back found of write id.
 func (l *Ledger) SetPresent(id uint64, present bool) {
@@ -252,6 +259,11 @@ func (l *Ledger) AppendIDs(dst []uint64, service uint16, from uint64) ([]uint64,
 			continue
 		}
 		meta := uint8(service) << 2
+		if id == first && c.narrow && cap(dst)-len(dst) >= chunkOps {
+			dst = c.appendNarrowIDs(dst, meta, first)
+			id = end
+			continue
+		}
 		for ; id < end && len(dst) < cap(dst); id++ {
 			if c.metaAt(int(id-first))&^3 == meta {
 				dst = append(dst, id)
@@ -261,25 +273,48 @@ func (l *Ledger) AppendIDs(dst []uint64, service uint16, from uint64) ([]uint64,
 	return dst, id
 }
 
+// appendNarrowIDs appends the ids of the writes of a whole narrow packed
+// chunk whose service bits are meta, given room in dst for all of them.
+// Each id is stored and kept or not by its match, with no branch on it:
+// services interleave, so a branch would mispredict on most writes.
+func (c *opChunk) appendNarrowIDs(dst []uint64, meta uint8, first uint64) []uint64 {
+	room := dst[len(dst) : len(dst)+chunkOps]
+	n := 0
+	for i, pair := range c.meta {
+		id := first + uint64(2*i)
+		room[n] = id
+		n += oneIf(pair&0xc == meta)
+		room[n&(chunkOps-1)] = id + 1 // n <= 2i+1 < chunkOps: the mask only spares a bounds check
+		n += oneIf(pair>>4&0xc == meta)
+	}
+	return dst[:len(dst)+n]
+}
+
+// oneIf is 1 when b holds, else 0.
+func oneIf(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // Present reports whether the read-back found write id.
 func (l *Ledger) Present(id uint64) bool {
 	return id < l.n && l.present[id/64]&(1<<(id%64)) != 0
 }
 
 // Op returns write id (0 <= id < Len). A packed write is found by decoding
-// its chunk up to it; iterate with All to read many.
+// its chunk up to it; iterate with All or Chunks to read many.
 func (l *Ledger) Op(id uint64) Op {
 	c := l.chunks[id>>chunkShift]
 	slot := int(id & (chunkOps - 1))
-	if c.open != nil {
-		op := c.open[slot]
-		op.Present = l.Present(id)
-		return op
-	}
 	var op Op
-	r := newPackedReader(c)
-	for i := 0; i <= slot; i++ {
-		op = r.next(i)
+	if c.open != nil {
+		op = c.open[slot]
+	} else {
+		ops := make([]Op, slot+1)
+		c.decode(ops)
+		op = ops[slot]
 	}
 	op.Present = l.Present(id)
 	return op
@@ -288,20 +323,9 @@ func (l *Ledger) Op(id uint64) Op {
 // All yields every write in id order.
 func (l *Ledger) All() iter.Seq2[uint64, Op] {
 	return func(yield func(uint64, Op) bool) {
-		for ci, c := range l.chunks {
-			first := uint64(ci) << chunkShift
-			count := min(l.n-first, chunkOps)
-			r := newPackedReader(c)
-			for i := range int(count) {
-				var op Op
-				if c.open != nil {
-					op = c.open[i]
-				} else {
-					op = r.next(i)
-				}
-				id := first + uint64(i)
-				op.Present = l.present[id/64]&(1<<(id%64)) != 0
-				if !yield(id, op) {
+		for first, ops := range l.Chunks() {
+			for i, op := range ops {
+				if !yield(first+uint64(i), op) {
 					return
 				}
 			}
@@ -322,10 +346,7 @@ func (l *Ledger) Chunks() iter.Seq2[uint64, []Op] {
 			if c.open != nil {
 				copy(ops, c.open[:len(ops)])
 			} else {
-				r := newPackedReader(c)
-				for i := range ops {
-					ops[i] = r.next(i)
-				}
+				c.decode(ops)
 			}
 			words := l.present[first/64:]
 			for i := range ops {
@@ -347,32 +368,25 @@ func (l *Ledger) Last() (time.Duration, bool) {
 	return l.Op(l.n - 1).Invoked, true
 }
 
-// packedReader decodes a packed chunk's writes in order.
-type packedReader struct {
-	c         *opChunk
-	pos       int
-	at        time.Duration
-	completed [64]time.Duration // of each service's previous write
-}
-
-func newPackedReader(c *opChunk) *packedReader {
-	r := &packedReader{c: c, at: c.base}
-	for i := range r.completed {
-		r.completed[i] = c.base
+// decode fills ops with the first len(ops) writes of a packed chunk
+// (Present left false), in one pass over its bytes.
+func (c *opChunk) decode(ops []Op) {
+	var completed [64]time.Duration // of each service's previous write
+	for i := range completed {
+		completed[i] = c.base
 	}
-	return r
-}
-
-func (r *packedReader) next(i int) Op {
-	gap, n := binary.Uvarint(r.c.times[r.pos:])
-	r.pos += n
-	completed, n := binary.Varint(r.c.times[r.pos:])
-	r.pos += n
-	r.at += time.Duration(gap)
-	meta := r.c.metaAt(i)
-	service := meta >> 2
-	r.completed[service] += time.Duration(completed)
-	return Op{Service: uint16(service), Outcome: platform.Outcome(meta & 3), Invoked: r.at, Completed: r.completed[service]}
+	at, times := c.base, c.times
+	for i := range ops {
+		gap, n := uvarint(times)
+		times = times[n:]
+		sinceCompleted, n := varint(times)
+		times = times[n:]
+		at += time.Duration(gap)
+		meta := c.metaAt(i)
+		service := meta >> 2 & 63
+		completed[service] += time.Duration(sinceCompleted)
+		ops[i] = Op{Service: uint16(service), Outcome: platform.Outcome(meta & 3), Invoked: at, Completed: completed[service]}
+	}
 }
 
 // InvokeRead records a new read and returns its read id. Calls come in the
@@ -411,4 +425,31 @@ func (l *Ledger) CompleteRead(id uint64, outcome platform.Outcome, value uint64,
 		l.Members = append(l.Members, member)
 		r.Member = uint8(len(l.Members))
 	}
+}
+
+// uvarint decodes the uvarint at the start of b as binary.Uvarint does,
+// returning it and its length. A value of up to 8 bytes with 8 bytes to
+// read (every one in a packed chunk but the last few) is decoded from one
+// load without a branch per byte: the lengths vary from write to write, so
+// binary.Uvarint's loop mispredicts, and decoding is most of the report's
+// pass over a long history.
+func uvarint(b []byte) (uint64, int) {
+	if len(b) >= 8 {
+		word := binary.LittleEndian.Uint64(b)
+		// A byte below 0x80 ends the value.
+		if ends := ^word & 0x8080808080808080; ends != 0 {
+			last := bits.TrailingZeros64(ends) // the bit that ends it: 8n-1
+			word &= uint64(2)<<last - 1
+			x := word&0x7f | word>>1&(0x7f<<7) | word>>2&(0x7f<<14) | word>>3&(0x7f<<21) |
+				word>>4&(0x7f<<28) | word>>5&(0x7f<<35) | word>>6&(0x7f<<42) | word>>7&(0x7f<<49)
+			return x, last/8 + 1
+		}
+	}
+	return binary.Uvarint(b)
+}
+
+// varint decodes the varint at the start of b as binary.Varint does.
+func varint(b []byte) (int64, int) {
+	ux, n := uvarint(b)
+	return int64(ux>>1) ^ -int64(ux&1), n
 }

@@ -84,20 +84,23 @@ var _ = Describe("the ledger", func() {
 					}
 				}
 				Expect(l.Issued(s)).To(Equal(count), "service %d", i)
-				// Its ids, asked for a few hundred at a time as a read-back
-				// does.
-				var wantIDs, gotIDs []uint64
+				// Its ids, asked for a few hundred at a time, and a few
+				// chunks' worth at a time as a read-back does.
+				var wantIDs []uint64
 				for id, op := range want {
 					if op.Service == s {
 						wantIDs = append(wantIDs, uint64(id))
 					}
 				}
-				buf := make([]uint64, 0, 300)
-				for next := uint64(0); next < l.Len(); {
-					buf, next = l.AppendIDs(buf[:0], s, next)
-					gotIDs = append(gotIDs, buf...)
+				for _, batch := range []int{300, 9000} {
+					var gotIDs []uint64
+					buf := make([]uint64, 0, batch)
+					for next := uint64(0); next < l.Len(); {
+						buf, next = l.AppendIDs(buf[:0], s, next)
+						gotIDs = append(gotIDs, buf...)
+					}
+					Expect(gotIDs).To(Equal(wantIDs), "service %d, %d at a time", i, batch)
 				}
-				Expect(gotIDs).To(Equal(wantIDs), "service %d", i)
 			}
 		}
 	})

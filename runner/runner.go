@@ -702,7 +702,13 @@ func (r *Runner) outcome(p *plan) (state string, skipped bool) {
 // writes reported unverified, and the others are still read back: a broken
 // runbook is exactly what a rehearsal must report on.
 func (r *Runner) readBack(ctx context.Context) error {
-	ids := make([]uint64, 0, min(r.ledger.Len(), readBackBatch))
+	// Room for the writes of the busiest service: a batch never holds
+	// another's.
+	busiest := int64(0)
+	for i := range r.ledger.Services {
+		busiest = max(busiest, r.ledger.Issued(uint16(i)))
+	}
+	ids := make([]uint64, 0, min(busiest, readBackBatch))
 	present := make([]bool, cap(ids))
 	for i, service := range r.ledger.Services {
 		client, err := r.p.Client(service)
