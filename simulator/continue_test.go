@@ -84,14 +84,14 @@ var _ = Describe("Sim.Continue", func() {
 		ctx, cancel := context.WithCancel(context.Background())
 		var log []string
 		continued := 0
-		k := &ticker{s: s, name: "w", period: time.Microsecond, stop: time.Hour, cont: true, log: &log, continued: &continued}
+		k := &ticker{s: s, name: "w", period: time.Microsecond, stop: 100 * time.Millisecond, cont: true, log: &log, continued: &continued}
 		k.onFire = func(time.Duration) {
 			if len(log) == 10 {
 				cancel()
 			}
 		}
 		s.At(0, k)
-		Expect(s.Run(ctx, time.Hour)).To(MatchError(context.Canceled))
+		Expect(s.Run(ctx, time.Second)).To(MatchError(context.Canceled))
 		Expect(len(log)).To(BeNumerically("<=", 10+ctxCheckEvery+1))
 	})
 
