@@ -92,6 +92,18 @@ type Loop interface {
 	Run(ctx context.Context, until time.Duration) error
 }
 
+// Continuer is a Loop on which the handler firing now may carry on to a
+// later time itself instead of being scheduled there: a workload issuing its
+// next write saves a trip through the loop's queue, the bulk of a
+// simulated run's cost. Continue(t, h) either moves the loop's clock to t,
+// exactly as firing h at t after At(t, h) would (everything due before t
+// has happened, nothing else is due at t before h), and returns true, so
+// the caller goes on with its work at t; or it schedules h at t as At does
+// and returns false. Firing order and time are the same either way.
+type Continuer interface {
+	Continue(t time.Duration, h Handler) bool
+}
+
 // Completions receives the outcome of each write, on the loop.
 type Completions interface {
 	Completed(op uint64, outcome Outcome, at time.Duration)

@@ -47,10 +47,12 @@ type readWorkload struct {
 }
 
 func (w *readWorkload) Fire(now time.Duration) {
-	if w.next >= w.stop {
-		return
+	for w.next < w.stop {
+		w.reader.Read(w.r.ledger.InvokeRead(w.service, now))
+		w.next = w.arrivals.after(w.next)
+		if !w.r.continuer.Continue(w.next, w) {
+			return
+		}
+		now = w.next
 	}
-	w.reader.Read(w.r.ledger.InvokeRead(w.service, now))
-	w.next = w.arrivals.after(w.next)
-	w.r.loop.At(w.next, w)
 }

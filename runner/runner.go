@@ -89,11 +89,14 @@ const drainMargin = time.Second
 // Runner is one run of a scenario. It is the platform's Completions and
 // Events sink.
 type Runner struct {
-	sc       *scenarios.Scenario
-	opts     Options
-	p        platform.Platform
-	loop     platform.Loop
-	duration time.Duration
+	sc   *scenarios.Scenario
+	opts Options
+	p    platform.Platform
+	loop platform.Loop
+	// continuer is loop's Continuer, or At behind the same method for a
+	// loop without one: workloads issue their next write through it.
+	continuer platform.Continuer
+	duration  time.Duration
 
 	ledger   reports.Ledger
 	events   []platform.Event
@@ -196,6 +199,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 	}()
 	r.p = p
 	r.loop = p.Loop()
+	r.continuer = continuerOf(r.loop)
 	r.resolver = faults.Resolver{Topology: topo, Platform: p}
 	if err := p.Start(ctx); err != nil {
 		return nil, interruptedOr(ctx, reports.PhaseBringUp, fmt.Errorf("start %s platform: %w", p.Name(), err))
@@ -761,9 +765,26 @@ func (r *Runner) readBackService(ctx context.Context, client platform.Client, se
 	return ask()
 }
 
+// continuerOf returns loop's Continuer, or one that always schedules.
+func continuerOf(loop platform.Loop) platform.Continuer {
+	if c, ok := loop.(platform.Continuer); ok {
+		return c
+	}
+	return scheduleOnly{loop}
+}
+
+// scheduleOnly is the Continuer of a loop that has none: it always queues.
+type scheduleOnly struct{ loop platform.Loop }
+
+func (s scheduleOnly) Continue(t time.Duration, h platform.Handler) bool {
+	s.loop.At(t, h)
+	return false
+}
+
 // workload issues writes at the times its arrival process draws, until
-// stop. It is a long-lived Handler so a write costs one loop event and no
-// closure or allocation.
+// stop. It is a long-lived Handler so a write costs no closure or
+// allocation, and goes on to its next write itself when the loop lets it
+// (platform.Continuer) rather than through the loop's queue.
 type workload struct {
 	r        *Runner
 	client   platform.Client
@@ -774,13 +795,15 @@ type workload struct {
 }
 
 func (w *workload) Fire(now time.Duration) {
-	if w.next >= w.stop {
-		return
+	for w.next < w.stop {
+		id := w.r.ledger.Invoke(w.service, now)
+		w.client.Write(id)
+		w.next = w.arrivals.after(w.next)
+		if !w.r.continuer.Continue(w.next, w) {
+			return
+		}
+		now = w.next
 	}
-	id := w.r.ledger.Invoke(w.service, now)
-	w.client.Write(id)
-	w.next = w.arrivals.after(w.next)
-	w.r.loop.At(w.next, w)
 }
 
 // eventLine is the console's line for an event: "  14m59.825s  logs:

@@ -34,7 +34,19 @@ func (q *eventQueue) less(i, j int) bool {
 
 func (q *eventQueue) push(at time.Duration, h platform.Handler) {
 	q.seq++
-	q.items = append(q.items, event{at: at, seq: q.seq, h: h})
+	q.pushSeq(at, q.seq, h)
+}
+
+// reserve takes the sequence number a push now would have been given, for an
+// event that may be pushed later with pushSeq (Sim.Continue).
+func (q *eventQueue) reserve() uint64 {
+	q.seq++
+	return q.seq
+}
+
+// pushSeq pushes h at at with sequence number seq, from reserve.
+func (q *eventQueue) pushSeq(at time.Duration, seq uint64, h platform.Handler) {
+	q.items = append(q.items, event{at: at, seq: seq, h: h})
 	i := len(q.items) - 1
 	for i > 0 {
 		parent := (i - 1) / 2

@@ -116,13 +116,19 @@ type Sim struct {
 	// running is true inside Run; yield makes it return after the handler
 	// firing now (Yield).
 	running, yield bool
+	// until is the end of the Run in progress; steps and atInstant are its
+	// event counts, kept here so that Continue counts as Run does.
+	until     time.Duration
+	steps     int
+	atInstant int
 }
 
 var (
-	_ platform.Platform = (*Sim)(nil)
-	_ platform.Loop     = (*Sim)(nil)
-	_ platform.Faults   = simFaults{}
-	_ platform.Sampler  = (*Sim)(nil)
+	_ platform.Platform  = (*Sim)(nil)
+	_ platform.Loop      = (*Sim)(nil)
+	_ platform.Continuer = (*Sim)(nil)
+	_ platform.Faults    = simFaults{}
+	_ platform.Sampler   = (*Sim)(nil)
 )
 
 // New builds a simulator for cfg. Bad parameter overrides and topologies the
@@ -223,11 +229,11 @@ const MaxEventsAtOneInstant = 1_000_000
 // run that fires more than MaxEventsAtOneInstant events at one virtual time
 // stops with an error saying so.
 func (s *Sim) Run(ctx context.Context, until time.Duration) error {
-	s.running = true
+	s.running, s.until = true, until
 	defer func() { s.running, s.yield = false, false }()
-	atInstant := 0
-	for steps := 0; ; steps++ {
-		if steps&4095 == 0 && ctx.Err() != nil {
+	s.atInstant = 0
+	for s.steps = 0; ; s.steps++ {
+		if s.steps&ctxCheckEvery == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
 		t, ok := s.queue.peek()
@@ -241,12 +247,12 @@ func (s *Sim) Run(ctx context.Context, until time.Duration) error {
 		s.advanceModels(t)
 		ev := s.queue.pop()
 		if ev.at == s.now {
-			atInstant++
-			if atInstant > MaxEventsAtOneInstant {
+			s.atInstant++
+			if s.atInstant > MaxEventsAtOneInstant {
 				return fmt.Errorf("simulator: more than %d events at virtual time %s without time moving on: a model is looping (a timer or period of zero? check the scenario's parameters)", MaxEventsAtOneInstant, s.now)
 			}
 		} else {
-			atInstant = 1
+			s.atInstant = 1
 		}
 		s.now = ev.at
 		s.version++
@@ -258,6 +264,49 @@ func (s *Sim) Run(ctx context.Context, until time.Duration) error {
 			return nil
 		}
 	}
+}
+
+// ctxCheckEvery+1 is how many events (or continuations) Run fires between
+// looks at its context: often enough that an interrupt stops a run within
+// milliseconds, rarely enough to cost nothing.
+const ctxCheckEvery = 4095
+
+// Continue implements platform.Continuer: the handler firing now goes on to
+// t itself when nothing else would happen in between, which is when t is
+// after now, within the Run in progress, and before every queued event; no
+// watch is armed (they are checked between handlers) and no Yield is
+// pending. It then does what Run does for an event popped at t (advance the
+// models to t, move the clock) and returns true. Otherwise, and every
+// ctxCheckEvery+1 steps so that Run still looks at its context, h is
+// queued at t as At would and Continue returns false. A completion the
+// models deliver on the way to t may queue an event before t (a runbook
+// step it triggers): h is then queued with the sequence number it was
+// given before those, so the order is still that of At.
+func (s *Sim) Continue(t time.Duration, h platform.Handler) bool {
+	if !s.running || s.yield || len(s.watches) > 0 || t <= s.now || t > s.until {
+		s.At(t, h)
+		return false
+	}
+	if top, ok := s.queue.peek(); ok && top <= t {
+		s.queue.push(t, h)
+		return false
+	}
+	if (s.steps+1)&ctxCheckEvery == 0 {
+		// Run's next step is one that looks at the context.
+		s.queue.push(t, h)
+		return false
+	}
+	s.steps++
+	seq := s.queue.reserve()
+	s.advanceModels(t)
+	if top, ok := s.queue.peek(); ok && top < t {
+		s.queue.pushSeq(t, seq, h)
+		return false
+	}
+	s.atInstant = 1
+	s.now = t
+	s.version++
+	return true
 }
 
 // Yield makes the Run in progress return once the handler firing now has
