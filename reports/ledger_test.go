@@ -21,6 +21,9 @@ var _ = Describe("the ledger", func() {
 		for seed := range uint64(20) {
 			rng := rand.New(rand.NewPCG(seed, 7))
 			var l reports.Ledger
+			// Packed as soon as complete, or the oldest packed once more
+			// than two are complete, as a long run's are.
+			reports.SetUnpackedChunks(&l, int(seed%2)*2)
 			services := []uint16{l.ServiceIndex("mongo"), l.ServiceIndex("logs"), l.ServiceIndex("artifacts")}
 			var want []reports.Op
 			var pending []uint64
@@ -106,19 +109,23 @@ var _ = Describe("the ledger", func() {
 	})
 
 	// The point of packing: a long run's history costs a few bytes a write,
-	// not a record of 32. Measured as the heap the ledger holds after a
-	// million completed writes at the library's spacing.
-	It("holds a million completed writes in under 12 MB", func() {
+	// not a record of 24, beyond the chunks kept unpacked (24 MiB).
+	// Measured as the heap the ledger holds after four million completed
+	// writes at the library's spacing.
+	It("holds four million completed writes in 24 MiB and under 10 bytes a write beyond", func() {
 		before := heapHeld()
 		l := &reports.Ledger{}
 		s := l.ServiceIndex("logs")
 		at := time.Duration(0)
-		for range 1_000_000 {
+		const writes = 4_000_000
+		for range writes {
 			at = writeCompleted(l, s, at)
 		}
 		held := heapHeld() - before
-		Expect(l.Len()).To(Equal(uint64(1_000_000)))
-		Expect(held).To(BeNumerically("<", 12<<20), "the ledger holds %d bytes", held)
+		Expect(l.Len()).To(Equal(uint64(writes)))
+		unpacked := int64(reports.UnpackedChunks * 4096 * 24)
+		Expect(held).To(BeNumerically(">", unpacked), "the ledger keeps %d chunks as records", reports.UnpackedChunks)
+		Expect(held-unpacked).To(BeNumerically("<", 10*writes), "the ledger holds %d bytes", held)
 		runtime.KeepAlive(l)
 	})
 })
