@@ -7,11 +7,13 @@ import (
 )
 
 // event is one scheduled handler. seq breaks ties so that handlers scheduled
-// for the same instant fire in the order they were scheduled.
+// for the same instant fire in the order they were scheduled. wakes marks a
+// model's own timer (Sim.timer), after which every model is advanced.
 type event struct {
-	at  time.Duration
-	seq uint64
-	h   platform.Handler
+	at    time.Duration
+	seq   uint64
+	h     platform.Handler
+	wakes bool
 }
 
 // eventQueue is a typed binary min-heap on (at, seq). It avoids
@@ -32,9 +34,9 @@ func (q *eventQueue) less(i, j int) bool {
 	return a.seq < b.seq
 }
 
-func (q *eventQueue) push(at time.Duration, h platform.Handler) {
+func (q *eventQueue) push(at time.Duration, h platform.Handler, wakes bool) {
 	q.seq++
-	q.items = append(q.items, event{at: at, seq: q.seq, h: h})
+	q.items = append(q.items, event{at: at, seq: q.seq, h: h, wakes: wakes})
 	i := len(q.items) - 1
 	for i > 0 {
 		parent := (i - 1) / 2
