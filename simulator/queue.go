@@ -16,67 +16,98 @@ type event struct {
 	wakes bool
 }
 
-// eventQueue is a typed binary min-heap on (at, seq). It avoids
-// container/heap's interface boxing so that push and pop do not allocate once
-// the backing slice has grown.
-type eventQueue struct {
-	items []event
+// eventKey is an event's place in the heap: its order, and the slot of
+// eventQueue.handlers holding its handler. Keeping the handler out of the
+// heap leaves the heap free of pointers, so the sifts move small plain
+// values (no write barriers).
+type eventKey struct {
+	at    time.Duration
 	seq   uint64
+	slot  int32
+	wakes bool
 }
 
-func (q *eventQueue) len() int { return len(q.items) }
-
-func (q *eventQueue) less(i, j int) bool {
-	a, b := &q.items[i], &q.items[j]
+func (a *eventKey) before(b *eventKey) bool {
 	if a.at != b.at {
 		return a.at < b.at
 	}
 	return a.seq < b.seq
 }
 
+// eventQueue is a typed binary min-heap on (at, seq). It avoids
+// container/heap's interface boxing so that push and pop do not allocate once
+// the backing slices have grown.
+type eventQueue struct {
+	keys     []eventKey
+	handlers []platform.Handler // by slot; nil when free
+	free     []int32            // free slots of handlers
+	seq      uint64
+}
+
+func (q *eventQueue) len() int { return len(q.keys) }
+
 func (q *eventQueue) push(at time.Duration, h platform.Handler, wakes bool) {
+	var slot int32
+	if n := len(q.free); n > 0 {
+		slot = q.free[n-1]
+		q.free = q.free[:n-1]
+		q.handlers[slot] = h
+	} else {
+		slot = int32(len(q.handlers))
+		q.handlers = append(q.handlers, h)
+	}
 	q.seq++
-	q.items = append(q.items, event{at: at, seq: q.seq, h: h, wakes: wakes})
-	i := len(q.items) - 1
+	k := eventKey{at: at, seq: q.seq, slot: slot, wakes: wakes}
+	// Sift up: move parents down into the hole until k fits.
+	q.keys = append(q.keys, k)
+	i := len(q.keys) - 1
 	for i > 0 {
 		parent := (i - 1) / 2
-		if !q.less(i, parent) {
+		if !k.before(&q.keys[parent]) {
 			break
 		}
-		q.items[i], q.items[parent] = q.items[parent], q.items[i]
+		q.keys[i] = q.keys[parent]
 		i = parent
 	}
+	q.keys[i] = k
 }
 
 // peek returns the time of the earliest event; ok is false when empty.
 func (q *eventQueue) peek() (time.Duration, bool) {
-	if len(q.items) == 0 {
+	if len(q.keys) == 0 {
 		return 0, false
 	}
-	return q.items[0].at, true
+	return q.keys[0].at, true
 }
 
 func (q *eventQueue) pop() event {
-	top := q.items[0]
-	last := len(q.items) - 1
-	q.items[0] = q.items[last]
-	q.items[last] = event{}
-	q.items = q.items[:last]
-	i := 0
-	for {
-		l, r := 2*i+1, 2*i+2
-		smallest := i
-		if l < last && q.less(l, smallest) {
-			smallest = l
+	top := q.keys[0]
+	h := q.handlers[top.slot]
+	q.handlers[top.slot] = nil
+	q.free = append(q.free, top.slot)
+
+	last := len(q.keys) - 1
+	k := q.keys[last]
+	q.keys = q.keys[:last]
+	if last > 0 {
+		// Sift down: move the smaller child up into the hole until the
+		// former last key fits.
+		i := 0
+		for {
+			child := 2*i + 1
+			if child >= last {
+				break
+			}
+			if r := child + 1; r < last && q.keys[r].before(&q.keys[child]) {
+				child = r
+			}
+			if !q.keys[child].before(&k) {
+				break
+			}
+			q.keys[i] = q.keys[child]
+			i = child
 		}
-		if r < last && q.less(r, smallest) {
-			smallest = r
-		}
-		if smallest == i {
-			break
-		}
-		q.items[i], q.items[smallest] = q.items[smallest], q.items[i]
-		i = smallest
+		q.keys[i] = k
 	}
-	return top
+	return event{at: top.at, seq: top.seq, h: h, wakes: top.wakes}
 }
