@@ -37,14 +37,26 @@ func (a *eventKey) before(b *eventKey) bool {
 // eventQueue is a typed binary min-heap on (at, seq). It avoids
 // container/heap's interface boxing so that push and pop do not allocate once
 // the backing slices have grown.
+//
+// pop leaves the root's place empty (rootFree) rather than refilling it at
+// once: the handler it returns usually schedules one event as it fires (a
+// workload its next write), and push then puts that event in the empty root
+// and sifts it down, one sift where refilling and pushing would take two.
+// The order is the heap's either way: (at, seq) is unique per event.
 type eventQueue struct {
 	keys     []eventKey
+	rootFree bool               // keys[0] was popped and its place is empty
 	handlers []platform.Handler // by slot; nil when free
 	free     []int32            // free slots of handlers
 	seq      uint64
 }
 
-func (q *eventQueue) len() int { return len(q.keys) }
+func (q *eventQueue) len() int {
+	if q.rootFree {
+		return len(q.keys) - 1
+	}
+	return len(q.keys)
+}
 
 func (q *eventQueue) push(at time.Duration, h platform.Handler, wakes bool) {
 	var slot int32
@@ -58,6 +70,11 @@ func (q *eventQueue) push(at time.Duration, h platform.Handler, wakes bool) {
 	}
 	q.seq++
 	k := eventKey{at: at, seq: q.seq, slot: slot, wakes: wakes}
+	if q.rootFree {
+		q.rootFree = false
+		q.siftDown(k)
+		return
+	}
 	// Sift up: move parents down into the hole until k fits.
 	q.keys = append(q.keys, k)
 	i := len(q.keys) - 1
@@ -72,8 +89,45 @@ func (q *eventQueue) push(at time.Duration, h platform.Handler, wakes bool) {
 	q.keys[i] = k
 }
 
+// siftDown places k in the empty root: it moves the smaller child up into
+// the hole until k fits.
+func (q *eventQueue) siftDown(k eventKey) {
+	n := len(q.keys)
+	i := 0
+	for {
+		child := 2*i + 1
+		if child >= n {
+			break
+		}
+		if r := child + 1; r < n && q.keys[r].before(&q.keys[child]) {
+			child = r
+		}
+		if !q.keys[child].before(&k) {
+			break
+		}
+		q.keys[i] = q.keys[child]
+		i = child
+	}
+	q.keys[i] = k
+}
+
+// fillRoot refills an empty root with the last key.
+func (q *eventQueue) fillRoot() {
+	if !q.rootFree {
+		return
+	}
+	q.rootFree = false
+	last := len(q.keys) - 1
+	k := q.keys[last]
+	q.keys = q.keys[:last]
+	if last > 0 {
+		q.siftDown(k)
+	}
+}
+
 // peek returns the time of the earliest event; ok is false when empty.
 func (q *eventQueue) peek() (time.Duration, bool) {
+	q.fillRoot()
 	if len(q.keys) == 0 {
 		return 0, false
 	}
@@ -81,33 +135,11 @@ func (q *eventQueue) peek() (time.Duration, bool) {
 }
 
 func (q *eventQueue) pop() event {
+	q.fillRoot()
 	top := q.keys[0]
 	h := q.handlers[top.slot]
 	q.handlers[top.slot] = nil
 	q.free = append(q.free, top.slot)
-
-	last := len(q.keys) - 1
-	k := q.keys[last]
-	q.keys = q.keys[:last]
-	if last > 0 {
-		// Sift down: move the smaller child up into the hole until the
-		// former last key fits.
-		i := 0
-		for {
-			child := 2*i + 1
-			if child >= last {
-				break
-			}
-			if r := child + 1; r < last && q.keys[r].before(&q.keys[child]) {
-				child = r
-			}
-			if !q.keys[child].before(&k) {
-				break
-			}
-			q.keys[i] = q.keys[child]
-			i = child
-		}
-		q.keys[i] = k
-	}
+	q.rootFree = true
 	return event{at: top.at, seq: top.seq, h: h, wakes: top.wakes}
 }
