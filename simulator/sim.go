@@ -115,8 +115,11 @@ type Sim struct {
 	// which spares the three advances per client write that found nothing
 	// due. Anything that may add to or reorder a model's pending work
 	// lowers it: a write (by what write returns), a model's own timer
-	// firing, a fault, an action or a read (wakeModels).
-	due []time.Duration
+	// firing, a fault, an action or a read (wakeModels). firstDue is at
+	// or before the earliest of them, so most events skip the models at
+	// one comparison.
+	due      []time.Duration
+	firstDue time.Duration
 	// version changes whenever anything may have changed what the models
 	// hold (an event fired, a fault, an action, a write), so that a
 	// read-back's batches can share one presence bitset (presenceBits).
@@ -306,14 +309,23 @@ func (s *Sim) Yield() {
 // A model's due time is set to never while it advances, so that anything
 // its completions set off (a driver acting at once) still lowers it.
 func (s *Sim) advanceModels(t time.Duration) {
+	if t < s.firstDue {
+		return
+	}
 	for i, m := range s.models {
 		if t < s.due[i] {
 			continue
 		}
 		s.due[i] = never
-		next := m.advance(t)
-		s.due[i] = min(s.due[i], next)
+		s.lowerDue(i, m.advance(t))
 	}
+	s.firstDue = slices.Min(s.due)
+}
+
+// lowerDue records that model i may have something to do at t.
+func (s *Sim) lowerDue(i int, t time.Duration) {
+	s.due[i] = min(s.due[i], t)
+	s.firstDue = min(s.firstDue, t)
 }
 
 // wakeModels makes every model be advanced before the next event: something
@@ -321,6 +333,7 @@ func (s *Sim) advanceModels(t time.Duration) {
 // which may have added to or reordered any model's pending work.
 func (s *Sim) wakeModels() {
 	clear(s.due)
+	s.firstDue = 0
 }
 
 // changed records that anything may have changed what the models hold or
@@ -363,12 +376,11 @@ type simClient struct {
 
 func (c simClient) Write(op uint64) {
 	c.s.version++
-	due := c.m.write(op)
-	c.s.due[c.index] = min(c.s.due[c.index], due)
+	c.s.lowerDue(c.index, c.m.write(op))
 }
 
 func (c simClient) ReadBack(ctx context.Context, ids []uint64, present []bool) error {
-	c.s.due[c.index] = 0 // a read-back changes nothing; woken only to be safe
+	c.s.lowerDue(c.index, 0) // a read-back changes nothing; woken only to be safe
 	if err := c.m.readBack(ids, present); err != nil {
 		return err
 	}
