@@ -134,7 +134,7 @@ func (f simFaults) FillDisk(ctx context.Context, node string) error {
 // HealDisk repairs the node's volume; a process the fault crashed is
 // started again, as its supervisor would.
 func (f simFaults) HealDisk(ctx context.Context, node string) error {
-	f.s.version++
+	f.s.changed()
 	n, err := f.s.node(node)
 	if err != nil {
 		return err
@@ -150,7 +150,7 @@ func (f simFaults) HealDisk(ctx context.Context, node string) error {
 }
 
 func (s *Sim) setDisk(ctx context.Context, name string, d diskState) error {
-	s.version++
+	s.changed()
 	n, err := s.node(name)
 	if err != nil {
 		return err

@@ -336,8 +336,8 @@ func (m *elasticModel) start() {
 	}
 }
 
-func (m *elasticModel) write(op uint64)         { m.tier.write(op) }
-func (m *elasticModel) advance(t time.Duration) { m.tier.advance(t) }
+func (m *elasticModel) write(op uint64) time.Duration         { return m.tier.write(op) }
+func (m *elasticModel) advance(t time.Duration) time.Duration { return m.tier.advance(t) }
 
 func (m *elasticModel) nodeChanged(n *simNode, c nodeChange) {
 	if n.Kind != platform.KindElastic || n.Service != m.spec.Name {
@@ -361,7 +361,7 @@ func (m *elasticModel) nodeChanged(n *simNode, c nodeChange) {
 				// The node serves only once booted: an election that
 				// found no quorum meanwhile is retried then.
 				en.bootedAt = m.s.now + m.bootTime
-				m.s.At(en.bootedAt, m.changed)
+				m.s.timer(en.bootedAt, m.changed)
 			}
 			m.changed(m.s.now)
 			return
@@ -379,7 +379,7 @@ func (m *elasticModel) reconcileAll() {
 }
 
 // at schedules a reconcile at t.
-func (m *elasticModel) at(t time.Duration) { m.s.At(t, m.wake) }
+func (m *elasticModel) at(t time.Duration) { m.s.timer(t, m.wake) }
 
 // publishDelay is how long the master takes to act on something it noticed at
 // once (a closed connection): one cluster-state publication round.

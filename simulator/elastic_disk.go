@@ -65,7 +65,7 @@ func (m *elasticModel) diskChanged() {
 		if now := m.s.now; next <= now {
 			next += (now - next + d.interval) / d.interval * d.interval
 		}
-		m.s.At(next, d.tick)
+		m.s.timer(next, d.tick)
 	}
 	m.changed(m.s.now)
 }

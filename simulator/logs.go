@@ -149,8 +149,13 @@ func newLogTier(m *elasticModel) *logTier {
 func (t *logTier) event(abs uint64) *tierEvent { return &t.events[abs-t.base] }
 func (t *logTier) end() uint64                 { return t.base + uint64(len(t.events)) }
 
-// write takes an app's event; apps run in the tier's region.
-func (t *logTier) write(op uint64) {
+// write takes an app's event; apps run in the tier's region. due is the
+// first moment the event may give advance something to do: when it closes
+// a bulk (the first of one, at the flush interval; the last, at once) or
+// becomes the oldest event whose app waits (its answer on receipt or at
+// its timeout); a later event of a bulk changes nothing before the bulk
+// closes, and the app of an event behind an unanswered one hears after it.
+func (t *logTier) write(op uint64) (due time.Duration) {
 	now := t.m.s.now
 	one := t.appLatency
 	if t.jitterMax > 0 {
@@ -164,18 +169,29 @@ func (t *logTier) write(op uint64) {
 			at = t.refused[n-1].at
 		}
 		t.refused = append(t.refused, refusal{op: op, at: at})
-		return
+		return at
 	}
 	arrival := max(now+one, t.lastArrival)
 	t.lastArrival = arrival
 	t.buffered++
 	t.events = append(t.events, tierEvent{id: op, issued: now, arrival: arrival, shard: uint32(shardOf(op, len(t.cluster.shards)))})
+	due = t.answerAt(&t.events[len(t.events)-1])
+	switch t.end() - 1 - t.open {
+	case 0:
+		due = min(due, arrival+t.flush)
+		if t.bulkSize == 1 {
+			due = arrival
+		}
+	case uint64(t.bulkSize) - 1:
+		due = arrival
+	}
+	return due
 }
 
 // advance sends the bulks whose time has come and delivers, in time order,
-// every answer due by now.
-func (t *logTier) advance(now time.Duration) {
-	t.sendBulks(now)
+// every answer due by now. next is when it next has something to do.
+func (t *logTier) advance(now time.Duration) (next time.Duration) {
+	nextBulk := t.sendBulks(now)
 	for {
 		const (
 			none = iota
@@ -194,6 +210,7 @@ func (t *logTier) advance(now time.Duration) {
 			source, at = fromCursor, ct
 		}
 		if source == none || at > now {
+			next = min(at, nextBulk)
 			break
 		}
 		switch source {
@@ -218,6 +235,7 @@ func (t *logTier) advance(now time.Duration) {
 		}
 	}
 	t.compact()
+	return next
 }
 
 // cursorAt is when the app of the oldest unanswered event hears: on receipt,
@@ -229,28 +247,32 @@ func (t *logTier) cursorAt() (time.Duration, bool) {
 			t.cursor++
 			continue
 		}
-		if t.ackOnReceipt {
-			return e.arrival + t.appLatency, true
-		}
-		return e.issued + t.timeout, true
+		return t.answerAt(e), true
 	}
 	return 0, false
 }
 
+// answerAt is when the app of e hears unless its bulk answers first: on
+// receipt, or at its timeout.
+func (t *logTier) answerAt(e *tierEvent) time.Duration {
+	if t.ackOnReceipt {
+		return e.arrival + t.appLatency
+	}
+	return e.issued + t.timeout
+}
+
 // sendBulks cuts the received events into bulks: one is sent when it is
-// full or when its first event has waited the flush interval.
-func (t *logTier) sendBulks(now time.Duration) {
+// full or when its first event has waited the flush interval. next is when
+// the next bulk closes (never if no event waits for one).
+func (t *logTier) sendBulks(now time.Duration) (next time.Duration) {
 	for t.open < t.end() {
 		first := t.event(t.open)
-		if first.arrival > now {
-			return
-		}
 		closeAt := first.arrival + t.flush
 		if last := t.open + uint64(t.bulkSize) - 1; last < t.end() {
 			closeAt = min(closeAt, t.event(last).arrival)
 		}
-		if closeAt > now {
-			return
+		if first.arrival > now || closeAt > now {
+			return closeAt
 		}
 		b := t.newBulk()
 		b.sent, b.lo, b.hi = closeAt, t.open, t.open
@@ -261,6 +283,7 @@ func (t *logTier) sendBulks(now time.Duration) {
 		t.open = b.hi
 		t.send(b)
 	}
+	return never
 }
 
 func shardBit(s uint32) uint64 {
@@ -324,6 +347,20 @@ func (t *logTier) dueOf(b *bulk) time.Duration {
 func (t *logTier) deliver(b *bulk) {
 	c := t.cluster
 	refused := t.refusedByCluster()
+	if !refused && !b.retry && t.allOpen(b.shards) {
+		// The usual bulk: every event is indexed.
+		for abs := b.lo; abs < b.hi; abs++ {
+			e := t.event(abs)
+			c.shards[e.shard].log.append(e.id)
+			if !t.ackOnReceipt && !e.done {
+				t.m.s.complete(e.id, platform.Acked, b.due)
+				e.done = true
+			}
+		}
+		t.buffered -= int(b.hi - b.lo)
+		t.free = append(t.free, b)
+		return
+	}
 	var retry *bulk
 	apply := func(abs uint64) {
 		e := t.event(abs)
@@ -362,6 +399,17 @@ func (t *logTier) deliver(b *bulk) {
 		t.send(retry)
 	}
 	t.free = append(t.free, b)
+}
+
+// allOpen reports whether every shard in the set (shardBit) has an active
+// primary.
+func (t *logTier) allOpen(shards uint64) bool {
+	for s, sh := range t.cluster.shards {
+		if shards&shardBit(uint32(s)) != 0 && sh.gate != gateOpen {
+			return false
+		}
+	}
+	return true
 }
 
 // backoffBefore draws the wait before retry n (n >= 1) as Fluent Bit's

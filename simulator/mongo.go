@@ -416,17 +416,18 @@ func (m *mongoModel) start() {
 
 // --- the write path (one call per client write; no allocation) ---
 
-func (m *mongoModel) write(op uint64) {
+func (m *mongoModel) write(op uint64) (due time.Duration) {
 	now := m.s.now
 	if m.clientPrimary == nil {
 		m.selecting.push(mongoSelecting{op: op, invoke: now})
-		return
+		return now + m.selectWait
 	}
-	m.send(op, now, now)
+	return m.send(op, now, now)
 }
 
-// send hands a write to the primary the driver believes in.
-func (m *mongoModel) send(op uint64, invoke, now time.Duration) {
+// send hands a write to the primary the driver believes in. due is when
+// its outcome is delivered, or now if that depends on what comes next.
+func (m *mongoModel) send(op uint64, invoke, now time.Duration) (due time.Duration) {
 	x := m.clientPrimary
 	w := mongoWrite{op: op, invoke: invoke, ackAt: mongoNever, idx: -1}
 	switch {
@@ -438,7 +439,7 @@ func (m *mongoModel) send(op uint64, invoke, now time.Duration) {
 		// server again and retries.
 		m.startSelecting(now)
 		m.selecting.push(mongoSelecting{op: op, invoke: invoke})
-		return
+		return now
 	default:
 		w.log = x.log
 		arrive := now + m.clientLat
@@ -449,6 +450,7 @@ func (m *mongoModel) send(op uint64, invoke, now time.Duration) {
 		m.plan(&w)
 	}
 	m.enqueue(w)
+	return w.done
 }
 
 // plan works out a write's outcome from the write concern under the
@@ -513,28 +515,27 @@ func (m *mongoModel) spill() {
 
 // advanceWrites delivers every write outcome due by t, in time order, from
 // the three queues: sent writes, re-planned writes, and writes that waited
-// for server selection in vain.
-func (m *mongoModel) advanceWrites(t time.Duration) {
+// for server selection in vain. next is the time of the first outcome left.
+func (m *mongoModel) advanceWrites(t time.Duration) (next time.Duration) {
 	for {
 		best, src := mongoNever, 0
 		if m.sent.n > 0 {
-			if d := m.sent.front().done; d <= t {
-				best, src = d, 1
-			}
+			best, src = m.sent.front().done, 1
 		}
 		if m.replannedHead < len(m.replanned) {
-			if d := m.replanned[m.replannedHead].done; d <= t && d < best {
+			if d := m.replanned[m.replannedHead].done; d < best {
 				best, src = d, 2
 			}
 		}
 		if m.selecting.n > 0 {
-			if d := m.selecting.front().invoke + m.selectWait; d <= t && d < best {
-				src = 3
+			if d := m.selecting.front().invoke + m.selectWait; d < best {
+				best, src = d, 3
 			}
 		}
+		if best > t {
+			return best
+		}
 		switch src {
-		case 0:
-			return
 		case 1:
 			w := m.sent.pop()
 			m.s.complete(w.op, w.outcome, w.done)
@@ -553,11 +554,12 @@ func (m *mongoModel) advanceWrites(t time.Duration) {
 }
 
 // advance delivers the writes' and then the reads' outcomes due by t.
-func (m *mongoModel) advance(t time.Duration) {
-	m.advanceWrites(t)
+func (m *mongoModel) advance(t time.Duration) (next time.Duration) {
+	next = m.advanceWrites(t)
 	for _, r := range m.readers {
-		r.advance(t)
+		next = min(next, r.advance(t))
 	}
+	return next
 }
 
 // concernTime is when the primary owning l knows entry i satisfies the
@@ -753,7 +755,7 @@ func (m *mongoModel) scheduleDiscovery(p *mongoMember) {
 func (m *mongoModel) discoverAt(p *mongoMember, at time.Duration) {
 	m.discoverSeq++
 	seq := m.discoverSeq
-	m.s.At(at, platform.HandlerFunc(func(now time.Duration) {
+	m.s.timer(at, platform.HandlerFunc(func(now time.Duration) {
 		if seq == m.discoverSeq && p == m.primary && p.isPrimary && !p.steppingDown && m.s.up(p.node) {
 			m.discovered(p)
 		}

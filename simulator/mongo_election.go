@@ -227,7 +227,7 @@ func (m *mongoModel) armTimer(x *mongoMember, from time.Duration) {
 	x.timerArmed = true
 	seq := x.timerSeq
 	at := max(from+m.set.electionTimeout+m.electionOffset(), m.s.now, x.frozenUntil)
-	m.s.At(at, platform.HandlerFunc(func(time.Duration) {
+	m.s.timer(at, platform.HandlerFunc(func(time.Duration) {
 		if x.timerSeq != seq {
 			return
 		}
@@ -413,7 +413,7 @@ func (m *mongoModel) handOffTo(p, y *mongoMember, n int, caught time.Duration) {
 	}
 	y.electSeq++
 	seq, from := y.electSeq, p.log
-	m.s.At(caught+m.s.latency(p.node, y.node)+rtt+m.set.stepUp, platform.HandlerFunc(func(time.Duration) {
+	m.s.timer(caught+m.s.latency(p.node, y.node)+rtt+m.set.stepUp, platform.HandlerFunc(func(time.Duration) {
 		if y.electSeq != seq {
 			return
 		}

@@ -65,16 +65,11 @@ func (l *oplog) ownEntry(j int) oplogEntry {
 
 // packTail packs a full tail into a chunk.
 func (l *oplog) packTail() {
-	t := l.tail
-	l.chunks = append(l.chunks, newPackedChunk(packChunk, 3, func(j, f int) uint64 {
-		switch f {
-		case 0:
-			return t[j].op
-		case 1:
-			return uint64(t[j].at)
-		}
-		return uint64(t[j].applied - t[j].at)
-	}))
+	var ops, ats, lags [packChunk]uint64
+	for j, e := range l.tail {
+		ops[j], ats[j], lags[j] = e.op, uint64(e.at), uint64(e.applied-e.at)
+	}
+	l.chunks = append(l.chunks, newPackedChunk(ops[:], ats[:], lags[:]))
 	l.tail = l.tail[:0]
 }
 

@@ -143,6 +143,7 @@ func (m *mongoModel) newReader(cfg platform.ReadConfig, done platform.ReadComple
 // Read issues read id now: to the member the read preference selects, or
 // into the wait for one.
 func (r *mongoReader) Read(id uint64) {
+	r.m.s.wakeModels()
 	now := r.m.s.now
 	if x := r.selectMember(); x != nil {
 		r.send(id, now, x)
@@ -397,8 +398,9 @@ func (m *mongoModel) noopMajorityAt(x *mongoMember, t time.Duration, n int) time
 
 // advanceReads delivers every read outcome due by t, in time order: reads
 // sent, and reads that waited for a suitable member in vain
-// (server selection timed out: failed).
-func (r *mongoReader) advance(t time.Duration) {
+// (server selection timed out: failed). next is the time of the first
+// outcome left.
+func (r *mongoReader) advance(t time.Duration) (next time.Duration) {
 	for {
 		sent, waited := mongoNever, mongoNever
 		if r.pending.len() > 0 {
@@ -419,7 +421,7 @@ func (r *mongoReader) advance(t time.Duration) {
 			w := r.waiting.pop()
 			r.done.ReadCompleted(w.op, platform.Failed, platform.ReadNothing, "", waited)
 		default:
-			return
+			return min(sent, waited)
 		}
 	}
 }

@@ -59,14 +59,14 @@ func (m *mongoModel) scheduleStepDown() {
 	seq := sd.seq
 	current := func() bool { return m.stepDown == sd && sd.seq == seq }
 	if y, at := m.successor(p, sd.n); y != nil && at <= sd.deadline {
-		m.s.At(at, platform.HandlerFunc(func(time.Duration) {
+		m.s.timer(at, platform.HandlerFunc(func(time.Duration) {
 			if current() {
 				m.completeStepDown()
 			}
 		}))
 		return
 	}
-	m.s.At(sd.deadline, platform.HandlerFunc(func(time.Duration) {
+	m.s.timer(sd.deadline, platform.HandlerFunc(func(time.Duration) {
 		if current() {
 			m.endStepDown(fmt.Errorf("step down %s: no electable secondary caught up within secondaryCatchUpPeriodSecs (%v; ExceededTimeLimit); %s stays primary and takes writes again",
 				m.spec.Name, m.set.stepDownCatchUp, p.name()))

@@ -167,7 +167,7 @@ func (m *mongoModel) scheduleSyncEnd(x *mongoMember) {
 	if x.minValid > x.applied {
 		at = m.appliedAt(x, x.minValid-1)
 	}
-	m.s.At(at, platform.HandlerFunc(func(time.Duration) {
+	m.s.timer(at, platform.HandlerFunc(func(time.Duration) {
 		if x.syncCheck != check || !x.syncing || !x.live {
 			return
 		}

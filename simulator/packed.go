@@ -32,14 +32,15 @@ type packedChunk struct {
 	stride uint16 // bits per record, the sum of the widths
 }
 
-// newPackedChunk packs n records of fields fields; val(j, f) is field f of
-// record j.
-func newPackedChunk(n, fields int, val func(j, f int) uint64) packedChunk {
+// newPackedChunk packs the records whose fields are the columns: field f
+// of record j is cols[f][j]. Every column has the same length, the number
+// of records; there are at most 3.
+func newPackedChunk(cols ...[]uint64) packedChunk {
 	var c packedChunk
-	for f := range fields {
-		lo, hi := val(0, f), val(0, f)
-		for j := 1; j < n; j++ {
-			v := val(j, f)
+	n := len(cols[0])
+	for f, col := range cols {
+		lo, hi := col[0], col[0]
+		for _, v := range col[1:] {
 			lo, hi = min(lo, v), max(hi, v)
 		}
 		c.min[f] = lo
@@ -49,9 +50,9 @@ func newPackedChunk(n, fields int, val func(j, f int) uint64) packedChunk {
 	c.bits = make([]uint64, (n*int(c.stride)+63)/64)
 	off := 0
 	for j := range n {
-		for f := range fields {
+		for f, col := range cols {
 			w := int(c.width[f])
-			putBits(c.bits, off, w, val(j, f)-c.min[f])
+			putBits(c.bits, off, w, col[j]-c.min[f])
 			off += w
 		}
 	}
@@ -112,8 +113,7 @@ func (l *idList) append(id uint64) {
 	}
 	l.tail = append(l.tail, id)
 	if len(l.tail) == packChunk {
-		t := l.tail
-		l.chunks = append(l.chunks, newPackedChunk(packChunk, 1, func(j, _ int) uint64 { return t[j] }))
+		l.chunks = append(l.chunks, newPackedChunk(l.tail))
 		l.tail = l.tail[:0]
 	}
 }

@@ -23,7 +23,13 @@ var _ = Describe("packed per-write state", func() {
 					}
 				}
 			}
-			c := newPackedChunk(packChunk, 3, func(j, f int) uint64 { return vals[j][f] })
+			var cols [3][]uint64
+			for f := range cols {
+				for j := range vals {
+					cols[f] = append(cols[f], vals[j][f])
+				}
+			}
+			c := newPackedChunk(cols[:]...)
 			for j := range vals {
 				for f := range 3 {
 					Expect(c.field(j, f)).To(Equal(vals[j][f]), "spread %d, record %d, field %d", spread, j, f)

@@ -236,8 +236,8 @@ func (m *s3Model) endpoint(region string) *s3Endpoint {
 }
 
 // write is an artifact PUT to the active endpoint, from a client in its
-// region.
-func (m *s3Model) write(op uint64) {
+// region. due is the first of its commit, its answer and its timeout.
+func (m *s3Model) write(op uint64) (due time.Duration) {
 	e := m.active
 	now := m.s.now
 	one := m.s.clientLatency(e.region, e.node)
@@ -264,6 +264,9 @@ func (m *s3Model) write(op uint64) {
 		p.replyAt = m.monotone(p.commitAt + one)
 	}
 	e.puts = append(e.puts, p)
+	// A PUT settled at once has commitAt 0: the commit loop steps past it
+	// at the next advance.
+	return min(p.commitAt, p.replyAt, m.deadline(&p))
 }
 
 func (m *s3Model) monotone(t time.Duration) time.Duration {
@@ -277,12 +280,15 @@ func (m *s3Model) monotone(t time.Duration) time.Duration {
 // deadline is when a PUT with no answer times out on the client.
 func (m *s3Model) deadline(p *s3Put) time.Duration { return p.issued + m.timeout }
 
-func (m *s3Model) advance(t time.Duration) {
+// advance commits, replicates and answers every PUT due by t. next is the
+// first commit, replication or answer left.
+func (m *s3Model) advance(t time.Duration) (next time.Duration) {
+	next = never
 	for _, e := range m.endpoints {
-		m.commit(e, t)
+		next = min(next, m.commit(e, t))
 	}
 	if m.crr {
-		m.replicate(t)
+		next = min(next, m.replicate(t))
 	}
 	for {
 		var best *s3Endpoint
@@ -293,7 +299,7 @@ func (m *s3Model) advance(t time.Duration) {
 			}
 		}
 		if best == nil || bestAt > t {
-			return
+			return min(next, bestAt)
 		}
 		p := &best.puts[bestIndex]
 		if p.replyAt <= m.deadline(p) {
@@ -309,13 +315,14 @@ func (m *s3Model) advance(t time.Duration) {
 	}
 }
 
-// commit stores every PUT of e whose commit time has come.
-func (m *s3Model) commit(e *s3Endpoint, t time.Duration) {
+// commit stores every PUT of e whose commit time has come. next is the
+// next commit's time (never if none waits).
+func (m *s3Model) commit(e *s3Endpoint, t time.Duration) (next time.Duration) {
 	for e.commitAt < len(e.puts) {
 		p := &e.puts[e.commitAt]
 		if !p.committed {
 			if p.commitAt > t {
-				return
+				return p.commitAt
 			}
 			e.objects = append(e.objects, p.op)
 			p.committed = true
@@ -325,6 +332,7 @@ func (m *s3Model) commit(e *s3Endpoint, t time.Duration) {
 		}
 		e.commitAt++
 	}
+	return never
 }
 
 // nextReply finds the oldest PUT of e still owed an answer.
@@ -669,8 +677,9 @@ func (m *s3Model) drawLag() time.Duration {
 }
 
 // replicate lands every replication due by t whose source and destination
-// answer; the others wait for them.
-func (m *s3Model) replicate(t time.Duration) {
+// answer; the others wait for them. next is the next one's due time.
+func (m *s3Model) replicate(t time.Duration) (next time.Duration) {
+	next = never
 	for _, dst := range m.endpoints {
 		for len(dst.crr) > 0 && dst.crr[0].due <= t {
 			it := dst.popCRR()
@@ -687,7 +696,11 @@ func (m *s3Model) replicate(t time.Duration) {
 				dst.replicated = append(dst.replicated, it.op)
 			}
 		}
+		if len(dst.crr) > 0 {
+			next = min(next, dst.crr[0].due)
+		}
 	}
+	return next
 }
 
 // unblock requeues, as due now, the replications that waited for an

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,10 +60,15 @@ type model interface {
 	service() string
 	// start puts the service in its healthy steady state at time 0.
 	start()
-	// write is a client write issued at Sim.now.
-	write(op uint64)
+	// write is a client write issued at Sim.now. It returns a time at or
+	// before the earliest moment the write gives advance something to do
+	// (Sim.now when unsure): until then the model is not advanced for it.
+	write(op uint64) (due time.Duration)
 	// advance delivers, in time order, every completion due at or before t.
-	advance(t time.Duration)
+	// It returns a time at or before the earliest moment it would have
+	// anything to do if nothing else changed (never if nothing is pending):
+	// advance called before then must be a no-op, so the loop skips it.
+	advance(t time.Duration) (next time.Duration)
 	// nodeChanged is called after a node of any service changed state
 	// (models ignore nodes that aren't theirs unless they depend on them).
 	nodeChanged(n *simNode, c nodeChange)
@@ -104,6 +110,16 @@ type Sim struct {
 
 	models    []model
 	byService map[string]model
+	// due[i] is a time at or before which models[i] may next have a
+	// completion to deliver: advanceModels skips a model until then,
+	// which spares the three advances per client write that found nothing
+	// due. Anything that may add to or reorder a model's pending work
+	// lowers it: a write (by what write returns), a model's own timer
+	// firing, a fault, an action or a read (wakeModels). firstDue is at
+	// or before the earliest of them, so most events skip the models at
+	// one comparison.
+	due      []time.Duration
+	firstDue time.Duration
 	// version changes whenever anything may have changed what the models
 	// hold (an event fired, a fault, an action, a write), so that a
 	// read-back's batches can share one presence bitset (presenceBits).
@@ -180,6 +196,7 @@ func New(cfg platform.Config) (*Sim, error) {
 		s.models = append(s.models, m)
 		s.byService[spec.Name] = m
 	}
+	s.due = make([]time.Duration, len(s.models))
 	return s, nil
 }
 
@@ -192,6 +209,7 @@ func (s *Sim) Start(ctx context.Context) error {
 		return nil
 	}
 	s.started = true
+	s.wakeModels()
 	for _, m := range s.models {
 		m.start()
 	}
@@ -210,12 +228,25 @@ func (s *Sim) Close() error { return nil }
 // Now is the virtual scenario time.
 func (s *Sim) Now() time.Duration { return s.now }
 
-// At schedules h at virtual time t (now, if t is past).
+// At schedules h at virtual time t (now, if t is past). It is the driver's
+// way in: a driver's handler reaches the models only through the platform's
+// methods, and each of those wakes the models it may change (a write its
+// model, the others every model), so firing it wakes none by itself.
 func (s *Sim) At(t time.Duration, h platform.Handler) {
 	if t < s.now {
 		t = s.now
 	}
-	s.queue.push(t, h)
+	s.queue.push(t, h, false)
+}
+
+// timer schedules a model's own handler at virtual time t (now, if t is
+// past). Such a handler may change what any model has pending (an election,
+// a snapshot stored in a bucket), so every model is woken after it fired.
+func (s *Sim) timer(t time.Duration, h platform.Handler) {
+	if t < s.now {
+		t = s.now
+	}
+	s.queue.push(t, h, true)
 }
 
 // MaxEventsAtOneInstant bounds the events the loop fires at one virtual
@@ -257,6 +288,9 @@ func (s *Sim) Run(ctx context.Context, until time.Duration) error {
 		s.now = ev.at
 		s.version++
 		ev.h.Fire(s.now)
+		if ev.wakes {
+			s.wakeModels()
+		}
 		if len(s.watches) > 0 {
 			s.checkWatches()
 		}
@@ -288,19 +322,19 @@ func (s *Sim) Continue(t time.Duration, h platform.Handler) bool {
 		return false
 	}
 	if top, ok := s.queue.peek(); ok && top <= t {
-		s.queue.push(t, h)
+		s.queue.push(t, h, false)
 		return false
 	}
 	if (s.steps+1)&ctxCheckEvery == 0 {
 		// Run's next step is one that looks at the context.
-		s.queue.push(t, h)
+		s.queue.push(t, h, false)
 		return false
 	}
 	s.steps++
 	seq := s.queue.reserve()
 	s.advanceModels(t)
 	if top, ok := s.queue.peek(); ok && top < t {
-		s.queue.pushSeq(t, seq, h)
+		s.queue.pushSeq(t, seq, h, false)
 		return false
 	}
 	s.atInstant = 1
@@ -320,10 +354,43 @@ func (s *Sim) Yield() {
 	}
 }
 
+// advanceModels advances each model that may have something due by t.
+// A model's due time is set to never while it advances, so that anything
+// its completions set off (a driver acting at once) still lowers it.
 func (s *Sim) advanceModels(t time.Duration) {
-	for _, m := range s.models {
-		m.advance(t)
+	if t < s.firstDue {
+		return
 	}
+	for i, m := range s.models {
+		if t < s.due[i] {
+			continue
+		}
+		s.due[i] = never
+		s.lowerDue(i, m.advance(t))
+	}
+	s.firstDue = slices.Min(s.due)
+}
+
+// lowerDue records that model i may have something to do at t.
+func (s *Sim) lowerDue(i int, t time.Duration) {
+	s.due[i] = min(s.due[i], t)
+	s.firstDue = min(s.firstDue, t)
+}
+
+// wakeModels makes every model be advanced before the next event: something
+// outside a single write changed (a fault, an action, a model's own timer),
+// which may have added to or reordered any model's pending work.
+func (s *Sim) wakeModels() {
+	clear(s.due)
+	s.firstDue = 0
+}
+
+// changed records that anything may have changed what the models hold or
+// have pending: the read-back's presence bitsets are rebuilt, and every
+// model is woken.
+func (s *Sim) changed() {
+	s.version++
+	s.wakeModels()
 }
 
 // Client returns the workload client of a service: the model itself.
@@ -332,7 +399,7 @@ func (s *Sim) Client(service string) (platform.Client, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", platform.ErrUnknownService, service)
 	}
-	return simClient{s: s, m: m}, nil
+	return simClient{s: s, m: m, index: slices.Index(s.models, m)}, nil
 }
 
 // Reader makes the reader of a read workload: mongo services only.
@@ -345,20 +412,24 @@ func (s *Sim) Reader(cfg platform.ReadConfig, done platform.ReadCompletions) (pl
 	if !ok {
 		return nil, fmt.Errorf("%w: %q cannot be read (read workloads are for mongo services)", platform.ErrUnknownService, cfg.Service)
 	}
+	s.wakeModels()
 	return mongo.newReader(cfg, done)
 }
 
 type simClient struct {
 	s *Sim
 	m model
+	// index is m's position in s.models (and s.due).
+	index int
 }
 
 func (c simClient) Write(op uint64) {
 	c.s.version++
-	c.m.write(op)
+	c.s.lowerDue(c.index, c.m.write(op))
 }
 
 func (c simClient) ReadBack(ctx context.Context, ids []uint64, present []bool) error {
+	c.s.lowerDue(c.index, 0) // a read-back changes nothing; woken only to be safe
 	if err := c.m.readBack(ids, present); err != nil {
 		return err
 	}
@@ -378,7 +449,7 @@ func (s *Sim) Role(role string) ([]string, error) {
 // StartAction hands a runbook action to the model of its service: the
 // "service" param, else the topology's service of the action's kind.
 func (s *Sim) StartAction(ctx context.Context, a platform.Action, done platform.ActionDone) error {
-	s.version++
+	s.changed()
 	service := a.Params["service"]
 	if service == "" {
 		kind := map[string]string{"mongo": platform.KindMongo, "logs": platform.KindElastic, "artifacts": platform.KindS3, "roles": platform.KindS3}[strings.Split(a.Action, ".")[0]]
@@ -397,8 +468,8 @@ func (s *Sim) StartAction(ctx context.Context, a platform.Action, done platform.
 
 // --- helpers for models ---
 
-// at schedules h at now+d.
-func (s *Sim) after(d time.Duration, h platform.Handler) { s.At(s.now+d, h) }
+// after schedules a model's own handler h at now+d (timer).
+func (s *Sim) after(d time.Duration, h platform.Handler) { s.timer(s.now+d, h) }
 
 // emit reports a platform event at the current time.
 func (s *Sim) emit(service, what, node, detail string) {
@@ -567,7 +638,7 @@ func (s *Sim) clientLatency(region string, n *simNode) time.Duration {
 type simFaults struct{ s *Sim }
 
 func (s *Sim) setState(ctx context.Context, name string, want nodeState, c nodeChange) error {
-	s.version++
+	s.changed()
 	n, err := s.node(name)
 	if err != nil {
 		return err
@@ -622,7 +693,7 @@ func (f simFaults) Heal(ctx context.Context, a, b []string) error {
 }
 
 func (s *Sim) cut(ctx context.Context, a, b []string, delta int) error {
-	s.version++
+	s.changed()
 	var as, bs []*simNode
 	for _, name := range a {
 		n, err := s.node(name)
@@ -656,7 +727,7 @@ func (s *Sim) cut(ctx context.Context, a, b []string, delta int) error {
 
 // AddLatency adds extra one-way latency to every link of a node.
 func (f simFaults) AddLatency(ctx context.Context, node string, extra time.Duration) error {
-	f.s.version++
+	f.s.changed()
 	n, err := f.s.node(node)
 	if err != nil {
 		return err

@@ -32,6 +32,7 @@ type simWatch struct {
 
 // WatchDone arms a watch for state; see platform.StepWatcher.
 func (s *Sim) WatchDone(state platform.DoneState, done func(at time.Duration, seen string)) (func(), error) {
+	s.wakeModels() // a watch changes nothing pending; woken only to be safe
 	w := &simWatch{done: done}
 	service, err := s.serviceFor(state)
 	if err != nil {
@@ -136,7 +137,7 @@ func (s *Sim) acked(service, region string, at time.Duration) {
 
 func (s *Sim) deliver(w *simWatch, at time.Duration, seen string) {
 	w.over = true
-	s.At(s.now, platform.HandlerFunc(func(time.Duration) { w.done(at, seen) }))
+	s.timer(s.now, platform.HandlerFunc(func(time.Duration) { w.done(at, seen) }))
 }
 
 // watch makes the predicate of a mongo done state.
