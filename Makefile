@@ -26,10 +26,10 @@ vet:
 test: vet
 	TESTCONTAINERS_RYUK_DISABLED=true $(GO) test -count=1 -timeout 20m $(PKGS)
 
-# Throughput of the simulator and the report builder; compare runs with
-# benchstat (go run golang.org/x/perf/cmd/benchstat old.txt new.txt).
+# Throughput of whole scenarios, the simulator and the report builder;
+# compare runs with benchstat (go run golang.org/x/perf/cmd/benchstat old.txt new.txt).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./simulator/ ./reports/ | tee bench.txt
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./runner/ ./simulator/ ./reports/ | tee bench.txt
 
 # The live suite, on a machine with the real images (docker pull them first;
 # see .github/workflows/live.yml). Each scenario takes its duration in wall time.
