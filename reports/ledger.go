@@ -277,11 +277,10 @@ func (l *Ledger) AppendIDs(dst []uint64, service uint16, from uint64) ([]uint64,
 		first := id &^ (chunkOps - 1)
 		end := min(first+chunkOps, l.n)
 		if c.open != nil {
-			for ; id < end && len(dst) < cap(dst); id++ {
-				if c.open[id-first].Service == service {
-					dst = append(dst, id)
-				}
-			}
+			// As many writes as dst has room for, so that it can take them all.
+			until := min(end, id+uint64(cap(dst)-len(dst)))
+			dst = appendOpenIDs(dst, c.open[id-first:until-first], service, id)
+			id = until
 			continue
 		}
 		meta := uint8(service) << 2
@@ -297,6 +296,19 @@ func (l *Ledger) AppendIDs(dst []uint64, service uint16, from uint64) ([]uint64,
 		}
 	}
 	return dst, id
+}
+
+// appendOpenIDs appends the ids of service's writes among ops, the
+// records of the writes from id first on, given room in dst for all of
+// them; like appendNarrowIDs, without a branch per write.
+func appendOpenIDs(dst []uint64, ops []Op, service uint16, first uint64) []uint64 {
+	room := dst[len(dst) : len(dst)+len(ops)]
+	n := 0
+	for i := range ops {
+		room[n] = first + uint64(i)
+		n += oneIf(ops[i].Service == service)
+	}
+	return dst[:len(dst)+n]
 }
 
 // appendNarrowIDs appends the ids of the writes of a whole narrow packed
