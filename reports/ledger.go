@@ -5,6 +5,7 @@ import (
 	"iter"
 	"math/bits"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/chaosdrill/chaosdrill/platform"
@@ -34,7 +35,7 @@ type Op struct {
 // previous write's invocation and the latency, in nanoseconds), about 8
 // bytes a write instead of 24, plus one bit for Present. A run's memory
 // then grows by what the checker needs, not by a record per write, while a
-// run of up to about a million writes (a sweep's seed) never pays for
+// run of up to about two million writes (a sweep's seed) never pays for
 // packing and unpacking.
 type Ledger struct {
 	Services []string
@@ -58,12 +59,13 @@ type Ledger struct {
 }
 
 // UnpackedChunks is how many chunks of completed writes the ledger keeps
-// as full records before it packs the oldest: 256 chunks, 1,048,576
-// writes, 24 MiB. Packing and reading a packed write back cost about 50 ns
-// (BenchmarkBuild, BenchmarkScenario); a sweep's seed of up to a million
-// writes is spared them, and a long run's memory still grows by about 8
-// bytes a write beyond these 24 MiB.
-const UnpackedChunks = 256
+// as full records before it packs the oldest: 512 chunks, 2,097,152
+// writes, 48 MiB. Packing and reading a packed write back cost about 50 ns
+// (BenchmarkBuild, BenchmarkScenario); a sweep's seed of up to two million
+// writes (east-region-outage's 40 minutes issue 1.7 million) is spared
+// them, and a long run's memory still grows by about 8 bytes a write
+// beyond these 48 MiB.
+const UnpackedChunks = 512
 
 // ReadOp is one client read as the history records it: when it was issued,
 // what came of it and, when it succeeded, its value (the op id of the
@@ -140,7 +142,7 @@ func (l *Ledger) Invoke(service uint16, at time.Duration) uint64 {
 		c := &opChunk{open: l.spare}
 		l.spare = nil
 		if c.open == nil {
-			c.open = new([chunkOps]Op)
+			c.open = releasedRecords.Get().(*[chunkOps]Op)
 		}
 		l.chunks = append(l.chunks, c)
 		l.present = append(l.present, make([]uint64, chunkOps/64)...)
@@ -154,6 +156,29 @@ func (l *Ledger) Invoke(service uint16, at time.Duration) uint64 {
 	}
 	l.issued[service]++
 	return id
+}
+
+// releasedRecords holds the record arrays of released ledgers (their
+// contents stale: a ledger reads a slot only once Invoke has written it)
+// for new chunks: a sweep runs seed after seed, and a fresh array costs
+// the first touch of its pages, which was a tenth of a seed of
+// east-region-outage.
+var releasedRecords = sync.Pool{New: func() any { return new([chunkOps]Op) }}
+
+// Release empties the ledger and hands its records over for the next
+// ledger's writes. Call it when nothing will read the ledger again (the
+// runner does once the report is built); it stays usable, as an empty
+// ledger.
+func (l *Ledger) Release() {
+	for _, c := range l.chunks {
+		if c.open != nil {
+			releasedRecords.Put(c.open)
+		}
+	}
+	if l.spare != nil {
+		releasedRecords.Put(l.spare)
+	}
+	*l = Ledger{}
 }
 
 // Complete records a write's outcome. A second completion of the same op is

@@ -247,7 +247,11 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 	if h, ok := p.(platform.RoleHistory); ok {
 		run.VersionSkews, run.Upgrades = h.VersionSkews(), h.Upgrades()
 	}
-	return reports.BuildContext(ctx, run)
+	rep, err = reports.BuildContext(ctx, run)
+	// The report keeps no write records: the next run (a sweep's next
+	// seed) can have them.
+	r.ledger.Release()
+	return rep, err
 }
 
 // sampled lists every value the run drew: the runner's, and the
