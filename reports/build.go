@@ -247,19 +247,20 @@ func (r *Report) MarkError(phase string, err error) {
 // countOutcomes is the one pass over the ledger: counts, latency, lost
 // writes, the timeline and the outage windows.
 func countOutcomes(ctx context.Context, ledger *Ledger, tallies []*serviceTally) error {
-	for first, ops := range ledger.Chunks() {
+	return ledger.eachChunk(func(first uint64, ops []Op, present []uint64) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		for i := range ops {
-			countOutcome(first+uint64(i), &ops[i], tallies)
+			countOutcome(first+uint64(i), &ops[i], present[i/64]&(1<<(i%64)) != 0, tallies)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
-// countOutcome counts write id, op, in its service's tally.
-func countOutcome(id uint64, op *Op, tallies []*serviceTally) {
+// countOutcome counts write id, op, in its service's tally; present is
+// what the read-back found of it (op.Present is not read).
+func countOutcome(id uint64, op *Op, present bool, tallies []*serviceTally) {
 	t := tallies[op.Service]
 	s := t.report
 	bucket := t.timelineBucket(op.Invoked)
@@ -270,7 +271,7 @@ func countOutcome(id uint64, op *Op, tallies []*serviceTally) {
 		t.latencyMax = max(t.latencyMax, latency)
 		// Clamped into the histogram's range, so recording cannot fail.
 		_ = t.latency.RecordValue(min(max(int64(latency/time.Microsecond), 0), latencyHighestMicros))
-		if op.Present || !t.verified {
+		if present || !t.verified {
 			s.Timeline.Acked[bucket]++
 			t.outages.served(op.Completed)
 			return
@@ -303,7 +304,7 @@ func countOutcome(id uint64, op *Op, tallies []*serviceTally) {
 	}
 	s.Unknown++
 	s.Timeline.Unknown[bucket]++
-	if op.Present && t.verified {
+	if present && t.verified {
 		s.UnknownPresent++
 	}
 	t.outages.unserved(op.Invoked, 0, 1, 0)

@@ -422,6 +422,36 @@ func (l *Ledger) Chunks() iter.Seq2[uint64, []Op] {
 	}
 }
 
+// eachChunk calls fn with the writes in id order a chunk at a time, as
+// Chunks yields them but without copying an open chunk's records: the id
+// of the first, the records (an open chunk's own, which fn must not
+// change, or a packed one's decoded into a buffer the next call reuses),
+// Present left false, and the presence bits from the first on (write
+// first+i is present when bit i%64 of present[i/64] is set). It stops at
+// fn's first error and returns it. The report's pass reads 1.7M writes of
+// a seed this way.
+func (l *Ledger) eachChunk(fn func(first uint64, ops []Op, present []uint64) error) error {
+	var buf []Op
+	for ci, c := range l.chunks {
+		first := uint64(ci) << chunkShift
+		n := min(l.n-first, chunkOps)
+		var ops []Op
+		if c.open != nil {
+			ops = c.open[:n:n]
+		} else {
+			if buf == nil {
+				buf = make([]Op, chunkOps)
+			}
+			ops = buf[:n]
+			c.decode(ops)
+		}
+		if err := fn(first, ops, l.present[first/64:]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Last is the invocation time of the newest write; false when there is
 // none.
 func (l *Ledger) Last() (time.Duration, bool) {
