@@ -89,8 +89,11 @@ const (
 // opChunk is chunkOps consecutive writes: open (full records, some
 // pending) or packed (meta and times, all completed).
 type opChunk struct {
-	open    *[chunkOps]Op
-	pending int
+	open *[chunkOps]Op
+	// services holds open[i].Service again, while open: a read-back scans
+	// each service's ids out of 8 KiB a chunk instead of 96.
+	services *[chunkOps]uint16
+	pending  int
 	// Packed form: write i's service<<2 | outcome is meta[i], or its
 	// low/high nibble meta[i/2] when narrow (every service below 4: the
 	// common topology, half a byte a write). times holds, per write,
@@ -144,11 +147,13 @@ func (l *Ledger) Invoke(service uint16, at time.Duration) uint64 {
 		if c.open == nil {
 			c.open = releasedRecords.Get().(*[chunkOps]Op)
 		}
+		c.services = releasedServices.Get().(*[chunkOps]uint16)
 		l.chunks = append(l.chunks, c)
 		l.present = append(l.present, make([]uint64, chunkOps/64)...)
 	}
 	c := l.chunks[id>>chunkShift]
 	c.open[slot] = Op{Service: service, Invoked: at}
+	c.services[slot] = service
 	c.pending++
 	l.n++
 	for int(service) >= len(l.issued) {
@@ -163,7 +168,10 @@ func (l *Ledger) Invoke(service uint16, at time.Duration) uint64 {
 // for new chunks: a sweep runs seed after seed, and a fresh array costs
 // the first touch of its pages, which was a tenth of a seed of
 // east-region-outage.
-var releasedRecords = sync.Pool{New: func() any { return new([chunkOps]Op) }}
+var (
+	releasedRecords  = sync.Pool{New: func() any { return new([chunkOps]Op) }}
+	releasedServices = sync.Pool{New: func() any { return new([chunkOps]uint16) }}
+)
 
 // Release empties the ledger and hands its records over for the next
 // ledger's writes. Call it when nothing will read the ledger again (the
@@ -173,6 +181,7 @@ func (l *Ledger) Release() {
 	for _, c := range l.chunks {
 		if c.open != nil {
 			releasedRecords.Put(c.open)
+			releasedServices.Put(c.services)
 		}
 	}
 	if l.spare != nil {
@@ -256,6 +265,8 @@ func (l *Ledger) pack(c *opChunk) {
 	c.times = slices.Clone(buf)
 	l.scratch = buf
 	l.spare, c.open = c.open, nil
+	releasedServices.Put(c.services)
+	c.services = nil
 }
 
 // maxPackedTimes is the most bytes a chunk's times can take: two 10-byte
@@ -304,7 +315,7 @@ func (l *Ledger) AppendIDs(dst []uint64, service uint16, from uint64) ([]uint64,
 		if c.open != nil {
 			// As many writes as dst has room for, so that it can take them all.
 			until := min(end, id+uint64(cap(dst)-len(dst)))
-			dst = appendOpenIDs(dst, c.open[id-first:until-first], service, id)
+			dst = appendOpenIDs(dst, c.services[id-first:until-first], service, id)
 			id = until
 			continue
 		}
@@ -323,15 +334,15 @@ func (l *Ledger) AppendIDs(dst []uint64, service uint16, from uint64) ([]uint64,
 	return dst, id
 }
 
-// appendOpenIDs appends the ids of service's writes among ops, the
-// records of the writes from id first on, given room in dst for all of
-// them; like appendNarrowIDs, without a branch per write.
-func appendOpenIDs(dst []uint64, ops []Op, service uint16, first uint64) []uint64 {
-	room := dst[len(dst) : len(dst)+len(ops)]
+// appendOpenIDs appends the ids of service's writes among those from id
+// first on, given their services and room in dst for all of them; like
+// appendNarrowIDs, without a branch per write.
+func appendOpenIDs(dst []uint64, services []uint16, service uint16, first uint64) []uint64 {
+	room := dst[len(dst) : len(dst)+len(services)]
 	n := 0
-	for i := range ops {
+	for i, s := range services {
 		room[n] = first + uint64(i)
-		n += oneIf(ops[i].Service == service)
+		n += oneIf(s == service)
 	}
 	return dst[:len(dst)+n]
 }
