@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -36,8 +37,14 @@ type latencyCounts []int64
 const latencySubBuckets = 11
 
 func newLatencyCounts() latencyCounts {
-	return make(latencyCounts, len(hdrhistogram.New(latencyLowestMicros, latencyHighestMicros, latencySignificant).Export().Counts))
+	return make(latencyCounts, latencyCountsLen())
 }
+
+// latencyCountsLen is the length of the histogram's counts, asked of it
+// once.
+var latencyCountsLen = sync.OnceValue(func() int {
+	return len(hdrhistogram.New(latencyLowestMicros, latencyHighestMicros, latencySignificant).Export().Counts)
+})
 
 // record counts a latency of micros (0 <= micros <= latencyHighestMicros)
 // where the histogram's RecordValue would (countsIndexFor, for a lowest

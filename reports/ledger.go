@@ -163,11 +163,11 @@ func (l *Ledger) Invoke(service uint16, at time.Duration) uint64 {
 	return id
 }
 
-// releasedRecords holds the record arrays of released ledgers (their
-// contents stale: a ledger reads a slot only once Invoke has written it)
-// for new chunks: a sweep runs seed after seed, and a fresh array costs
-// the first touch of its pages, which was a tenth of a seed of
-// east-region-outage.
+// releasedRecords and releasedServices hold the record and service arrays
+// of released ledgers for new chunks, their contents stale (a ledger reads
+// a slot only once Invoke has written it): a sweep runs seed after seed,
+// and the first touch of fresh arrays' pages was about a tenth of an
+// east-region-outage profile.
 var (
 	releasedRecords  = sync.Pool{New: func() any { return new([chunkOps]Op) }}
 	releasedServices = sync.Pool{New: func() any { return new([chunkOps]uint16) }}
