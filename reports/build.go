@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"math"
+	"math/bits"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -21,6 +23,49 @@ const (
 	latencyHighestMicros = int64(time.Hour / time.Microsecond)
 	latencySignificant   = 3
 )
+
+// latencyCounts counts write latencies, in microseconds within the
+// histogram's bounds, into the layout of an hdrhistogram's counts for
+// those bounds, and hands them over as a Histogram once the pass is done:
+// recording into the Histogram a write at a time (two calls, a range
+// check and a total) was a third of the report's pass over a long
+// history (BenchmarkBuild).
+type latencyCounts []int64
+
+// latencySubBuckets is log2 of the histogram's sub-buckets per bucket:
+// 3 significant digits need single-unit resolution up to 2,000, so 2,048.
+const latencySubBuckets = 11
+
+func newLatencyCounts() latencyCounts {
+	return make(latencyCounts, latencyCountsLen())
+}
+
+// latencyCountsLen is the length of the histogram's counts, asked of it
+// once.
+var latencyCountsLen = sync.OnceValue(func() int {
+	return len(hdrhistogram.New(latencyLowestMicros, latencyHighestMicros, latencySignificant).Export().Counts)
+})
+
+// record counts a latency of micros (0 <= micros <= latencyHighestMicros)
+// where the histogram's RecordValue would (countsIndexFor, for a lowest
+// value of 1): its bucket is how many bits micros has beyond the
+// sub-buckets', and its slot in the bucket its top bits, of which the
+// upper half of the sub-buckets holds all but bucket 0's.
+func (c latencyCounts) record(micros int64) {
+	const half = 1 << (latencySubBuckets - 1)
+	bucket := bits.Len64(uint64(micros)|(1<<latencySubBuckets-1)) - latencySubBuckets
+	c[(bucket+1)*half+int(micros>>bucket)-half]++
+}
+
+// histogram is a Histogram of the latencies counted, which takes c over.
+func (c latencyCounts) histogram() *hdrhistogram.Histogram {
+	return hdrhistogram.Import(&hdrhistogram.Snapshot{
+		LowestTrackableValue:  latencyLowestMicros,
+		HighestTrackableValue: latencyHighestMicros,
+		SignificantFigures:    latencySignificant,
+		Counts:                c,
+	})
+}
 
 // A service timeline is cut into at most timelineBuckets buckets, of the
 // smallest of timelineWidths that keeps within that and holds on average at
@@ -54,7 +99,7 @@ type serviceTally struct {
 	hasLost    bool
 	oldestLost time.Duration
 	newestLost time.Duration
-	latency    *hdrhistogram.Histogram
+	latency    latencyCounts
 	latencyMax time.Duration
 
 	timelineWidth time.Duration
@@ -150,7 +195,7 @@ func BuildContext(ctx context.Context, run *Run) (*Report, error) {
 				MembersCaughtUp: map[string]float64{},
 				ReadBack:        ReadBackComplete,
 			},
-			latency:  hdrhistogram.New(latencyLowestMicros, latencyHighestMicros, latencySignificant),
+			latency:  newLatencyCounts(),
 			verified: true,
 		}
 		if reason, failed := run.ReadBackErrors[name]; failed {
@@ -247,19 +292,20 @@ func (r *Report) MarkError(phase string, err error) {
 // countOutcomes is the one pass over the ledger: counts, latency, lost
 // writes, the timeline and the outage windows.
 func countOutcomes(ctx context.Context, ledger *Ledger, tallies []*serviceTally) error {
-	for first, ops := range ledger.Chunks() {
+	return ledger.eachChunk(func(first uint64, ops []Op, present []uint64) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		for i := range ops {
-			countOutcome(first+uint64(i), &ops[i], tallies)
+			countOutcome(first+uint64(i), &ops[i], present[i/64]&(1<<(i%64)) != 0, tallies)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
-// countOutcome counts write id, op, in its service's tally.
-func countOutcome(id uint64, op *Op, tallies []*serviceTally) {
+// countOutcome counts write id, op, in its service's tally; present is
+// what the read-back found of it (op.Present is not read).
+func countOutcome(id uint64, op *Op, present bool, tallies []*serviceTally) {
 	t := tallies[op.Service]
 	s := t.report
 	bucket := t.timelineBucket(op.Invoked)
@@ -269,8 +315,8 @@ func countOutcome(id uint64, op *Op, tallies []*serviceTally) {
 		latency := op.Completed - op.Invoked
 		t.latencyMax = max(t.latencyMax, latency)
 		// Clamped into the histogram's range, so recording cannot fail.
-		_ = t.latency.RecordValue(min(max(int64(latency/time.Microsecond), 0), latencyHighestMicros))
-		if op.Present || !t.verified {
+		t.latency.record(min(max(int64(latency/time.Microsecond), 0), latencyHighestMicros))
+		if present || !t.verified {
 			s.Timeline.Acked[bucket]++
 			t.outages.served(op.Completed)
 			return
@@ -303,7 +349,7 @@ func countOutcome(id uint64, op *Op, tallies []*serviceTally) {
 	}
 	s.Unknown++
 	s.Timeline.Unknown[bucket]++
-	if op.Present && t.verified {
+	if present && t.verified {
 		s.UnknownPresent++
 	}
 	t.outages.unserved(op.Invoked, 0, 1, 0)
@@ -321,8 +367,9 @@ func (t *serviceTally) finish(events []platform.Event, steps []StepRecord, runEn
 		// The histogram answers with the top of a value's bucket; no
 		// percentile can exceed the exact maximum.
 		maxMicros := int64(t.latencyMax.Round(time.Microsecond) / time.Microsecond)
+		histogram := t.latency.histogram()
 		percentile := func(q float64) float64 {
-			return microsToMilliseconds(min(t.latency.ValueAtQuantile(q), maxMicros))
+			return microsToMilliseconds(min(histogram.ValueAtQuantile(q), maxMicros))
 		}
 		s.WriteLatency = Latency{P50: percentile(50), P90: percentile(90), P99: percentile(99), Max: milliseconds(t.latencyMax)}
 	}

@@ -4,7 +4,10 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // uvarint and varint must read exactly what binary.Uvarint and
@@ -30,6 +33,33 @@ func TestVarintDecodersAgreeWithEncodingBinary(t *testing.T) {
 			if gotSigned != wantSigned || n != wantN {
 				t.Fatalf("varint(% x) = %d, %d; binary.Varint: %d, %d", buf, gotSigned, n, wantSigned, wantN)
 			}
+		}
+	}
+}
+
+// latencyCounts must count each latency where hdrhistogram's RecordValue
+// does, so that the report's percentiles stay what the histogram gives.
+func TestLatencyCountsAgreeWithHdrHistogram(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	values := []int64{0, 1, 2, 1023, 1024, 2047, 2048, 2049, 4095, 4096, 1 << 20, latencyHighestMicros - 1, latencyHighestMicros}
+	for range 100000 {
+		values = append(values, rng.Int64N(latencyHighestMicros+1)>>rng.IntN(32))
+	}
+	want := hdrhistogram.New(latencyLowestMicros, latencyHighestMicros, latencySignificant)
+	got := newLatencyCounts()
+	for _, v := range values {
+		if err := want.RecordValue(v); err != nil {
+			t.Fatalf("record %d: %v", v, err)
+		}
+		got.record(v)
+	}
+	if !slices.Equal(got, want.Export().Counts) {
+		t.Fatal("counts differ from the histogram's")
+	}
+	h := got.histogram()
+	for _, q := range []float64{0, 50, 90, 99, 99.9, 100} {
+		if h.ValueAtQuantile(q) != want.ValueAtQuantile(q) {
+			t.Errorf("p%v: %d, the histogram's %d", q, h.ValueAtQuantile(q), want.ValueAtQuantile(q))
 		}
 	}
 }

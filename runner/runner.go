@@ -247,7 +247,11 @@ func Run(ctx context.Context, sc *scenarios.Scenario, build Builder, opts Option
 	if h, ok := p.(platform.RoleHistory); ok {
 		run.VersionSkews, run.Upgrades = h.VersionSkews(), h.Upgrades()
 	}
-	return reports.BuildContext(ctx, run)
+	rep, err = reports.BuildContext(ctx, run)
+	// The report keeps no write records: the next run (a sweep's next
+	// seed) can have them.
+	r.ledger.Release()
+	return rep, err
 }
 
 // sampled lists every value the run drew: the runner's, and the
@@ -732,10 +736,12 @@ func (r *Runner) readBack(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// readBackBatch is how many writes one ReadBack call asks about, so that
-// the read-back's memory stays bounded (9 bytes a write asked) however
+// readBackBatch is how many writes one ReadBack call asks about: 32,768
+// (288 KiB of ids and answers), so that the batch stays in the cache
+// between the ledger filling it, the client answering and the ledger
+// taking the answers, and the read-back's memory stays bounded however
 // long the run.
-const readBackBatch = 1 << 22
+const readBackBatch = 1 << 15
 
 // readBackService asks a service about its writes, readBackBatch at a time,
 // in id order, using ids and present as scratch.
