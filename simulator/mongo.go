@@ -227,10 +227,10 @@ type mongoModel struct {
 	clientRegion  string
 	clientPrimary *mongoMember
 	clientLat     time.Duration
-	// jitterMax and jitter vary each write's trip to the primary
-	// (net.jitter_max), so latencies have a spread and seeds differ.
+	// jitter varies each write's trip to the primary (net.jitter_max,
+	// jitterMax), so latencies have a spread and seeds differ.
 	jitterMax      time.Duration
-	jitter         *rand.Rand
+	jitter         *jitter
 	selectingSince time.Duration
 	clientPhase    time.Duration
 	discoverSeq    int
@@ -286,7 +286,7 @@ func newMongoModel(s *Sim, spec *platform.ServiceSpec) (model, error) {
 	m.concern = concern
 	m.clientPhase = time.Duration(s.rand("mongo/client/" + spec.Name).Int64N(int64(m.set.clientHeartbeat) + 1))
 	m.jitterMax = s.params.duration("net.jitter_max")
-	m.jitter = s.rand("mongo/jitter/" + spec.Name)
+	m.jitter = s.newJitter("mongo/jitter/" + spec.Name)
 	m.configVersion = 1
 	m.oplogEntries = max(1, int(int64(m.set.oplogSizeMB)<<20/int64(m.set.oplogEntryBytes)))
 	m.sampleLag = m.sampleCatchUp
@@ -442,10 +442,7 @@ func (m *mongoModel) send(op uint64, invoke, now time.Duration) (due time.Durati
 		return now
 	default:
 		w.log = x.log
-		arrive := now + m.clientLat
-		if m.jitterMax > 0 {
-			arrive += time.Duration(m.jitter.Int64N(int64(m.jitterMax)))
-		}
+		arrive := now + m.clientLat + m.jitter.draw()
 		w.idx = x.log.appendEntry(op, arrive, m.set.applyOverhead, m.set.applyPerOp)
 		m.plan(&w)
 	}
