@@ -19,14 +19,28 @@ const mongoNever = time.Duration(math.MaxInt64)
 // mongoMember is one replica-set member: its configuration, what data it
 // holds (a prefix of an oplog branch) and, while it replicates from a
 // primary, the parameters that say when it applies each new entry.
+//
+// The fields a write-concern check reads of every member for every write
+// (knownAt) come first, so that they share a line or two of cache rather
+// than four: the check is a sizeable part of a w: majority write's cost,
+// and much of it was cache misses.
 type mongoMember struct {
-	node     *simNode
-	priority float64
-	votes    int
-	hidden   bool
-	tags     map[string]string
-	tagValue []int // per write-mode constraint: index of this member's tag value, -1 if untagged
+	node  *simNode
+	votes int
 
+	// Replication from the primary owning log, valid while live: entry i
+	// (i >= epochIdx) is applied at max(applied_i + lat, epochAt + lat +
+	// overhead + (i-epochIdx+1)*perOp), the second term being the catch-up
+	// of a backlog that arrived at once when the stream (re)started.
+	log      *oplog
+	lat      time.Duration
+	epochAt  time.Duration
+	epochIdx int
+	// What the primary owning ackLog knows this member has applied.
+	ackLog *oplog
+	ackIdx int
+
+	live     bool
 	arbiter  bool // votes, holds no data, never primary
 	inConfig bool // false once a forced reconfig removed it
 	// syncing is initial sync in progress (STARTUP2): it acknowledges no
@@ -56,22 +70,13 @@ type mongoMember struct {
 	// to catch up: still PRIMARY, but it refuses writes.
 	steppingDown bool
 
-	log     *oplog
-	applied int // entries of log applied, as of the last materialize
+	priority float64
+	hidden   bool
+	tags     map[string]string
+	tagValue []int // per write-mode constraint: index of this member's tag value, -1 if untagged
 
-	// Replication from the primary owning log, valid while live: entry i
-	// (i >= epochIdx) is applied at max(applied_i + lat, epochAt + lat +
-	// overhead + (i-epochIdx+1)*perOp), the second term being the catch-up
-	// of a backlog that arrived at once when the stream (re)started.
-	live      bool
-	lat       time.Duration
-	epochAt   time.Duration
-	epochIdx  int
+	applied   int           // entries of log applied, as of the last materialize
 	lastHeard time.Duration // last news from a primary (heartbeat or oplog batch)
-
-	// What the primary owning ackLog knows this member has applied.
-	ackLog *oplog
-	ackIdx int
 
 	hbPhase       time.Duration
 	timerSeq      int
@@ -144,10 +149,11 @@ func (q *mongoQueue[T]) push(v T) {
 func (q *mongoQueue[T]) front() *T { return &q.buf[q.head] }
 func (q *mongoQueue[T]) back() *T  { return &q.buf[(q.head+q.n-1)&(len(q.buf)-1)] }
 
+// pop takes the oldest value out. Its slot keeps a stale copy until a push
+// reuses it (clearing it cost a write barrier per write during GC): what it
+// may point to, an oplog branch, lives on for that while at most.
 func (q *mongoQueue[T]) pop() T {
 	v := q.buf[q.head]
-	var zero T
-	q.buf[q.head] = zero
 	q.head = (q.head + 1) & (len(q.buf) - 1)
 	q.n--
 	return v
@@ -566,6 +572,7 @@ func (m *mongoModel) concernTime(l *oplog, i int) time.Duration {
 	if c.kind == concernCount && c.n == 1 {
 		return l.entry(i).at
 	}
+	e := entryRef{l: l, i: i}
 	if c.kind == concernMode {
 		var worst time.Duration
 		for ci := range c.constraints {
@@ -578,7 +585,7 @@ func (m *mongoModel) concernTime(l *oplog, i int) time.Duration {
 				if !x.inConfig || x.syncing || x.arbiter || x.tagValue[ci] < 0 {
 					continue
 				}
-				if t := m.knownAt(x, l, i); t < vals[x.tagValue[ci]] {
+				if t := m.knownAt(x, &e); t < vals[x.tagValue[ci]] {
 					vals[x.tagValue[ci]] = t
 				}
 			}
@@ -593,7 +600,7 @@ func (m *mongoModel) concernTime(l *oplog, i int) time.Duration {
 	ts := m.times[:0]
 	for _, x := range m.members {
 		if x.inConfig && !x.syncing && !x.arbiter {
-			ts = append(ts, m.knownAt(x, l, i))
+			ts = append(ts, m.knownAt(x, &e))
 		}
 	}
 	m.times = ts
@@ -603,10 +610,11 @@ func (m *mongoModel) concernTime(l *oplog, i int) time.Duration {
 // majorityKnownAt is when the primary owning l knows that entry i is on
 // writeMajority voting members (mongoNever if it cannot now).
 func (m *mongoModel) majorityKnownAt(l *oplog, i int) time.Duration {
+	e := entryRef{l: l, i: i}
 	ts := m.times[:0]
 	for _, x := range m.members {
 		if x.inConfig && !x.syncing && x.votes > 0 && !x.arbiter {
-			ts = append(ts, m.knownAt(x, l, i))
+			ts = append(ts, m.knownAt(x, &e))
 		}
 	}
 	m.times = ts
@@ -627,14 +635,35 @@ func kth(ts []time.Duration, k int) time.Duration {
 	return ts[k-1]
 }
 
-// knownAt is when the primary owning l learns that member x applied entry
-// i: at once for itself, after the member's apply time plus the way back
-// for a replicating secondary, never for a member cut off from it.
-func (m *mongoModel) knownAt(x *mongoMember, l *oplog, i int) time.Duration {
+// entryRef is entry i of branch l, read at most once and only when a
+// member's answer needs it: a write-concern check asks every member about
+// the same entry, and members that already acknowledged it or are cut off
+// never read it (on a branch a rollback cut back, i may lie past the end
+// for exactly those).
+type entryRef struct {
+	l      *oplog
+	i      int
+	e      oplogEntry
+	loaded bool
+}
+
+func (r *entryRef) entry() oplogEntry {
+	if !r.loaded {
+		r.e, r.loaded = r.l.entry(r.i), true
+	}
+	return r.e
+}
+
+// knownAt is when the primary owning e's branch learns that member x
+// applied entry e: at once for itself, after the member's apply time plus
+// the way back for a replicating secondary, never for a member cut off
+// from it.
+func (m *mongoModel) knownAt(x *mongoMember, e *entryRef) time.Duration {
+	l, i := e.l, e.i
 	if x == l.owner {
 		// A write that waits for more than the primary itself waits for
 		// its journal too (writeConcernMajorityJournalDefault).
-		return l.entry(i).at + x.node.disk.ioLatency()
+		return e.entry().at + x.node.disk.ioLatency()
 	}
 	if x.ackLog == l && i < x.ackIdx {
 		return 0
@@ -642,7 +671,10 @@ func (m *mongoModel) knownAt(x *mongoMember, l *oplog, i int) time.Duration {
 	if !x.live || x.log != l {
 		return mongoNever
 	}
-	return m.appliedAt(x, i) + x.lat
+	if i < x.epochIdx {
+		return x.epochAt + x.lat
+	}
+	return m.streamedAt(x, i, e.entry().applied) + x.lat
 }
 
 // appliedAt is when live member x applies entry i of its branch.
@@ -650,8 +682,16 @@ func (m *mongoModel) appliedAt(x *mongoMember, i int) time.Duration {
 	if i < x.epochIdx {
 		return x.epochAt
 	}
+	return m.streamedAt(x, i, x.log.entry(i).applied)
+}
+
+// streamedAt is when live member x applies entry i (i >= x.epochIdx) of its
+// branch, which a member at zero distance from the primary applies at
+// applied: the stream's pace, or the catch-up of the backlog the stream
+// (re)started with.
+func (m *mongoModel) streamedAt(x *mongoMember, i int, applied time.Duration) time.Duration {
 	extra, perOp := m.diskCost(x)
-	stream := x.log.entry(i).applied + x.lat + extra
+	stream := applied + x.lat + extra
 	backlog := x.epochAt + x.lat + m.set.applyOverhead + extra + time.Duration(i-x.epochIdx+1)*perOp
 	return max(stream, backlog)
 }
