@@ -344,10 +344,11 @@ func (t *logTier) deliver(b *bulk) {
 	refused := t.refusedByCluster()
 	if !refused && !b.retry && t.allOpen(b.shards) {
 		// The usual bulk: every event is indexed.
+		shards, answer := c.shards, !t.ackOnReceipt
 		for abs := b.lo; abs < b.hi; abs++ {
 			e := t.event(abs)
-			c.shards[e.shard].log.append(e.id)
-			if !t.ackOnReceipt && !e.done {
+			shards[e.shard].log.append(e.id)
+			if answer && !e.done {
 				t.m.s.complete(e.id, platform.Acked, b.due)
 				e.done = true
 			}

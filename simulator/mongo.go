@@ -230,7 +230,7 @@ type mongoModel struct {
 
 	// The driver: the primary it writes to (nil while selecting a server),
 	// and the monitor's schedule.
-	clientRegion  string
+	clientRegion  int // the clients' region: its index in the topology (Sim.regionIndex)
 	clientPrimary *mongoMember
 	clientLat     time.Duration
 	// jitter varies each write's trip to the primary (net.jitter_max,
@@ -400,7 +400,7 @@ func (m *mongoModel) start() {
 		}
 	}
 	if first == nil {
-		m.clientRegion = m.members[0].node.Region
+		m.setClientRegion(m.members[0].node.Region)
 		m.settle()
 		return
 	}
@@ -413,11 +413,21 @@ func (m *mongoModel) start() {
 	}
 	first.isPrimary = true
 	m.primary = first
-	m.clientRegion = first.node.Region
+	m.setClientRegion(first.node.Region)
 	m.clientPrimary = first
-	m.clientLat = m.s.clientLatency(m.clientRegion, first.node)
+	m.clientLat = m.clientLatency(first.node)
 	m.netSig = m.networkSignature()
 	m.settle()
+}
+
+// setClientRegion places the driver's clients in region.
+func (m *mongoModel) setClientRegion(region string) {
+	m.clientRegion = m.s.regionIndex(region)
+}
+
+// clientLatency is the one-way latency from the driver's clients to node n.
+func (m *mongoModel) clientLatency(n *simNode) time.Duration {
+	return m.s.clientLatencyFrom(m.clientRegion, n)
 }
 
 // --- the write path (one call per client write; no allocation) ---
@@ -467,7 +477,7 @@ func (m *mongoModel) plan(w *mongoWrite) {
 		// cannot tell whether the write will survive
 		// (https://github.com/mongodb/specifications/blob/master/source/read-write-concern/read-write-concern.md#writeconcernerror-examples).
 		w.ackAt = mongoNever
-		w.outcome, w.done = platform.Unknown, max(w.invoke, m.s.now)+2*m.s.clientLatency(m.clientRegion, w.log.owner.node)
+		w.outcome, w.done = platform.Unknown, max(w.invoke, m.s.now)+2*m.clientLatency(w.log.owner.node)
 		return
 	}
 	ack := m.concernTime(w.log, w.idx)
@@ -481,7 +491,7 @@ func (m *mongoModel) plan(w *mongoWrite) {
 		w.outcome, w.done = platform.Unknown, deadline
 		return
 	}
-	back := ack + m.s.clientLatency(m.clientRegion, w.log.owner.node)
+	back := ack + m.clientLatency(w.log.owner.node)
 	if back > deadline {
 		w.outcome, w.done = platform.Unknown, deadline
 		return
@@ -772,7 +782,7 @@ func (m *mongoModel) scheduleDiscovery(p *mongoMember) {
 	case m.set.clientStreaming:
 		// The monitor's awaitable hello on p answers as soon as p's
 		// topology version changes: one trip back to the client.
-		m.discoverAt(p, now+m.s.clientLatency(m.clientRegion, p.node))
+		m.discoverAt(p, now+m.clientLatency(p.node))
 		return
 	case m.clientPrimary == nil:
 		step := m.set.clientMinHeartbeat
@@ -784,7 +794,7 @@ func (m *mongoModel) scheduleDiscovery(p *mongoMember) {
 			tick += ceilDiv(now-tick, step) * step
 		}
 	}
-	m.discoverAt(p, tick+2*m.s.clientLatency(m.clientRegion, p.node))
+	m.discoverAt(p, tick+2*m.clientLatency(p.node))
 }
 
 // discoverAt makes the driver find primary p at time at, unless something
@@ -809,7 +819,7 @@ func ceilDiv(a, b time.Duration) time.Duration {
 // discovered points the driver at p and sends the writes that waited.
 func (m *mongoModel) discovered(p *mongoMember) {
 	m.clientPrimary = p
-	m.clientLat = m.s.clientLatency(m.clientRegion, p.node)
+	m.clientLat = m.clientLatency(p.node)
 	for _, w := range m.selecting.drain() {
 		m.send(w.op, w.invoke, m.s.now)
 	}
@@ -877,7 +887,7 @@ func (m *mongoModel) networkChanged() {
 	// now: added latency on the primary slows the way there as much as the
 	// way back.
 	if m.clientPrimary != nil {
-		m.clientLat = m.s.clientLatency(m.clientRegion, m.clientPrimary.node)
+		m.clientLat = m.clientLatency(m.clientPrimary.node)
 	}
 	sig := m.networkSignature()
 	if slices.Equal(sig, m.netSig) {
@@ -965,7 +975,7 @@ func (m *mongoModel) readBack(ids []uint64, present []bool) error {
 	}
 	// One bit per op id the primary's oplog holds, shared by the
 	// read-back's batches.
-	have := m.presence.get(m.s, func(set func(uint64)) { src.log.eachOp(src.applied, set) })
+	have := m.presence.get(m.s, func(have *presenceBits) { src.log.eachOp(src.applied, have.set) })
 	for i, id := range ids {
 		present[i] = have.has(id)
 	}

@@ -124,7 +124,18 @@ type idList struct {
 
 func (l *idList) len() int { return len(l.chunks)<<packShift + len(l.tail) }
 
+// append adds id at the end. The usual case, room in the tail, is kept
+// small enough to be inlined: a log event takes it once.
 func (l *idList) append(id uint64) {
+	if t := l.tail; len(t)+1 < cap(t) { // the tail's capacity is packChunk
+		l.tail = append(t, id)
+	} else {
+		l.appendPacking(id)
+	}
+}
+
+// appendPacking is append when the tail is yet to be made or id fills it.
+func (l *idList) appendPacking(id uint64) {
 	if l.tail == nil {
 		l.tail = make([]uint64, 0, packChunk)
 	}

@@ -621,14 +621,29 @@ func (s *Sim) latency(a, b *simNode) time.Duration {
 // the path's latency drawn for this run. Clients sit in a zone of their
 // own, so a same-region node is one inter-zone hop away.
 func (s *Sim) clientLatency(region string, n *simNode) time.Duration {
+	return s.clientLatencyFrom(s.regionIndex(region), n)
+}
+
+// regionIndex is the index of region among the topology's regions, -1 if
+// it is none of them.
+func (s *Sim) regionIndex(region string) int {
 	for i := range s.topo.Regions {
 		if s.topo.Regions[i].Name == region {
-			return n.clientLatency[i] + n.extraLatency
+			return i
 		}
 	}
-	// A client outside every region of the topology (none is placed so)
-	// is an inter-region hop away.
-	return s.topo.EffectiveLatency().InterRegion.D() + n.extraLatency
+	return -1
+}
+
+// clientLatencyFrom is clientLatency from the region of index ri
+// (regionIndex), for a model that asks on every write.
+func (s *Sim) clientLatencyFrom(ri int, n *simNode) time.Duration {
+	if ri < 0 {
+		// A client outside every region of the topology (none is placed
+		// so) is an inter-region hop away.
+		return s.topo.EffectiveLatency().InterRegion.D() + n.extraLatency
+	}
+	return n.clientLatency[ri] + n.extraLatency
 }
 
 // --- fault primitives ---
