@@ -569,16 +569,16 @@ func (m *s3Model) readBack(ids []uint64, present []bool) error {
 	}
 	// One bit per object id, shared by the read-back's batches: a map
 	// built on every batch cost minutes and gigabytes at 10^8 puts.
-	have := m.presence.get(m.s, func(set func(uint64)) {
+	have := m.presence.get(m.s, func(have *presenceBits) {
 		for _, id := range m.active.objects {
-			set(id)
+			have.set(id)
 		}
 		for _, id := range m.active.replicated {
-			set(id)
+			have.set(id)
 		}
 		if m.active != m.primary {
 			for _, id := range m.primary.objects[:m.active.synced] {
-				set(id)
+				have.set(id)
 			}
 		}
 	})
