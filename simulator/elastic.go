@@ -975,23 +975,25 @@ func (m *elasticModel) readBack(ids []uint64, present []bool) error {
 			unavailable = append(unavailable, s)
 		}
 	}
-	have := m.presence.get(m.s, func(set func(uint64)) {
+	have := m.presence.get(m.s, func(have *presenceBits) {
 		for _, sh := range c.shards {
 			if p := sh.primary(); p != nil && c.alive(p.node) {
-				for x := range sh.log.all() {
-					set(x)
-				}
+				have.addIDs(&sh.log)
 			}
 		}
 	})
-	asked := make([]bool, len(c.shards))
 	for i, id := range ids {
-		s := shardOf(id, len(c.shards))
-		asked[s] = true
 		present[i] = have.has(id)
+	}
+	if len(unavailable) == 0 {
+		return nil
 	}
 	// Only a shard that holds some of the events asked for makes the
 	// read-back fail.
+	asked := make([]bool, len(c.shards))
+	for _, id := range ids {
+		asked[shardOf(id, len(c.shards))] = true
+	}
 	unavailable = slices.DeleteFunc(unavailable, func(s int) bool { return !asked[s] })
 	if len(unavailable) > 0 {
 		slices.Sort(unavailable)

@@ -98,8 +98,7 @@ type logTier struct {
 	primaryWait  time.Duration
 	timeout      time.Duration
 	appLatency   time.Duration
-	jitterMax    time.Duration
-	jitter       *rand.Rand
+	jitter       *jitter
 	backoff      *rand.Rand
 
 	// events holds the events from absolute index base on; open is the
@@ -140,8 +139,7 @@ func newLogTier(m *elasticModel) *logTier {
 		primaryWait:  p.duration("es.primary_wait_timeout"),
 		timeout:      m.s.workload(m.spec.Name).Timeout,
 		appLatency:   m.s.topo.EffectiveLatency().InterZone.D(),
-		jitterMax:    p.duration("net.jitter_max"),
-		jitter:       m.s.rand("logs/jitter"),
+		jitter:       m.s.newJitter("logs/jitter"),
 		backoff:      m.s.rand("logs/backoff"),
 	}
 }
@@ -157,10 +155,7 @@ func (t *logTier) end() uint64                 { return t.base + uint64(len(t.ev
 // closes, and the app of an event behind an unanswered one hears after it.
 func (t *logTier) write(op uint64) (due time.Duration) {
 	now := t.m.s.now
-	one := t.appLatency
-	if t.jitterMax > 0 {
-		one += time.Duration(t.jitter.Int64N(int64(t.jitterMax)))
-	}
+	one := t.appLatency + t.jitter.draw()
 	if t.lost || t.buffered >= t.bufferEvents {
 		// Nothing listens (connection refused), or the buffer is full and
 		// the input paused.
@@ -349,10 +344,11 @@ func (t *logTier) deliver(b *bulk) {
 	refused := t.refusedByCluster()
 	if !refused && !b.retry && t.allOpen(b.shards) {
 		// The usual bulk: every event is indexed.
+		shards, answer := c.shards, !t.ackOnReceipt
 		for abs := b.lo; abs < b.hi; abs++ {
 			e := t.event(abs)
-			c.shards[e.shard].log.append(e.id)
-			if !t.ackOnReceipt && !e.done {
+			shards[e.shard].log.append(e.id)
+			if answer && !e.done {
 				t.m.s.complete(e.id, platform.Acked, b.due)
 				e.done = true
 			}

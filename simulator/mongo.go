@@ -19,14 +19,28 @@ const mongoNever = time.Duration(math.MaxInt64)
 // mongoMember is one replica-set member: its configuration, what data it
 // holds (a prefix of an oplog branch) and, while it replicates from a
 // primary, the parameters that say when it applies each new entry.
+//
+// The fields a write-concern check reads of every member for every write
+// (knownAt) come first, so that they share a line or two of cache rather
+// than four: the check is a sizeable part of a w: majority write's cost,
+// and much of it was cache misses.
 type mongoMember struct {
-	node     *simNode
-	priority float64
-	votes    int
-	hidden   bool
-	tags     map[string]string
-	tagValue []int // per write-mode constraint: index of this member's tag value, -1 if untagged
+	node  *simNode
+	votes int
 
+	// Replication from the primary owning log, valid while live: entry i
+	// (i >= epochIdx) is applied at max(applied_i + lat, epochAt + lat +
+	// overhead + (i-epochIdx+1)*perOp), the second term being the catch-up
+	// of a backlog that arrived at once when the stream (re)started.
+	log      *oplog
+	lat      time.Duration
+	epochAt  time.Duration
+	epochIdx int
+	// What the primary owning ackLog knows this member has applied.
+	ackLog *oplog
+	ackIdx int
+
+	live     bool
 	arbiter  bool // votes, holds no data, never primary
 	inConfig bool // false once a forced reconfig removed it
 	// syncing is initial sync in progress (STARTUP2): it acknowledges no
@@ -56,22 +70,13 @@ type mongoMember struct {
 	// to catch up: still PRIMARY, but it refuses writes.
 	steppingDown bool
 
-	log     *oplog
-	applied int // entries of log applied, as of the last materialize
+	priority float64
+	hidden   bool
+	tags     map[string]string
+	tagValue []int // per write-mode constraint: index of this member's tag value, -1 if untagged
 
-	// Replication from the primary owning log, valid while live: entry i
-	// (i >= epochIdx) is applied at max(applied_i + lat, epochAt + lat +
-	// overhead + (i-epochIdx+1)*perOp), the second term being the catch-up
-	// of a backlog that arrived at once when the stream (re)started.
-	live      bool
-	lat       time.Duration
-	epochAt   time.Duration
-	epochIdx  int
+	applied   int           // entries of log applied, as of the last materialize
 	lastHeard time.Duration // last news from a primary (heartbeat or oplog batch)
-
-	// What the primary owning ackLog knows this member has applied.
-	ackLog *oplog
-	ackIdx int
 
 	hbPhase       time.Duration
 	timerSeq      int
@@ -144,10 +149,11 @@ func (q *mongoQueue[T]) push(v T) {
 func (q *mongoQueue[T]) front() *T { return &q.buf[q.head] }
 func (q *mongoQueue[T]) back() *T  { return &q.buf[(q.head+q.n-1)&(len(q.buf)-1)] }
 
+// pop takes the oldest value out. Its slot keeps a stale copy until a push
+// reuses it (clearing it cost a write barrier per write during GC): what it
+// may point to, an oplog branch, lives on for that while at most.
 func (q *mongoQueue[T]) pop() T {
 	v := q.buf[q.head]
-	var zero T
-	q.buf[q.head] = zero
 	q.head = (q.head + 1) & (len(q.buf) - 1)
 	q.n--
 	return v
@@ -224,13 +230,13 @@ type mongoModel struct {
 
 	// The driver: the primary it writes to (nil while selecting a server),
 	// and the monitor's schedule.
-	clientRegion  string
+	clientRegion  int // the clients' region: its index in the topology (Sim.regionIndex)
 	clientPrimary *mongoMember
 	clientLat     time.Duration
-	// jitterMax and jitter vary each write's trip to the primary
-	// (net.jitter_max), so latencies have a spread and seeds differ.
+	// jitter varies each write's trip to the primary (net.jitter_max,
+	// jitterMax), so latencies have a spread and seeds differ.
 	jitterMax      time.Duration
-	jitter         *rand.Rand
+	jitter         *jitter
 	selectingSince time.Duration
 	clientPhase    time.Duration
 	discoverSeq    int
@@ -286,7 +292,7 @@ func newMongoModel(s *Sim, spec *platform.ServiceSpec) (model, error) {
 	m.concern = concern
 	m.clientPhase = time.Duration(s.rand("mongo/client/" + spec.Name).Int64N(int64(m.set.clientHeartbeat) + 1))
 	m.jitterMax = s.params.duration("net.jitter_max")
-	m.jitter = s.rand("mongo/jitter/" + spec.Name)
+	m.jitter = s.newJitter("mongo/jitter/" + spec.Name)
 	m.configVersion = 1
 	m.oplogEntries = max(1, int(int64(m.set.oplogSizeMB)<<20/int64(m.set.oplogEntryBytes)))
 	m.sampleLag = m.sampleCatchUp
@@ -394,7 +400,7 @@ func (m *mongoModel) start() {
 		}
 	}
 	if first == nil {
-		m.clientRegion = m.members[0].node.Region
+		m.setClientRegion(m.members[0].node.Region)
 		m.settle()
 		return
 	}
@@ -407,11 +413,21 @@ func (m *mongoModel) start() {
 	}
 	first.isPrimary = true
 	m.primary = first
-	m.clientRegion = first.node.Region
+	m.setClientRegion(first.node.Region)
 	m.clientPrimary = first
-	m.clientLat = m.s.clientLatency(m.clientRegion, first.node)
+	m.clientLat = m.clientLatency(first.node)
 	m.netSig = m.networkSignature()
 	m.settle()
+}
+
+// setClientRegion places the driver's clients in region.
+func (m *mongoModel) setClientRegion(region string) {
+	m.clientRegion = m.s.regionIndex(region)
+}
+
+// clientLatency is the one-way latency from the driver's clients to node n.
+func (m *mongoModel) clientLatency(n *simNode) time.Duration {
+	return m.s.clientLatencyFrom(m.clientRegion, n)
 }
 
 // --- the write path (one call per client write; no allocation) ---
@@ -442,10 +458,7 @@ func (m *mongoModel) send(op uint64, invoke, now time.Duration) (due time.Durati
 		return now
 	default:
 		w.log = x.log
-		arrive := now + m.clientLat
-		if m.jitterMax > 0 {
-			arrive += time.Duration(m.jitter.Int64N(int64(m.jitterMax)))
-		}
+		arrive := now + m.clientLat + m.jitter.draw()
 		w.idx = x.log.appendEntry(op, arrive, m.set.applyOverhead, m.set.applyPerOp)
 		m.plan(&w)
 	}
@@ -464,7 +477,7 @@ func (m *mongoModel) plan(w *mongoWrite) {
 		// cannot tell whether the write will survive
 		// (https://github.com/mongodb/specifications/blob/master/source/read-write-concern/read-write-concern.md#writeconcernerror-examples).
 		w.ackAt = mongoNever
-		w.outcome, w.done = platform.Unknown, max(w.invoke, m.s.now)+2*m.s.clientLatency(m.clientRegion, w.log.owner.node)
+		w.outcome, w.done = platform.Unknown, max(w.invoke, m.s.now)+2*m.clientLatency(w.log.owner.node)
 		return
 	}
 	ack := m.concernTime(w.log, w.idx)
@@ -478,7 +491,7 @@ func (m *mongoModel) plan(w *mongoWrite) {
 		w.outcome, w.done = platform.Unknown, deadline
 		return
 	}
-	back := ack + m.s.clientLatency(m.clientRegion, w.log.owner.node)
+	back := ack + m.clientLatency(w.log.owner.node)
 	if back > deadline {
 		w.outcome, w.done = platform.Unknown, deadline
 		return
@@ -569,6 +582,7 @@ func (m *mongoModel) concernTime(l *oplog, i int) time.Duration {
 	if c.kind == concernCount && c.n == 1 {
 		return l.entry(i).at
 	}
+	e := entryRef{l: l, i: i}
 	if c.kind == concernMode {
 		var worst time.Duration
 		for ci := range c.constraints {
@@ -581,7 +595,7 @@ func (m *mongoModel) concernTime(l *oplog, i int) time.Duration {
 				if !x.inConfig || x.syncing || x.arbiter || x.tagValue[ci] < 0 {
 					continue
 				}
-				if t := m.knownAt(x, l, i); t < vals[x.tagValue[ci]] {
+				if t := m.knownAt(x, &e); t < vals[x.tagValue[ci]] {
 					vals[x.tagValue[ci]] = t
 				}
 			}
@@ -596,7 +610,7 @@ func (m *mongoModel) concernTime(l *oplog, i int) time.Duration {
 	ts := m.times[:0]
 	for _, x := range m.members {
 		if x.inConfig && !x.syncing && !x.arbiter {
-			ts = append(ts, m.knownAt(x, l, i))
+			ts = append(ts, m.knownAt(x, &e))
 		}
 	}
 	m.times = ts
@@ -606,10 +620,11 @@ func (m *mongoModel) concernTime(l *oplog, i int) time.Duration {
 // majorityKnownAt is when the primary owning l knows that entry i is on
 // writeMajority voting members (mongoNever if it cannot now).
 func (m *mongoModel) majorityKnownAt(l *oplog, i int) time.Duration {
+	e := entryRef{l: l, i: i}
 	ts := m.times[:0]
 	for _, x := range m.members {
 		if x.inConfig && !x.syncing && x.votes > 0 && !x.arbiter {
-			ts = append(ts, m.knownAt(x, l, i))
+			ts = append(ts, m.knownAt(x, &e))
 		}
 	}
 	m.times = ts
@@ -630,14 +645,35 @@ func kth(ts []time.Duration, k int) time.Duration {
 	return ts[k-1]
 }
 
-// knownAt is when the primary owning l learns that member x applied entry
-// i: at once for itself, after the member's apply time plus the way back
-// for a replicating secondary, never for a member cut off from it.
-func (m *mongoModel) knownAt(x *mongoMember, l *oplog, i int) time.Duration {
+// entryRef is entry i of branch l, read at most once and only when a
+// member's answer needs it: a write-concern check asks every member about
+// the same entry, and members that already acknowledged it or are cut off
+// never read it (on a branch a rollback cut back, i may lie past the end
+// for exactly those).
+type entryRef struct {
+	l      *oplog
+	i      int
+	e      oplogEntry
+	loaded bool
+}
+
+func (r *entryRef) entry() oplogEntry {
+	if !r.loaded {
+		r.e, r.loaded = r.l.entry(r.i), true
+	}
+	return r.e
+}
+
+// knownAt is when the primary owning e's branch learns that member x
+// applied entry e: at once for itself, after the member's apply time plus
+// the way back for a replicating secondary, never for a member cut off
+// from it.
+func (m *mongoModel) knownAt(x *mongoMember, e *entryRef) time.Duration {
+	l, i := e.l, e.i
 	if x == l.owner {
 		// A write that waits for more than the primary itself waits for
 		// its journal too (writeConcernMajorityJournalDefault).
-		return l.entry(i).at + x.node.disk.ioLatency()
+		return e.entry().at + x.node.disk.ioLatency()
 	}
 	if x.ackLog == l && i < x.ackIdx {
 		return 0
@@ -645,7 +681,10 @@ func (m *mongoModel) knownAt(x *mongoMember, l *oplog, i int) time.Duration {
 	if !x.live || x.log != l {
 		return mongoNever
 	}
-	return m.appliedAt(x, i) + x.lat
+	if i < x.epochIdx {
+		return x.epochAt + x.lat
+	}
+	return m.streamedAt(x, i, e.entry().applied) + x.lat
 }
 
 // appliedAt is when live member x applies entry i of its branch.
@@ -653,8 +692,16 @@ func (m *mongoModel) appliedAt(x *mongoMember, i int) time.Duration {
 	if i < x.epochIdx {
 		return x.epochAt
 	}
+	return m.streamedAt(x, i, x.log.entry(i).applied)
+}
+
+// streamedAt is when live member x applies entry i (i >= x.epochIdx) of its
+// branch, which a member at zero distance from the primary applies at
+// applied: the stream's pace, or the catch-up of the backlog the stream
+// (re)started with.
+func (m *mongoModel) streamedAt(x *mongoMember, i int, applied time.Duration) time.Duration {
 	extra, perOp := m.diskCost(x)
-	stream := x.log.entry(i).applied + x.lat + extra
+	stream := applied + x.lat + extra
 	backlog := x.epochAt + x.lat + m.set.applyOverhead + extra + time.Duration(i-x.epochIdx+1)*perOp
 	return max(stream, backlog)
 }
@@ -735,7 +782,7 @@ func (m *mongoModel) scheduleDiscovery(p *mongoMember) {
 	case m.set.clientStreaming:
 		// The monitor's awaitable hello on p answers as soon as p's
 		// topology version changes: one trip back to the client.
-		m.discoverAt(p, now+m.s.clientLatency(m.clientRegion, p.node))
+		m.discoverAt(p, now+m.clientLatency(p.node))
 		return
 	case m.clientPrimary == nil:
 		step := m.set.clientMinHeartbeat
@@ -747,7 +794,7 @@ func (m *mongoModel) scheduleDiscovery(p *mongoMember) {
 			tick += ceilDiv(now-tick, step) * step
 		}
 	}
-	m.discoverAt(p, tick+2*m.s.clientLatency(m.clientRegion, p.node))
+	m.discoverAt(p, tick+2*m.clientLatency(p.node))
 }
 
 // discoverAt makes the driver find primary p at time at, unless something
@@ -772,7 +819,7 @@ func ceilDiv(a, b time.Duration) time.Duration {
 // discovered points the driver at p and sends the writes that waited.
 func (m *mongoModel) discovered(p *mongoMember) {
 	m.clientPrimary = p
-	m.clientLat = m.s.clientLatency(m.clientRegion, p.node)
+	m.clientLat = m.clientLatency(p.node)
 	for _, w := range m.selecting.drain() {
 		m.send(w.op, w.invoke, m.s.now)
 	}
@@ -840,7 +887,7 @@ func (m *mongoModel) networkChanged() {
 	// now: added latency on the primary slows the way there as much as the
 	// way back.
 	if m.clientPrimary != nil {
-		m.clientLat = m.s.clientLatency(m.clientRegion, m.clientPrimary.node)
+		m.clientLat = m.clientLatency(m.clientPrimary.node)
 	}
 	sig := m.networkSignature()
 	if slices.Equal(sig, m.netSig) {
@@ -928,7 +975,7 @@ func (m *mongoModel) readBack(ids []uint64, present []bool) error {
 	}
 	// One bit per op id the primary's oplog holds, shared by the
 	// read-back's batches.
-	have := m.presence.get(m.s, func(set func(uint64)) { src.log.eachOp(src.applied, set) })
+	have := m.presence.get(m.s, func(have *presenceBits) { src.log.eachOp(src.applied, have.set) })
 	for i, id := range ids {
 		present[i] = have.has(id)
 	}

@@ -96,7 +96,7 @@ func (m *mongoModel) forceReconfigure(x *mongoMember, finish func(error)) {
 	x.hidden = false
 	x.votes = 1
 	m.configVersion += 100000
-	m.clientRegion = x.node.Region
+	m.setClientRegion(x.node.Region)
 	m.recount()
 	m.s.emit(m.spec.Name, platform.EventReconfigured, x.name(), fmt.Sprintf("forced, version %d, members %s", m.configVersion, strings.Join(kept, ", ")))
 	if p := m.newestPrimary(); p != nil {

@@ -155,7 +155,7 @@ func (r *mongoReader) Read(id uint64) {
 // send hands read id, issued at invoke, to member x now.
 func (r *mongoReader) send(id uint64, invoke time.Duration, x *mongoMember) {
 	m := r.m
-	arrive := m.s.now + m.s.clientLatency(m.clientRegion, x.node)
+	arrive := m.s.now + m.clientLatency(x.node)
 	if m.jitterMax > 0 {
 		arrive += time.Duration(r.choice.Int64N(int64(m.jitterMax)))
 	}
@@ -196,7 +196,7 @@ func (r *mongoReader) plan(rd *mongoRead) {
 			// Killed by the step-down, or sent to a member that is no
 			// longer primary: an error answer, sent once the read is there.
 			rd.outcome, rd.served = platform.Failed, at
-			rd.done = at + m.s.clientLatency(m.clientRegion, x.node)
+			rd.done = at + m.clientLatency(x.node)
 			return
 		}
 		n = m.localVisible(x, at)
@@ -210,7 +210,7 @@ func (r *mongoReader) plan(rd *mongoRead) {
 		rd.outcome, rd.done = platform.Unknown, deadline
 		return
 	}
-	back := rd.served + m.s.clientLatency(m.clientRegion, x.node)
+	back := rd.served + m.clientLatency(x.node)
 	if back > deadline {
 		rd.outcome, rd.done, rd.served = platform.Unknown, deadline, mongoNever
 		return
@@ -294,12 +294,12 @@ func (r *mongoReader) pick(candidates []*mongoMember) *mongoMember {
 	m := r.m
 	nearest := mongoNever
 	for _, x := range matched {
-		nearest = min(nearest, m.s.clientLatency(m.clientRegion, x.node))
+		nearest = min(nearest, m.clientLatency(x.node))
 	}
 	// A round trip is two one-way trips.
 	window := r.window[:0]
 	for _, x := range matched {
-		if 2*(m.s.clientLatency(m.clientRegion, x.node)-nearest) <= m.set.localThreshold {
+		if 2*(m.clientLatency(x.node)-nearest) <= m.set.localThreshold {
 			window = append(window, x)
 		}
 	}

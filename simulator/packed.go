@@ -48,13 +48,30 @@ func newPackedChunk(cols ...[]uint64) packedChunk {
 		c.stride += uint16(c.width[f])
 	}
 	c.bits = make([]uint64, (n*int(c.stride)+63)/64)
-	off := 0
-	for j := range n {
-		for f, col := range cols {
-			w := int(c.width[f])
-			putBits(c.bits, off, w, col[j]-c.min[f])
-			off += w
+	if c.stride > 64 {
+		off := 0
+		for j := range n {
+			for f, col := range cols {
+				w := int(c.width[f])
+				putBits(c.bits, off, w, col[j]-c.min[f])
+				off += w
+			}
 		}
+		return c
+	}
+	// A record fits a word: its fields are joined first, so that each
+	// record is one store (packing is a few percent of a run).
+	var shift [3]uint
+	for f := 1; f < len(cols); f++ {
+		shift[f] = shift[f-1] + uint(c.width[f-1])
+	}
+	w := int(c.stride)
+	for j, off := 0, 0; j < n; j, off = j+1, off+w {
+		var record uint64
+		for f, col := range cols {
+			record |= (col[j] - c.min[f]) << shift[f]
+		}
+		putBits(c.bits, off, w, record)
 	}
 	return c
 }
@@ -107,7 +124,18 @@ type idList struct {
 
 func (l *idList) len() int { return len(l.chunks)<<packShift + len(l.tail) }
 
+// append adds id at the end. The usual case, room in the tail, is kept
+// small enough to be inlined: a log event takes it once.
 func (l *idList) append(id uint64) {
+	if t := l.tail; len(t)+1 < cap(t) { // the tail's capacity is packChunk
+		l.tail = append(t, id)
+	} else {
+		l.appendPacking(id)
+	}
+}
+
+// appendPacking is append when the tail is yet to be made or id fills it.
+func (l *idList) appendPacking(id uint64) {
 	if l.tail == nil {
 		l.tail = make([]uint64, 0, packChunk)
 	}

@@ -140,8 +140,7 @@ type s3Model struct {
 	concurrency   int
 	bandwidth     float64 // bytes per second
 	eventBytes    float64
-	jitterMax     time.Duration
-	jitter        *rand.Rand
+	jitter        *jitter // each PUT's trip (net.jitter_max)
 	lastReply     time.Duration
 	syncTick      platform.HandlerFunc
 	// failoverTimeout bounds a failover's look at a frozen target;
@@ -170,8 +169,7 @@ func newS3Model(s *Sim, spec *platform.ServiceSpec) (model, error) {
 		concurrency:     max(1, s.params.integer("s3.copy_concurrency")),
 		bandwidth:       s.params.float("s3.copy_bandwidth_mb") * 1e6,
 		eventBytes:      float64(s.params.integer("es.event_bytes")),
-		jitterMax:       s.params.duration("net.jitter_max"),
-		jitter:          s.rand("s3/jitter"),
+		jitter:          s.newJitter("s3/jitter"),
 		failoverTimeout: s.params.duration("s3.failover_check_timeout"),
 		crr:             spec.Replication == platform.ReplicationCRR,
 		crrLag:          s.rand("s3/crr/" + spec.Name),
@@ -241,9 +239,7 @@ func (m *s3Model) write(op uint64) (due time.Duration) {
 	e := m.active
 	now := m.s.now
 	one := m.s.clientLatency(e.region, e.node)
-	if m.jitterMax > 0 {
-		one += time.Duration(m.jitter.Int64N(int64(m.jitterMax)))
-	}
+	one += m.jitter.draw()
 	p := s3Put{op: op, issued: now, arrival: now + one}
 	switch {
 	case e.node.state == nodeDown:
@@ -573,16 +569,16 @@ func (m *s3Model) readBack(ids []uint64, present []bool) error {
 	}
 	// One bit per object id, shared by the read-back's batches: a map
 	// built on every batch cost minutes and gigabytes at 10^8 puts.
-	have := m.presence.get(m.s, func(set func(uint64)) {
+	have := m.presence.get(m.s, func(have *presenceBits) {
 		for _, id := range m.active.objects {
-			set(id)
+			have.set(id)
 		}
 		for _, id := range m.active.replicated {
-			set(id)
+			have.set(id)
 		}
 		if m.active != m.primary {
 			for _, id := range m.primary.objects[:m.active.synced] {
-				set(id)
+				have.set(id)
 			}
 		}
 	})

@@ -621,14 +621,29 @@ func (s *Sim) latency(a, b *simNode) time.Duration {
 // the path's latency drawn for this run. Clients sit in a zone of their
 // own, so a same-region node is one inter-zone hop away.
 func (s *Sim) clientLatency(region string, n *simNode) time.Duration {
+	return s.clientLatencyFrom(s.regionIndex(region), n)
+}
+
+// regionIndex is the index of region among the topology's regions, -1 if
+// it is none of them.
+func (s *Sim) regionIndex(region string) int {
 	for i := range s.topo.Regions {
 		if s.topo.Regions[i].Name == region {
-			return n.clientLatency[i] + n.extraLatency
+			return i
 		}
 	}
-	// A client outside every region of the topology (none is placed so)
-	// is an inter-region hop away.
-	return s.topo.EffectiveLatency().InterRegion.D() + n.extraLatency
+	return -1
+}
+
+// clientLatencyFrom is clientLatency from the region of index ri
+// (regionIndex), for a model that asks on every write.
+func (s *Sim) clientLatencyFrom(ri int, n *simNode) time.Duration {
+	if ri < 0 {
+		// A client outside every region of the topology (none is placed
+		// so) is an inter-region hop away.
+		return s.topo.EffectiveLatency().InterRegion.D() + n.extraLatency
+	}
+	return n.clientLatency[ri] + n.extraLatency
 }
 
 // --- fault primitives ---
@@ -766,20 +781,40 @@ const (
 
 type presencePage [presencePageIDs / 64]uint64
 
-// get returns the bitset, built by build (which calls set for each op id
-// held) unless it was built at the simulation's current version.
-func (p *presenceBits) get(s *Sim, build func(set func(op uint64))) *presenceBits {
+// get returns the bitset, built by build (which calls set or addIDs for
+// the op ids held) unless it was built at the simulation's current
+// version.
+func (p *presenceBits) get(s *Sim, build func(p *presenceBits)) *presenceBits {
 	if p.built && p.version == s.version {
 		return p
 	}
 	p.pages, p.lastPage = map[uint64]*presencePage{}, nil
-	build(func(op uint64) {
-		page := p.page(op, true)
-		i := op & (presencePageIDs - 1)
-		page[i/64] |= 1 << (i % 64)
-	})
+	build(p)
 	p.built, p.version = true, s.version
 	return p
+}
+
+// set marks op as held.
+func (p *presenceBits) set(op uint64) {
+	page := p.page(op, true)
+	i := op & (presencePageIDs - 1)
+	page[i/64] |= 1 << (i % 64)
+}
+
+// addIDs marks every id of l as held. It reads the packed chunks itself
+// rather than through idList.all, without two calls per id: a read-back
+// marks every event of a run.
+func (p *presenceBits) addIDs(l *idList) {
+	for k := range l.chunks {
+		c := &l.chunks[k]
+		w, lo := int(c.width[0]), c.min[0]
+		for j := range packChunk {
+			p.set(lo + getBits(c.bits, j*w, w))
+		}
+	}
+	for _, id := range l.tail {
+		p.set(id)
+	}
 }
 
 // page is the page holding op, made when create is set (else nil if none).
