@@ -200,6 +200,7 @@ func (r *Result) writeWorst(w io.Writer, v Variant, replay Replay) {
 	}
 	fmt.Fprintln(w, heading)
 	var first *WorstSeed
+	var firstFigure string
 	for _, service := range r.Services {
 		for _, metric := range worstFigures {
 			ws := v.Worst[service][metric]
@@ -215,7 +216,7 @@ func (r *Result) writeWorst(w io.Writer, v Variant, replay Replay) {
 			}
 			fmt.Fprintf(w, "  %s %s: %s\n", service, figureLabels[metric], strings.Join(parts, ", "))
 			if first == nil {
-				first = &ws[0]
+				first, firstFigure = &ws[0], service+" "+figureLabels[metric]
 			}
 		}
 	}
@@ -224,17 +225,17 @@ func (r *Result) writeWorst(w io.Writer, v Variant, replay Replay) {
 	}
 	// The first seed that did not pass is the one to read first; else
 	// the worst seed of the first figure that has one.
-	seed := v.PerSeed[0].Seed
+	seed, why := v.PerSeed[0].Seed, "the first seed"
 	if first != nil {
-		seed = first.Seed
+		seed, why = first.Seed, "the worst "+firstFigure
 	}
 	for _, s := range v.PerSeed {
 		if s.Verdict != reports.VerdictPass {
-			seed = s.Seed
+			seed, why = s.Seed, "the first that did not pass"
 			break
 		}
 	}
-	fmt.Fprintf(w, "  replay one (any seed the same way): %s\n", replay(seed, v.Value))
+	fmt.Fprintf(w, "  replay seed %d, %s (any seed the same way): %s\n", seed, why, replay(seed, v.Value))
 }
 
 func (r *Result) writeGates(w io.Writer, v Variant) {
