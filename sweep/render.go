@@ -216,7 +216,8 @@ func (r *Result) writeWorst(w io.Writer, v Variant, replay Replay) {
 			}
 			fmt.Fprintf(w, "  %s %s: %s\n", service, figureLabels[metric], strings.Join(parts, ", "))
 			if first == nil {
-				first, firstFigure = &ws[0], service+" "+figureLabels[metric]
+				label, _, _ := strings.Cut(figureLabels[metric], " (") // without its unit
+				first, firstFigure = &ws[0], service+" "+label
 			}
 		}
 	}

@@ -305,7 +305,7 @@ var _ = Describe("a sweep's worst seeds", func() {
 		Expect(code).To(Equal(exitPass), stderr)
 		for _, value := range []string{"5s", "10s"} {
 			Expect(stdout).To(ContainSubstring("worst seeds, mongo.election_timeout=" + value + ":"))
-			Expect(stdout).To(MatchRegexp(`replay seed \d+, [a-z0-9 ]+ \(any seed the same way\): chaosdrill run \S+mongo-primary-kill.yaml --seed=\d+ --set mongo.election_timeout=` + value + "\n"))
+			Expect(stdout).To(MatchRegexp(`replay seed \d+, [A-Za-z0-9 ]+ \(any seed the same way\): chaosdrill run \S+mongo-primary-kill.yaml --seed=\d+ --set mongo.election_timeout=` + value + "\n"))
 		}
 		Expect(stdout).NotTo(MatchRegexp(`: sweep\.md|sweep\.md lists the worst\)`), "no sweep.md was written")
 		Expect(stdout).To(ContainSubstring("with --out DIR, sweep.md lists the worst seeds"))
