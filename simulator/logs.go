@@ -342,21 +342,6 @@ func (t *logTier) dueOf(b *bulk) time.Duration {
 func (t *logTier) deliver(b *bulk) {
 	c := t.cluster
 	refused := t.refusedByCluster()
-	if !refused && !b.retry && t.allOpen(b.shards) {
-		// The usual bulk: every event is indexed.
-		shards, answer := c.shards, !t.ackOnReceipt
-		for abs := b.lo; abs < b.hi; abs++ {
-			e := t.event(abs)
-			shards[e.shard].log.append(e.id)
-			if answer && !e.done {
-				t.m.s.complete(e.id, platform.Acked, b.due)
-				e.done = true
-			}
-		}
-		t.buffered -= int(b.hi - b.lo)
-		t.free = append(t.free, b)
-		return
-	}
 	var retry *bulk
 	apply := func(abs uint64) {
 		e := t.event(abs)
@@ -395,17 +380,6 @@ func (t *logTier) deliver(b *bulk) {
 		t.send(retry)
 	}
 	t.free = append(t.free, b)
-}
-
-// allOpen reports whether every shard in the set (shardBit) has an active
-// primary.
-func (t *logTier) allOpen(shards uint64) bool {
-	for s, sh := range t.cluster.shards {
-		if shards&shardBit(uint32(s)) != 0 && sh.gate != gateOpen {
-			return false
-		}
-	}
-	return true
 }
 
 // backoffBefore draws the wait before retry n (n >= 1) as Fluent Bit's
