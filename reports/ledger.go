@@ -2,6 +2,7 @@ package reports
 
 import (
 	"encoding/binary"
+	"errors"
 	"iter"
 	"math/bits"
 	"slices"
@@ -408,33 +409,32 @@ func (l *Ledger) All() iter.Seq2[uint64, Op] {
 }
 
 // Chunks yields the writes in id order a chunk at a time: the id of the
-// first and the chunk's writes decoded into a buffer that the next step
-// reuses. A pass over a long history costs one call per 4,096 writes
-// instead of one per write (the report's pass over the ledger).
+// first and the chunk's writes, Present set, in a buffer that the next
+// step reuses (a copy of eachChunk's records, which may be the ledger's
+// own). A pass over a long history costs one call per 4,096 writes
+// instead of one per write.
 func (l *Ledger) Chunks() iter.Seq2[uint64, []Op] {
 	return func(yield func(uint64, []Op) bool) {
 		buf := make([]Op, chunkOps)
-		for ci, c := range l.chunks {
-			first := uint64(ci) << chunkShift
-			ops := buf[:min(l.n-first, chunkOps)]
-			if c.open != nil {
-				copy(ops, c.open[:len(ops)])
-			} else {
-				c.decode(ops)
-			}
-			words := l.present[first/64:]
+		_ = l.eachChunk(func(first uint64, records []Op, present []uint64) error {
+			ops := buf[:len(records)]
+			copy(ops, records)
 			for i := range ops {
-				ops[i].Present = words[i/64]&(1<<(i%64)) != 0
+				ops[i].Present = present[i/64]&(1<<(i%64)) != 0
 			}
 			if !yield(first, ops) {
-				return
+				return errStopped
 			}
-		}
+			return nil
+		})
 	}
 }
 
-// eachChunk calls fn with the writes in id order a chunk at a time, as
-// Chunks yields them but without copying an open chunk's records: the id
+// errStopped ends eachChunk when Chunks' consumer stops.
+var errStopped = errors.New("stopped")
+
+// eachChunk calls fn with the writes in id order a chunk at a time,
+// without copying an open chunk's records: the id
 // of the first, the records (an open chunk's own, which fn must not
 // change, or a packed one's decoded into a buffer the next call reuses),
 // Present left false, and the presence bits from the first on (write
