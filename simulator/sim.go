@@ -321,12 +321,9 @@ func (s *Sim) Continue(t time.Duration, h platform.Handler) bool {
 		s.At(t, h)
 		return false
 	}
-	if top, ok := s.queue.peek(); ok && top <= t {
-		s.queue.push(t, h, false)
-		return false
-	}
-	if (s.steps+1)&ctxCheckEvery == 0 {
-		// Run's next step is one that looks at the context.
+	// Queued when something is due first, or when Run's next step is one
+	// that looks at the context.
+	if top, ok := s.queue.peek(); (ok && top <= t) || (s.steps+1)&ctxCheckEvery == 0 {
 		s.queue.push(t, h, false)
 		return false
 	}
