@@ -55,18 +55,10 @@ func runMemory(b memoryRun, d time.Duration) float64 {
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
-	sink := &mongoBenchSink{}
-	s, err := New(platform.Config{RunID: "bench", Topology: platform.Ion(), Seed: 1,
-		Workloads:   []platform.WorkloadConfig{{Service: "mongo", WriteConcern: "majority"}},
-		Completions: sink, Events: sink})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := s.Start(mongoCtx); err != nil {
-		b.Fatal(err)
-	}
+	s, sink := startMajoritySim(b, platform.Ion(), 1)
 	mix := &mixWriter{s: s, interval: time.Second / 700, stop: d}
 	for i, service := range []string{"mongo", "logs"} {
+		var err error
 		if mix.clients[i], err = s.Client(service); err != nil {
 			b.Fatal(err)
 		}

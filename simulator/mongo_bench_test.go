@@ -14,12 +14,11 @@ type mongoBenchSink struct{ completed int }
 func (c *mongoBenchSink) Completed(uint64, platform.Outcome, time.Duration) { c.completed++ }
 func (c *mongoBenchSink) Observed(platform.Event)                           {}
 
-// benchmarkMongoWrites drives b.N majority writes, one per virtual
-// millisecond, through the replica set of topo and reports wall-clock
-// writes per second.
-func benchmarkMongoWrites(b *testing.B, topo *platform.Topology) {
+// startMajoritySim starts a simulation of topo whose Mongo writes are
+// w: majority, its completions counted by the sink it returns.
+func startMajoritySim(b interface{ Fatal(args ...any) }, topo *platform.Topology, seed uint64) (*Sim, *mongoBenchSink) {
 	sink := &mongoBenchSink{}
-	s, err := New(platform.Config{RunID: "bench", Topology: topo, Seed: 1,
+	s, err := New(platform.Config{RunID: "bench", Topology: topo, Seed: seed,
 		Workloads:   []platform.WorkloadConfig{{Service: "mongo", WriteConcern: "majority"}},
 		Completions: sink, Events: sink})
 	if err != nil {
@@ -28,6 +27,14 @@ func benchmarkMongoWrites(b *testing.B, topo *platform.Topology) {
 	if err := s.Start(mongoCtx); err != nil {
 		b.Fatal(err)
 	}
+	return s, sink
+}
+
+// benchmarkMongoWrites drives b.N majority writes, one per virtual
+// millisecond, through the replica set of topo and reports wall-clock
+// writes per second.
+func benchmarkMongoWrites(b *testing.B, topo *platform.Topology) {
+	s, sink := startMajoritySim(b, topo, 1)
 	const interval = time.Millisecond
 	end := time.Duration(b.N) * interval
 	drive(s, "mongo", 0, interval, end)
@@ -75,17 +82,8 @@ func BenchmarkMongoReads(b *testing.B) {
 		{Preference: platform.ReadNearest, Concern: platform.ReadConcernLocal},
 	} {
 		b.Run(cfg.Preference+"-"+cfg.Concern, func(b *testing.B) {
-			sink := &mongoBenchSink{}
+			s, _ := startMajoritySim(b, platform.Ion(), 1)
 			reads := &readBenchSink{}
-			s, err := New(platform.Config{RunID: "bench", Topology: platform.Ion(), Seed: 1,
-				Workloads:   []platform.WorkloadConfig{{Service: "mongo", WriteConcern: "majority"}},
-				Completions: sink, Events: sink})
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := s.Start(mongoCtx); err != nil {
-				b.Fatal(err)
-			}
 			cfg.Service = "mongo"
 			reader, err := s.Reader(cfg, reads)
 			if err != nil {

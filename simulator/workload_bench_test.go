@@ -18,16 +18,7 @@ func BenchmarkIonWorkloadMix(b *testing.B) {
 	b.ReportAllocs()
 	writes := 0
 	for i := 0; i < b.N; i++ {
-		sink := &mongoBenchSink{}
-		s, err := New(platform.Config{RunID: "bench", Topology: platform.Ion(), Seed: uint64(i + 1),
-			Workloads:   []platform.WorkloadConfig{{Service: "mongo", WriteConcern: "majority"}},
-			Completions: sink, Events: sink})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := s.Start(mongoCtx); err != nil {
-			b.Fatal(err)
-		}
+		s, sink := startMajoritySim(b, platform.Ion(), uint64(i+1))
 		drive(s, "mongo", 0, 5*time.Millisecond, span)
 		drive(s, "logs", 1<<40, 2*time.Millisecond, span)
 		drive(s, "artifacts", 2<<40, 200*time.Millisecond, span)
