@@ -234,8 +234,7 @@ type mongoModel struct {
 	clientPrimary *mongoMember
 	clientLat     time.Duration
 	// jitter varies each write's trip to the primary (net.jitter_max,
-	// jitterMax), so latencies have a spread and seeds differ.
-	jitterMax      time.Duration
+	// jitter.max), so latencies have a spread and seeds differ.
 	jitter         *jitter
 	selectingSince time.Duration
 	clientPhase    time.Duration
@@ -291,7 +290,6 @@ func newMongoModel(s *Sim, spec *platform.ServiceSpec) (model, error) {
 	}
 	m.concern = concern
 	m.clientPhase = time.Duration(s.rand("mongo/client/" + spec.Name).Int64N(int64(m.set.clientHeartbeat) + 1))
-	m.jitterMax = s.params.duration("net.jitter_max")
 	m.jitter = s.newJitter("mongo/jitter/" + spec.Name)
 	m.configVersion = 1
 	m.oplogEntries = max(1, int(int64(m.set.oplogSizeMB)<<20/int64(m.set.oplogEntryBytes)))

@@ -156,8 +156,9 @@ func (r *mongoReader) Read(id uint64) {
 func (r *mongoReader) send(id uint64, invoke time.Duration, x *mongoMember) {
 	m := r.m
 	arrive := m.s.now + m.clientLatency(x.node)
-	if m.jitterMax > 0 {
-		arrive += time.Duration(r.choice.Int64N(int64(m.jitterMax)))
+	if m.jitter.max > 0 {
+		// From the read's own stream: reads draw nothing from the writes'.
+		arrive += time.Duration(r.choice.Int64N(int64(m.jitter.max)))
 	}
 	rd := mongoRead{read: id, invoke: invoke, arrive: arrive, member: x}
 	r.plan(&rd)
